@@ -1,0 +1,227 @@
+// Package command is the write side of offerflow: it loads an aggregate's
+// stream from the event store, folds it to state, lets the domain decide, and
+// appends the resulting events with the expected version. On a version
+// conflict it reloads and decides again a bounded number of times.
+package command
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/offerflow/offerflow/domain"
+	"github.com/offerflow/offerflow/eventstore"
+)
+
+// Aggregate is what the handler folds a stream into.
+type Aggregate interface {
+	Apply(domain.Event)
+}
+
+// Meta is who runs a command and how it relates to other work.
+type Meta struct {
+	Actor         domain.Actor
+	CorrelationID string
+	CausationID   string
+	// IdempotencySeed, when set, makes the ids of the events the command
+	// writes deterministic, so a retried command (an HTTP Idempotency-Key, a
+	// redelivered message) appends nothing twice.
+	IdempotencySeed string
+	// IfMatch, when set, is the version the caller last saw; the command is
+	// refused with a version_conflict error when the stream is elsewhere.
+	IfMatch *uint64
+}
+
+// Result tells what a command wrote.
+type Result struct {
+	// Version is the stream version after the command.
+	Version uint64
+	// Position is the global position of the last event written, or of the
+	// stream's last event when the command wrote nothing.
+	Position uint64
+	// Events are the domain events written.
+	Events []domain.Event
+}
+
+// Config configures a Handler.
+type Config struct {
+	// MaxAttempts bounds how often a command is decided when appends race.
+	MaxAttempts int
+	Now         func() time.Time
+	NewID       func() string
+	Logger      *slog.Logger
+}
+
+func (c *Config) setDefaults() {
+	if c.MaxAttempts <= 0 {
+		c.MaxAttempts = 5
+	}
+	if c.Now == nil {
+		c.Now = func() time.Time { return time.Now().UTC() }
+	}
+	if c.NewID == nil {
+		c.NewID = func() string { return uuid.Must(uuid.NewV7()).String() }
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+}
+
+// Handler runs commands against the event store.
+type Handler struct {
+	store eventstore.Store
+	cfg   Config
+}
+
+// NewHandler returns a handler over store.
+func NewHandler(store eventstore.Store, cfg Config) *Handler {
+	cfg.setDefaults()
+	return &Handler{store: store, cfg: cfg}
+}
+
+// Now returns the handler's current time.
+func (h *Handler) Now() time.Time { return h.cfg.Now() }
+
+// NewID returns a new unique id.
+func (h *Handler) NewID() string { return h.cfg.NewID() }
+
+// Store returns the event store the handler writes to.
+func (h *Handler) Store() eventstore.Store { return h.store }
+
+// ErrConflict is returned (wrapped in a domain conflict error) when appends
+// kept racing past the handler's attempts.
+var ErrConflict = domain.Errorf(domain.ECONFLICT, "the resource was changed concurrently; try again")
+
+// Execute loads stream into agg, calls decide, and appends what it returns.
+// decide may be called more than once (after a concurrent append), each time
+// with agg freshly loaded; it must not have effects outside agg. After a
+// successful call agg holds the state including the new events.
+func Execute[A Aggregate](ctx context.Context, h *Handler, stream string, newAgg func() A, meta Meta, decide func(A, time.Time) ([]domain.Event, error)) (A, Result, error) {
+	var zero A
+	for attempt := 1; ; attempt++ {
+		agg := newAgg()
+		version, position, err := h.load(ctx, stream, agg)
+		if err != nil {
+			return zero, Result{}, err
+		}
+		now := h.cfg.Now()
+		events, err := decide(agg, now)
+		// The contract checks validation (422) before the precondition (412),
+		// and the precondition before the state (409).
+		if err != nil && domain.ErrorCode(err) == domain.EINVALID {
+			return zero, Result{}, err
+		}
+		if meta.IfMatch != nil && *meta.IfMatch != version {
+			return zero, Result{}, &domain.Error{Code: domain.EVERSION, Message: fmt.Sprintf("version is %d, not %d", version, *meta.IfMatch)}
+		}
+		if err != nil {
+			return zero, Result{}, err
+		}
+		if len(events) == 0 {
+			return agg, Result{Version: version, Position: position}, nil
+		}
+		batch, err := h.encode(stream, version, events, meta, now)
+		if err != nil {
+			return zero, Result{}, err
+		}
+		res, err := h.store.Append(ctx, stream, version, batch...)
+		if errors.Is(err, eventstore.ErrWrongVersion) {
+			if attempt < h.cfg.MaxAttempts && meta.IfMatch == nil {
+				h.cfg.Logger.DebugContext(ctx, "append conflict, deciding again", "stream", stream, "attempt", attempt)
+				continue
+			}
+			if meta.IfMatch != nil {
+				return zero, Result{}, &domain.Error{Code: domain.EVERSION, Message: "the resource was changed concurrently"}
+			}
+			return zero, Result{}, fmt.Errorf("%w: %w", ErrConflict, err)
+		}
+		if err != nil {
+			return zero, Result{}, fmt.Errorf("append %s: %w", stream, err)
+		}
+		for _, e := range events {
+			agg.Apply(e)
+		}
+		return agg, Result{Version: res.Version, Position: res.Position, Events: events}, nil
+	}
+}
+
+// Load folds stream into agg and returns its version and the position of its
+// last event.
+func Load[A Aggregate](ctx context.Context, h *Handler, stream string, agg A) (version, position uint64, err error) {
+	return h.load(ctx, stream, agg)
+}
+
+// LoadUntil folds stream into agg up to and including version until, or up
+// to the last event that occurred at or before asOf when asOf is not zero.
+func LoadUntil[A Aggregate](ctx context.Context, h *Handler, stream string, agg A, until uint64, asOf time.Time) (version uint64, err error) {
+	evs, err := eventstore.ReadStreamAll(ctx, h.store, stream, 0)
+	if err != nil {
+		return 0, fmt.Errorf("load %s: %w", stream, err)
+	}
+	for _, e := range evs {
+		if until > 0 && e.Version > until {
+			break
+		}
+		if !asOf.IsZero() && e.Metadata.OccurredAt.After(asOf) {
+			break
+		}
+		de, err := domain.DecodeEvent(e.Type, e.Data)
+		if err != nil {
+			return 0, fmt.Errorf("load %s version %d: %w", stream, e.Version, err)
+		}
+		agg.Apply(de)
+		version = e.Version
+	}
+	return version, nil
+}
+
+func (h *Handler) load(ctx context.Context, stream string, agg Aggregate) (version, position uint64, err error) {
+	evs, err := eventstore.ReadStreamAll(ctx, h.store, stream, 0)
+	if err != nil {
+		return 0, 0, fmt.Errorf("load %s: %w", stream, err)
+	}
+	for _, e := range evs {
+		de, err := domain.DecodeEvent(e.Type, e.Data)
+		if err != nil {
+			return 0, 0, fmt.Errorf("load %s version %d: %w", stream, e.Version, err)
+		}
+		agg.Apply(de)
+		version, position = e.Version, e.Position
+	}
+	return version, position, nil
+}
+
+func (h *Handler) encode(stream string, version uint64, events []domain.Event, meta Meta, now time.Time) ([]eventstore.NewEvent, error) {
+	out := make([]eventstore.NewEvent, len(events))
+	for i, e := range events {
+		data, err := json.Marshal(e)
+		if err != nil {
+			return nil, fmt.Errorf("encode %s: %w", e.EventType(), err)
+		}
+		id := h.cfg.NewID()
+		if meta.IdempotencySeed != "" {
+			id = DeterministicID(meta.IdempotencySeed, stream, i)
+		}
+		out[i] = eventstore.NewEvent{
+			ID: id, Type: e.EventType(), SchemaVersion: 1, Data: data,
+			Metadata: eventstore.Metadata{
+				Actor:         eventstore.Actor{Role: string(meta.Actor.Role), Tenant: meta.Actor.Tenant, Subject: meta.Actor.Subject},
+				CorrelationID: meta.CorrelationID,
+				CausationID:   meta.CausationID,
+				OccurredAt:    now,
+			},
+		}
+	}
+	return out, nil
+}
+
+// DeterministicID derives the id of the i-th event a command with seed writes
+// to stream, so that a retry of the same command yields the same ids.
+func DeterministicID(seed, stream string, i int) string {
+	return uuid.NewSHA1(uuid.NameSpaceURL, fmt.Appendf(nil, "urn:offerflow:event:%s\x00%s\x00%d", seed, stream, i)).String()
+}

@@ -1,0 +1,152 @@
+package command
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"time"
+
+	"github.com/offerflow/offerflow/domain"
+)
+
+// NewWebhookSecret returns a new secret for signing webhook notifications,
+// in the Standard Webhooks form ("whsec_" + base64 of 32 random bytes).
+func NewWebhookSecret() string {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails (Go 1.24+): it aborts the program instead
+	return "whsec_" + base64.StdEncoding.EncodeToString(b)
+}
+
+// CreateOffer creates an offer from a template of the acting reseller to one
+// of its customers, and dispatches it for delivery.
+func (s *Service) CreateOffer(ctx context.Context, m Meta, customer domain.CustomerID, template domain.TemplateID, message string, expiresAt *time.Time) (*domain.Offer, Result, error) {
+	reseller := domain.ResellerID(m.Actor.Tenant)
+	c, _, err := s.Customer(ctx, customer)
+	if err != nil {
+		return nil, Result{}, err
+	}
+	if c.Reseller() != reseller {
+		return nil, Result{}, domain.ErrCustomerNotFound
+	}
+	t := newTemplate()
+	if template != "" {
+		if _, _, err := Load(ctx, s.h, templateStream(template), t); err != nil {
+			return nil, Result{}, err
+		}
+	}
+	id := domain.OfferID(s.h.NewID())
+	return Execute(ctx, s.h, OfferStream(id), newOffer, m, func(o *domain.Offer, now time.Time) ([]domain.Event, error) {
+		return o.Create(id, reseller, c, t, message, expiresAt, now)
+	})
+}
+
+// Offer loads an offer the actor may see, as it stands now or, when
+// asOfVersion or asOf is given, as it stood then.
+func (s *Service) Offer(ctx context.Context, actor domain.Actor, id domain.OfferID, asOfVersion uint64, asOf time.Time) (*domain.Offer, uint64, error) {
+	o := newOffer()
+	v, err := LoadUntil(ctx, s.h, OfferStream(id), o, asOfVersion, asOf)
+	if err != nil {
+		return nil, 0, err
+	}
+	if !o.VisibleTo(actor) {
+		// Visibility is judged on the offer as it is now: a customer may not
+		// see an offer before it was delivered, even as of a later version.
+		return nil, 0, domain.ErrOfferNotFound
+	}
+	return o, v, nil
+}
+
+// updateOffer runs decide on an offer the actor may see.
+func (s *Service) updateOffer(ctx context.Context, m Meta, id domain.OfferID, decide func(*domain.Offer, time.Time) ([]domain.Event, error)) (*domain.Offer, Result, error) {
+	return Execute(ctx, s.h, OfferStream(id), newOffer, m, func(o *domain.Offer, now time.Time) ([]domain.Event, error) {
+		if !o.VisibleTo(m.Actor) {
+			return nil, domain.ErrOfferNotFound
+		}
+		return decide(o, now)
+	})
+}
+
+// WithdrawOffer withdraws an offer of the acting reseller.
+func (s *Service) WithdrawOffer(ctx context.Context, m Meta, id domain.OfferID) (*domain.Offer, Result, error) {
+	return s.updateOffer(ctx, m, id, func(o *domain.Offer, now time.Time) ([]domain.Event, error) { return o.Withdraw(now) })
+}
+
+// RedeliverOffer starts delivery of an offer over after it failed.
+func (s *Service) RedeliverOffer(ctx context.Context, m Meta, id domain.OfferID) (*domain.Offer, Result, error) {
+	return s.updateOffer(ctx, m, id, func(o *domain.Offer, now time.Time) ([]domain.Event, error) { return o.Redeliver(now) })
+}
+
+// ReadOffer records the acting customer opening an offer.
+func (s *Service) ReadOffer(ctx context.Context, m Meta, id domain.OfferID) (*domain.Offer, Result, error) {
+	return s.updateOffer(ctx, m, id, func(o *domain.Offer, now time.Time) ([]domain.Event, error) { return o.Read(now) })
+}
+
+// AcceptOffer records the acting customer accepting an offer.
+func (s *Service) AcceptOffer(ctx context.Context, m Meta, id domain.OfferID) (*domain.Offer, Result, error) {
+	return s.updateOffer(ctx, m, id, func(o *domain.Offer, now time.Time) ([]domain.Event, error) { return o.Accept(now) })
+}
+
+// RejectOffer records the acting customer rejecting an offer.
+func (s *Service) RejectOffer(ctx context.Context, m Meta, id domain.OfferID, reason string) (*domain.Offer, Result, error) {
+	return s.updateOffer(ctx, m, id, func(o *domain.Offer, now time.Time) ([]domain.Event, error) { return o.Reject(reason, now) })
+}
+
+// DeliverOffer records round dispatch of an offer's delivery as done.
+func (s *Service) DeliverOffer(ctx context.Context, m Meta, id domain.OfferID, dispatch int) (*domain.Offer, Result, error) {
+	return s.updateOffer(ctx, m, id, func(o *domain.Offer, now time.Time) ([]domain.Event, error) { return o.Deliver(dispatch, now) })
+}
+
+// FailOfferDelivery records round dispatch of an offer's delivery as failed.
+func (s *Service) FailOfferDelivery(ctx context.Context, m Meta, id domain.OfferID, dispatch int, reason string, attempts int) (*domain.Offer, Result, error) {
+	return s.updateOffer(ctx, m, id, func(o *domain.Offer, now time.Time) ([]domain.Event, error) {
+		return o.FailDelivery(dispatch, reason, attempts, now)
+	})
+}
+
+// ExpireOffer records an offer expired, if its time has come.
+func (s *Service) ExpireOffer(ctx context.Context, m Meta, id domain.OfferID) (*domain.Offer, Result, error) {
+	return s.updateOffer(ctx, m, id, func(o *domain.Offer, now time.Time) ([]domain.Event, error) { return o.Expire(now) })
+}
+
+// GrantLicenses records the licenses of an accepted offer, once.
+func (s *Service) GrantLicenses(ctx context.Context, m Meta, id domain.OfferID) (*domain.Grant, Result, error) {
+	o := newOffer()
+	if _, _, err := Load(ctx, s.h, OfferStream(id), o); err != nil {
+		return nil, Result{}, err
+	}
+	return Execute(ctx, s.h, grantStream(id), newGrant, m, func(g *domain.Grant, _ time.Time) ([]domain.Event, error) {
+		return g.GrantFor(o)
+	})
+}
+
+// tokenAggregate folds a token's stream; tokens have no rules beyond issue.
+type tokenAggregate struct{ issued bool }
+
+func (t *tokenAggregate) Apply(e domain.Event) {
+	if _, ok := e.(*domain.TokenIssued); ok {
+		t.issued = true
+	}
+}
+
+// IssueToken records a token's hash with its role and tenant. Tenants of
+// reseller, auditor and customer tokens must exist.
+func (s *Service) IssueToken(ctx context.Context, m Meta, id, hash string, role domain.Role, tenant string) (Result, error) {
+	switch {
+	case (role == domain.RoleReseller || role == domain.RoleAuditor) && tenant != "*" && tenant != "":
+		if _, err := s.Reseller(ctx, domain.ResellerID(tenant)); err != nil {
+			return Result{}, domain.Invalid("tenant", "tenant does not name a reseller")
+		}
+	case role == domain.RoleCustomer && tenant != "":
+		if _, _, err := s.Customer(ctx, domain.CustomerID(tenant)); err != nil {
+			return Result{}, domain.Invalid("tenant", "tenant does not name a customer")
+		}
+	}
+	_, res, err := Execute(ctx, s.h, tokenStream(id), func() *tokenAggregate { return &tokenAggregate{} }, m,
+		func(t *tokenAggregate, _ time.Time) ([]domain.Event, error) {
+			if t.issued {
+				return nil, domain.Errorf(domain.ECONFLICT, "token already issued")
+			}
+			return domain.IssueToken(id, hash, role, tenant)
+		})
+	return res, err
+}

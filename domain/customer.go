@@ -1,0 +1,170 @@
+package domain
+
+import (
+	"net/netip"
+	"net/url"
+	"strings"
+)
+
+// CustomerRegistered records a customer instance (tenant) of a reseller.
+type CustomerRegistered struct {
+	CustomerID  CustomerID `json:"customer_id"`
+	ResellerID  ResellerID `json:"reseller_id"`
+	Name        string     `json:"name"`
+	ExternalRef string     `json:"external_ref,omitempty"`
+}
+
+func (CustomerRegistered) EventType() string { return TypeCustomerRegistered }
+
+// CustomerWebhookSet records where the customer's own system wants new offers
+// delivered, and the secret that signs the notifications.
+type CustomerWebhookSet struct {
+	CustomerID CustomerID `json:"customer_id"`
+	URL        string     `json:"url"`
+	Secret     string     `json:"secret"`
+}
+
+func (CustomerWebhookSet) EventType() string { return TypeCustomerWebhookSet }
+
+// CustomerWebhookRemoved records that the customer no longer wants webhook
+// notifications.
+type CustomerWebhookRemoved struct {
+	CustomerID CustomerID `json:"customer_id"`
+}
+
+func (CustomerWebhookRemoved) EventType() string { return TypeCustomerWebhookRemoved }
+
+// Customer is a customer instance (tenant) served by a reseller.
+type Customer struct {
+	id          CustomerID
+	reseller    ResellerID
+	name        string
+	externalRef string
+	webhookURL  string
+	secret      string
+}
+
+// ID returns the customer's id, empty until it is registered.
+func (c *Customer) ID() CustomerID { return c.id }
+
+// Reseller returns the reseller that serves the customer.
+func (c *Customer) Reseller() ResellerID { return c.reseller }
+
+// Name returns the customer's name.
+func (c *Customer) Name() string { return c.name }
+
+// ExternalRef returns the reseller's own reference for the customer.
+func (c *Customer) ExternalRef() string { return c.externalRef }
+
+// Webhook returns the customer's webhook URL and secret; url is empty when
+// none is set.
+func (c *Customer) Webhook() (url, secret string) { return c.webhookURL, c.secret }
+
+// Exists reports whether the customer has been registered.
+func (c *Customer) Exists() bool { return c.id != "" }
+
+// Register records a new customer of reseller.
+func (c *Customer) Register(id CustomerID, reseller ResellerID, name, externalRef string) ([]Event, error) {
+	if c.Exists() {
+		return nil, ErrCustomerExists
+	}
+	name, err := checkName("name", name)
+	if err != nil {
+		return nil, err
+	}
+	externalRef = strings.TrimSpace(externalRef)
+	if textLen(externalRef) > MaxExternalRef {
+		return nil, Invalid("external_ref", "external_ref must be at most %d characters", MaxExternalRef)
+	}
+	return []Event{&CustomerRegistered{CustomerID: id, ResellerID: reseller, Name: name, ExternalRef: externalRef}}, nil
+}
+
+// SetWebhook records the customer's webhook. Unless allowInsecure, only https
+// URLs are accepted, and a host given as a loopback, private or link-local
+// address is refused (names are checked again after DNS resolution when the
+// notification is sent).
+func (c *Customer) SetWebhook(rawURL, secret string, allowInsecure bool) ([]Event, error) {
+	if !c.Exists() {
+		return nil, ErrCustomerNotFound
+	}
+	if err := CheckWebhookURL(rawURL, allowInsecure); err != nil {
+		return nil, err
+	}
+	if secret == "" {
+		return nil, Invalid("secret", "secret is required")
+	}
+	return []Event{&CustomerWebhookSet{CustomerID: c.id, URL: rawURL, Secret: secret}}, nil
+}
+
+// RemoveWebhook records that the customer's webhook is removed.
+func (c *Customer) RemoveWebhook() ([]Event, error) {
+	if !c.Exists() {
+		return nil, ErrCustomerNotFound
+	}
+	if c.webhookURL == "" {
+		return nil, ErrWebhookNotSet
+	}
+	return []Event{&CustomerWebhookRemoved{CustomerID: c.id}}, nil
+}
+
+// CheckWebhookURL validates a webhook URL as SetWebhook does.
+func CheckWebhookURL(rawURL string, allowInsecure bool) error {
+	if rawURL == "" {
+		return Invalid("url", "url is required")
+	}
+	if len(rawURL) > 2048 {
+		return Invalid("url", "url must be at most 2048 bytes")
+	}
+	u, err := url.Parse(rawURL)
+	if err != nil || !u.IsAbs() || u.Host == "" || u.User != nil || u.Fragment != "" {
+		return Invalid("url", "url must be an absolute URL without credentials or fragment")
+	}
+	switch {
+	case u.Scheme == "https":
+	case u.Scheme == "http" && allowInsecure:
+	default:
+		return Invalid("url", "url must use https")
+	}
+	if allowInsecure {
+		return nil
+	}
+	host := u.Hostname()
+	if strings.EqualFold(host, "localhost") || strings.HasSuffix(strings.ToLower(host), ".localhost") {
+		return Invalid("url", "url must name a public address")
+	}
+	if addr, err := netip.ParseAddr(host); err == nil && !IsPublicAddr(addr) {
+		return Invalid("url", "url must name a public address")
+	}
+	return nil
+}
+
+// IsPublicAddr reports whether addr may receive webhook notifications: not
+// loopback, private, link-local, multicast or unspecified.
+func IsPublicAddr(addr netip.Addr) bool {
+	addr = addr.Unmap()
+	return addr.IsValid() && !addr.IsLoopback() && !addr.IsPrivate() && !addr.IsLinkLocalUnicast() &&
+		!addr.IsLinkLocalMulticast() && !addr.IsInterfaceLocalMulticast() && !addr.IsMulticast() &&
+		!addr.IsUnspecified() && !cgnat.Contains(addr)
+}
+
+// cgnat is carrier-grade NAT space (RFC 6598): not routable on the internet,
+// so as internal as the private ranges.
+const cgnat = cgnatPrefix(0)
+
+type cgnatPrefix int
+
+func (cgnatPrefix) Contains(a netip.Addr) bool {
+	return netip.PrefixFrom(netip.AddrFrom4([4]byte{100, 64, 0, 0}), 10).Contains(a)
+}
+
+// Apply folds an event into the customer.
+func (c *Customer) Apply(e Event) {
+	switch ev := e.(type) {
+	case *CustomerRegistered:
+		c.id, c.reseller, c.name, c.externalRef = ev.CustomerID, ev.ResellerID, ev.Name, ev.ExternalRef
+	case *CustomerWebhookSet:
+		c.webhookURL, c.secret = ev.URL, ev.Secret
+	case *CustomerWebhookRemoved:
+		c.webhookURL, c.secret = "", ""
+	}
+}

@@ -1,0 +1,419 @@
+package domain
+
+import (
+	"strings"
+	"time"
+)
+
+// OfferStatus is where an offer stands in its lifecycle, as the API spells it.
+type OfferStatus string
+
+// Offer statuses.
+const (
+	StatusWaiting                OfferStatus = "waiting"
+	StatusWaitingForConfirmation OfferStatus = "waiting_for_confirmation"
+	StatusAccepted               OfferStatus = "accepted"
+	StatusRejected               OfferStatus = "rejected"
+	StatusWithdrawn              OfferStatus = "withdrawn"
+	StatusExpired                OfferStatus = "expired"
+	StatusDeliveryFailed         OfferStatus = "delivery_failed"
+)
+
+// OfferStatuses lists every status, in lifecycle order.
+func OfferStatuses() []OfferStatus {
+	return []OfferStatus{StatusWaiting, StatusWaitingForConfirmation, StatusAccepted, StatusRejected,
+		StatusWithdrawn, StatusExpired, StatusDeliveryFailed}
+}
+
+// ParseOfferStatus parses a status given at the edge (a query filter).
+func ParseOfferStatus(s string) (OfferStatus, error) {
+	for _, st := range OfferStatuses() {
+		if string(st) == s {
+			return st, nil
+		}
+	}
+	return "", Invalid("status", "status must be one of waiting, waiting_for_confirmation, accepted, rejected, withdrawn, expired, delivery_failed")
+}
+
+// OfferCreated records an offer built from a template: a snapshot of its
+// items at that moment, so later template edits do not change it.
+type OfferCreated struct {
+	OfferID    OfferID    `json:"offer_id"`
+	ResellerID ResellerID `json:"reseller_id"`
+	CustomerID CustomerID `json:"customer_id"`
+	TemplateID TemplateID `json:"template_id"`
+	Items      []Item     `json:"items"`
+	Message    string     `json:"message"`
+	ExpiresAt  *time.Time `json:"expires_at"`
+	At         time.Time  `json:"at"`
+}
+
+func (OfferCreated) EventType() string { return TypeOfferCreated }
+
+// OfferDispatched records an offer handed to the delivery process. Dispatch
+// counts from 1 and grows with every redelivery, so that each round of
+// delivery has its own identity.
+type OfferDispatched struct {
+	OfferID  OfferID   `json:"offer_id"`
+	Dispatch int       `json:"dispatch"`
+	At       time.Time `json:"at"`
+}
+
+func (OfferDispatched) EventType() string { return TypeOfferDispatched }
+
+// OfferDelivered records the offer placed in the customer's Updates inbox
+// (and, where the customer has a webhook, acknowledged by it).
+type OfferDelivered struct {
+	OfferID  OfferID   `json:"offer_id"`
+	Dispatch int       `json:"dispatch"`
+	At       time.Time `json:"at"`
+}
+
+func (OfferDelivered) EventType() string { return TypeOfferDelivered }
+
+// OfferDeliveryFailed records that every delivery attempt failed.
+type OfferDeliveryFailed struct {
+	OfferID  OfferID   `json:"offer_id"`
+	Dispatch int       `json:"dispatch"`
+	Error    string    `json:"error"`
+	Attempts int       `json:"attempts"`
+	At       time.Time `json:"at"`
+}
+
+func (OfferDeliveryFailed) EventType() string { return TypeOfferDeliveryFailed }
+
+// OfferRead records the customer opening the offer for the first time.
+type OfferRead struct {
+	OfferID OfferID   `json:"offer_id"`
+	At      time.Time `json:"at"`
+}
+
+func (OfferRead) EventType() string { return TypeOfferRead }
+
+// OfferAccepted records the customer accepting the offer.
+type OfferAccepted struct {
+	OfferID OfferID   `json:"offer_id"`
+	At      time.Time `json:"at"`
+}
+
+func (OfferAccepted) EventType() string { return TypeOfferAccepted }
+
+// OfferRejected records the customer rejecting the offer.
+type OfferRejected struct {
+	OfferID OfferID   `json:"offer_id"`
+	Reason  string    `json:"reason"`
+	At      time.Time `json:"at"`
+}
+
+func (OfferRejected) EventType() string { return TypeOfferRejected }
+
+// OfferWithdrawn records the reseller taking the offer back.
+type OfferWithdrawn struct {
+	OfferID OfferID   `json:"offer_id"`
+	At      time.Time `json:"at"`
+}
+
+func (OfferWithdrawn) EventType() string { return TypeOfferWithdrawn }
+
+// OfferExpired records that the offer's expiry time passed before a decision.
+type OfferExpired struct {
+	OfferID OfferID   `json:"offer_id"`
+	At      time.Time `json:"at"`
+}
+
+func (OfferExpired) EventType() string { return TypeOfferExpired }
+
+// Offer is a set of licenses a reseller offers to one customer instance.
+type Offer struct {
+	id            OfferID
+	reseller      ResellerID
+	customer      CustomerID
+	template      TemplateID
+	items         []Item
+	message       string
+	expiresAt     *time.Time
+	status        OfferStatus
+	dispatch      int
+	delivered     bool
+	createdAt     time.Time
+	deliveredAt   *time.Time
+	openedAt      *time.Time
+	decidedAt     *time.Time
+	withdrawnAt   *time.Time
+	expiredAt     *time.Time
+	reason        string
+	deliveryError string
+}
+
+// OfferView is a read-only copy of an offer's state, for projections and
+// responses built from the log.
+type OfferView struct {
+	ID              OfferID
+	ResellerID      ResellerID
+	CustomerID      CustomerID
+	TemplateID      TemplateID
+	Items           []Item
+	Message         string
+	ExpiresAt       *time.Time
+	Status          OfferStatus
+	Dispatch        int
+	Delivered       bool
+	CreatedAt       time.Time
+	DeliveredAt     *time.Time
+	OpenedAt        *time.Time
+	DecidedAt       *time.Time
+	WithdrawnAt     *time.Time
+	ExpiredAt       *time.Time
+	RejectionReason string
+	DeliveryError   string
+}
+
+// View returns a copy of the offer's state.
+func (o *Offer) View() OfferView {
+	return OfferView{
+		ID: o.id, ResellerID: o.reseller, CustomerID: o.customer, TemplateID: o.template,
+		Items: cloneItems(o.items), Message: o.message, ExpiresAt: cloneTime(o.expiresAt),
+		Status: o.status, Dispatch: o.dispatch, Delivered: o.delivered, CreatedAt: o.createdAt,
+		DeliveredAt: cloneTime(o.deliveredAt), OpenedAt: cloneTime(o.openedAt),
+		DecidedAt: cloneTime(o.decidedAt), WithdrawnAt: cloneTime(o.withdrawnAt),
+		ExpiredAt: cloneTime(o.expiredAt), RejectionReason: o.reason, DeliveryError: o.deliveryError,
+	}
+}
+
+// ID returns the offer's id, empty until it is created.
+func (o *Offer) ID() OfferID { return o.id }
+
+// Exists reports whether the offer has been created.
+func (o *Offer) Exists() bool { return o.id != "" }
+
+// Status returns the offer's status.
+func (o *Offer) Status() OfferStatus { return o.status }
+
+// Reseller returns the reseller that sent the offer.
+func (o *Offer) Reseller() ResellerID { return o.reseller }
+
+// Customer returns the customer the offer is for.
+func (o *Offer) Customer() CustomerID { return o.customer }
+
+// Dispatch returns the number of the current round of delivery.
+func (o *Offer) Dispatch() int { return o.dispatch }
+
+// VisibleTo reports whether actor may see the offer at all: a reseller its
+// own, an auditor its reseller's (or every one with tenant "*"), a customer
+// its own once delivered. To anyone else the offer does not exist.
+func (o *Offer) VisibleTo(a Actor) bool {
+	if !o.Exists() {
+		return false
+	}
+	switch a.Role {
+	case RoleReseller:
+		return a.Tenant == string(o.reseller)
+	case RoleAuditor:
+		return a.Tenant == "*" || a.Tenant == string(o.reseller)
+	case RoleCustomer:
+		return a.Tenant == string(o.customer) && o.delivered
+	case RoleSystem:
+		return true
+	}
+	return false
+}
+
+// Create records a new offer of template to customer, and its dispatch to the
+// delivery process. The template and the customer must belong to reseller;
+// the template must be live and hold items.
+func (o *Offer) Create(id OfferID, reseller ResellerID, c *Customer, t *Template, message string, expiresAt *time.Time, now time.Time) ([]Event, error) {
+	if o.Exists() {
+		return nil, ErrOfferExists
+	}
+	if c == nil || !c.Exists() || c.Reseller() != reseller {
+		return nil, ErrCustomerNotFound
+	}
+	if t == nil || !t.Exists() || t.Reseller() != reseller {
+		return nil, Invalid("template_id", "template_id does not name a template of this reseller")
+	}
+	if t.Archived() {
+		return nil, Invalid("template_id", "template is archived")
+	}
+	if len(t.Items()) == 0 {
+		return nil, Invalid("template_id", "template has no items")
+	}
+	if textLen(message) > MaxMessageLen {
+		return nil, Invalid("message", "message must be at most %d characters", MaxMessageLen)
+	}
+	if expiresAt != nil {
+		if !expiresAt.After(now) {
+			return nil, Invalid("expires_at", "expires_at must lie in the future")
+		}
+		if expiresAt.Sub(now) > MaxExpiryAhead {
+			return nil, Invalid("expires_at", "expires_at must be at most 365 days ahead")
+		}
+		utc := expiresAt.UTC()
+		expiresAt = &utc
+	}
+	return []Event{
+		&OfferCreated{OfferID: id, ResellerID: reseller, CustomerID: c.ID(), TemplateID: t.ID(),
+			Items: t.Items(), Message: message, ExpiresAt: expiresAt, At: now},
+		&OfferDispatched{OfferID: id, Dispatch: 1, At: now},
+	}, nil
+}
+
+// Deliver records the offer delivered into the customer's inbox. Only the
+// current round of delivery may complete it.
+func (o *Offer) Deliver(dispatch int, now time.Time) ([]Event, error) {
+	if !o.Exists() {
+		return nil, ErrOfferNotFound
+	}
+	if o.status != StatusWaiting || dispatch != o.dispatch {
+		return nil, ErrOfferNotWaiting
+	}
+	return []Event{&OfferDelivered{OfferID: o.id, Dispatch: dispatch, At: now}}, nil
+}
+
+// FailDelivery records that the current round of delivery gave up.
+func (o *Offer) FailDelivery(dispatch int, reason string, attempts int, now time.Time) ([]Event, error) {
+	if !o.Exists() {
+		return nil, ErrOfferNotFound
+	}
+	if o.status != StatusWaiting || dispatch != o.dispatch {
+		return nil, ErrOfferNotWaiting
+	}
+	if reason == "" {
+		reason = "delivery failed"
+	}
+	return []Event{&OfferDeliveryFailed{OfferID: o.id, Dispatch: dispatch, Error: truncate(reason, 1000), Attempts: attempts, At: now}}, nil
+}
+
+// Redeliver records a new round of delivery after a failed one.
+func (o *Offer) Redeliver(now time.Time) ([]Event, error) {
+	if !o.Exists() {
+		return nil, ErrOfferNotFound
+	}
+	if o.status != StatusDeliveryFailed {
+		return nil, ErrOfferNotRedeliverable
+	}
+	return []Event{&OfferDispatched{OfferID: o.id, Dispatch: o.dispatch + 1, At: now}}, nil
+}
+
+// Read records the customer opening the offer. Only the first opening is
+// recorded; a repeat records nothing.
+func (o *Offer) Read(now time.Time) ([]Event, error) {
+	if !o.Exists() {
+		return nil, ErrOfferNotFound
+	}
+	if !o.delivered {
+		return nil, ErrOfferNotDelivered
+	}
+	if o.openedAt != nil {
+		return nil, nil
+	}
+	return []Event{&OfferRead{OfferID: o.id, At: now}}, nil
+}
+
+// Accept records the customer accepting the offer.
+func (o *Offer) Accept(now time.Time) ([]Event, error) {
+	if err := o.decidable(); err != nil {
+		return nil, err
+	}
+	return []Event{&OfferAccepted{OfferID: o.id, At: now}}, nil
+}
+
+// Reject records the customer rejecting the offer, with an optional reason.
+func (o *Offer) Reject(reason string, now time.Time) ([]Event, error) {
+	if err := o.decidable(); err != nil {
+		return nil, err
+	}
+	reason = strings.TrimSpace(reason)
+	if textLen(reason) > MaxReasonLen {
+		return nil, Invalid("reason", "reason must be at most %d characters", MaxReasonLen)
+	}
+	return []Event{&OfferRejected{OfferID: o.id, Reason: reason, At: now}}, nil
+}
+
+func (o *Offer) decidable() error {
+	if !o.Exists() {
+		return ErrOfferNotFound
+	}
+	if !o.delivered {
+		return ErrOfferNotDelivered
+	}
+	if o.status != StatusWaitingForConfirmation {
+		return ErrOfferNotPending
+	}
+	return nil
+}
+
+// Withdraw records the reseller taking the offer back, which it may until the
+// customer decides.
+func (o *Offer) Withdraw(now time.Time) ([]Event, error) {
+	if !o.Exists() {
+		return nil, ErrOfferNotFound
+	}
+	switch o.status {
+	case StatusWaiting, StatusWaitingForConfirmation, StatusDeliveryFailed:
+		return []Event{&OfferWithdrawn{OfferID: o.id, At: now}}, nil
+	}
+	return nil, ErrOfferNotWithdrawable
+}
+
+// Expire records that the offer's expiry time passed before a decision.
+func (o *Offer) Expire(now time.Time) ([]Event, error) {
+	if !o.Exists() {
+		return nil, ErrOfferNotFound
+	}
+	if o.expiresAt == nil {
+		return nil, ErrOfferHasNoExpiry
+	}
+	switch o.status {
+	case StatusWaiting, StatusWaitingForConfirmation, StatusDeliveryFailed:
+	default:
+		return nil, ErrOfferNotExpirable
+	}
+	if now.Before(*o.expiresAt) {
+		return nil, ErrOfferNotDue
+	}
+	return []Event{&OfferExpired{OfferID: o.id, At: now}}, nil
+}
+
+// Apply folds an event into the offer.
+func (o *Offer) Apply(e Event) {
+	switch ev := e.(type) {
+	case *OfferCreated:
+		o.id, o.reseller, o.customer, o.template = ev.OfferID, ev.ResellerID, ev.CustomerID, ev.TemplateID
+		o.items, o.message, o.expiresAt = cloneItems(ev.Items), ev.Message, cloneTime(ev.ExpiresAt)
+		o.createdAt, o.status = ev.At, StatusWaiting
+	case *OfferDispatched:
+		o.dispatch, o.status, o.deliveryError = ev.Dispatch, StatusWaiting, ""
+	case *OfferDelivered:
+		o.status, o.delivered, o.deliveredAt = StatusWaitingForConfirmation, true, timePtr(ev.At)
+	case *OfferDeliveryFailed:
+		o.status, o.deliveryError = StatusDeliveryFailed, ev.Error
+	case *OfferRead:
+		o.openedAt = timePtr(ev.At)
+	case *OfferAccepted:
+		o.status, o.decidedAt = StatusAccepted, timePtr(ev.At)
+	case *OfferRejected:
+		o.status, o.decidedAt, o.reason = StatusRejected, timePtr(ev.At), ev.Reason
+	case *OfferWithdrawn:
+		o.status, o.withdrawnAt = StatusWithdrawn, timePtr(ev.At)
+	case *OfferExpired:
+		o.status, o.expiredAt = StatusExpired, timePtr(ev.At)
+	}
+}
+
+func timePtr(t time.Time) *time.Time { return &t }
+
+func cloneTime(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	v := *t
+	return &v
+}
+
+func truncate(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n])
+}
