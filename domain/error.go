@@ -14,6 +14,7 @@ const (
 	EFORBIDDEN       = "forbidden"          // the actor's role may not do this
 	EUNAUTHENTICATED = "unauthenticated"    // no or bad credentials
 	EVERSION         = "version_conflict"   // an If-Match precondition failed
+	EMALFORMED       = "malformed"          // a request the server cannot parse (bad cursor, bad JSON)
 	EINTERNAL        = "internal"           // anything else; never shown in detail
 )
 
