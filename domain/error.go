@@ -24,6 +24,11 @@ type Error struct {
 	Code    string
 	Message string
 	Field   string
+	// rule sets apart a sentinel that deliberately shares its code and
+	// sentence with another (ErrOfferNotDelivered reads "offer not found" so
+	// that a customer cannot learn the offer exists), so that errors.Is can
+	// still tell the two apart. Copies of the sentinel keep it.
+	rule string
 }
 
 func (e *Error) Error() string {
@@ -39,7 +44,7 @@ func (e *Error) Is(target error) bool {
 	if !ok {
 		return false
 	}
-	return t.Code == e.Code && t.Message == e.Message
+	return t.Code == e.Code && t.Message == e.Message && t.rule == e.rule
 }
 
 // Errorf returns a domain error with the given code.
@@ -89,7 +94,7 @@ func ErrorField(err error) string {
 var (
 	ErrOfferExists              = Errorf(ECONFLICT, "offer already exists")
 	ErrOfferNotFound            = Errorf(ENOTFOUND, "offer not found")
-	ErrOfferNotDelivered        = Errorf(ENOTFOUND, "offer not found") // not yet in the inbox: it does not exist for the customer
+	ErrOfferNotDelivered        = &Error{Code: ENOTFOUND, Message: "offer not found", rule: "offer_not_delivered"} // not yet in the inbox: it does not exist for the customer
 	ErrOfferNotWaiting          = Errorf(ECONFLICT, "offer is not waiting for delivery")
 	ErrOfferNotPending          = Errorf(ECONFLICT, "offer is not waiting for confirmation")
 	ErrOfferNotWithdrawable     = Errorf(ECONFLICT, "offer can only be withdrawn while waiting, waiting for confirmation or after a failed delivery")

@@ -319,22 +319,36 @@ func (o *Offer) Accept(now time.Time) ([]Event, error) {
 
 // Reject records the customer rejecting the offer, with an optional reason.
 func (o *Offer) Reject(reason string, now time.Time) ([]Event, error) {
-	if err := o.decidable(); err != nil {
+	// The contract answers a missing offer (404) before a bad body (422),
+	// and a bad body before a wrong state (409).
+	if err := o.inInbox(); err != nil {
 		return nil, err
 	}
 	reason = strings.TrimSpace(reason)
 	if textLen(reason) > MaxReasonLen {
 		return nil, Invalid("reason", "reason must be at most %d characters", MaxReasonLen)
 	}
+	if err := o.decidable(); err != nil {
+		return nil, err
+	}
 	return []Event{&OfferRejected{OfferID: o.id, Reason: reason, At: now}}, nil
 }
 
-func (o *Offer) decidable() error {
+// inInbox reports whether the offer exists for its customer: created and
+// delivered.
+func (o *Offer) inInbox() error {
 	if !o.Exists() {
 		return ErrOfferNotFound
 	}
 	if !o.delivered {
 		return ErrOfferNotDelivered
+	}
+	return nil
+}
+
+func (o *Offer) decidable() error {
+	if err := o.inInbox(); err != nil {
+		return err
 	}
 	if o.status != StatusWaitingForConfirmation {
 		return ErrOfferNotPending
