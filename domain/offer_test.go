@@ -87,8 +87,10 @@ func same(s domain.OfferStatus) domain.OfferStatus { return s }
 func columns() [nCols]column {
 	deliver := func(name string, delta int) column {
 		return column{name: name,
-			run:    func(o *domain.Offer, d int) ([]domain.Event, error) { return o.Deliver(d+delta, when) },
-			want:   func(d int) []domain.Event { return []domain.Event{&domain.OfferDelivered{OfferID: offer1, Dispatch: d, At: when}} },
+			run: func(o *domain.Offer, d int) ([]domain.Event, error) { return o.Deliver(d+delta, when) },
+			want: func(d int) []domain.Event {
+				return []domain.Event{&domain.OfferDelivered{OfferID: offer1, Dispatch: d, At: when}}
+			},
 			status: to(domain.StatusWaitingForConfirmation)}
 	}
 	fail := func(name string, delta int) column {
@@ -114,8 +116,10 @@ func columns() [nCols]column {
 		colFail:        fail("FailDelivery(current)", 0),
 		colFailOld:     fail("FailDelivery(previous)", -1),
 		colRedeliver: {name: "Redeliver",
-			run:    func(o *domain.Offer, _ int) ([]domain.Event, error) { return o.Redeliver(when) },
-			want:   func(d int) []domain.Event { return []domain.Event{&domain.OfferDispatched{OfferID: offer1, Dispatch: d + 1, At: when}} },
+			run: func(o *domain.Offer, _ int) ([]domain.Event, error) { return o.Redeliver(when) },
+			want: func(d int) []domain.Event {
+				return []domain.Event{&domain.OfferDispatched{OfferID: offer1, Dispatch: d + 1, At: when}}
+			},
 			status: to(domain.StatusWaiting)},
 		colRead: {name: "Read",
 			run:    func(o *domain.Offer, _ int) ([]domain.Event, error) { return o.Read(when) },
