@@ -106,6 +106,14 @@ func wantErr(tb testing.TB, err, want error) {
 	}
 }
 
+// wantInvalid checks that err is a validation error naming field.
+func wantInvalid(tb testing.TB, err error, field string) {
+	tb.Helper()
+	if domain.ErrorCode(err) != domain.EINVALID || domain.ErrorField(err) != field {
+		tb.Fatalf("then: error %v, want %s on %q", err, domain.EINVALID, field)
+	}
+}
+
 // offerRules lists the sentinels of the offer lifecycle.
 func offerRules() []error {
 	return []error{domain.ErrOfferExists, domain.ErrOfferNotFound, domain.ErrOfferNotDelivered,
