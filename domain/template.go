@@ -119,8 +119,10 @@ func (t *Template) Create(id TemplateID, reseller ResellerID, name string) ([]Ev
 // AddItem records product added in a term it is sold in. The product must
 // belong to the template's reseller.
 func (t *Template) AddItem(id ItemID, p *Product, termMonths int, mode LicenseMode, seats *int) ([]Event, error) {
-	if err := t.changeable(); err != nil {
-		return nil, err
+	// The contract answers a missing template (404) before a bad body (422),
+	// and a bad body before a wrong state (409): archived is checked last.
+	if !t.Exists() {
+		return nil, ErrTemplateNotFound
 	}
 	if p == nil || !p.Exists() || p.Reseller() != t.reseller {
 		return nil, Invalid("product_id", "product_id does not name a product of this reseller")
@@ -134,6 +136,9 @@ func (t *Template) AddItem(id ItemID, p *Product, termMonths int, mode LicenseMo
 	if seats != nil && (*seats < 1 || *seats > MaxSeats) {
 		return nil, Invalid("seats", "seats must be between 1 and %d, or null for no limit", MaxSeats)
 	}
+	if t.archived {
+		return nil, ErrTemplateArchived
+	}
 	if t.item(id) >= 0 {
 		return nil, ErrTemplateItemExists
 	}
@@ -144,8 +149,10 @@ func (t *Template) AddItem(id ItemID, p *Product, termMonths int, mode LicenseMo
 // SetItemMode records an item's license mode changed. Setting the mode it
 // already has records nothing.
 func (t *Template) SetItemMode(id ItemID, mode LicenseMode) ([]Event, error) {
-	if err := t.changeable(); err != nil {
-		return nil, err
+	// Template and item are named in the path (404), the mode in the body
+	// (422), and archived is a state (409): the contract's order.
+	if !t.Exists() {
+		return nil, ErrTemplateNotFound
 	}
 	i := t.item(id)
 	if i < 0 {
@@ -153,6 +160,9 @@ func (t *Template) SetItemMode(id ItemID, mode LicenseMode) ([]Event, error) {
 	}
 	if _, err := ParseLicenseMode(string(mode)); err != nil || mode == "" {
 		return nil, Invalid("license_mode", "license_mode must be absolute or relative")
+	}
+	if t.archived {
+		return nil, ErrTemplateArchived
 	}
 	if t.items[i].LicenseMode == mode {
 		return nil, nil
@@ -162,11 +172,14 @@ func (t *Template) SetItemMode(id ItemID, mode LicenseMode) ([]Event, error) {
 
 // RemoveItem records an item taken out of the template.
 func (t *Template) RemoveItem(id ItemID) ([]Event, error) {
-	if err := t.changeable(); err != nil {
-		return nil, err
+	if !t.Exists() {
+		return nil, ErrTemplateNotFound
 	}
 	if t.item(id) < 0 {
 		return nil, ErrTemplateItemNotFound
+	}
+	if t.archived {
+		return nil, ErrTemplateArchived
 	}
 	return []Event{&TemplateItemRemoved{TemplateID: t.id, ItemID: id}}, nil
 }
@@ -174,20 +187,13 @@ func (t *Template) RemoveItem(id ItemID) ([]Event, error) {
 // Archive records the template archived. Archiving twice is refused so that a
 // client learns its view was stale.
 func (t *Template) Archive() ([]Event, error) {
-	if err := t.changeable(); err != nil {
-		return nil, err
-	}
-	return []Event{&TemplateArchived{TemplateID: t.id}}, nil
-}
-
-func (t *Template) changeable() error {
 	if !t.Exists() {
-		return ErrTemplateNotFound
+		return nil, ErrTemplateNotFound
 	}
 	if t.archived {
-		return ErrTemplateArchived
+		return nil, ErrTemplateArchived
 	}
-	return nil
+	return []Event{&TemplateArchived{TemplateID: t.id}}, nil
 }
 
 func (t *Template) item(id ItemID) int {
