@@ -128,7 +128,9 @@ func CheckWebhookURL(rawURL string, allowInsecure bool) error {
 	if allowInsecure {
 		return nil
 	}
-	host := u.Hostname()
+	// A trailing dot names the same host fully qualified: "localhost." is
+	// still loopback.
+	host := strings.TrimSuffix(u.Hostname(), ".")
 	if strings.EqualFold(host, "localhost") || strings.HasSuffix(strings.ToLower(host), ".localhost") {
 		return Invalid("url", "url must name a public address")
 	}
