@@ -120,16 +120,33 @@ func (s *Service) GrantLicenses(ctx context.Context, m Meta, id domain.OfferID) 
 }
 
 // tokenAggregate folds a token's stream; tokens have no rules beyond issue.
-type tokenAggregate struct{ issued bool }
+type tokenAggregate struct {
+	issued *domain.TokenIssued
+}
 
 func (t *tokenAggregate) Apply(e domain.Event) {
-	if _, ok := e.(*domain.TokenIssued); ok {
-		t.issued = true
+	if ev, ok := e.(*domain.TokenIssued); ok {
+		t.issued = ev
 	}
 }
 
-// IssueToken records a token's hash with its role and tenant. Tenants of
-// reseller, auditor and customer tokens must exist.
+// LookupToken returns the actor of the token recorded under hash, with the
+// token's id as subject. Tokens are keyed by their hash in the log itself, so
+// a token works the moment it is issued, without waiting for a projection.
+func (s *Service) LookupToken(ctx context.Context, hash string) (domain.Actor, bool, error) {
+	t := &tokenAggregate{}
+	if _, _, err := Load(ctx, s.h, tokenStream(hash), t); err != nil {
+		return domain.Actor{}, false, err
+	}
+	if t.issued == nil {
+		return domain.Actor{}, false, nil
+	}
+	return domain.Actor{Role: t.issued.Role, Tenant: t.issued.Tenant, Subject: t.issued.TokenID}, true, nil
+}
+
+// IssueToken records a token's hash with its role and tenant, under the
+// stream named by the hash. Tenants of reseller, auditor and customer tokens
+// must exist.
 func (s *Service) IssueToken(ctx context.Context, m Meta, id, hash string, role domain.Role, tenant string) (Result, error) {
 	switch {
 	case (role == domain.RoleReseller || role == domain.RoleAuditor) && tenant != "*" && tenant != "":
@@ -141,9 +158,9 @@ func (s *Service) IssueToken(ctx context.Context, m Meta, id, hash string, role 
 			return Result{}, domain.Invalid("tenant", "tenant does not name a customer")
 		}
 	}
-	_, res, err := Execute(ctx, s.h, tokenStream(id), func() *tokenAggregate { return &tokenAggregate{} }, m,
+	_, res, err := Execute(ctx, s.h, tokenStream(hash), func() *tokenAggregate { return &tokenAggregate{} }, m,
 		func(t *tokenAggregate, _ time.Time) ([]domain.Event, error) {
-			if t.issued {
+			if t.issued != nil {
 				return nil, domain.Errorf(domain.ECONFLICT, "token already issued")
 			}
 			return domain.IssueToken(id, hash, role, tenant)
