@@ -1,0 +1,231 @@
+package esdb
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	esdbclient "github.com/EventStore/EventStore-Client-Go/v4/esdb"
+
+	"github.com/offerflow/offerflow/eventstore"
+)
+
+// ReadStream returns up to limit events of stream with version > after, in
+// version order; a stream that does not exist reads as empty.
+func (s *Store) ReadStream(ctx context.Context, stream string, after uint64, limit int) ([]eventstore.Event, error) {
+	name, err := s.physical(stream)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", stream, err)
+	}
+	if limit <= 0 {
+		return nil, nil
+	}
+	opts := esdbclient.ReadStreamOptions{Direction: esdbclient.Forwards, From: streamFrom(after)}
+	rs, err := s.client.ReadStream(ctx, name, opts, uint64(limit))
+	if err != nil {
+		return nil, wrap(ctx, "read "+stream, err)
+	}
+	defer rs.Close()
+	var out []eventstore.Event
+	for {
+		re, err := rs.Recv()
+		switch {
+		case isEOF(err):
+			return out, nil
+		case isCode(err, esdbclient.ErrorCodeResourceNotFound):
+			return nil, nil
+		case err != nil:
+			return nil, wrap(ctx, "read "+stream, err)
+		}
+		e, err := decode(re.OriginalEvent(), stream)
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", stream, err)
+		}
+		out = append(out, e)
+	}
+}
+
+// ReadAll returns up to limit events with position > after, in log order.
+// after must be 0 or a position this store returned: EventStoreDB can only
+// start a read at the position of a record.
+//
+// $all holds system events and, with a StreamPrefix, other namespaces'
+// events, which are skipped on the client (the client's ReadAll has no
+// server-side filter), so ReadAll reads pages until it has limit events or
+// reaches the end of the log.
+func (s *Store) ReadAll(ctx context.Context, after uint64, limit int) ([]eventstore.Event, error) {
+	if limit <= 0 {
+		return nil, nil
+	}
+	page := uint64(min(max(limit+1, 64), 4096))
+	// last is the log position read up to. Forward reads include their start
+	// position, so everything at or before it is skipped.
+	last := esdbclient.Position{Commit: after, Prepare: after}
+	var out []eventstore.Event
+	for {
+		var from esdbclient.AllPosition = last
+		if last.Commit == 0 && last.Prepare == 0 {
+			from = esdbclient.Start{}
+		}
+		rs, err := s.client.ReadAll(ctx, esdbclient.ReadAllOptions{Direction: esdbclient.Forwards, From: from}, page)
+		if err != nil {
+			return nil, wrap(ctx, "read $all", err)
+		}
+		received, err := s.collect(ctx, rs, &last, limit, &out)
+		rs.Close()
+		if err != nil {
+			return nil, err
+		}
+		if len(out) >= limit || received < page {
+			return out, nil
+		}
+	}
+}
+
+// collect receives one page of a forward $all read into out, skipping what
+// is at or before *last and what is not this store's, and advances *last.
+// It returns how many events the page held.
+func (s *Store) collect(ctx context.Context, rs *esdbclient.ReadStream, last *esdbclient.Position, limit int, out *[]eventstore.Event) (uint64, error) {
+	var received uint64
+	for len(*out) < limit {
+		re, err := rs.Recv()
+		if isEOF(err) {
+			return received, nil
+		}
+		if err != nil {
+			return received, wrap(ctx, "read $all", err)
+		}
+		received++
+		rec := re.OriginalEvent()
+		if !later(rec.Position, *last) {
+			continue
+		}
+		*last = rec.Position
+		stream, ok := s.logical(rec.StreamID, rec.EventType)
+		if !ok {
+			continue
+		}
+		e, err := decode(rec, stream)
+		if err != nil {
+			return received, fmt.Errorf("read $all: %w", err)
+		}
+		*out = append(*out, e)
+	}
+	// The page was cut short because out is full; the caller stops.
+	return received, nil
+}
+
+// later reports whether log position p comes after q.
+func later(p, q esdbclient.Position) bool {
+	if p.Commit != q.Commit {
+		return p.Commit > q.Commit
+	}
+	return p.Prepare > q.Prepare
+}
+
+// Head returns the position of the last event of this store in the log, 0
+// when there is none. It reads $all backwards, past system events and other
+// namespaces' events, in pages that grow as it finds none.
+func (s *Store) Head(ctx context.Context) (uint64, error) {
+	var from esdbclient.AllPosition = esdbclient.End{}
+	var bound *esdbclient.Position
+	for page := uint64(16); ; page = min(page*4, 4096) {
+		rs, err := s.client.ReadAll(ctx, esdbclient.ReadAllOptions{Direction: esdbclient.Backwards, From: from}, page)
+		if err != nil {
+			return 0, wrap(ctx, "head of $all", err)
+		}
+		pos, oldest, received, err := s.scanBack(ctx, rs, bound)
+		rs.Close()
+		switch {
+		case err != nil:
+			return 0, err
+		case pos != 0:
+			return pos, nil
+		case oldest == nil || received < page:
+			return 0, nil // reached the start of the log
+		}
+		from, bound = *oldest, oldest
+	}
+}
+
+// scanBack receives a backward page of $all and returns the position of the
+// first event of this store in it (0 if none), the oldest position seen
+// (nil if none), and how many events the page held. Events not before bound
+// (the oldest position of the previous page) are ignored, in case a
+// backward read includes its start.
+func (s *Store) scanBack(ctx context.Context, rs *esdbclient.ReadStream, bound *esdbclient.Position) (pos uint64, oldest *esdbclient.Position, received uint64, err error) {
+	for {
+		re, err := rs.Recv()
+		if isEOF(err) {
+			return 0, oldest, received, nil
+		}
+		if err != nil {
+			return 0, oldest, received, wrap(ctx, "head of $all", err)
+		}
+		received++
+		rec := re.OriginalEvent()
+		if bound != nil && !later(*bound, rec.Position) {
+			continue
+		}
+		p := rec.Position
+		oldest = &p
+		if _, ok := s.logical(rec.StreamID, rec.EventType); ok {
+			return rec.Position.Commit, oldest, received, nil
+		}
+	}
+}
+
+// Wait blocks until the log holds an event of this store with position >
+// after, or ctx is done. It checks Head first, then follows $all with a
+// catch-up subscription from that head, so an event appended between the
+// two is not missed; the server filters out system events (or, with a
+// StreamPrefix, other streams), and nothing polls.
+func (s *Store) Wait(ctx context.Context, after uint64) error {
+	head, err := s.Head(ctx)
+	if err != nil {
+		return fmt.Errorf("wait: %w", err)
+	}
+	if head > after {
+		return nil
+	}
+	subCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	sub, err := s.client.SubscribeToAll(subCtx, esdbclient.SubscribeToAllOptions{From: allFrom(head), Filter: s.filter()})
+	if err != nil {
+		if cerr := ctx.Err(); cerr != nil {
+			return cerr
+		}
+		return fmt.Errorf("wait: subscribe to $all: %w", err)
+	}
+	defer sub.Close()
+	for {
+		ev := sub.Recv()
+		switch {
+		case ev.EventAppeared != nil:
+			rec := ev.EventAppeared.OriginalEvent()
+			if rec == nil {
+				continue
+			}
+			if _, ok := s.logical(rec.StreamID, rec.EventType); ok && rec.Position.Commit > after && rec.Position.Commit != unknownPosition {
+				return nil
+			}
+		case ev.SubscriptionDropped != nil:
+			if cerr := ctx.Err(); cerr != nil {
+				return cerr
+			}
+			return fmt.Errorf("wait: subscription to $all dropped: %w", ev.SubscriptionDropped.Error)
+		}
+	}
+}
+
+// filter is the server-side filter of Wait's subscription: this store's
+// streams, or every non-system event type when there is no prefix.
+func (s *Store) filter() *esdbclient.SubscriptionFilter {
+	if s.prefix == "" {
+		return esdbclient.ExcludeSystemEventsFilter()
+	}
+	return &esdbclient.SubscriptionFilter{Type: esdbclient.StreamFilterType, Prefixes: []string{s.prefix}}
+}
+
+func isEOF(err error) bool { return errors.Is(err, io.EOF) }
