@@ -1,0 +1,313 @@
+// Package sqlite is the embedded event store: the whole log in one SQLite
+// file, written through github.com/mattn/go-sqlite3 in WAL mode by a single
+// writer connection, with synchronous=FULL so that an acknowledged append
+// survives a power loss. It implements eventstore.Store and passes
+// eventstoretest.Run.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	// The driver registers itself as "sqlite3".
+	_ "github.com/mattn/go-sqlite3"
+
+	"github.com/offerflow/offerflow/eventstore"
+)
+
+// ErrClosed is returned by every method of a Store after Close.
+var ErrClosed = errors.New("event store is closed")
+
+// Config tunes a Store. The zero value is ready to use: setDefaults fills in
+// every unset field.
+type Config struct {
+	// Synchronous is SQLite's synchronous setting for every connection:
+	// "FULL" (default) syncs the WAL on every commit, so an acknowledged
+	// append survives power loss; "NORMAL" is faster but may lose the last
+	// commits on power loss (never on a mere process crash); "EXTRA" also
+	// syncs the directory. "OFF" is refused: it may corrupt the file.
+	Synchronous string
+	// BusyTimeout is how long a connection waits for a lock held by another
+	// process on the same file before failing. Default 5 s.
+	BusyTimeout time.Duration
+	// PollInterval is how often Wait looks at the file for appends made by
+	// other processes; appends made through this Store wake Wait at once.
+	// Default 1 s.
+	PollInterval time.Duration
+	// ReadConns is the size of the read connection pool. Default 4.
+	ReadConns int
+}
+
+func (c *Config) setDefaults() {
+	if c.Synchronous == "" {
+		c.Synchronous = "FULL"
+	}
+	c.Synchronous = strings.ToUpper(c.Synchronous)
+	if c.BusyTimeout == 0 {
+		c.BusyTimeout = 5 * time.Second
+	}
+	if c.PollInterval == 0 {
+		c.PollInterval = time.Second
+	}
+	if c.ReadConns == 0 {
+		c.ReadConns = 4
+	}
+}
+
+// Validate reports the first setting that cannot be used.
+func (c *Config) Validate() error {
+	switch c.Synchronous {
+	case "NORMAL", "FULL", "EXTRA":
+	default:
+		return fmt.Errorf("synchronous %q: want NORMAL, FULL or EXTRA", c.Synchronous)
+	}
+	if c.BusyTimeout < time.Millisecond {
+		return fmt.Errorf("busy timeout %v: want at least 1ms", c.BusyTimeout)
+	}
+	if c.PollInterval < time.Millisecond {
+		return fmt.Errorf("poll interval %v: want at least 1ms", c.PollInterval)
+	}
+	if c.ReadConns < 1 {
+		return fmt.Errorf("read connections %d: want at least 1", c.ReadConns)
+	}
+	return nil
+}
+
+// Store is an event store in one SQLite file. It is safe for concurrent use
+// by many goroutines, and several processes may open the same file.
+type Store struct {
+	cfg Config
+	// writer has exactly one connection, so appends in this process never
+	// wait on each other inside SQLite's lock; its transactions begin
+	// IMMEDIATE, so the stream version read in an append cannot go stale
+	// before its insert even when another process writes the same file.
+	writer *sql.DB
+	// reader serves ReadStream, ReadAll and Head; in WAL mode they never
+	// block the writer nor wait for it.
+	reader *sql.DB
+
+	// head is a lower bound of the log's head: the highest position this
+	// Store has committed or read. Wait trusts it to return early.
+	head atomic.Uint64
+
+	mu   sync.Mutex
+	wake chan struct{} // closed and replaced after every commit
+
+	closed    chan struct{}
+	closeOnce sync.Once
+	closeErr  error
+}
+
+var _ eventstore.Store = (*Store)(nil)
+
+// Open opens (creating if needed) the event store in the SQLite file at path,
+// brings its schema up to date, and checks that WAL mode is in force. path
+// must name a file: ":memory:" is refused, since the reader and writer pools
+// would each see a different database.
+func Open(ctx context.Context, path string, cfg Config) (*Store, error) {
+	cfg.setDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("open event store: %w", err)
+	}
+	if path == "" || path == ":memory:" || strings.HasPrefix(path, "file:") || strings.ContainsRune(path, '?') {
+		return nil, fmt.Errorf("open event store: path %q: want a plain file path", path)
+	}
+	s := &Store{cfg: cfg, wake: make(chan struct{}), closed: make(chan struct{})}
+	var err error
+	s.writer, err = sql.Open("sqlite3", dsn(path, cfg, true))
+	if err != nil {
+		return nil, fmt.Errorf("open event store %s: %w", path, err)
+	}
+	s.writer.SetMaxOpenConns(1)
+	s.writer.SetMaxIdleConns(1)
+	s.writer.SetConnMaxLifetime(0)
+	s.writer.SetConnMaxIdleTime(0)
+	if err := s.init(ctx); err != nil {
+		_ = s.writer.Close()
+		return nil, fmt.Errorf("open event store %s: %w", path, err)
+	}
+	s.reader, err = sql.Open("sqlite3", dsn(path, cfg, false))
+	if err != nil {
+		_ = s.writer.Close()
+		return nil, fmt.Errorf("open event store %s: %w", path, err)
+	}
+	s.reader.SetMaxOpenConns(cfg.ReadConns)
+	s.reader.SetMaxIdleConns(cfg.ReadConns)
+	if _, err := s.Head(ctx); err != nil {
+		_ = s.Close()
+		return nil, fmt.Errorf("open event store %s: %w", path, err)
+	}
+	return s, nil
+}
+
+// dsn builds the driver's connection string. The driver runs these pragmas on
+// every new connection, which matters for synchronous and busy_timeout: they
+// are per connection, not stored in the file.
+func dsn(path string, cfg Config, writer bool) string {
+	q := url.Values{}
+	q.Set("_synchronous", cfg.Synchronous)
+	q.Set("_busy_timeout", strconv.FormatInt(cfg.BusyTimeout.Milliseconds(), 10))
+	q.Set("_foreign_keys", "1")
+	if writer {
+		// WAL is recorded in the file, so setting it on the writer is
+		// enough; readers must not try to change the journal mode.
+		q.Set("_journal_mode", "WAL")
+		q.Set("_txlock", "immediate")
+	} else {
+		q.Set("_query_only", "1")
+	}
+	return path + "?" + q.Encode()
+}
+
+// init checks the writer connection and migrates the schema.
+func (s *Store) init(ctx context.Context) error {
+	var mode string
+	if err := s.writer.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
+		return fmt.Errorf("read journal mode: %w", err)
+	}
+	if !strings.EqualFold(mode, "wal") {
+		return fmt.Errorf("journal mode is %q, not wal", mode)
+	}
+	return migrate(ctx, s.writer)
+}
+
+// Close closes both connection pools. A Wait in progress returns ErrClosed.
+// Close may be called more than once; later calls return the first result.
+func (s *Store) Close() error {
+	s.closeOnce.Do(func() {
+		close(s.closed)
+		errs := []error{s.writer.Close()}
+		if s.reader != nil {
+			errs = append(errs, s.reader.Close())
+		}
+		if err := errors.Join(errs...); err != nil {
+			s.closeErr = fmt.Errorf("close event store: %w", err)
+		}
+	})
+	return s.closeErr
+}
+
+// checkOpen returns ErrClosed after Close, and ctx's error when it is done,
+// so that a cancelled call fails before touching the file.
+func (s *Store) checkOpen(ctx context.Context) error {
+	select {
+	case <-s.closed:
+		return ErrClosed
+	default:
+	}
+	return ctx.Err()
+}
+
+// Head returns the position of the last event in the file, 0 when empty. It
+// reads the file, so it sees appends of other processes too.
+func (s *Store) Head(ctx context.Context) (uint64, error) {
+	if err := s.checkOpen(ctx); err != nil {
+		return 0, fmt.Errorf("read head: %w", err)
+	}
+	var head int64
+	// MAX over the integer primary key is a single b-tree lookup.
+	err := s.reader.QueryRowContext(ctx, "SELECT COALESCE(MAX(position), 0) FROM events").Scan(&head)
+	if err != nil {
+		return 0, fmt.Errorf("read head: %w", ctxErr(ctx, err))
+	}
+	s.observe(uint64(head))
+	return uint64(head), nil
+}
+
+// observe raises the cached head to pos.
+func (s *Store) observe(pos uint64) {
+	for {
+		cur := s.head.Load()
+		if pos <= cur || s.head.CompareAndSwap(cur, pos) {
+			return
+		}
+	}
+}
+
+// committed records a successful append and wakes every Wait.
+func (s *Store) committed(pos uint64) {
+	// The head must be raised before the wake-up, so that a woken Wait
+	// finds it without reading the file.
+	s.observe(pos)
+	s.mu.Lock()
+	close(s.wake)
+	s.wake = make(chan struct{})
+	s.mu.Unlock()
+}
+
+func (s *Store) wakeChan() chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.wake
+}
+
+// Wait blocks until the log holds an event with position > after, ctx is
+// done (returning ctx's error), or the Store is closed (ErrClosed). An append
+// through this Store wakes it at once; appends by other processes on the same
+// file are noticed within Config.PollInterval.
+func (s *Store) Wait(ctx context.Context, after uint64) error {
+	readFile := true
+	var timer *time.Timer
+	defer func() {
+		if timer != nil {
+			timer.Stop()
+		}
+	}()
+	for {
+		// Take the wake channel before looking at the head: an append that
+		// lands after the look closes this very channel (or a later
+		// one, after this one was closed), so no wake-up is missed.
+		wake := s.wakeChan()
+		if err := s.checkOpen(ctx); err != nil {
+			return err
+		}
+		if s.head.Load() > after {
+			return nil
+		}
+		if readFile {
+			head, err := s.Head(ctx)
+			if err != nil {
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
+				return fmt.Errorf("wait after %d: %w", after, err)
+			}
+			if head > after {
+				return nil
+			}
+		}
+		if timer == nil {
+			timer = time.NewTimer(s.cfg.PollInterval)
+		} else {
+			timer.Reset(s.cfg.PollInterval)
+		}
+		select {
+		case <-wake:
+			readFile = false
+		case <-timer.C:
+			readFile = true
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-s.closed:
+			return ErrClosed
+		}
+	}
+}
+
+// ctxErr prefers ctx's error when ctx is done: the driver may report an
+// interrupted statement in its own words, and callers test for
+// context.Canceled.
+func ctxErr(ctx context.Context, err error) error {
+	if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
+		return fmt.Errorf("%w (%v)", cerr, err)
+	}
+	return err
+}
