@@ -1,0 +1,140 @@
+package pubsub_test
+
+import (
+	"context"
+	"database/sql"
+	"path/filepath"
+	"testing"
+
+	"github.com/ThreeDotsLabs/watermill"
+	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/ThreeDotsLabs/watermill/pubsub/tests"
+
+	"github.com/offerflow/offerflow/eventstore/pubsub"
+	"github.com/offerflow/offerflow/eventstore/sqlite"
+)
+
+// suiteFeatures returns the features this Pub/Sub has, as Watermill's
+// universal suite understands them.
+func suiteFeatures() tests.Features {
+	return tests.Features{
+		// Checkpoints per (group, topic); different groups read independently.
+		ConsumerGroups: true,
+		// At least once: an acked message whose checkpoint was not yet saved
+		// comes again after a restart.
+		ExactlyOnceDelivery: false,
+		// One subscription delivers in global order, one message at a time;
+		// several subscriptions each do, so the suite's merged, deduplicated
+		// view stays ordered too.
+		GuaranteedOrder:                     true,
+		GuaranteedOrderWithSingleSubscriber: false,
+		// The log is a SQLite file that outlives every Pub/Sub over it.
+		Persistent: true,
+		// Without a consumer group a subscription replays the log from its
+		// start, so a new subscriber sees what was published before it.
+		NewSubscriberReceivesOldMessages: true,
+		// Nothing to restart: the store is an embedded file.
+		RestartServiceCommand: nil,
+		// Messages carry their own context, cancelled after Ack/Nack; the
+		// publisher's context is not stored.
+		ContextPreserved: false,
+	}
+}
+
+// TestPubSub runs Watermill's universal Pub/Sub suite over a SQLite event
+// store. With -short the suite itself shrinks its message counts.
+func TestPubSub(t *testing.T) {
+	h := newHarness(t)
+	tests.TestPubSub(t, suiteFeatures(), h.pubSub, h.consumerGroupPubSub)
+}
+
+// TestPubSub_DurableGroup runs the suite's delivery tests again with every
+// Pub/Sub in one consumer group, so that resuming after Close, Nack and
+// cancellation goes through the saved checkpoints (without a group those
+// tests pass by replaying from the start).
+func TestPubSub_DurableGroup(t *testing.T) {
+	h := newHarness(t)
+	group := "durable_" + watermill.NewShortUUID()
+	grouped := func(t *testing.T) (message.Publisher, message.Subscriber) {
+		return h.consumerGroupPubSub(t, group)
+	}
+	for _, tc := range []struct {
+		name string
+		fn   func(*testing.T, tests.TestContext, tests.PubSubConstructor)
+	}{
+		{"PublishSubscribe", tests.TestPublishSubscribe},
+		{"ResendOnError", tests.TestResendOnError},
+		{"NoAck", tests.TestNoAck},
+		{"ContinueAfterSubscribeClose", tests.TestContinueAfterSubscribeClose},
+		{"ContinueAfterErrors", tests.TestContinueAfterErrors},
+		{"PublishSubscribeInOrder", tests.TestPublishSubscribeInOrder},
+		{"SubscribeCtx", tests.TestSubscribeCtx},
+		{"ConcurrentClose", tests.TestConcurrentClose},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			tc.fn(t, tests.TestContext{TestID: tests.NewTestID(), Features: suiteFeatures()}, grouped)
+		})
+	}
+}
+
+// harness owns one event store and one checkpoint database shared by every
+// Pub/Sub it makes, as processes share a data directory.
+type harness struct {
+	store       *sqlite.Store
+	checkpoints *pubsub.SQLCheckpoints
+	logger      watermill.LoggerAdapter
+}
+
+func newHarness(t *testing.T) *harness {
+	t.Helper()
+	ctx := context.Background()
+	dir := t.TempDir()
+	store, err := sqlite.Open(ctx, filepath.Join(dir, "events.db"), sqlite.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = store.Close() })
+	return &harness{
+		store:       store,
+		checkpoints: mustCheckpoints(t, filepath.Join(dir, "checkpoints.db")),
+		logger:      watermill.NopLogger{},
+	}
+}
+
+// mustCheckpoints opens a checkpoint store in a SQLite file at path.
+func mustCheckpoints(tb testing.TB, path string) *pubsub.SQLCheckpoints {
+	tb.Helper()
+	db, err := sql.Open("sqlite3", "file:"+path+"?_journal_mode=WAL&_busy_timeout=5000")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	// One connection serializes this process's writers, so none of them
+	// has to wait for SQLite's lock.
+	db.SetMaxOpenConns(1)
+	tb.Cleanup(func() { _ = db.Close() })
+	cp, err := pubsub.NewSQLCheckpoints(context.Background(), db)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return cp
+}
+
+func (h *harness) pubSub(t *testing.T) (message.Publisher, message.Subscriber) {
+	return h.consumerGroupPubSub(t, "")
+}
+
+func (h *harness) consumerGroupPubSub(t *testing.T, group string) (message.Publisher, message.Subscriber) {
+	pub, err := pubsub.NewPublisher(h.store, h.logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub, err := pubsub.NewSubscriber(h.store, h.checkpoints, pubsub.SubscriberConfig{ConsumerGroup: group}, h.logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Some suite tests leave subscribers open; stop them before the store
+	// closes. Close is idempotent.
+	t.Cleanup(func() { _ = sub.Close(); _ = pub.Close() })
+	return pub, sub
+}

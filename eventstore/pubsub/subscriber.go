@@ -1,0 +1,367 @@
+package pubsub
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill"
+	"github.com/ThreeDotsLabs/watermill/message"
+
+	"github.com/offerflow/offerflow/eventstore"
+)
+
+// ErrClosed is returned by Subscribe and Publish after Close.
+var ErrClosed = errors.New("pubsub: closed")
+
+// SubscriberConfig configures a Subscriber. Zero values take the defaults
+// named on each field.
+type SubscriberConfig struct {
+	// ConsumerGroup names the durable consumer: its checkpoint per topic is
+	// loaded on Subscribe and saved after every Ack, so a new subscription
+	// of the group resumes after the last acked event. Group names are
+	// durable identifiers; renaming one replays the log to it.
+	//
+	// Empty means an ephemeral consumer: every subscription replays the
+	// topic from the start of the log and nothing is saved.
+	ConsumerGroup string
+
+	// PageSize is how many events one ReadAll fetches (default 256).
+	PageSize int
+
+	// PollInterval bounds how long a caught-up subscription waits in
+	// Store.Wait before reading again (default 1s). Wait wakes on append;
+	// this is only a safety net should a wake-up be missed.
+	PollInterval time.Duration
+
+	// NackResendDelay is the pause before a nacked message is delivered
+	// again (default 100ms), so a failing handler does not spin.
+	NackResendDelay time.Duration
+
+	// RetryDelay is the pause after a failed read of the store before
+	// trying again (default 1s).
+	RetryDelay time.Duration
+}
+
+func (c *SubscriberConfig) setDefaults() {
+	if c.PageSize == 0 {
+		c.PageSize = 256
+	}
+	if c.PollInterval == 0 {
+		c.PollInterval = time.Second
+	}
+	if c.NackResendDelay == 0 {
+		c.NackResendDelay = 100 * time.Millisecond
+	}
+	if c.RetryDelay == 0 {
+		c.RetryDelay = time.Second
+	}
+}
+
+// Validate reports a configuration that cannot work (negative sizes or
+// durations).
+func (c SubscriberConfig) Validate() error {
+	if c.PageSize < 0 {
+		return fmt.Errorf("subscriber config: PageSize %d is negative", c.PageSize)
+	}
+	if c.PollInterval < 0 || c.NackResendDelay < 0 || c.RetryDelay < 0 {
+		return errors.New("subscriber config: durations must not be negative")
+	}
+	return nil
+}
+
+// checkpointSaveTimeout bounds one checkpoint save. Saves run detached from
+// the subscription's context: a message acked just before Close is still
+// checkpointed, so it is not redelivered.
+const checkpointSaveTimeout = 10 * time.Second
+
+// Subscriber is a message.Subscriber that follows the event store's global
+// log. Each subscription delivers the events of its topic in global order,
+// one at a time: the next message is sent only after the previous one was
+// acked; a nacked message is sent again after NackResendDelay. Delivery is
+// at least once: a message acked but not yet checkpointed when the process
+// dies comes again, so consumers dedup by Position.
+type Subscriber struct {
+	store       eventstore.Store
+	checkpoints CheckpointStore
+	cfg         SubscriberConfig
+	logger      watermill.LoggerAdapter
+
+	// closed is cancelled by Close; every subscription's context derives
+	// its cancellation from it.
+	closed    context.Context
+	close     context.CancelFunc
+	mu        sync.Mutex // orders wg.Add in Subscribe against Close
+	isClosed  bool
+	running   sync.WaitGroup
+	closeOnce sync.Once
+}
+
+var _ message.Subscriber = (*Subscriber)(nil)
+
+// NewSubscriber returns a Subscriber over store. checkpoints may be nil only
+// when cfg.ConsumerGroup is empty; a nil logger logs nothing.
+func NewSubscriber(store eventstore.Store, checkpoints CheckpointStore, cfg SubscriberConfig, logger watermill.LoggerAdapter) (*Subscriber, error) {
+	if store == nil {
+		return nil, errors.New("new subscriber: nil store")
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("new subscriber: %w", err)
+	}
+	if cfg.ConsumerGroup != "" && checkpoints == nil {
+		return nil, fmt.Errorf("new subscriber: consumer group %q needs a checkpoint store", cfg.ConsumerGroup)
+	}
+	cfg.setDefaults()
+	if logger == nil {
+		logger = watermill.NopLogger{}
+	}
+	closed, cancel := context.WithCancel(context.Background())
+	return &Subscriber{
+		store:       store,
+		checkpoints: checkpoints,
+		cfg:         cfg,
+		logger:      logger.With(watermill.LogFields{"consumer_group": cfg.ConsumerGroup}),
+		closed:      closed,
+		close:       cancel,
+	}, nil
+}
+
+// Subscribe starts delivering the events of topic (a stream category, or
+// TopicAll) after the consumer group's checkpoint, or from the start of the
+// log without a group. The channel is closed when ctx is done or the
+// Subscriber is closed; a message in flight then has its context cancelled
+// and, unless it was acked, is delivered again to the next subscription.
+func (s *Subscriber) Subscribe(ctx context.Context, topic string) (<-chan *message.Message, error) {
+	if err := validateTopic(topic); err != nil {
+		return nil, fmt.Errorf("subscribe: %w", err)
+	}
+	s.mu.Lock()
+	if s.isClosed {
+		s.mu.Unlock()
+		return nil, fmt.Errorf("subscribe %s: %w", topic, ErrClosed)
+	}
+	s.running.Add(1)
+	s.mu.Unlock()
+
+	var start uint64
+	if s.cfg.ConsumerGroup != "" {
+		var err error
+		start, err = s.checkpoints.Load(ctx, s.cfg.ConsumerGroup, topic)
+		if err != nil {
+			s.running.Done()
+			return nil, fmt.Errorf("subscribe %s: %w", topic, err)
+		}
+	}
+
+	subCtx, cancel := context.WithCancel(ctx)
+	stop := context.AfterFunc(s.closed, cancel)
+	sub := &subscription{
+		s:        s,
+		topic:    topic,
+		category: topicCategory(topic),
+		out:      make(chan *message.Message),
+		logger:   s.logger.With(watermill.LogFields{"topic": topic}),
+		pos:      start,
+		saved:    start,
+	}
+	sub.logger.Debug("subscribed", watermill.LogFields{"after": start})
+	go func() {
+		defer s.running.Done()
+		defer close(sub.out)
+		defer stop()
+		defer cancel()
+		sub.run(subCtx)
+	}()
+	return sub.out, nil
+}
+
+// Close stops every subscription, waits until their channels are closed and
+// makes later Subscribe calls fail. It is safe to call more than once.
+func (s *Subscriber) Close() error {
+	s.closeOnce.Do(func() {
+		s.mu.Lock()
+		s.isClosed = true
+		s.mu.Unlock()
+		s.close()
+	})
+	s.running.Wait()
+	return nil
+}
+
+// subscription is one Subscribe call's follower of the log.
+type subscription struct {
+	s        *Subscriber
+	topic    string
+	category string
+	out      chan *message.Message
+	logger   watermill.LoggerAdapter
+
+	pos     uint64 // position of the last event handled (delivered and acked, or skipped)
+	saved   uint64 // checkpoint last saved (or loaded)
+	skipped int    // events skipped since the last save
+}
+
+// run follows the log until ctx is done.
+func (sub *subscription) run(ctx context.Context) {
+	cfg := sub.s.cfg
+	for ctx.Err() == nil {
+		events, err := sub.s.store.ReadAll(ctx, sub.pos, cfg.PageSize)
+		if err != nil {
+			sub.retryLater(ctx, "read log", err)
+			continue
+		}
+		if len(events) == 0 {
+			sub.wait(ctx)
+			continue
+		}
+		for _, ev := range events {
+			if !sub.matches(ev) {
+				sub.pos = ev.Position
+				sub.skipped++
+				continue
+			}
+			if !sub.deliver(ctx, ev) {
+				return
+			}
+		}
+		// A topic that is rare in the log would otherwise be rescanned from
+		// its last matching event after each restart; moving the checkpoint
+		// over a page of events it does not select skips nothing.
+		if sub.skipped >= cfg.PageSize {
+			sub.save(ctx)
+		}
+	}
+}
+
+// wait blocks until the log grows past pos, PollInterval passes, or ctx is
+// done.
+func (sub *subscription) wait(ctx context.Context) {
+	waitCtx, cancel := context.WithTimeout(ctx, sub.s.cfg.PollInterval)
+	defer cancel()
+	err := sub.s.store.Wait(waitCtx, sub.pos)
+	if err == nil || ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded) {
+		return
+	}
+	sub.retryLater(ctx, "wait for log", err)
+}
+
+// retryLater logs a store failure and pauses before the caller tries again.
+func (sub *subscription) retryLater(ctx context.Context, what string, err error) {
+	if ctx.Err() != nil {
+		return
+	}
+	sub.logger.Error("cannot "+what+", retrying", err, watermill.LogFields{"after": sub.pos})
+	sleep(ctx, sub.s.cfg.RetryDelay)
+}
+
+func (sub *subscription) matches(ev eventstore.Event) bool {
+	return sub.topic == TopicAll || category(ev.Stream) == sub.category
+}
+
+// deliver sends ev until it is acked, sending it again after each Nack. It
+// returns false when ctx ended first.
+func (sub *subscription) deliver(ctx context.Context, ev eventstore.Event) bool {
+	for {
+		msg := toMessage(ev)
+		msgCtx, cancelMsg := context.WithCancel(ctx)
+		msg.SetContext(msgCtx)
+
+		select {
+		case sub.out <- msg:
+		case <-ctx.Done():
+			cancelMsg()
+			return false
+		}
+
+		select {
+		case <-msg.Acked():
+			cancelMsg()
+			sub.acked(ctx, ev)
+			return true
+		case <-msg.Nacked():
+			cancelMsg()
+			sub.logger.Trace("nacked, resending", watermill.LogFields{"uuid": msg.UUID, "position": ev.Position})
+			if !sleep(ctx, sub.s.cfg.NackResendDelay) {
+				return false
+			}
+		case <-ctx.Done():
+			cancelMsg()
+			// An Ack racing with Close still counts, so that the next
+			// subscription does not redeliver what was handled.
+			select {
+			case <-msg.Acked():
+				sub.acked(ctx, ev)
+			default:
+			}
+			return false
+		}
+	}
+}
+
+// acked records that ev was handled and checkpoints it.
+func (sub *subscription) acked(ctx context.Context, ev eventstore.Event) {
+	sub.pos = ev.Position
+	sub.save(ctx)
+}
+
+// save checkpoints pos for the consumer group. A failure is logged and not
+// fatal: the message stays acked, a later save covers it, and at worst a
+// restart redelivers from the older checkpoint (at least once, never a gap).
+func (sub *subscription) save(ctx context.Context) {
+	group := sub.s.cfg.ConsumerGroup
+	sub.skipped = 0
+	if group == "" || sub.pos <= sub.saved {
+		return
+	}
+	saveCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), checkpointSaveTimeout)
+	defer cancel()
+	if err := sub.s.checkpoints.Save(saveCtx, group, sub.topic, sub.pos); err != nil {
+		sub.logger.Error("cannot save checkpoint", err, watermill.LogFields{"position": sub.pos})
+		return
+	}
+	sub.saved = sub.pos
+}
+
+// sleep pauses for d and reports whether ctx is still live.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// toMessage builds the message for ev. Events written by Publisher give back
+// the original payload and metadata; any other event's payload is its data.
+func toMessage(ev eventstore.Event) *message.Message {
+	payload := []byte(ev.Data)
+	md := message.Metadata{}
+	if w, ok := decodeWire(ev.Data); ok {
+		payload = w.Payload
+		for k, v := range w.Metadata {
+			md[k] = v
+		}
+	}
+	md[MetaEventType] = ev.Type
+	md[MetaStream] = ev.Stream
+	md[MetaStreamVersion] = strconv.FormatUint(ev.Version, 10)
+	md[MetaPosition] = strconv.FormatUint(ev.Position, 10)
+	md[MetaOccurredAt] = ev.Metadata.OccurredAt.UTC().Format(time.RFC3339Nano)
+	md[MetaActorRole] = ev.Metadata.Actor.Role
+	md[MetaActorTenant] = ev.Metadata.Actor.Tenant
+	md[MetaActorSubject] = ev.Metadata.Actor.Subject
+	md[MetaCorrelationID] = ev.Metadata.CorrelationID
+	md[MetaCausationID] = ev.Metadata.CausationID
+	md[MetaSchemaVersion] = strconv.Itoa(ev.SchemaVersion)
+	md[MetaHash] = ev.Hash
+	md[MetaPrevHash] = ev.PrevHash
+	msg := message.NewMessage(ev.ID, payload)
+	msg.Metadata = md
+	return msg
+}

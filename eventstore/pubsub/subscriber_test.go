@@ -1,0 +1,427 @@
+package pubsub_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill"
+	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/uuid"
+
+	"github.com/offerflow/offerflow/eventstore"
+	"github.com/offerflow/offerflow/eventstore/pubsub"
+	"github.com/offerflow/offerflow/eventstore/sqlite"
+)
+
+// receiveTimeout bounds every wait for a message; tests prove progress by
+// receiving, and fail rather than hang.
+const receiveTimeout = 10 * time.Second
+
+// TestSubscriber_CloseAndReopen kills the subscriber mid-stream several
+// times (Close, then a new Subscriber in the same group) and checks that a
+// consumer deduplicating by position applies every event exactly once: each
+// new subscription starts right after the last saved checkpoint, so only the
+// one message delivered but not acked comes again.
+func TestSubscriber_CloseAndReopen(t *testing.T) {
+	ctx := context.Background()
+	store := mustStore(t, sqlite.Config{})
+	checkpoints := mustCheckpoints(t, filepath.Join(t.TempDir(), "checkpoints.db"))
+
+	// Offer events interleaved with events of another category, which the
+	// "offer" topic must pass over.
+	var want []uint64
+	for i := range 60 {
+		mustAppend(t, store, fmt.Sprintf("template-%d", i), "template.created")
+		want = append(want, mustAppend(t, store, fmt.Sprintf("offer-%d", i), "offer.created"))
+	}
+
+	applied := map[uint64]int{} // what the consumer applied, by position
+	var last uint64             // the consumer's own dedup checkpoint
+	consume := func(msg *message.Message) {
+		pos := mustPosition(t, msg)
+		if pos > last {
+			applied[pos]++
+			last = pos
+		}
+	}
+	deliveries := 0
+	var held uint64 // position delivered but not acked when the subscriber was killed
+
+	// Each round acks some messages, takes one more without acking it (its
+	// delivery proves the previous Ack was checkpointed), and is killed.
+	for round, acks := range []int{7, 0, 1, 13, 2} {
+		sub := mustSubscriber(t, store, checkpoints, pubsub.SubscriberConfig{ConsumerGroup: "projector", PageSize: 5})
+		msgs, err := sub.Subscribe(ctx, "offer")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; ; i++ {
+			msg := receive(t, msgs)
+			deliveries++
+			pos := mustPosition(t, msg)
+			if i == 0 && held != 0 && pos != held {
+				t.Fatalf("round %d: first delivery at %d, want the unacked %d again", round, pos, held)
+			}
+			if round == 2 && i == 0 {
+				// A Nack redelivers the same event before anything else.
+				msg.Nack()
+				msg = receive(t, msgs)
+				deliveries++
+				if got := mustPosition(t, msg); got != pos {
+					t.Fatalf("after Nack got %d, want %d again", got, pos)
+				}
+			}
+			// The consumer applies the held message too, as a projector
+			// commits before it acks: the redelivery must then be a no-op.
+			consume(msg)
+			if i == acks {
+				held = pos
+				break
+			}
+			msg.Ack()
+		}
+		cp, err := checkpoints.Load(ctx, "projector", "offer")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if wantCP := prevOffer(want, held); cp != wantCP {
+			t.Fatalf("round %d: checkpoint %d, want %d (the last acked offer event)", round, cp, wantCP)
+		}
+		if err := sub.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if _, open := <-msgs; open {
+			t.Fatalf("round %d: channel still open after Close", round)
+		}
+	}
+
+	// The last subscriber acks everything that is left.
+	sub := mustSubscriber(t, store, checkpoints, pubsub.SubscriberConfig{ConsumerGroup: "projector", PageSize: 5})
+	msgs, err := sub.Subscribe(ctx, "offer")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for last < want[len(want)-1] {
+		msg := receive(t, msgs)
+		deliveries++
+		consume(msg)
+		msg.Ack()
+	}
+	if err := sub.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	for _, pos := range want {
+		if applied[pos] != 1 {
+			t.Errorf("event at %d applied %d times, want once", pos, applied[pos])
+		}
+	}
+	if len(applied) != len(want) {
+		t.Errorf("applied %d events, want %d", len(applied), len(want))
+	}
+	// 60 events, one redelivery per killed round (5) and one per Nack (1).
+	if deliveries != len(want)+5+1 {
+		t.Errorf("%d deliveries, want %d", deliveries, len(want)+6)
+	}
+}
+
+// prevOffer returns the offer position before pos in want, 0 for the first.
+func prevOffer(want []uint64, pos uint64) uint64 {
+	var prev uint64
+	for _, p := range want {
+		if p == pos {
+			return prev
+		}
+		prev = p
+	}
+	return prev
+}
+
+// TestSubscriber_Topics checks that a topic selects its stream category,
+// TopicAll selects everything, both in global order, and that messages of
+// domain events carry the event's data and envelope.
+func TestSubscriber_Topics(t *testing.T) {
+	ctx := context.Background()
+	store := mustStore(t, sqlite.Config{})
+	var all, offers []uint64
+	for i := range 5 {
+		all = append(all, mustAppend(t, store, fmt.Sprintf("offer-%d", i), "offer.created"))
+		offers = append(offers, all[len(all)-1])
+		all = append(all, mustAppend(t, store, fmt.Sprintf("customer-%d", i), "customer.created"))
+		// "offerx" shares a prefix with "offer" but is another category.
+		all = append(all, mustAppend(t, store, fmt.Sprintf("offerx-%d", i), "offerx.created"))
+	}
+	sub := mustSubscriber(t, store, nil, pubsub.SubscriberConfig{}) // no group: from the start
+
+	read := func(topic string, n int) []uint64 {
+		msgs, err := sub.Subscribe(ctx, topic)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []uint64
+		for range n {
+			msg := receive(t, msgs)
+			got = append(got, mustPosition(t, msg))
+			msg.Ack()
+		}
+		return got
+	}
+	if diff := cmp.Diff(all, read(pubsub.TopicAll, len(all))); diff != "" {
+		t.Errorf("$all positions (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(offers, read("offer", len(offers))); diff != "" {
+		t.Errorf("offer positions (-want +got):\n%s", diff)
+	}
+
+	msgs, err := sub.Subscribe(ctx, "customer")
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg := receive(t, msgs)
+	evs, err := store.ReadStream(ctx, "customer-0", 0, 1)
+	if err != nil || len(evs) != 1 {
+		t.Fatalf("read customer-0: %v, %d events", err, len(evs))
+	}
+	ev := evs[0]
+	wantMD := message.Metadata{
+		pubsub.MetaEventType:     "customer.created",
+		pubsub.MetaStream:        "customer-0",
+		pubsub.MetaStreamVersion: "1",
+		pubsub.MetaPosition:      strconv.FormatUint(ev.Position, 10),
+		pubsub.MetaOccurredAt:    ev.Metadata.OccurredAt.UTC().Format(time.RFC3339Nano),
+		pubsub.MetaActorRole:     "reseller",
+		pubsub.MetaActorTenant:   "r1",
+		pubsub.MetaActorSubject:  "alice",
+		pubsub.MetaCorrelationID: "corr-customer-0",
+		pubsub.MetaCausationID:   "cause-customer-0",
+		pubsub.MetaSchemaVersion: "1",
+		pubsub.MetaHash:          ev.Hash,
+		pubsub.MetaPrevHash:      "",
+	}
+	if diff := cmp.Diff(wantMD, msg.Metadata); diff != "" {
+		t.Errorf("metadata (-want +got):\n%s", diff)
+	}
+	if msg.UUID != ev.ID || string(msg.Payload) != string(ev.Data) {
+		t.Errorf("message %s %s, want event %s %s", msg.UUID, msg.Payload, ev.ID, ev.Data)
+	}
+	if pubsub.EventType(msg) != "customer.created" {
+		t.Errorf("EventType = %q", pubsub.EventType(msg))
+	}
+	msg.Ack()
+	if err := sub.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestSubscriber_WokenOnAppend checks that a caught-up subscription
+// delivers a new event without relying on polling: both the store's and the
+// subscriber's poll intervals are an hour.
+func TestSubscriber_WokenOnAppend(t *testing.T) {
+	ctx := context.Background()
+	store := mustStore(t, sqlite.Config{PollInterval: time.Hour})
+	sub := mustSubscriber(t, store, nil, pubsub.SubscriberConfig{PollInterval: time.Hour})
+	msgs, err := sub.Subscribe(ctx, "offer")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		pos := mustAppend(t, store, fmt.Sprintf("offer-%d", i), "offer.created")
+		msg := receive(t, msgs)
+		if got := mustPosition(t, msg); got != pos {
+			t.Fatalf("got position %d, want %d", got, pos)
+		}
+		msg.Ack()
+	}
+}
+
+// TestSubscriber_CheckpointPassesOverOtherTopics checks that a whole page of
+// events the topic does not select moves the checkpoint, so a rare topic is
+// not rescanned from far back after a restart, and that it never moves past
+// an event still to be acked.
+func TestSubscriber_CheckpointPassesOverOtherTopics(t *testing.T) {
+	ctx := context.Background()
+	store := mustStore(t, sqlite.Config{})
+	checkpoints := mustCheckpoints(t, filepath.Join(t.TempDir(), "checkpoints.db"))
+	var others []uint64
+	for i := range 25 {
+		others = append(others, mustAppend(t, store, fmt.Sprintf("customer-%d", i), "customer.created"))
+	}
+	offer := mustAppend(t, store, "offer-1", "offer.created")
+
+	sub := mustSubscriber(t, store, checkpoints, pubsub.SubscriberConfig{ConsumerGroup: "rare", PageSize: 10})
+	msgs, err := sub.Subscribe(ctx, "offer")
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg := receive(t, msgs)
+	if got := mustPosition(t, msg); got != offer {
+		t.Fatalf("got %d, want %d", got, offer)
+	}
+	// Two full pages passed over: the checkpoint is at the 20th event, and
+	// not past the unacked offer.
+	if cp := mustLoad(t, checkpoints, "rare", "offer"); cp != others[19] {
+		t.Errorf("checkpoint before Ack = %d, want %d", cp, others[19])
+	}
+	msg.Ack()
+	if err := sub.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if cp := mustLoad(t, checkpoints, "rare", "offer"); cp != offer {
+		t.Errorf("checkpoint after Ack = %d, want %d", cp, offer)
+	}
+}
+
+// TestSubscriber_Lifecycle checks cancellation, Close and bad arguments.
+func TestSubscriber_Lifecycle(t *testing.T) {
+	ctx := context.Background()
+	store := mustStore(t, sqlite.Config{})
+	mustAppend(t, store, "offer-1", "offer.created")
+
+	t.Run("ContextCancelClosesChannel", func(t *testing.T) {
+		sub := mustSubscriber(t, store, nil, pubsub.SubscriberConfig{})
+		subCtx, cancel := context.WithCancel(ctx)
+		msgs, err := sub.Subscribe(subCtx, "offer")
+		if err != nil {
+			t.Fatal(err)
+		}
+		msg := receive(t, msgs)
+		cancel()
+		select {
+		case <-msg.Context().Done():
+		case <-time.After(receiveTimeout):
+			t.Fatal("message context not cancelled with the subscription")
+		}
+		mustClosed(t, msgs)
+	})
+	t.Run("CloseIsIdempotentAndFinal", func(t *testing.T) {
+		sub := mustSubscriber(t, store, nil, pubsub.SubscriberConfig{})
+		msgs, err := sub.Subscribe(ctx, "offer")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := sub.Close(); err != nil {
+			t.Fatal(err)
+		}
+		mustClosed(t, msgs)
+		if err := sub.Close(); err != nil {
+			t.Fatalf("second Close: %v", err)
+		}
+		if _, err := sub.Subscribe(ctx, "offer"); err == nil {
+			t.Fatal("Subscribe after Close succeeded")
+		}
+	})
+	t.Run("BadArguments", func(t *testing.T) {
+		if _, err := pubsub.NewSubscriber(store, nil, pubsub.SubscriberConfig{ConsumerGroup: "g"}, nil); err == nil {
+			t.Error("a consumer group without a checkpoint store was accepted")
+		}
+		if _, err := pubsub.NewSubscriber(store, nil, pubsub.SubscriberConfig{PageSize: -1}, nil); err == nil {
+			t.Error("a negative page size was accepted")
+		}
+		sub := mustSubscriber(t, store, nil, pubsub.SubscriberConfig{})
+		for _, topic := range []string{"", "$streams"} {
+			if _, err := sub.Subscribe(ctx, topic); err == nil {
+				t.Errorf("Subscribe(%q) succeeded", topic)
+			}
+		}
+	})
+	t.Run("PositionOfForeignMessage", func(t *testing.T) {
+		if _, err := pubsub.Position(message.NewMessage(watermill.NewUUID(), nil)); err == nil {
+			t.Error("Position of a message without position metadata succeeded")
+		}
+	})
+}
+
+func mustStore(tb testing.TB, cfg sqlite.Config) *sqlite.Store {
+	tb.Helper()
+	store, err := sqlite.Open(context.Background(), filepath.Join(tb.TempDir(), "events.db"), cfg)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { _ = store.Close() })
+	return store
+}
+
+func mustSubscriber(tb testing.TB, store eventstore.Store, cp pubsub.CheckpointStore, cfg pubsub.SubscriberConfig) *pubsub.Subscriber {
+	tb.Helper()
+	sub, err := pubsub.NewSubscriber(store, cp, cfg, nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { _ = sub.Close() })
+	return sub
+}
+
+// mustAppend appends one domain-like event as the first of stream and
+// returns its position.
+func mustAppend(tb testing.TB, store eventstore.Store, stream, typ string) uint64 {
+	tb.Helper()
+	data, _ := json.Marshal(map[string]string{"stream": stream})
+	res, err := store.Append(context.Background(), stream, eventstore.NoStream, eventstore.NewEvent{
+		ID:            uuid.NewString(),
+		Type:          typ,
+		SchemaVersion: 1,
+		Data:          data,
+		Metadata: eventstore.Metadata{
+			Actor:         eventstore.Actor{Role: "reseller", Tenant: "r1", Subject: "alice"},
+			CorrelationID: "corr-" + stream,
+			CausationID:   "cause-" + stream,
+			OccurredAt:    time.Date(2025, 3, 1, 12, 0, 0, 123456789, time.UTC),
+		},
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return res.Position
+}
+
+func mustLoad(tb testing.TB, cp pubsub.CheckpointStore, group, topic string) uint64 {
+	tb.Helper()
+	pos, err := cp.Load(context.Background(), group, topic)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return pos
+}
+
+func mustPosition(tb testing.TB, msg *message.Message) uint64 {
+	tb.Helper()
+	pos, err := pubsub.Position(msg)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return pos
+}
+
+func receive(tb testing.TB, msgs <-chan *message.Message) *message.Message {
+	tb.Helper()
+	select {
+	case msg, ok := <-msgs:
+		if !ok {
+			tb.Fatal("channel closed while a message was expected")
+		}
+		return msg
+	case <-time.After(receiveTimeout):
+		tb.Fatal("no message within", receiveTimeout)
+	}
+	return nil
+}
+
+func mustClosed(tb testing.TB, msgs <-chan *message.Message) {
+	tb.Helper()
+	for {
+		select {
+		case _, ok := <-msgs:
+			if !ok {
+				return
+			}
+		case <-time.After(receiveTimeout):
+			tb.Fatal("channel not closed within", receiveTimeout)
+		}
+	}
+}
