@@ -1,0 +1,171 @@
+package projections
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+
+	"github.com/ThreeDotsLabs/watermill/components/cqrs"
+
+	"github.com/offerflow/offerflow/domain"
+)
+
+// auditIndex projects an index of every event of the offer-* and grant-*
+// streams, with its whole envelope, keyed by position and tagged with the
+// offer's reseller and customer, so that the audit feed and offer histories
+// are served in global order filtered by tenant without reading the log.
+type auditIndex struct{}
+
+func newAuditIndex() (*projector, error) {
+	v := auditIndex{}
+	return newProjector(ProjectorAuditIndex,
+		cqrs.NewGroupEventHandler(v.OnOfferCreated),
+		cqrs.NewGroupEventHandler(func(ctx context.Context, e *domain.OfferDispatched) error { return v.index(ctx, e.OfferID) }),
+		cqrs.NewGroupEventHandler(v.OnOfferDelivered),
+		cqrs.NewGroupEventHandler(func(ctx context.Context, e *domain.OfferDeliveryFailed) error { return v.index(ctx, e.OfferID) }),
+		cqrs.NewGroupEventHandler(func(ctx context.Context, e *domain.OfferRead) error { return v.index(ctx, e.OfferID) }),
+		cqrs.NewGroupEventHandler(func(ctx context.Context, e *domain.OfferAccepted) error { return v.index(ctx, e.OfferID) }),
+		cqrs.NewGroupEventHandler(func(ctx context.Context, e *domain.OfferRejected) error { return v.index(ctx, e.OfferID) }),
+		cqrs.NewGroupEventHandler(func(ctx context.Context, e *domain.OfferWithdrawn) error { return v.index(ctx, e.OfferID) }),
+		cqrs.NewGroupEventHandler(func(ctx context.Context, e *domain.OfferExpired) error { return v.index(ctx, e.OfferID) }),
+		cqrs.NewGroupEventHandler(func(ctx context.Context, e *domain.LicensesGranted) error { return v.index(ctx, e.OfferID) }),
+	)
+}
+
+// OnOfferCreated records who may see the offer's events, then indexes the
+// event.
+func (v auditIndex) OnOfferCreated(ctx context.Context, e *domain.OfferCreated) error {
+	c, err := changeFrom(ctx)
+	if err != nil {
+		return err
+	}
+	if _, err := c.tx.ExecContext(ctx, `INSERT INTO audit_offers (offer_id, reseller_id, customer_id, delivered)
+		VALUES (?, ?, ?, 0)`, e.OfferID, e.ResellerID, e.CustomerID); err != nil {
+		return fmt.Errorf("insert audit offer %s: %w", e.OfferID, err)
+	}
+	return v.index(ctx, e.OfferID)
+}
+
+// OnOfferDelivered opens the offer's events to its customer, then indexes
+// the event.
+func (v auditIndex) OnOfferDelivered(ctx context.Context, e *domain.OfferDelivered) error {
+	c, err := changeFrom(ctx)
+	if err != nil {
+		return err
+	}
+	if _, err := c.tx.ExecContext(ctx, `UPDATE audit_offers SET delivered = 1 WHERE offer_id = ?`, e.OfferID); err != nil {
+		return fmt.Errorf("deliver audit offer %s: %w", e.OfferID, err)
+	}
+	return v.index(ctx, e.OfferID)
+}
+
+// index stores the event being applied under offer.
+func (auditIndex) index(ctx context.Context, offer domain.OfferID) error {
+	c, err := changeFrom(ctx)
+	if err != nil {
+		return err
+	}
+	b, err := json.Marshal(c.env)
+	if err != nil {
+		return fmt.Errorf("encode audit event %d: %w", c.env.Position, err)
+	}
+	res, err := c.tx.ExecContext(ctx, `INSERT INTO audit_events (position, offer_id, reseller_id, customer_id, envelope)
+		SELECT ?, offer_id, reseller_id, customer_id, ? FROM audit_offers WHERE offer_id = ?`,
+		int64(c.env.Position), string(b), offer)
+	if err != nil {
+		return fmt.Errorf("index audit event %d: %w", c.env.Position, err)
+	}
+	if n, err := res.RowsAffected(); err == nil && n == 0 {
+		return fmt.Errorf("index audit event %d: unknown offer %s", c.env.Position, offer)
+	}
+	return nil
+}
+
+// auditScope turns an actor into the filter of what it may read: a reseller
+// its own offers, an auditor its reseller's (every one with tenant "*"), a
+// customer its own offers once delivered. Any other role may read nothing.
+func auditScope(actor domain.Actor) (where string, args []any, err error) {
+	switch {
+	case actor.Role == domain.RoleAuditor && actor.Tenant == "*":
+		return `1`, nil, nil
+	case (actor.Role == domain.RoleReseller || actor.Role == domain.RoleAuditor) && actor.Tenant != "":
+		return `e.reseller_id = ?`, []any{actor.Tenant}, nil
+	case actor.Role == domain.RoleCustomer && actor.Tenant != "":
+		return `e.customer_id = ? AND EXISTS (SELECT 1 FROM audit_offers o WHERE o.offer_id = e.offer_id AND o.delivered = 1)`,
+			[]any{actor.Tenant}, nil
+	}
+	return "", nil, domain.Errorf(domain.EFORBIDDEN, "this role may not read offer histories")
+}
+
+// AuditEvents returns up to limit (bounded by MaxLimit) events of offers
+// that actor may see, with position > after, in global order. It fails with
+// an error of code domain.EFORBIDDEN for roles that may read no history.
+func (db *DB) AuditEvents(ctx context.Context, actor domain.Actor, after uint64, limit int) ([]domain.AuditEvent, error) {
+	where, args, err := auditScope(actor)
+	if err != nil {
+		return nil, err
+	}
+	args = append(args, int64(after), limitOf(limit))
+	rows, err := db.read.QueryContext(ctx, `SELECT e.envelope FROM audit_events e
+		WHERE `+where+` AND e.position > ? ORDER BY e.position LIMIT ?`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("query audit events: %w", err)
+	}
+	return scanAudit(rows)
+}
+
+// OfferHistory returns a page of the events of offer id, oldest first, or an
+// error matching domain.ErrOfferNotFound when actor may not see the offer
+// (as domain.Offer.VisibleTo decides: a customer only once it was
+// delivered). A cursor that is not from this list fails with ErrBadCursor.
+func (db *DB) OfferHistory(ctx context.Context, actor domain.Actor, id domain.OfferID, page domain.PageRequest) (domain.Page[domain.AuditEvent], error) {
+	const list = "history"
+	cur, _, err := decodeCursor(list, page.Cursor)
+	if err != nil {
+		return domain.Page[domain.AuditEvent]{}, err
+	}
+	where, args, err := auditScope(actor)
+	if err != nil {
+		return domain.Page[domain.AuditEvent]{}, domain.ErrOfferNotFound
+	}
+	var visible int
+	if err := db.read.QueryRowContext(ctx, `SELECT count(*) FROM audit_offers e WHERE e.offer_id = ? AND `+where,
+		append([]any{id}, args...)...).Scan(&visible); err != nil {
+		return domain.Page[domain.AuditEvent]{}, fmt.Errorf("query offer %s history: %w", id, err)
+	}
+	if visible == 0 {
+		return domain.Page[domain.AuditEvent]{}, domain.ErrOfferNotFound
+	}
+	limit := limitOf(page.Limit)
+	rows, err := db.read.QueryContext(ctx, `SELECT envelope FROM audit_events WHERE offer_id = ? AND position > ?
+		ORDER BY position LIMIT ?`, id, int64(cur.Pos), limit+1)
+	if err != nil {
+		return domain.Page[domain.AuditEvent]{}, fmt.Errorf("query offer %s history: %w", id, err)
+	}
+	items, err := scanAudit(rows)
+	if err != nil {
+		return domain.Page[domain.AuditEvent]{}, err
+	}
+	return pageOf(items, limit, func(e domain.AuditEvent) cursor { return cursor{List: list, Pos: e.Position} }), nil
+}
+
+func scanAudit(rows *sql.Rows) ([]domain.AuditEvent, error) {
+	defer rows.Close()
+	out := []domain.AuditEvent{}
+	for rows.Next() {
+		var b []byte
+		if err := rows.Scan(&b); err != nil {
+			return nil, fmt.Errorf("query audit events: %w", err)
+		}
+		var e domain.AuditEvent
+		if err := json.Unmarshal(b, &e); err != nil {
+			return nil, fmt.Errorf("decode audit event: %w", err)
+		}
+		out = append(out, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("query audit events: %w", err)
+	}
+	return out, nil
+}

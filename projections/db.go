@@ -1,0 +1,266 @@
+package projections
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"path"
+	"slices"
+	"strings"
+	"sync"
+
+	_ "github.com/mattn/go-sqlite3" // the SQLite driver, registered as "sqlite3"
+)
+
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+// DB is the read-model database: one SQLite file holding every read model and
+// the projectors' checkpoints.
+//
+// Writes go through one connection (SQLite has one writer at a time; one
+// connection turns lock contention into Go-side queueing instead of
+// SQLITE_BUSY), reads through a pool of read-only connections, which WAL lets
+// run alongside the writer. The file runs with synchronous=NORMAL: in WAL mode
+// a power loss may lose the last transactions but never corrupts the file,
+// and a lost transaction takes its checkpoint with it, so the projector simply
+// applies those events again. Read models are disposable; the log is not
+// (the event store keeps its own, stricter settings).
+type DB struct {
+	path  string
+	write *sql.DB
+	read  *sql.DB
+	marks *marks
+}
+
+// OpenDB opens (creating if missing) the read-model database at path and
+// brings its schema up to date.
+func OpenDB(ctx context.Context, path string) (*DB, error) {
+	if path == "" {
+		return nil, errors.New("open read models: empty path")
+	}
+	write, err := sql.Open("sqlite3", dsn(path, false))
+	if err != nil {
+		return nil, fmt.Errorf("open read models %s: %w", path, err)
+	}
+	write.SetMaxOpenConns(1)
+	write.SetMaxIdleConns(1)
+	write.SetConnMaxLifetime(0)
+	db := &DB{path: path, write: write, marks: newMarks()}
+	if err := db.migrate(ctx); err != nil {
+		_ = write.Close()
+		return nil, err
+	}
+	// The read pool opens after the writer has created the file and switched
+	// it to WAL, which read-only connections cannot do themselves.
+	db.read, err = sql.Open("sqlite3", dsn(path, true))
+	if err != nil {
+		_ = write.Close()
+		return nil, fmt.Errorf("open read models %s: %w", path, err)
+	}
+	db.read.SetMaxOpenConns(8)
+	if err := db.loadMarks(ctx); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+func dsn(p string, readOnly bool) string {
+	q := url.Values{}
+	q.Set("_busy_timeout", "5000")
+	if readOnly {
+		q.Set("_query_only", "true")
+	} else {
+		q.Set("_journal_mode", "WAL")
+		q.Set("_synchronous", "NORMAL")
+		// BEGIN IMMEDIATE: a projector's transaction takes the write lock up
+		// front instead of failing to upgrade a read lock half-way.
+		q.Set("_txlock", "immediate")
+	}
+	return "file:" + (&url.URL{Path: p}).EscapedPath() + "?" + q.Encode()
+}
+
+// Close closes the database.
+func (db *DB) Close() error {
+	var errs []error
+	if db.read != nil {
+		errs = append(errs, db.read.Close())
+	}
+	errs = append(errs, db.write.Close())
+	return errors.Join(errs...)
+}
+
+// Path returns the file the database lives in.
+func (db *DB) Path() string { return db.path }
+
+// migrate applies the embedded migrations not yet applied, in name order,
+// each in its own transaction.
+func (db *DB) migrate(ctx context.Context) error {
+	if _, err := db.write.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY)`); err != nil {
+		return fmt.Errorf("migrate read models: %w", err)
+	}
+	names, err := fs.Glob(migrationFiles, "migrations/*.sql")
+	if err != nil {
+		return fmt.Errorf("migrate read models: %w", err)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		base := path.Base(name)
+		if err := db.inTx(ctx, func(tx *sql.Tx) error {
+			var n int
+			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE name = ?`, base).Scan(&n); err != nil {
+				return err
+			}
+			if n > 0 {
+				return nil
+			}
+			script, err := migrationFiles.ReadFile(name)
+			if err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, string(script)); err != nil {
+				return err
+			}
+			_, err = tx.ExecContext(ctx, `INSERT INTO schema_migrations (name) VALUES (?)`, base)
+			return err
+		}); err != nil {
+			return fmt.Errorf("migrate read models %s: %w", base, err)
+		}
+	}
+	return nil
+}
+
+// drop removes every table, so that migrate starts from an empty file.
+func (db *DB) drop(ctx context.Context) error {
+	return db.inTx(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, `SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'`)
+		if err != nil {
+			return err
+		}
+		var tables []string
+		for rows.Next() {
+			var t string
+			if err := rows.Scan(&t); err != nil {
+				_ = rows.Close()
+				return err
+			}
+			tables = append(tables, t)
+		}
+		if err := rows.Close(); err != nil {
+			return err
+		}
+		for _, t := range tables {
+			if _, err := tx.ExecContext(ctx, `DROP TABLE `+quoteIdent(t)); err != nil {
+				return fmt.Errorf("drop %s: %w", t, err)
+			}
+		}
+		return nil
+	})
+}
+
+func quoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
+
+// inTx runs fn in a write transaction and commits it when fn succeeds.
+func (db *DB) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
+	tx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// marks holds, in memory, the checkpoint of every projector as last
+// committed, and wakes waiters when one moves. The database stays the truth:
+// marks are loaded from it at open and after a rebuild, and only moved after
+// a commit.
+type marks struct {
+	mu      sync.Mutex
+	pos     map[string]uint64
+	changed chan struct{} // closed and replaced on every move
+}
+
+func newMarks() *marks {
+	return &marks{pos: map[string]uint64{}, changed: make(chan struct{})}
+}
+
+// set records projector at position p and wakes every waiter.
+func (m *marks) set(projector string, p uint64) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.pos[projector] = p
+	close(m.changed)
+	m.changed = make(chan struct{})
+}
+
+// reset forgets every position (after a rebuild dropped them).
+func (m *marks) reset() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.pos = map[string]uint64{}
+	close(m.changed)
+	m.changed = make(chan struct{})
+}
+
+// min returns the lowest position among projectors and a channel closed at
+// the next move.
+func (m *marks) min(projectors []string) (uint64, <-chan struct{}) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var low uint64
+	for i, p := range projectors {
+		if v := m.pos[p]; i == 0 || v < low {
+			low = v
+		}
+	}
+	return low, m.changed
+}
+
+// get returns projector's position.
+func (m *marks) get(projector string) uint64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.pos[projector]
+}
+
+func (m *marks) snapshot() map[string]uint64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make(map[string]uint64, len(m.pos))
+	for k, v := range m.pos {
+		out[k] = v
+	}
+	return out
+}
+
+func (db *DB) loadMarks(ctx context.Context) error {
+	rows, err := db.write.QueryContext(ctx, `SELECT projector, position FROM checkpoints`)
+	if err != nil {
+		return fmt.Errorf("load checkpoints: %w", err)
+	}
+	defer rows.Close()
+	db.marks.reset()
+	for rows.Next() {
+		var name string
+		var p int64
+		if err := rows.Scan(&name, &p); err != nil {
+			return fmt.Errorf("load checkpoints: %w", err)
+		}
+		db.marks.set(name, uint64(p))
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("load checkpoints: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,60 @@
+package projections
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/ThreeDotsLabs/watermill/components/cqrs"
+	"github.com/ThreeDotsLabs/watermill/message"
+
+	"github.com/offerflow/offerflow/domain"
+	"github.com/offerflow/offerflow/eventstore/pubsub"
+)
+
+// EventMarshaler is the cqrs.CommandEventMarshaler for events that come from
+// the log through pubsub.Subscriber: a message's name is the stored event
+// type (metadata event_type), a Go value's name is its domain type name
+// (domain.Event.EventType), never a name derived from the Go type, and the
+// payload is the event's JSON data as stored.
+//
+// It only reads: events reach the log through the command side, so Marshal
+// refuses, to keep anyone from publishing domain events around the store.
+type EventMarshaler struct{}
+
+var _ cqrs.CommandEventMarshaler = EventMarshaler{}
+
+// Marshal always fails: domain events are appended to the event store by
+// commands, never published.
+func (EventMarshaler) Marshal(v any) (*message.Message, error) {
+	return nil, fmt.Errorf("marshal %T: domain events are appended to the event store, not published", v)
+}
+
+// Unmarshal decodes msg's payload, the event's stored JSON data, into v.
+// Unknown fields are tolerated, as in domain.DecodeEvent, so that additive
+// changes stay readable.
+func (EventMarshaler) Unmarshal(msg *message.Message, v any) error {
+	if err := json.Unmarshal(msg.Payload, v); err != nil {
+		return fmt.Errorf("unmarshal %s event %s: %w", pubsub.EventType(msg), msg.UUID, err)
+	}
+	return nil
+}
+
+// Name returns the domain type name of v, which must be a domain.Event
+// (handlers receive pointers to event structs, which are), and "" for any
+// other value, which then matches no message.
+func (EventMarshaler) Name(v any) string {
+	if e, ok := v.(domain.Event); ok {
+		return e.EventType()
+	}
+	return ""
+}
+
+// NameFromMessage returns the stored event type of msg.
+func (EventMarshaler) NameFromMessage(msg *message.Message) string {
+	return pubsub.EventType(msg)
+}
+
+// errNotAnEvent is returned when a handler is declared for something that
+// is not a domain event: the marshaler could not name it.
+var errNotAnEvent = errors.New("handler's event is not a domain.Event")

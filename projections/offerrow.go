@@ -1,0 +1,179 @@
+package projections
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/offerflow/offerflow/domain"
+)
+
+// Two read models keep an offer's whole state: the reseller view (table
+// offers) and the customer inbox (table inbox). Each has its own checkpoint,
+// so neither may read the other's rows; they share the columns and the code
+// below instead.
+
+// evolveOffer folds one offer event into v exactly as domain.Offer.Apply
+// folds it into the aggregate (a test holds the two together over random
+// lifecycles): the read side shows the state the write side decides on.
+func evolveOffer(v *domain.OfferView, e domain.Event) {
+	switch ev := e.(type) {
+	case *domain.OfferCreated:
+		*v = domain.OfferView{
+			ID: ev.OfferID, ResellerID: ev.ResellerID, CustomerID: ev.CustomerID, TemplateID: ev.TemplateID,
+			Items: ev.Items, Message: ev.Message, ExpiresAt: ev.ExpiresAt, Status: domain.StatusWaiting, CreatedAt: ev.At,
+		}
+	case *domain.OfferDispatched:
+		v.Dispatch, v.Status, v.DeliveryError = ev.Dispatch, domain.StatusWaiting, ""
+	case *domain.OfferDelivered:
+		v.Status, v.Delivered, v.DeliveredAt = domain.StatusWaitingForConfirmation, true, timeRef(ev.At)
+	case *domain.OfferDeliveryFailed:
+		v.Status, v.DeliveryError = domain.StatusDeliveryFailed, ev.Error
+	case *domain.OfferRead:
+		v.OpenedAt = timeRef(ev.At)
+	case *domain.OfferAccepted:
+		v.Status, v.DecidedAt = domain.StatusAccepted, timeRef(ev.At)
+	case *domain.OfferRejected:
+		v.Status, v.DecidedAt, v.RejectionReason = domain.StatusRejected, timeRef(ev.At), ev.Reason
+	case *domain.OfferWithdrawn:
+		v.Status, v.WithdrawnAt = domain.StatusWithdrawn, timeRef(ev.At)
+	case *domain.OfferExpired:
+		v.Status, v.ExpiredAt = domain.StatusExpired, timeRef(ev.At)
+	}
+}
+
+// offerRow is an offer's row: its state, the position of its creation and
+// its stream version.
+type offerRow struct {
+	view       domain.OfferView
+	createdPos uint64
+	version    uint64
+}
+
+const offerColumns = `id, created_pos, reseller_id, customer_id, template_id, status, items, message, expires_at,
+	dispatch, delivered, created_at, delivered_at, opened_at, decided_at, withdrawn_at, expired_at,
+	rejection_reason, delivery_error, version`
+
+// scanOffer scans offerColumns, then extra.
+func scanOffer(s interface{ Scan(...any) error }, extra ...any) (offerRow, error) {
+	var (
+		r                                                       offerRow
+		items                                                   string
+		createdPos, version, createdAt                          int64
+		expires, delivered, opened, decided, withdrawn, expired sql.NullInt64
+		isDelivered                                             bool
+	)
+	v := &r.view
+	dest := append([]any{&v.ID, &createdPos, &v.ResellerID, &v.CustomerID, &v.TemplateID, &v.Status, &items, &v.Message,
+		&expires, &v.Dispatch, &isDelivered, &createdAt, &delivered, &opened, &decided, &withdrawn, &expired,
+		&v.RejectionReason, &v.DeliveryError, &version}, extra...)
+	if err := s.Scan(dest...); err != nil {
+		return offerRow{}, err
+	}
+	if err := json.Unmarshal([]byte(items), &v.Items); err != nil {
+		return offerRow{}, fmt.Errorf("offer %s items: %w", v.ID, err)
+	}
+	v.Delivered, v.CreatedAt = isDelivered, fromNanos(createdAt)
+	v.ExpiresAt, v.DeliveredAt, v.OpenedAt = fromNullNanos(expires), fromNullNanos(delivered), fromNullNanos(opened)
+	v.DecidedAt, v.WithdrawnAt, v.ExpiredAt = fromNullNanos(decided), fromNullNanos(withdrawn), fromNullNanos(expired)
+	r.createdPos, r.version = uint64(createdPos), uint64(version)
+	return r, nil
+}
+
+// loadOffer reads offer id from table ("offers" or "inbox").
+func loadOffer(ctx context.Context, tx *sql.Tx, table string, id domain.OfferID) (offerRow, bool, error) {
+	r, err := scanOffer(tx.QueryRowContext(ctx, `SELECT `+offerColumns+` FROM `+table+` WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return offerRow{}, false, nil
+	}
+	if err != nil {
+		return offerRow{}, false, fmt.Errorf("load %s %s: %w", table, id, err)
+	}
+	return r, true, nil
+}
+
+// saveOffer writes r to table, inserting or replacing the offer columns (a
+// table's extra columns keep their values).
+func saveOffer(ctx context.Context, tx *sql.Tx, table string, r offerRow) error {
+	v := r.view
+	items := v.Items
+	if items == nil {
+		items = []domain.Item{}
+	}
+	b, err := json.Marshal(items)
+	if err != nil {
+		return fmt.Errorf("encode items of %s: %w", v.ID, err)
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO `+table+` (`+offerColumns+`)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (id) DO UPDATE SET
+			reseller_id = excluded.reseller_id, customer_id = excluded.customer_id, template_id = excluded.template_id,
+			status = excluded.status, items = excluded.items, message = excluded.message, expires_at = excluded.expires_at,
+			dispatch = excluded.dispatch, delivered = excluded.delivered, created_at = excluded.created_at,
+			delivered_at = excluded.delivered_at, opened_at = excluded.opened_at, decided_at = excluded.decided_at,
+			withdrawn_at = excluded.withdrawn_at, expired_at = excluded.expired_at,
+			rejection_reason = excluded.rejection_reason, delivery_error = excluded.delivery_error, version = excluded.version`,
+		v.ID, int64(r.createdPos), v.ResellerID, v.CustomerID, v.TemplateID, v.Status, string(b), v.Message,
+		nullNanos(v.ExpiresAt), v.Dispatch, v.Delivered, nanos(v.CreatedAt), nullNanos(v.DeliveredAt),
+		nullNanos(v.OpenedAt), nullNanos(v.DecidedAt), nullNanos(v.WithdrawnAt), nullNanos(v.ExpiredAt),
+		v.RejectionReason, v.DeliveryError, int64(r.version))
+	if err != nil {
+		return fmt.Errorf("save %s %s: %w", table, v.ID, err)
+	}
+	return nil
+}
+
+// offerEvent folds e, an event of an offer's stream, into the offer's row of
+// table and returns the row before and after. A row that is missing before
+// the offer's creation event is an error: the log is ordered, so it means a
+// read model lost rows.
+func offerEvent(ctx context.Context, c *change, table string, id domain.OfferID, e domain.Event) (before, after offerRow, err error) {
+	before, found, err := loadOffer(ctx, c.tx, table, id)
+	if err != nil {
+		return offerRow{}, offerRow{}, err
+	}
+	_, creating := e.(*domain.OfferCreated)
+	switch {
+	case creating && found:
+		return offerRow{}, offerRow{}, fmt.Errorf("%s: offer %s created twice", table, id)
+	case !creating && !found:
+		return offerRow{}, offerRow{}, fmt.Errorf("%s: %s of unknown offer %s", table, e.EventType(), id)
+	}
+	after = before
+	evolveOffer(&after.view, e)
+	after.version = c.env.Version
+	if creating {
+		after.createdPos = c.env.Position
+	}
+	if err := saveOffer(ctx, c.tx, table, after); err != nil {
+		return offerRow{}, offerRow{}, err
+	}
+	return before, after, nil
+}
+
+func timeRef(t time.Time) *time.Time {
+	u := t.UTC()
+	return &u
+}
+
+func nanos(t time.Time) int64 { return t.UnixNano() }
+
+func nullNanos(t *time.Time) sql.NullInt64 {
+	if t == nil {
+		return sql.NullInt64{}
+	}
+	return sql.NullInt64{Int64: t.UnixNano(), Valid: true}
+}
+
+func fromNanos(n int64) time.Time { return time.Unix(0, n).UTC() }
+
+func fromNullNanos(n sql.NullInt64) *time.Time {
+	if !n.Valid {
+		return nil
+	}
+	t := fromNanos(n.Int64)
+	return &t
+}
