@@ -1,0 +1,257 @@
+package projections_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/offerflow/offerflow/command"
+	"github.com/offerflow/offerflow/domain"
+	"github.com/offerflow/offerflow/projections"
+)
+
+func TestDelivery_NoWebhook(t *testing.T) {
+	e := newProcessEnv(t, nil)
+	var outcomes atomic.Value
+	cfg := fastRetries(8)
+	cfg.OnDelivery = func(o string) { outcomes.Store(o) }
+	e.start(t, cfg)
+
+	start := time.Now()
+	id := e.createOffer(t, nil)
+	v := e.waitStatus(t, id, domain.StatusWaitingForConfirmation, 5*time.Second)
+	latency := time.Since(start)
+	t.Logf("delivery latency without webhook: %v", latency)
+	if latency > time.Second {
+		t.Errorf("delivered after %v, want within a second", latency)
+	}
+	if v.DeliveredAt == nil || v.Dispatch != 1 {
+		t.Errorf("offer = %+v, want delivered in dispatch 1", v)
+	}
+	stream := command.OfferStream(id)
+	dispatched := e.ofType(t, stream, domain.TypeOfferDispatched)
+	delivered := e.ofType(t, stream, domain.TypeOfferDelivered)
+	if len(delivered) != 1 {
+		t.Fatalf("%d offer.delivered events, want 1", len(delivered))
+	}
+	md := delivered[0].Metadata
+	if md.Actor.Role != string(domain.RoleSystem) || md.Actor.Subject != "delivery" {
+		t.Errorf("delivered by %+v, want the system's delivery process", md.Actor)
+	}
+	wantCorr := dispatched[0].Metadata.CorrelationID
+	if wantCorr == "" {
+		wantCorr = dispatched[0].ID // the dispatch starts the correlation
+	}
+	if md.CausationID != dispatched[0].ID || md.CorrelationID != wantCorr {
+		t.Errorf("causation %q correlation %q, want caused by the dispatch %q", md.CausationID, md.CorrelationID, dispatched[0].ID)
+	}
+	processWait(t, time.Second, func() bool { return outcomes.Load() == "delivered" }, "the delivered outcome hook")
+}
+
+func TestDelivery_WebhookRetriedUntil2xx(t *testing.T) {
+	e := newProcessEnv(t, nil)
+	var id domain.OfferID
+	var statusAtThirdCall atomic.Value
+	hook := newHookServer(t, func(n int) int {
+		if n <= 2 {
+			return http.StatusServiceUnavailable
+		}
+		return http.StatusNoContent
+	})
+	hook.setSecret(e.setWebhook(t, hook.URL+"/hooks/offers?token=abc"))
+	hook.onCall = func(n int) {
+		if n == 3 {
+			statusAtThirdCall.Store(e.offer(t, id).Status)
+		}
+	}
+	var attempts atomic.Int32
+	cfg := fastRetries(8)
+	cfg.WebhookBackoff = 50 * time.Millisecond
+	cfg.OnWebhookAttempt = func(string) { attempts.Add(1) }
+	p := e.start(t, cfg)
+
+	start := time.Now()
+	id = e.createOffer(t, nil)
+	v := e.waitStatus(t, id, domain.StatusWaitingForConfirmation, 5*time.Second)
+	elapsed := time.Since(start)
+	if got := statusAtThirdCall.Load(); got != domain.StatusWaiting {
+		t.Errorf("status while the third try was under way = %v, want waiting until the 2xx", got)
+	}
+	// Two waits: 50ms, then 100ms.
+	if elapsed < 150*time.Millisecond {
+		t.Errorf("delivered after %v, before the backoff of 50ms+100ms", elapsed)
+	}
+	calls := hook.Calls()
+	if len(calls) != 3 {
+		t.Fatalf("webhook called %d times, want 3", len(calls))
+	}
+	dispatched := e.ofType(t, command.OfferStream(id), domain.TypeOfferDispatched)[0]
+	for i, c := range calls {
+		if !c.verified {
+			t.Errorf("call %d: signature %q does not verify with the customer's secret", i+1, c.signature)
+		}
+		if c.id != dispatched.ID {
+			t.Errorf("call %d: webhook-id %q, want the dispatch event id %q", i+1, c.id, dispatched.ID)
+		}
+		ts, err := strconv.ParseInt(c.timestamp, 10, 64)
+		if err != nil || time.Since(time.Unix(ts, 0)).Abs() > time.Minute {
+			t.Errorf("call %d: webhook-timestamp %q is not the current unix time", i+1, c.timestamp)
+		}
+	}
+	var body struct {
+		Type string `json:"type"`
+		Data struct {
+			OfferID    domain.OfferID    `json:"offer_id"`
+			CustomerID domain.CustomerID `json:"customer_id"`
+			Dispatch   int               `json:"dispatch"`
+			Items      []domain.Item     `json:"items"`
+			Message    string            `json:"message"`
+		} `json:"data"`
+	}
+	if err := json.Unmarshal(calls[0].body, &body); err != nil {
+		t.Fatal(err)
+	}
+	if body.Type != projections.WebhookEventType || body.Data.OfferID != id || body.Data.Dispatch != 1 ||
+		string(body.Data.CustomerID) != e.customer.Tenant || len(body.Data.Items) != 1 ||
+		body.Data.Items[0].TermMonths != 12 || body.Data.Message != "Hello from your reseller" {
+		t.Errorf("notification body = %s", calls[0].body)
+	}
+	if string(calls[0].body) != string(calls[2].body) {
+		t.Error("the body changed between tries; it must stay the same message")
+	}
+	if v.DeliveryError != "" {
+		t.Errorf("delivery_error %q after success", v.DeliveryError)
+	}
+	if n := attempts.Load(); n != 3 {
+		t.Errorf("attempt hook called %d times, want 3", n)
+	}
+	e.waitIdle(t, p)
+}
+
+func TestDelivery_WebhookAlwaysFailsThenRedeliver(t *testing.T) {
+	e := newProcessEnv(t, nil)
+	hook := newHookServer(t, func(int) int { return http.StatusInternalServerError })
+	hook.setSecret(e.setWebhook(t, hook.URL))
+	e.start(t, fastRetries(3))
+
+	id := e.createOffer(t, nil)
+	v := e.waitStatus(t, id, domain.StatusDeliveryFailed, 5*time.Second)
+	if !strings.Contains(v.DeliveryError, "HTTP 500") {
+		t.Errorf("delivery_error = %q, want the last status", v.DeliveryError)
+	}
+	failed := e.ofType(t, command.OfferStream(id), domain.TypeOfferDeliveryFailed)
+	if len(failed) != 1 {
+		t.Fatalf("%d delivery_failed events, want 1", len(failed))
+	}
+	if f := decode[domain.OfferDeliveryFailed](t, failed[0]); f.Attempts != 3 || f.Dispatch != 1 {
+		t.Errorf("failure = %+v, want 3 attempts in dispatch 1", f)
+	}
+	if n := len(hook.Calls()); n != 3 {
+		t.Errorf("webhook called %d times, want 3", n)
+	}
+	if len(e.ofType(t, command.OfferStream(id), domain.TypeOfferDelivered)) != 0 {
+		t.Error("offer.delivered recorded for a failed delivery")
+	}
+
+	// The customer's system is fixed; the reseller redelivers.
+	hook.setStatus(func(int) int { return http.StatusOK })
+	if _, _, err := e.svc.RedeliverOffer(context.Background(), command.Meta{Actor: e.reseller}, id); err != nil {
+		t.Fatal(err)
+	}
+	v = e.waitStatus(t, id, domain.StatusWaitingForConfirmation, 5*time.Second)
+	if v.Dispatch != 2 {
+		t.Errorf("delivered in dispatch %d, want 2", v.Dispatch)
+	}
+	calls := hook.Calls()
+	if len(calls) != 4 {
+		t.Fatalf("webhook called %d times, want 3 + 1", len(calls))
+	}
+	dispatched := e.ofType(t, command.OfferStream(id), domain.TypeOfferDispatched)
+	if calls[3].id != dispatched[1].ID || calls[3].id == calls[0].id {
+		t.Errorf("redelivery webhook-id %q, want the second dispatch's %q", calls[3].id, dispatched[1].ID)
+	}
+}
+
+func TestDelivery_WithdrawnWhileRetrying(t *testing.T) {
+	e := newProcessEnv(t, nil)
+	hook := newHookServer(t, func(int) int { return http.StatusBadGateway })
+	hook.setSecret(e.setWebhook(t, hook.URL))
+	cfg := fastRetries(8)
+	cfg.WebhookBackoff = 100 * time.Millisecond
+	p := e.start(t, cfg)
+
+	id := e.createOffer(t, nil)
+	processWait(t, 5*time.Second, func() bool { return len(hook.Calls()) >= 1 }, "the first webhook call")
+	if _, _, err := e.svc.WithdrawOffer(context.Background(), command.Meta{Actor: e.reseller}, id); err != nil {
+		t.Fatal(err)
+	}
+	e.waitIdle(t, p)
+	calls := len(hook.Calls())
+	time.Sleep(300 * time.Millisecond)
+	if n := len(hook.Calls()); n != calls || n > 2 {
+		t.Errorf("webhook called %d times (%d when the job ended), want no more after the withdrawal", n, calls)
+	}
+	stream := command.OfferStream(id)
+	if n := len(e.ofType(t, stream, domain.TypeOfferDelivered)) + len(e.ofType(t, stream, domain.TypeOfferDeliveryFailed)); n != 0 {
+		t.Errorf("%d delivery outcomes recorded for a withdrawn offer, want none", n)
+	}
+	if s := e.offer(t, id).Status; s != domain.StatusWithdrawn {
+		t.Errorf("status %s, want withdrawn", s)
+	}
+}
+
+func TestDelivery_RedirectNotFollowed(t *testing.T) {
+	e := newProcessEnv(t, nil)
+	target := newHookServer(t, func(int) int { return http.StatusOK })
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, target.URL, http.StatusFound)
+	}))
+	t.Cleanup(hook.Close)
+	e.setWebhook(t, hook.URL)
+	e.start(t, fastRetries(2))
+
+	id := e.createOffer(t, nil)
+	v := e.waitStatus(t, id, domain.StatusDeliveryFailed, 5*time.Second)
+	if !strings.Contains(v.DeliveryError, "302") {
+		t.Errorf("delivery_error = %q, want the 302 named", v.DeliveryError)
+	}
+	if n := len(target.Calls()); n != 0 {
+		t.Errorf("redirect target called %d times, want never", n)
+	}
+}
+
+func TestDelivery_LoopbackRefused(t *testing.T) {
+	e := newProcessEnv(t, nil)
+	hook := newHookServer(t, func(int) int { return http.StatusOK })
+	e.setWebhook(t, hook.URL) // 127.0.0.1: accepted when set, refused when called
+	var refused atomic.Int32
+	cfg := fastRetries(2)
+	cfg.AllowInsecure = false
+	cfg.OnWebhookAttempt = func(o string) {
+		if o == "refused" {
+			refused.Add(1)
+		}
+	}
+	e.start(t, cfg)
+
+	id := e.createOffer(t, nil)
+	v := e.waitStatus(t, id, domain.StatusDeliveryFailed, 5*time.Second)
+	if !strings.Contains(v.DeliveryError, "address policy") || !strings.Contains(v.DeliveryError, "127.0.0.1") {
+		t.Errorf("delivery_error = %q, want the address policy and the address", v.DeliveryError)
+	}
+	if strings.Contains(v.DeliveryError, hook.URL) {
+		t.Errorf("delivery_error %q shows the webhook URL", v.DeliveryError)
+	}
+	if n := len(hook.Calls()); n != 0 {
+		t.Errorf("loopback webhook reached %d times", n)
+	}
+	if n := refused.Load(); n != 2 {
+		t.Errorf("%d refused attempts counted, want 2", n)
+	}
+}
