@@ -3,6 +3,7 @@ package esdb
 import (
 	"context"
 	"fmt"
+	"time"
 
 	esdbclient "github.com/EventStore/EventStore-Client-Go/v4/esdb"
 
@@ -71,8 +72,16 @@ func (s *Store) Append(ctx context.Context, stream string, expected uint64, even
 }
 
 // refused answers an append the server refused for its expected revision.
+// The server checks against writes it has taken but may not have indexed
+// yet, so when the stream still reads as at expected, the read is repeated
+// until the write that won shows up.
 func (s *Store) refused(ctx context.Context, stream string, expected uint64, events []eventstore.NewEvent) (eventstore.AppendResult, error) {
-	stored, err := eventstore.ReadStreamAll(ctx, s, stream, 0)
+	var stored []eventstore.Event
+	err := settle(ctx, func() (bool, error) {
+		var err error
+		stored, err = eventstore.ReadStreamAll(ctx, s, stream, 0)
+		return err == nil && uint64(len(stored)) != expected, err
+	})
 	if err != nil {
 		return eventstore.AppendResult{}, fmt.Errorf("append to %s: refused, then: %w", stream, err)
 	}
@@ -83,10 +92,16 @@ func (s *Store) refused(ctx context.Context, stream string, expected uint64, eve
 }
 
 // readBack reads the event that should now be at want.Version and returns
-// its version and position. It fails if another event sits there, which
-// would mean the server took the append for something else.
+// its version and position. A retry the server recognised itself is
+// answered before the original write is indexed, so a missing event is read
+// again for a while; another event in its place is an error.
 func (s *Store) readBack(ctx context.Context, stream string, want eventstore.Event) (eventstore.AppendResult, error) {
-	got, err := s.ReadStream(ctx, stream, want.Version-1, 1)
+	var got []eventstore.Event
+	err := settle(ctx, func() (bool, error) {
+		var err error
+		got, err = s.ReadStream(ctx, stream, want.Version-1, 1)
+		return err == nil && len(got) == 1, err
+	})
 	if err != nil {
 		return eventstore.AppendResult{}, fmt.Errorf("append to %s: appended, but reading it back: %w", stream, err)
 	}
@@ -94,6 +109,26 @@ func (s *Store) readBack(ctx context.Context, stream string, want eventstore.Eve
 		return eventstore.AppendResult{}, fmt.Errorf("append to %s: appended, but version %d does not hold event %s", stream, want.Version, want.ID)
 	}
 	return eventstore.AppendResult{Version: got[0].Version, Position: got[0].Position}, nil
+}
+
+// settle calls read until it reports done, an error, or about a second has
+// passed, backing off from 2 ms. It bridges the short gap between the
+// server taking a write and indexing it; it is not a way to wait for
+// appends in general (that is Wait).
+func settle(ctx context.Context, read func() (done bool, err error)) error {
+	delay := 2 * time.Millisecond
+	for try := 0; ; try++ {
+		done, err := read()
+		if err != nil || done || try == 9 {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(delay):
+		}
+		delay *= 2
+	}
 }
 
 // retried reports whether events repeat an append already in stored (the

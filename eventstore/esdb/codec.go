@@ -158,6 +158,12 @@ func seal(stream string, expected uint64, prev string, events []eventstore.NewEv
 		if ne.Type == "" || strings.HasPrefix(ne.Type, "$") {
 			return nil, nil, fmt.Errorf("event %s: type %q is empty or reserved (EventStoreDB keeps types starting with $ for itself)", ne.ID, ne.Type)
 		}
+		// EventStoreDB stores the bytes as given; a value that is not one
+		// JSON document (trailing data included) would break the hash and
+		// every reader.
+		if !json.Valid(ne.Data) {
+			return nil, nil, fmt.Errorf("event %s: data is not one valid JSON value", ne.ID)
+		}
 		e := eventstore.Event{
 			ID:            id.String(),
 			Stream:        stream,

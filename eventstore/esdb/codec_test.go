@@ -197,11 +197,13 @@ func TestSeal(t *testing.T) {
 		}
 	})
 	for name, mutate := range map[string]func([]eventstore.NewEvent){
-		"ErrDuplicateID": func(e []eventstore.NewEvent) { e[1].ID = e[0].ID },
-		"ErrNotUUID":     func(e []eventstore.NewEvent) { e[1].ID = "evt-2" },
-		"ErrEmptyType":   func(e []eventstore.NewEvent) { e[0].Type = "" },
-		"ErrSystemType":  func(e []eventstore.NewEvent) { e[0].Type = "$metadata" },
-		"ErrBadJSON":     func(e []eventstore.NewEvent) { e[1].Data = json.RawMessage(`{"a":`) },
+		"ErrDuplicateID":  func(e []eventstore.NewEvent) { e[1].ID = e[0].ID },
+		"ErrNotUUID":      func(e []eventstore.NewEvent) { e[1].ID = "evt-2" },
+		"ErrEmptyType":    func(e []eventstore.NewEvent) { e[0].Type = "" },
+		"ErrSystemType":   func(e []eventstore.NewEvent) { e[0].Type = "$metadata" },
+		"ErrBadJSON":      func(e []eventstore.NewEvent) { e[1].Data = json.RawMessage(`{"a":`) },
+		"ErrTrailingData": func(e []eventstore.NewEvent) { e[1].Data = json.RawMessage(`{"a":1} {}`) },
+		"ErrNoData":       func(e []eventstore.NewEvent) { e[0].Data = nil },
 	} {
 		t.Run(name, func(t *testing.T) {
 			in := newEvents(2)

@@ -38,7 +38,11 @@ func (s *Store) ReadStream(ctx context.Context, stream string, after uint64, lim
 		case err != nil:
 			return nil, wrap(ctx, "read "+stream, err)
 		}
-		e, err := decode(re.OriginalEvent(), stream)
+		rec := re.OriginalEvent()
+		if rec == nil {
+			continue
+		}
+		e, err := decode(rec, stream)
 		if err != nil {
 			return nil, fmt.Errorf("read %s: %w", stream, err)
 		}
@@ -47,8 +51,11 @@ func (s *Store) ReadStream(ctx context.Context, stream string, after uint64, lim
 }
 
 // ReadAll returns up to limit events with position > after, in log order.
-// after must be 0 or a position this store returned: EventStoreDB can only
-// start a read at the position of a record.
+//
+// EventStoreDB can only start a read at the position of a record, so after
+// should be 0 or a position this store returned. For any other value the
+// server refuses the read; ReadAll then answers empty when after is at or
+// past Head (nothing can follow it), and returns the error otherwise.
 //
 // $all holds system events and, with a StreamPrefix, other namespaces'
 // events, which are skipped on the client (the client's ReadAll has no
@@ -63,24 +70,34 @@ func (s *Store) ReadAll(ctx context.Context, after uint64, limit int) ([]eventst
 	// position, so everything at or before it is skipped.
 	last := esdbclient.Position{Commit: after, Prepare: after}
 	var out []eventstore.Event
-	for {
-		var from esdbclient.AllPosition = last
-		if last.Commit == 0 && last.Prepare == 0 {
-			from = esdbclient.Start{}
-		}
-		rs, err := s.client.ReadAll(ctx, esdbclient.ReadAllOptions{Direction: esdbclient.Forwards, From: from}, page)
+	for first := true; ; first = false {
+		received, err := s.readPage(ctx, &last, page, limit, &out)
 		if err != nil {
-			return nil, wrap(ctx, "read $all", err)
-		}
-		received, err := s.collect(ctx, rs, &last, limit, &out)
-		rs.Close()
-		if err != nil {
+			if first && after > 0 && ctx.Err() == nil {
+				if head, herr := s.Head(ctx); herr == nil && head <= after {
+					return nil, nil
+				}
+			}
 			return nil, err
 		}
 		if len(out) >= limit || received < page {
 			return out, nil
 		}
 	}
+}
+
+// readPage reads one page of $all forward from *last into out.
+func (s *Store) readPage(ctx context.Context, last *esdbclient.Position, page uint64, limit int, out *[]eventstore.Event) (uint64, error) {
+	var from esdbclient.AllPosition = *last
+	if last.Commit == 0 && last.Prepare == 0 {
+		from = esdbclient.Start{}
+	}
+	rs, err := s.client.ReadAll(ctx, esdbclient.ReadAllOptions{Direction: esdbclient.Forwards, From: from}, page)
+	if err != nil {
+		return 0, wrap(ctx, "read $all", err)
+	}
+	defer rs.Close()
+	return s.collect(ctx, rs, last, limit, out)
 }
 
 // collect receives one page of a forward $all read into out, skipping what
@@ -98,7 +115,7 @@ func (s *Store) collect(ctx context.Context, rs *esdbclient.ReadStream, last *es
 		}
 		received++
 		rec := re.OriginalEvent()
-		if !later(rec.Position, *last) {
+		if rec == nil || !later(rec.Position, *last) {
 			continue
 		}
 		*last = rec.Position
@@ -165,7 +182,7 @@ func (s *Store) scanBack(ctx context.Context, rs *esdbclient.ReadStream, bound *
 		}
 		received++
 		rec := re.OriginalEvent()
-		if bound != nil && !later(*bound, rec.Position) {
+		if rec == nil || (bound != nil && !later(*bound, rec.Position)) {
 			continue
 		}
 		p := rec.Position
