@@ -55,6 +55,9 @@ type Config struct {
 	Now         func() time.Time
 	NewID       func() string
 	Logger      *slog.Logger
+	// OnConflict, when set, is called every time an append loses a race
+	// with a concurrent command (for metrics).
+	OnConflict func()
 }
 
 func (c *Config) setDefaults() {
@@ -131,6 +134,9 @@ func Execute[A Aggregate](ctx context.Context, h *Handler, stream string, newAgg
 		}
 		res, err := h.store.Append(ctx, stream, version, batch...)
 		if errors.Is(err, eventstore.ErrWrongVersion) {
+			if h.cfg.OnConflict != nil {
+				h.cfg.OnConflict()
+			}
 			if attempt < h.cfg.MaxAttempts && meta.IfMatch == nil {
 				h.cfg.Logger.DebugContext(ctx, "append conflict, deciding again", "stream", stream, "attempt", attempt)
 				continue
