@@ -11,8 +11,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/offerflow/offerflow/command"
 	"github.com/offerflow/offerflow/domain"
+	"github.com/offerflow/offerflow/eventstore"
 	"github.com/offerflow/offerflow/projections"
 )
 
@@ -253,5 +256,97 @@ func TestDelivery_LoopbackRefused(t *testing.T) {
 	}
 	if n := refused.Load(); n != 2 {
 		t.Errorf("%d refused attempts counted, want 2", n)
+	}
+}
+
+func TestDelivery_RedeliveredDispatchHasNoSecondEffect(t *testing.T) {
+	e := newProcessEnv(t, nil)
+	hook := newHookServer(t, func(int) int { return http.StatusOK })
+	hook.setSecret(e.setWebhook(t, hook.URL))
+	p, stop := e.startStoppable(t, fastRetries(3))
+
+	id := e.createOffer(t, nil)
+	e.waitStatus(t, id, domain.StatusWaitingForConfirmation, 5*time.Second)
+	stream := command.OfferStream(id)
+	dispatched := e.ofType(t, stream, domain.TypeOfferDispatched)[0]
+
+	// The same event handled twice more, directly.
+	for range 2 {
+		if err := p.Delivery().Handle(processMessage(dispatched)); err != nil {
+			t.Fatalf("handling the dispatch again: %v", err)
+		}
+	}
+	e.waitIdle(t, p)
+
+	// And from the start of the log with the queue lost too, as after a
+	// lost read-model database.
+	processWait(t, 5*time.Second, func() bool {
+		return e.checkpoint(t, projections.DeliveryConsumerGroup) >= dispatched.Position
+	}, "the dispatch to be checkpointed")
+	stop()
+	e.resetCheckpoint(t, projections.DeliveryConsumerGroup)
+	if _, err := e.db.Exec(`DELETE FROM delivery_jobs`); err != nil {
+		t.Fatal(err)
+	}
+	var skipped atomic.Int32
+	cfg := fastRetries(3)
+	cfg.OnDelivery = func(o string) {
+		if o == "skipped" {
+			skipped.Add(1)
+		}
+	}
+	p = e.start(t, cfg)
+	processWait(t, 5*time.Second, func() bool { return skipped.Load() == 1 }, "the replayed dispatch to be worked and skipped")
+	e.waitIdle(t, p)
+
+	if n := len(e.ofType(t, stream, domain.TypeOfferDelivered)); n != 1 {
+		t.Errorf("%d offer.delivered events, want 1", n)
+	}
+	if n := len(hook.Calls()); n != 1 {
+		t.Errorf("webhook called %d times, want once", n)
+	}
+}
+
+func TestDelivery_PoisonMessageSetAsideDurably(t *testing.T) {
+	e := newProcessEnv(t, nil)
+	var poisoned atomic.Value
+	cfg := fastRetries(3)
+	cfg.OnPoisoned = func(h string) { poisoned.Store(h) }
+	p, stop := e.startStoppable(t, cfg)
+
+	// An offer.dispatched that cannot be decoded (offer_id is a number).
+	bad := eventstore.NewEvent{ID: uuid.NewString(), Type: domain.TypeOfferDispatched, SchemaVersion: 1,
+		Data:     json.RawMessage(`{"offer_id": 42, "dispatch": 1}`),
+		Metadata: eventstore.Metadata{Actor: eventstore.Actor{Role: "system", Tenant: "*", Subject: "test"}, OccurredAt: time.Now().UTC()}}
+	res, err := e.store.Append(context.Background(), "offer-broken", eventstore.NoStream, bad)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The handler moves on past it: the next offer is delivered.
+	id := e.createOffer(t, nil)
+	e.waitStatus(t, id, domain.StatusWaitingForConfirmation, 5*time.Second)
+
+	list, err := p.Poisoned(context.Background(), 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list) != 1 {
+		t.Fatalf("%d poisoned messages, want 1: %+v", len(list), list)
+	}
+	m := list[0]
+	if m.Handler != "process.delivery" || m.EventID != bad.ID || m.Stream != "offer-broken" ||
+		m.Position != res.Position || m.EventType != domain.TypeOfferDispatched ||
+		!strings.Contains(m.Reason, "decode") || string(m.Payload) != string(bad.Data) || m.Count != 1 {
+		t.Errorf("poisoned message = %+v", m)
+	}
+	if got := poisoned.Load(); got != "process.delivery" {
+		t.Errorf("poison hook got %v", got)
+	}
+
+	// Durable: still listed by the next run.
+	stop()
+	p = e.start(t, cfg)
+	if list, err := p.Poisoned(context.Background(), 10); err != nil || len(list) != 1 {
+		t.Errorf("after a restart: %d poisoned messages, %v; want 1", len(list), err)
 	}
 }

@@ -76,7 +76,7 @@ func (m *ExpiryManager) Handle(msg *message.Message) error {
 		}
 		if _, err := m.db.ExecContext(ctx, `INSERT INTO expiry_pending (offer_id, expires_at, cause_id, correlation_id)
 			VALUES (?, ?, ?, ?) ON CONFLICT (offer_id) DO NOTHING`,
-			string(ev.OfferID), ev.ExpiresAt.UnixMilli(), msg.UUID, corr); err != nil {
+			string(ev.OfferID), expiryMillis(*ev.ExpiresAt), msg.UUID, corr); err != nil {
 			return fmt.Errorf("schedule expiry of offer %s: %w", ev.OfferID, err)
 		}
 		m.Wake()
@@ -94,6 +94,16 @@ func (m *ExpiryManager) Handle(msg *message.Message) error {
 		}
 	}
 	return nil
+}
+
+// expiryMillis is t in unix milliseconds, rounded up: a row found due by
+// the table is then due for the domain too, which compares exact times.
+func expiryMillis(t time.Time) int64 {
+	ms := t.UnixMilli()
+	if time.UnixMilli(ms).Before(t) {
+		ms++
+	}
+	return ms
 }
 
 // Wake makes the loop look for due expiries now.

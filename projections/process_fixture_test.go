@@ -7,6 +7,7 @@ import (
 	"database/sql"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -125,7 +126,16 @@ func (w processTestWriter) Write(p []byte) (int, error) {
 // start runs the process managers until the test ends.
 func (e *processEnv) start(t *testing.T, cfg projections.ProcessConfig) *projections.Processes {
 	t.Helper()
-	p, err := projections.NewProcesses(context.Background(), projections.ProcessDeps{Service: e.svc, DB: e.db, Logger: e.log}, cfg)
+	p, _ := e.startStoppable(t, cfg)
+	return p
+}
+
+// startStoppable runs the process managers until stop is called or the
+// test ends.
+func (e *processEnv) startStoppable(t *testing.T, cfg projections.ProcessConfig) (p *projections.Processes, stop func()) {
+	t.Helper()
+	var err error
+	p, err = projections.NewProcesses(context.Background(), projections.ProcessDeps{Service: e.svc, DB: e.db, Logger: e.log}, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -139,7 +149,7 @@ func (e *processEnv) start(t *testing.T, cfg projections.ProcessConfig) *project
 		t.Fatal("processes did not start")
 	}
 	var once sync.Once
-	stop := func() {
+	stop = func() {
 		once.Do(func() {
 			if err := p.Close(); err != nil {
 				t.Errorf("close processes: %v", err)
@@ -150,7 +160,37 @@ func (e *processEnv) start(t *testing.T, cfg projections.ProcessConfig) *project
 		})
 	}
 	t.Cleanup(stop)
-	return p
+	return p, stop
+}
+
+// checkpoint returns the position a consumer group has acked in topic offer.
+func (e *processEnv) checkpoint(t *testing.T, group string) uint64 {
+	t.Helper()
+	var pos uint64
+	err := e.db.QueryRow(`SELECT position FROM pubsub_checkpoints WHERE consumer_group = ? AND topic = 'offer'`, group).Scan(&pos)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		t.Fatal(err)
+	}
+	return pos
+}
+
+// resetCheckpoint makes a consumer group start over from the beginning of
+// the log, as after a lost read-model database.
+func (e *processEnv) resetCheckpoint(t *testing.T, group string) {
+	t.Helper()
+	if _, err := e.db.Exec(`DELETE FROM pubsub_checkpoints WHERE consumer_group = ?`, group); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// deliverAndAccept waits for the offer's delivery and accepts it as the
+// customer.
+func (e *processEnv) deliverAndAccept(t *testing.T, id domain.OfferID) {
+	t.Helper()
+	e.waitStatus(t, id, domain.StatusWaitingForConfirmation, 5*time.Second)
+	if _, _, err := e.svc.AcceptOffer(context.Background(), command.Meta{Actor: e.customer}, id); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // setWebhook sets the customer's webhook and returns its secret.
