@@ -1,0 +1,118 @@
+// Command offerflow runs the offer workflow engine and its maintenance tasks.
+//
+//	offerflow serve    [--addr HOST:PORT] [--data DIR] [--operator-token T] [--demo] [--allow-insecure-webhooks]
+//	offerflow tokens create --data DIR --role ROLE --tenant ID
+//	offerflow rebuild  --data DIR
+//	offerflow verify   --data DIR
+//	offerflow history  --data DIR OFFER_ID [--json]
+//	offerflow export   --data DIR [--out FILE]
+//	offerflow bench    --data DIR
+//
+// Only this package reads flags and the environment; everything below it takes
+// its configuration as arguments.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], env{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv}))
+}
+
+// env is the outside world a subcommand may touch, passed in so that tests
+// can run the real program in-process.
+type env struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	getenv         func(string) string
+}
+
+const usage = `offerflow: an event-sourced offer workflow engine
+
+Usage:
+  offerflow serve   [--addr HOST:PORT] [--data DIR] [--operator-token T] [--demo] [--allow-insecure-webhooks]
+  offerflow tokens create --data DIR --role ROLE --tenant ID
+  offerflow rebuild --data DIR
+  offerflow verify  --data DIR
+  offerflow history --data DIR OFFER_ID [--json]
+  offerflow export  --data DIR [--out FILE]
+  offerflow bench   --data DIR [--offers N]
+
+Run "offerflow COMMAND -h" for the flags of a command.
+`
+
+// run dispatches to a subcommand and returns the process exit code.
+func run(ctx context.Context, args []string, e env) int {
+	if len(args) == 0 {
+		fmt.Fprint(e.stderr, usage)
+		return 2
+	}
+	var err error
+	switch cmd, rest := args[0], args[1:]; cmd {
+	case "serve":
+		err = runServe(ctx, rest, e)
+	case "tokens":
+		err = runTokens(ctx, rest, e)
+	case "rebuild":
+		err = runRebuild(ctx, rest, e)
+	case "verify":
+		err = runVerify(ctx, rest, e)
+	case "history":
+		err = runHistory(ctx, rest, e)
+	case "export":
+		err = runExport(ctx, rest, e)
+	case "bench":
+		err = runBench(ctx, rest, e)
+	case "help", "-h", "--help":
+		fmt.Fprint(e.stdout, usage)
+		return 0
+	default:
+		fmt.Fprintf(e.stderr, "offerflow: unknown command %q\n\n%s", cmd, usage)
+		return 2
+	}
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.As(err, new(usageError)):
+		fmt.Fprintf(e.stderr, "offerflow %s: %v\n", args[0], err)
+		return 2
+	default:
+		fmt.Fprintf(e.stderr, "offerflow %s: %v\n", args[0], err)
+		return 1
+	}
+}
+
+// usageError is a mistake in the command line, answered with exit code 2.
+type usageError struct{ msg string }
+
+func (u usageError) Error() string { return u.msg }
+
+// newFlagSet returns a flag set that reports errors instead of exiting.
+func newFlagSet(name string, e env) *flag.FlagSet {
+	fs := flag.NewFlagSet("offerflow "+name, flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	return fs
+}
+
+// parseFlags parses args, turning flag errors into usage errors.
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return usageError{err.Error()}
+	}
+	return nil
+}

@@ -1,0 +1,295 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	_ "github.com/mattn/go-sqlite3" // the processes' database
+
+	"github.com/offerflow/offerflow/command"
+	"github.com/offerflow/offerflow/eventstore"
+	ohttp "github.com/offerflow/offerflow/http"
+	"github.com/offerflow/offerflow/http/idempotency"
+	"github.com/offerflow/offerflow/projections"
+)
+
+const processesFile = "processes.db"
+
+// runServe runs the service until ctx ends (SIGINT or SIGTERM).
+func runServe(ctx context.Context, args []string, e env) error {
+	m := NewMain(e)
+	if err := m.ParseFlags(args); err != nil {
+		return err
+	}
+	err := m.Run(ctx)
+	if cerr := m.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// Main is the serve command: its configuration and everything it opened, so
+// that Close can release it in order.
+type Main struct {
+	env env
+	cfg serveConfig
+	log *slog.Logger
+
+	store  eventstore.Store
+	rm     *projections.DB
+	procDB *sql.DB
+	idem   *idempotency.Store
+	proj   *projections.Projections
+	procs  *projections.Processes
+	srv    *ohttp.Server
+
+	// bg yields the error of each background runner when it returns.
+	bg []chan error
+}
+
+type serveConfig struct {
+	storeFlags
+	addr            string
+	operatorToken   string
+	demo            bool
+	allowInsecure   bool
+	webhookAttempts int
+	webhookBackoff  time.Duration
+	logLevel        string
+	logJSON         bool
+	shutdownTimeout time.Duration
+}
+
+// NewMain returns a serve command that talks to the outside world through e.
+func NewMain(e env) *Main { return &Main{env: e} }
+
+// ParseFlags reads the command line and the environment.
+func (m *Main) ParseFlags(args []string) error {
+	fs := newFlagSet("serve", m.env)
+	c := &m.cfg
+	c.register(fs)
+	fs.StringVar(&c.addr, "addr", "127.0.0.1:8080", "address to listen on")
+	fs.StringVar(&c.operatorToken, "operator-token", "", "the operator's API token (env OFFERFLOW_OPERATOR_TOKEN)")
+	fs.BoolVar(&c.demo, "demo", false, "seed a demo reseller with a catalog, two templates and three customers, and print a token for each role")
+	fs.BoolVar(&c.allowInsecure, "allow-insecure-webhooks", false, "permit http and loopback/private webhook addresses (tests and development only)")
+	fs.IntVar(&c.webhookAttempts, "webhook-attempts", 8, "tries of a webhook notification before the delivery fails")
+	fs.DurationVar(&c.webhookBackoff, "webhook-backoff", time.Second, "wait before the first webhook retry; each further wait doubles")
+	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.BoolVar(&c.logJSON, "log-json", false, "log JSON lines instead of text")
+	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 30*time.Second, "how long a shutdown waits for requests in flight")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usageError{fmt.Sprintf("unexpected arguments: %s", strings.Join(fs.Args(), " "))}
+	}
+	if c.operatorToken == "" {
+		c.operatorToken = m.env.getenv("OFFERFLOW_OPERATOR_TOKEN")
+	}
+	if c.operatorToken != "" && len(c.operatorToken) < 16 {
+		return usageError{"--operator-token must be at least 16 characters"}
+	}
+	if c.webhookAttempts < 1 {
+		return usageError{"--webhook-attempts must be at least 1"}
+	}
+	if c.webhookBackoff <= 0 {
+		return usageError{"--webhook-backoff must be positive"}
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(c.logLevel)); err != nil {
+		return usageError{fmt.Sprintf("--log-level: %v", err)}
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	if c.logJSON {
+		m.log = slog.New(slog.NewJSONHandler(m.env.stderr, opts))
+	} else {
+		m.log = slog.New(slog.NewTextHandler(m.env.stderr, opts))
+	}
+	return nil
+}
+
+// Run opens the log and the read models, starts the projections, the
+// process managers and the HTTP server, and serves until ctx ends.
+func (m *Main) Run(ctx context.Context) error {
+	c := m.cfg
+	var err error
+	if m.store, err = c.openStore(ctx); err != nil {
+		return err
+	}
+	if m.rm, err = projections.OpenDB(ctx, c.path(readModelsFile)); err != nil {
+		return fmt.Errorf("open read models: %w", err)
+	}
+	if m.procDB, err = openProcessDB(c.path(processesFile)); err != nil {
+		return err
+	}
+	if m.idem, err = idempotency.Open(ctx, c.path(idempotencyFile), idempotency.Config{}); err != nil {
+		return fmt.Errorf("open idempotency keys: %w", err)
+	}
+
+	metrics := ohttp.NewMetrics(nil)
+	handler := command.NewHandler(m.store, command.Config{Logger: m.log, OnConflict: metrics.AppendConflicts.Inc})
+	svc := command.NewService(handler)
+
+	if m.proj, err = projections.New(m.rm, m.store, projections.Config{Logger: m.log.With("component", "projections")}); err != nil {
+		return err
+	}
+	m.procs, err = projections.NewProcesses(ctx, projections.ProcessDeps{
+		Service: svc, Store: m.store, DB: m.procDB, Logger: m.log.With("component", "processes"),
+	}, projections.ProcessConfig{
+		WebhookAttempts: c.webhookAttempts,
+		WebhookBackoff:  c.webhookBackoff,
+		AllowInsecure:   c.allowInsecure,
+		WebhookJitter:   0.1,
+		OnWebhookAttempt: func(outcome string) {
+			metrics.DeliveryAttempts.Inc()
+			if outcome != "ok" {
+				metrics.DeliveryFailures.Inc()
+			}
+		},
+	})
+	if err != nil {
+		return err
+	}
+
+	// Ready once the projections have caught up with the log as it was at
+	// start-up: before that, queries would answer from stale read models.
+	startHead, err := m.store.Head(ctx)
+	if err != nil {
+		return err
+	}
+	ready := func(ctx context.Context) error {
+		pos := m.rm.Positions(ctx)
+		for _, name := range projections.ProjectorNames() {
+			if pos[name] < startHead {
+				return fmt.Errorf("projection %s at %d of %d", name, pos[name], startHead)
+			}
+		}
+		return nil
+	}
+
+	if m.srv, err = ohttp.NewServer(ohttp.Config{
+		Addr:                  c.addr,
+		Commands:              svc,
+		Queries:               m.rm,
+		History:               m.rm,
+		Log:                   storeLog{m.store},
+		Tokens:                svc,
+		Idempotency:           m.idem,
+		OperatorToken:         c.operatorToken,
+		AllowInsecureWebhooks: c.allowInsecure,
+		Ready:                 ready,
+		Projectors:            m.rm.Positions,
+		Metrics:               metrics,
+		Logger:                m.log.With("component", "http"),
+	}); err != nil {
+		return err
+	}
+
+	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancel()
+	m.bg = append(m.bg, m.background(runCtx, "projections", m.proj.Run), m.background(runCtx, "processes", m.procs.Run))
+
+	if c.demo {
+		if err := m.seedDemo(ctx, svc); err != nil {
+			return fmt.Errorf("demo: %w", err)
+		}
+	}
+	if err := m.srv.Open(); err != nil {
+		return err
+	}
+	m.log.Info("listening", "addr", m.srv.Addr(), "url", m.srv.URL(), "data", c.data, "eventstore", storeName(c.storeFlags))
+
+	select {
+	case <-ctx.Done():
+		m.log.Info("shutting down", "timeout", c.shutdownTimeout)
+	case err := <-firstOf(m.bg):
+		return fmt.Errorf("background work stopped: %w", err)
+	}
+	// The server goes first and waits for requests in flight, so that every
+	// acknowledged command is in the log before anything else closes.
+	sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), c.shutdownTimeout)
+	defer scancel()
+	if err := m.srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	return nil
+}
+
+// background runs fn until it returns; its error arrives on the channel.
+func (m *Main) background(ctx context.Context, name string, fn func(context.Context) error) chan error {
+	ch := make(chan error, 1)
+	go func() {
+		err := fn(ctx)
+		if err != nil && !errors.Is(err, context.Canceled) {
+			m.log.Error("background work stopped", "component", name, "err", err)
+		}
+		if err == nil {
+			err = fmt.Errorf("%s stopped", name)
+		}
+		ch <- fmt.Errorf("%s: %w", name, err)
+	}()
+	return ch
+}
+
+// firstOf returns a channel that yields the first error of chs.
+func firstOf(chs []chan error) <-chan error {
+	out := make(chan error, len(chs))
+	for _, ch := range chs {
+		go func() {
+			if err, ok := <-ch; ok {
+				out <- err
+			}
+		}()
+	}
+	return out
+}
+
+// Close stops everything Run started, in reverse order of dependency.
+func (m *Main) Close() error {
+	var errs []error
+	if m.srv != nil {
+		errs = append(errs, m.srv.Close())
+	}
+	if m.procs != nil {
+		errs = append(errs, m.procs.Close())
+	}
+	if m.proj != nil {
+		errs = append(errs, m.proj.Close())
+	}
+	if m.idem != nil {
+		errs = append(errs, m.idem.Close())
+	}
+	if m.procDB != nil {
+		errs = append(errs, m.procDB.Close())
+	}
+	if m.rm != nil {
+		errs = append(errs, m.rm.Close())
+	}
+	if m.store != nil {
+		errs = append(errs, m.store.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// openProcessDB opens the process managers' own database. It is kept apart
+// from the read models because its rows (delivery queue, pending expiries,
+// poison queue) are work in progress, not views that a rebuild may drop.
+func openProcessDB(path string) (*sql.DB, error) {
+	db, err := sql.Open("sqlite3", "file:"+path+"?_busy_timeout=5000&_journal_mode=WAL&_synchronous=FULL&_foreign_keys=on")
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	return db, nil
+}
+
+func storeName(f storeFlags) string {
+	if f.eventstore != "" {
+		return "esdb"
+	}
+	return "sqlite"
+}
