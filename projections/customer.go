@@ -53,15 +53,26 @@ func touchCustomer(ctx context.Context, id domain.CustomerID) error {
 // countOffer adds delta to the number of customer's offers in status,
 // deleting a count that reaches zero.
 func countOffer(ctx context.Context, tx *sql.Tx, customer domain.CustomerID, status domain.OfferStatus, delta int) error {
-	if _, err := tx.ExecContext(ctx, `INSERT INTO customer_offer_counts (customer_id, status, count) VALUES (?, ?, ?)
-		ON CONFLICT (customer_id, status) DO UPDATE SET count = count + excluded.count`, customer, status, delta); err != nil {
-		return fmt.Errorf("count offers of %s: %w", customer, err)
-	}
-	if delta < 0 {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM customer_offer_counts WHERE customer_id = ? AND status = ? AND count = 0`,
-			customer, status); err != nil {
+	if delta > 0 {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO customer_offer_counts (customer_id, status, count) VALUES (?, ?, ?)
+			ON CONFLICT (customer_id, status) DO UPDATE SET count = count + excluded.count`, customer, status, delta); err != nil {
 			return fmt.Errorf("count offers of %s: %w", customer, err)
 		}
+		return nil
+	}
+	// The CHECK on count is evaluated on an upsert's candidate row too, so
+	// a decrement is a plain update of a row that must exist.
+	res, err := tx.ExecContext(ctx, `UPDATE customer_offer_counts SET count = count + ? WHERE customer_id = ? AND status = ?`,
+		delta, customer, status)
+	if err != nil {
+		return fmt.Errorf("count offers of %s: %w", customer, err)
+	}
+	if n, err := res.RowsAffected(); err == nil && n == 0 {
+		return fmt.Errorf("count offers of %s: no offer in status %s to uncount", customer, status)
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM customer_offer_counts WHERE customer_id = ? AND status = ? AND count = 0`,
+		customer, status); err != nil {
+		return fmt.Errorf("count offers of %s: %w", customer, err)
 	}
 	return nil
 }

@@ -135,32 +135,56 @@ func (db *DB) migrate(ctx context.Context) error {
 	return nil
 }
 
-// drop removes every table, so that migrate starts from an empty file.
+// drop removes every table that the migrations create, and the record of
+// the migrations, so that migrate starts over. Tables it did not create are
+// left alone: whoever shares the file keeps its state.
 func (db *DB) drop(ctx context.Context) error {
+	tables, err := migratedTables(ctx)
+	if err != nil {
+		return err
+	}
 	return db.inTx(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, `SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'`)
-		if err != nil {
-			return err
-		}
-		var tables []string
-		for rows.Next() {
-			var t string
-			if err := rows.Scan(&t); err != nil {
-				_ = rows.Close()
-				return err
-			}
-			tables = append(tables, t)
-		}
-		if err := rows.Close(); err != nil {
-			return err
-		}
-		for _, t := range tables {
-			if _, err := tx.ExecContext(ctx, `DROP TABLE `+quoteIdent(t)); err != nil {
+		for _, t := range append(tables, "schema_migrations") {
+			if _, err := tx.ExecContext(ctx, `DROP TABLE IF EXISTS `+quoteIdent(t)); err != nil {
 				return fmt.Errorf("drop %s: %w", t, err)
 			}
 		}
 		return nil
 	})
+}
+
+// migratedTables returns the tables the migrations create, found by applying
+// them to an empty in-memory database, so that the list cannot drift from
+// the migrations.
+func migratedTables(ctx context.Context) ([]string, error) {
+	mem, err := sql.Open("sqlite3", ":memory:")
+	if err != nil {
+		return nil, fmt.Errorf("list read-model tables: %w", err)
+	}
+	defer mem.Close()
+	mem.SetMaxOpenConns(1) // every connection to :memory: is a database of its own
+	scratch := &DB{write: mem}
+	if err := scratch.migrate(ctx); err != nil {
+		return nil, fmt.Errorf("list read-model tables: %w", err)
+	}
+	rows, err := mem.QueryContext(ctx, `SELECT name FROM sqlite_master
+		WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name <> 'schema_migrations' ORDER BY name`)
+	if err != nil {
+		return nil, fmt.Errorf("list read-model tables: %w", err)
+	}
+	defer rows.Close()
+	var tables []string
+	for rows.Next() {
+		var t string
+		if err := rows.Scan(&t); err != nil {
+			return nil, fmt.Errorf("list read-model tables: %w", err)
+		}
+		tables = append(tables, t)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list read-model tables: %w", err)
+	}
+	return tables, nil
 }
 
 func quoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
@@ -199,6 +223,19 @@ func newMarks() *marks {
 func (m *marks) set(projector string, p uint64) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.pos[projector] = p
+	close(m.changed)
+	m.changed = make(chan struct{})
+}
+
+// raise moves projector up to p (never down) and wakes every waiter when
+// it moved.
+func (m *marks) raise(projector string, p uint64) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if p <= m.pos[projector] {
+		return
+	}
 	m.pos[projector] = p
 	close(m.changed)
 	m.changed = make(chan struct{})

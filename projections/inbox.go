@@ -130,10 +130,19 @@ func (customerInbox) offer(ctx context.Context, id domain.OfferID, e domain.Even
 	if delta == 0 {
 		return nil
 	}
-	if _, err := c.tx.ExecContext(ctx, `INSERT INTO badges (customer_id, admin, updates) VALUES (?1, ?2, ?2)
-		ON CONFLICT (customer_id) DO UPDATE SET admin = admin + ?2, updates = updates + ?2`,
-		after.view.CustomerID, delta); err != nil {
+	// An upsert's candidate row must pass the CHECKs too, so a decrement
+	// updates the row that the matching increment created.
+	query := `INSERT INTO badges (customer_id, admin, updates) VALUES (?1, ?2, ?2)
+		ON CONFLICT (customer_id) DO UPDATE SET admin = admin + ?2, updates = updates + ?2`
+	if delta < 0 {
+		query = `UPDATE badges SET admin = admin + ?2, updates = updates + ?2 WHERE customer_id = ?1`
+	}
+	res, err := c.tx.ExecContext(ctx, query, after.view.CustomerID, delta)
+	if err != nil {
 		return fmt.Errorf("badge of %s: %w", after.view.CustomerID, err)
+	}
+	if n, err := res.RowsAffected(); err == nil && n == 0 {
+		return fmt.Errorf("badge of %s: nothing to uncount", after.view.CustomerID)
 	}
 	return nil
 }

@@ -44,7 +44,10 @@ type Config struct {
 	// each projector's group is its name.
 	Subscriber pubsub.SubscriberConfig
 	// BatchSize is how many events one transaction applies while catching
-	// up at start (default 500). Live events are applied one by one.
+	// up at start (default 500). Live events are applied one by one. A
+	// negative BatchSize skips the catch-up, leaving the whole backlog to
+	// the subscribers (one event per transaction): slower, and only useful
+	// to measure that path.
 	BatchSize int
 	// CloseTimeout bounds how long Close waits for a handler in flight
 	// (default 30 s).
@@ -67,9 +70,6 @@ func (c *Config) setDefaults() {
 func (c Config) Validate() error {
 	if c.Subscriber.ConsumerGroup != "" {
 		return errors.New("projections config: Subscriber.ConsumerGroup must be empty (each projector has its own)")
-	}
-	if c.BatchSize < 0 {
-		return fmt.Errorf("projections config: BatchSize %d is negative", c.BatchSize)
 	}
 	return c.Subscriber.Validate()
 }
@@ -174,8 +174,12 @@ func (p *Projections) transactional(h message.HandlerFunc) message.HandlerFunc {
 
 // CatchUp applies the log, up to its head when called, to every projector
 // from its checkpoint, in transactions of Config.BatchSize events: much
-// faster than one by one after downtime. It returns the head it reached.
+// faster than one by one after downtime. It returns the head it reached (0,
+// doing nothing, when Config.BatchSize is negative).
 func (p *Projections) CatchUp(ctx context.Context) (uint64, error) {
+	if p.cfg.BatchSize < 0 {
+		return 0, nil
+	}
 	head, err := p.store.Head(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("catch up: %w", err)

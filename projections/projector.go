@@ -144,9 +144,9 @@ func (db *DB) applyBatch(ctx context.Context, p *projector, envs []domain.AuditE
 	if err != nil {
 		return 0, err
 	}
-	if applied > 0 {
-		db.marks.set(p.name, last)
-	}
+	// Raised even when everything was skipped: another process sharing the
+	// file may have applied these events, and waiters here should know.
+	db.marks.raise(p.name, last)
 	return applied, nil
 }
 

@@ -30,8 +30,9 @@ func (r RebuildResult) Rate() float64 {
 	return float64(r.Events) / r.Duration.Seconds()
 }
 
-// Rebuild drops every table of db (every read model and the projectors'
-// checkpoints), recreates the schema, and replays the log from its start up
+// Rebuild drops every read-model table of db and the projectors'
+// checkpoints (tables that others keep in the same file stay), recreates the
+// schema, and replays the log from its start up
 // to its head at the time of the call through the projectors' own handlers,
 // RebuildBatchSize events per transaction. Events appended meanwhile are left
 // to the live projection, which resumes after the rebuilt checkpoints.
