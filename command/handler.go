@@ -114,9 +114,9 @@ func Execute[A Aggregate](ctx context.Context, h *Handler, stream string, newAgg
 		}
 		now := h.cfg.Now()
 		events, err := decide(agg, now)
-		// The contract checks validation (422) before the precondition (412),
-		// and the precondition before the state (409).
-		if err != nil && domain.ErrorCode(err) == domain.EINVALID {
+		// The contract answers not found (404) and validation (422) before
+		// the precondition (412), and the precondition before the state (409).
+		if code := domain.ErrorCode(err); code == domain.ENOTFOUND || code == domain.EINVALID {
 			return zero, Result{}, err
 		}
 		if meta.IfMatch != nil && *meta.IfMatch != version {
