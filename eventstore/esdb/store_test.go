@@ -55,6 +55,9 @@ func open(tb testing.TB, url, prefix string) *esdb.Store {
 // which needs a server that only offerflow tests write to while it runs.
 func TestStore_Conformance(t *testing.T) {
 	url := serverURL(t)
+	// One check up front, so an unreachable server fails once, not in every
+	// subtest.
+	open(t, url, "")
 	run := runID()
 	for _, v := range []struct{ name, prefix string }{
 		{"Namespaced", "conformance-" + run + "-"},
