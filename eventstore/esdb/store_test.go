@@ -39,7 +39,7 @@ func open(tb testing.TB, url, prefix string) *esdb.Store {
 	defer cancel()
 	s, err := esdb.OpenConfig(ctx, esdb.Config{URL: url, StreamPrefix: prefix})
 	if err != nil {
-		tb.Fatalf("open %s: %v", url, err)
+		tb.Fatalf("open the server EVENTSTORE_URL names: %v", err) // the URL may hold a password
 	}
 	tb.Cleanup(func() {
 		if err := s.Close(); err != nil {
