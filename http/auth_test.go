@@ -1,0 +1,36 @@
+package http_test
+
+import (
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"strings"
+	"testing"
+
+	ofhttp "github.com/offerflow/offerflow/http"
+)
+
+func TestNewToken(t *testing.T) {
+	seen := map[string]bool{}
+	for range 100 {
+		token, hash := ofhttp.NewToken()
+		if !strings.HasPrefix(token, ofhttp.TokenPrefix) {
+			t.Fatalf("token %q lacks the prefix %q", token, ofhttp.TokenPrefix)
+		}
+		raw, err := base64.RawURLEncoding.DecodeString(strings.TrimPrefix(token, ofhttp.TokenPrefix))
+		if err != nil || len(raw) < 32 {
+			t.Fatalf("token %q carries %d random bytes (err %v), want at least 32", token, len(raw), err)
+		}
+		sum := sha256.Sum256([]byte(token))
+		if hash != hex.EncodeToString(sum[:]) || hash != ofhttp.HashToken(token) {
+			t.Fatalf("hash %q is not the SHA-256 of the token", hash)
+		}
+		if strings.Contains(hash, token) {
+			t.Fatal("hash holds the token")
+		}
+		if seen[token] {
+			t.Fatalf("token %q issued twice", token)
+		}
+		seen[token] = true
+	}
+}

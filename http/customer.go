@@ -1,0 +1,78 @@
+package http
+
+import (
+	"net/http"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/offerflow/offerflow/domain"
+)
+
+// createCustomerRequest is the body of POST /v1/customers.
+type createCustomerRequest struct {
+	Name        string `json:"name"`
+	ExternalRef string `json:"external_ref"`
+}
+
+// handleCustomerCreate registers a customer instance of the reseller.
+func (s *Server) handleCustomerCreate(w http.ResponseWriter, r *http.Request) {
+	var req createCustomerRequest
+	if err := decode(w, r, &req); err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	c, res, err := s.cfg.Commands.RegisterCustomer(r.Context(), meta(r), req.Name, req.ExternalRef)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	setCommandHeaders(w, res, true)
+	w.Header().Set("Location", "/v1/customers/"+string(c.ID()))
+	writeJSON(w, http.StatusCreated, customerJSON{ID: c.ID(), Name: c.Name(), ExternalRef: optString(c.ExternalRef()),
+		OfferCounts: offerCounts(nil), Version: res.Version})
+}
+
+// handleCustomerList lists the reseller's customers by name, each with its
+// offer counts.
+func (s *Server) handleCustomerList(w http.ResponseWriter, r *http.Request) {
+	page, err := s.queryPage(r)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	p, err := s.cfg.Queries.Customers(r.Context(), domain.ResellerID(identity(r).Tenant), page)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, newList(p, customerFromRecord))
+}
+
+// handleCustomerGet returns one customer with its offer counts and its
+// offers, newest first (the first page; ?limit= and ?cursor= page them).
+func (s *Server) handleCustomerGet(w http.ResponseWriter, r *http.Request) {
+	page, err := s.queryPage(r)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	id := chi.URLParam(r, "id")
+	if !validID(id) {
+		s.Error(w, r, domain.ErrCustomerNotFound)
+		return
+	}
+	reseller := domain.ResellerID(identity(r).Tenant)
+	c, err := s.cfg.Queries.Customer(r.Context(), reseller, domain.CustomerID(id))
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	offers, err := s.cfg.Queries.Offers(r.Context(), domain.OfferFilter{Reseller: reseller, Customer: c.ID, Page: page})
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	l := newList(offers, offerFromRecord)
+	setETag(w, c.Version)
+	writeJSON(w, http.StatusOK, customerDetailJSON{customerJSON: customerFromRecord(c), Offers: l.Items, OffersNextCursor: l.NextCursor})
+}

@@ -1,0 +1,132 @@
+// Package eventlog lets the HTTP layer read the event log without knowing
+// the event store: it adapts an eventstore.Store to the interfaces package
+// http declares for live updates (http.Log) and for offer histories served
+// from the log itself, the truth with its hash chain (http.History).
+package eventlog
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/offerflow/offerflow/command"
+	"github.com/offerflow/offerflow/domain"
+	"github.com/offerflow/offerflow/eventstore"
+)
+
+// Log reads one event store in the shapes of package domain.
+type Log struct {
+	store eventstore.Store
+}
+
+// New returns a Log over store.
+func New(store eventstore.Store) *Log { return &Log{store: store} }
+
+// ReadAll returns up to limit events with position > after, in global order.
+func (l *Log) ReadAll(ctx context.Context, after uint64, limit int) ([]domain.AuditEvent, error) {
+	evs, err := l.store.ReadAll(ctx, after, limit)
+	if err != nil {
+		return nil, fmt.Errorf("read log after %d: %w", after, err)
+	}
+	out := make([]domain.AuditEvent, len(evs))
+	for i, e := range evs {
+		out[i] = AuditEvent(e)
+	}
+	return out, nil
+}
+
+// Wait blocks until the log holds an event with position > after, or ctx is
+// done (returning ctx's error).
+func (l *Log) Wait(ctx context.Context, after uint64) error {
+	return l.store.Wait(ctx, after)
+}
+
+// Head returns the position of the last event in the log, 0 when empty.
+func (l *Log) Head(ctx context.Context) (uint64, error) {
+	return l.store.Head(ctx)
+}
+
+// defaultLimit is the page size when the request names none.
+const defaultLimit = 50
+
+// OfferHistory returns one page of the events of offer id, oldest first,
+// read from the offer's stream. An offer that actor may not see (as
+// domain.Offer.VisibleTo decides, on the offer as it stands now) is
+// ErrOfferNotFound; a cursor this method did not issue is malformed.
+func (l *Log) OfferHistory(ctx context.Context, actor domain.Actor, id domain.OfferID, page domain.PageRequest) (domain.Page[domain.AuditEvent], error) {
+	after, err := decodeCursor(page.Cursor)
+	if err != nil {
+		return domain.Page[domain.AuditEvent]{}, err
+	}
+	evs, err := eventstore.ReadStreamAll(ctx, l.store, command.OfferStream(id), 0)
+	if err != nil {
+		return domain.Page[domain.AuditEvent]{}, fmt.Errorf("read offer %s: %w", id, err)
+	}
+	o := &domain.Offer{}
+	for _, e := range evs {
+		de, err := domain.DecodeEvent(e.Type, e.Data)
+		if err != nil {
+			return domain.Page[domain.AuditEvent]{}, fmt.Errorf("read offer %s version %d: %w", id, e.Version, err)
+		}
+		o.Apply(de)
+	}
+	if !o.VisibleTo(actor) {
+		return domain.Page[domain.AuditEvent]{}, domain.ErrOfferNotFound
+	}
+	limit := page.Limit
+	if limit <= 0 {
+		limit = defaultLimit
+	}
+	var out domain.Page[domain.AuditEvent]
+	out.Items = []domain.AuditEvent{}
+	for _, e := range evs {
+		if e.Version <= after {
+			continue
+		}
+		if len(out.Items) == limit {
+			out.NextCursor = encodeCursor(out.Items[len(out.Items)-1].Version)
+			break
+		}
+		out.Items = append(out.Items, AuditEvent(e))
+	}
+	return out, nil
+}
+
+// cursorPrefix marks the cursors of offer histories, so that a cursor of
+// another list is refused rather than misread.
+const cursorPrefix = "history:"
+
+func encodeCursor(version uint64) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(cursorPrefix + strconv.FormatUint(version, 10)))
+}
+
+func decodeCursor(c string) (uint64, error) {
+	if c == "" {
+		return 0, nil
+	}
+	b, err := base64.RawURLEncoding.DecodeString(c)
+	if err == nil && strings.HasPrefix(string(b), cursorPrefix) {
+		if v, err := strconv.ParseUint(strings.TrimPrefix(string(b), cursorPrefix), 10, 64); err == nil {
+			return v, nil
+		}
+	}
+	return 0, domain.Errorf(domain.EMALFORMED, "cursor is not one this list issued")
+}
+
+// AuditEvent returns a stored event in the shape auditors read.
+func AuditEvent(e eventstore.Event) domain.AuditEvent {
+	out := domain.AuditEvent{
+		Position: e.Position, Stream: e.Stream, Version: e.Version, Type: e.Type, SchemaVersion: e.SchemaVersion,
+		OccurredAt: e.Metadata.OccurredAt.UTC(),
+		Actor: domain.Actor{Role: domain.Role(e.Metadata.Actor.Role), Tenant: e.Metadata.Actor.Tenant,
+			Subject: e.Metadata.Actor.Subject},
+		Data: e.Data, CorrelationID: e.Metadata.CorrelationID, CausationID: e.Metadata.CausationID, Hash: e.Hash,
+	}
+	if e.PrevHash != "" {
+		prev := e.PrevHash
+		out.PrevHash = &prev
+	}
+	return out
+}

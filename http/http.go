@@ -1,0 +1,218 @@
+// Package http is offerflow's HTTP API: it authenticates the caller, decodes
+// and checks the request, calls a command or a query, and encodes the
+// answer. It holds no business rule and touches no storage: the write side
+// arrives as Commands, the read side as Queries, the log as Log and History,
+// and everything else through the small interfaces declared beside them.
+//
+// The package is named http and imports net/http as is; callers that need
+// both import this one under another name.
+package http
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// Config holds the server's dependencies and settings. Commands, Queries,
+// History, Log, Tokens and Idempotency are required.
+type Config struct {
+	// Addr is where Open listens, "127.0.0.1:8080" by default; ":0" picks a
+	// free port (see Server.Addr).
+	Addr string
+
+	Commands    Commands
+	Queries     Queries
+	History     History
+	Log         Log
+	Tokens      TokenLookup
+	Idempotency IdempotencyStore
+
+	// OperatorToken is the token of the operator role, given at start-up.
+	// Empty means no operator can call the API.
+	OperatorToken string
+
+	// AllowInsecureWebhooks lets customers set http and private-address
+	// webhooks (tests and development only).
+	AllowInsecureWebhooks bool
+
+	// Ready reports whether the server may take traffic (/readyz); nil means
+	// always ready.
+	Ready func(ctx context.Context) error
+
+	// Projectors returns each projector's checkpoint (log position) by name,
+	// for the metrics; nil leaves the projector gauges out.
+	Projectors func(ctx context.Context) map[string]uint64
+
+	// Metrics collects the server's Prometheus metrics and serves /metrics;
+	// nil creates one with its own registry.
+	Metrics *Metrics
+
+	// Logger receives one line per request; never a token.
+	Logger *slog.Logger
+
+	// WaitTimeout bounds how long a query waits for min_position (5 s).
+	WaitTimeout time.Duration
+	// Heartbeat is the interval of comment lines on /v1/stream (15 s).
+	Heartbeat time.Duration
+	// NewID returns new unique ids (token ids, request ids); UUIDv7 by default.
+	NewID func() string
+}
+
+func (c *Config) setDefaults() {
+	if c.Addr == "" {
+		c.Addr = "127.0.0.1:8080"
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.WaitTimeout <= 0 {
+		c.WaitTimeout = 5 * time.Second
+	}
+	if c.Heartbeat <= 0 {
+		c.Heartbeat = 15 * time.Second
+	}
+	if c.NewID == nil {
+		c.NewID = func() string { return uuid.Must(uuid.NewV7()).String() }
+	}
+	if c.Metrics == nil {
+		c.Metrics = NewMetrics(nil)
+	}
+}
+
+// Validate reports the first missing dependency.
+func (c *Config) Validate() error {
+	switch {
+	case c.Commands == nil:
+		return errors.New("http config: Commands is required")
+	case c.Queries == nil:
+		return errors.New("http config: Queries is required")
+	case c.History == nil:
+		return errors.New("http config: History is required")
+	case c.Log == nil:
+		return errors.New("http config: Log is required")
+	case c.Tokens == nil:
+		return errors.New("http config: Tokens is required")
+	case c.Idempotency == nil:
+		return errors.New("http config: Idempotency is required")
+	}
+	return nil
+}
+
+// Server is the HTTP API.
+type Server struct {
+	cfg          Config
+	logger       *slog.Logger
+	metrics      *Metrics
+	operatorHash []byte
+	handler      http.Handler
+	hub          *hub
+
+	// ctx ends when the server shuts down; long-lived responses (the event
+	// stream) end with it so that shutdown does not wait for them.
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	mu  sync.Mutex
+	srv *http.Server
+	ln  net.Listener
+}
+
+// NewServer returns a server over cfg's dependencies, or an error when one is
+// missing.
+func NewServer(cfg Config) (*Server, error) {
+	cfg.setDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &Server{cfg: cfg, logger: cfg.Logger, metrics: cfg.Metrics, ctx: ctx, cancel: cancel}
+	if cfg.OperatorToken != "" {
+		h := sha256.Sum256([]byte(cfg.OperatorToken))
+		s.operatorHash = h[:]
+	}
+	s.metrics.SetLogSources(cfg.Log.Head, cfg.Projectors)
+	s.hub = newHub(cfg.Log, s.logger)
+	s.handler = s.routes()
+	return s, nil
+}
+
+// Handler returns the server's handler: every route of the API, operations
+// endpoints included.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Open starts listening on the configured address and serving in the
+// background. It returns once the listener is open.
+func (s *Server) Open() error {
+	ln, err := net.Listen("tcp", s.cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen %s: %w", s.cfg.Addr, err)
+	}
+	srv := &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		BaseContext:       func(net.Listener) context.Context { return context.Background() },
+		ErrorLog:          slog.NewLogLogger(s.logger.Handler(), slog.LevelWarn),
+	}
+	s.mu.Lock()
+	s.srv, s.ln = srv, ln
+	s.mu.Unlock()
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.logger.Error("http server stopped", "err", err)
+		}
+	}()
+	return nil
+}
+
+// Addr returns the address the server listens on, once Open has returned.
+func (s *Server) Addr() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ln == nil {
+		return ""
+	}
+	return s.ln.Addr().String()
+}
+
+// URL returns the base URL of the listening server.
+func (s *Server) URL() string { return "http://" + s.Addr() }
+
+// Shutdown stops accepting connections, ends the event streams, and waits
+// until every request in flight has been answered (so no command that was
+// acknowledged is lost) or ctx is done.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.cancel()
+	s.mu.Lock()
+	srv := s.srv
+	s.mu.Unlock()
+	if srv == nil {
+		return nil
+	}
+	if err := srv.Shutdown(ctx); err != nil {
+		return fmt.Errorf("http shutdown: %w", err)
+	}
+	return nil
+}
+
+// Close ends the event streams without waiting for requests in flight; use
+// it for a server that was never opened (tests over Handler).
+func (s *Server) Close() error {
+	s.cancel()
+	s.mu.Lock()
+	srv := s.srv
+	s.mu.Unlock()
+	if srv != nil {
+		return srv.Close()
+	}
+	return nil
+}

@@ -1,0 +1,158 @@
+package http
+
+import (
+	"context"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Metrics are offerflow's Prometheus metrics. The HTTP layer feeds the
+// command, request and stream metrics itself; the counters that other parts
+// of the program feed (delivery, append conflicts) are exported for them to
+// increment, and the log and projector positions are read at scrape time
+// from the functions given to SetLogSources.
+type Metrics struct {
+	registry *prometheus.Registry
+
+	// CommandDuration observes each command's latency in seconds, by
+	// command name and outcome ("ok" or the error code).
+	CommandDuration *prometheus.HistogramVec
+	// Requests counts HTTP requests by route and status.
+	Requests *prometheus.CounterVec
+	// AppendConflicts counts appends refused because a concurrent command
+	// got to the stream first.
+	AppendConflicts prometheus.Counter
+	// DeliveryAttempts counts attempts to deliver an offer (webhook calls
+	// included); DeliveryFailures those that failed.
+	DeliveryAttempts prometheus.Counter
+	DeliveryFailures prometheus.Counter
+	// StreamConnections is the number of open /v1/stream connections.
+	StreamConnections prometheus.Gauge
+
+	mu         sync.Mutex
+	head       func(context.Context) (uint64, error)
+	projectors func(context.Context) map[string]uint64
+}
+
+// NewMetrics registers offerflow's metrics in reg; a nil reg gets a new
+// registry with the Go runtime and process collectors.
+func NewMetrics(reg *prometheus.Registry) *Metrics {
+	if reg == nil {
+		reg = prometheus.NewRegistry()
+		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	}
+	m := &Metrics{
+		registry: reg,
+		CommandDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "offerflow_command_duration_seconds",
+			Help:    "Latency of commands by command and outcome (ok or the error code).",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
+		}, []string{"command", "outcome"}),
+		Requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "offerflow_http_requests_total",
+			Help: "HTTP requests by route pattern and status.",
+		}, []string{"route", "status"}),
+		AppendConflicts: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "offerflow_append_conflicts_total",
+			Help: "Appends refused because the stream had moved on (optimistic concurrency).",
+		}),
+		DeliveryAttempts: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "offerflow_delivery_attempts_total",
+			Help: "Attempts to deliver an offer, webhook calls included.",
+		}),
+		DeliveryFailures: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "offerflow_delivery_failures_total",
+			Help: "Delivery attempts that failed.",
+		}),
+		StreamConnections: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "offerflow_stream_connections",
+			Help: "Open Server-Sent Events connections on /v1/stream.",
+		}),
+	}
+	reg.MustRegister(m.CommandDuration, m.Requests, m.AppendConflicts, m.DeliveryAttempts, m.DeliveryFailures,
+		m.StreamConnections, positionCollector{m})
+	return m
+}
+
+// Registry returns the registry the metrics are registered in.
+func (m *Metrics) Registry() *prometheus.Registry { return m.registry }
+
+// Handler serves the registry in the Prometheus text format.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{})
+}
+
+// SetLogSources sets where the position gauges are read at scrape time: the
+// head of the log, and each projector's checkpoint by projector name. Either
+// may be nil.
+func (m *Metrics) SetLogSources(head func(context.Context) (uint64, error), projectors func(context.Context) map[string]uint64) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if head != nil {
+		m.head = head
+	}
+	if projectors != nil {
+		m.projectors = projectors
+	}
+}
+
+func (m *Metrics) sources() (func(context.Context) (uint64, error), func(context.Context) map[string]uint64) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.head, m.projectors
+}
+
+// observeCommand records one command's latency and outcome.
+func (m *Metrics) observeCommand(name, outcome string, d time.Duration) {
+	m.CommandDuration.WithLabelValues(name, outcome).Observe(d.Seconds())
+}
+
+var (
+	headDesc = prometheus.NewDesc("offerflow_log_head_position",
+		"Global position of the last event in the log.", nil, nil)
+	projectorPosDesc = prometheus.NewDesc("offerflow_projector_position",
+		"Last log position a projector has applied.", []string{"projector"}, nil)
+	projectorLagDesc = prometheus.NewDesc("offerflow_projector_lag",
+		"Log positions between the head and what a projector has applied.", []string{"projector"}, nil)
+)
+
+// positionCollector reads the log and projector positions at scrape time.
+type positionCollector struct{ m *Metrics }
+
+func (c positionCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- headDesc
+	ch <- projectorPosDesc
+	ch <- projectorLagDesc
+}
+
+func (c positionCollector) Collect(ch chan<- prometheus.Metric) {
+	headFn, projFn := c.m.sources()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	var head uint64
+	if headFn != nil {
+		h, err := headFn(ctx)
+		if err != nil {
+			ch <- prometheus.NewInvalidMetric(headDesc, err)
+			return
+		}
+		head = h
+		ch <- prometheus.MustNewConstMetric(headDesc, prometheus.GaugeValue, float64(head))
+	}
+	if projFn == nil {
+		return
+	}
+	for name, p := range projFn(ctx) {
+		ch <- prometheus.MustNewConstMetric(projectorPosDesc, prometheus.GaugeValue, float64(p), name)
+		lag := 0.0
+		if headFn != nil && head > p {
+			lag = float64(head - p)
+		}
+		ch <- prometheus.MustNewConstMetric(projectorLagDesc, prometheus.GaugeValue, lag, name)
+	}
+}

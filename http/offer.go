@@ -1,0 +1,184 @@
+package http
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/offerflow/offerflow/command"
+	"github.com/offerflow/offerflow/domain"
+)
+
+// createOfferRequest is the body of POST /v1/customers/{id}/offers.
+type createOfferRequest struct {
+	TemplateID string  `json:"template_id"`
+	Message    string  `json:"message"`
+	ExpiresAt  *string `json:"expires_at"`
+}
+
+// handleOfferCreate sends an offer built from a template to a customer of
+// the reseller: 202, as delivery happens in the background.
+func (s *Server) handleOfferCreate(w http.ResponseWriter, r *http.Request) {
+	var req createOfferRequest
+	derr := decode(w, r, &req)
+	if derr != nil && !isCode(derr, domain.EINVALID) {
+		s.Error(w, r, derr)
+		return
+	}
+	id := chi.URLParam(r, "id")
+	if !validID(id) {
+		s.Error(w, r, domain.ErrCustomerNotFound)
+		return
+	}
+	var expiresAt *time.Time
+	if derr == nil && req.ExpiresAt != nil {
+		t, err := parseTime("expires_at", *req.ExpiresAt)
+		if err != nil {
+			derr = err
+		}
+		expiresAt = &t
+	}
+	if derr != nil {
+		// The customer in the path is answered before the body (404 before 422).
+		c, _, err := s.cfg.Commands.Customer(r.Context(), domain.CustomerID(id))
+		if err == nil && string(c.Reseller()) != identity(r).Tenant {
+			err = domain.ErrCustomerNotFound
+		}
+		if err != nil {
+			s.Error(w, r, err)
+			return
+		}
+		s.Error(w, r, derr)
+		return
+	}
+	m := meta(r)
+	// If-Match names a version of an existing resource; a new offer has none.
+	m.IfMatch = nil
+	o, res, err := s.cfg.Commands.CreateOffer(r.Context(), m, domain.CustomerID(id), domain.TemplateID(req.TemplateID), req.Message, expiresAt)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	setCommandHeaders(w, res, true)
+	w.Header().Set("Location", "/v1/offers/"+string(o.ID()))
+	writeJSON(w, http.StatusAccepted, offerFromView(o.View(), res.Version))
+}
+
+// handleOfferList lists offers newest first: the reseller's own, an
+// auditor's reseller's (every reseller's for tenant "*"), filtered by
+// ?customer_id= and ?status=.
+func (s *Server) handleOfferList(w http.ResponseWriter, r *http.Request) {
+	page, err := s.queryPage(r)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	q := r.URL.Query()
+	f := domain.OfferFilter{Reseller: resellerScope(identity(r)), Customer: domain.CustomerID(q.Get("customer_id")), Page: page}
+	if st := q.Get("status"); st != "" {
+		if f.Status, err = domain.ParseOfferStatus(st); err != nil {
+			s.Error(w, r, err)
+			return
+		}
+	}
+	if f.Customer != "" && !validID(string(f.Customer)) {
+		// No customer has such an id, so no offer is its.
+		writeJSON(w, http.StatusOK, list[offerJSON]{Items: []offerJSON{}})
+		return
+	}
+	p, err := s.cfg.Queries.Offers(r.Context(), f)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, newList(p, offerFromRecord))
+}
+
+// resellerScope is the reseller whose data the caller reads: its tenant, or
+// every reseller ("") for an auditor of tenant "*".
+func resellerScope(id Identity) domain.ResellerID {
+	if id.Role == domain.RoleAuditor && id.Tenant == "*" {
+		return ""
+	}
+	return domain.ResellerID(id.Tenant)
+}
+
+// handleOfferGet returns an offer from its stream: as it stands, or with
+// ?as_of_version=N or ?as_of=<RFC 3339> as it stood then.
+func (s *Server) handleOfferGet(w http.ResponseWriter, r *http.Request) {
+	if err := s.catchUp(r); err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	q := r.URL.Query()
+	var asOfVersion uint64
+	var asOf time.Time
+	if v := q.Get("as_of_version"); v != "" {
+		n, err := strconv.ParseUint(v, 10, 64)
+		if err != nil || n == 0 {
+			s.Error(w, r, domain.Invalid("as_of_version", "as_of_version must be a positive integer"))
+			return
+		}
+		asOfVersion = n
+	}
+	if v := q.Get("as_of"); v != "" {
+		t, err := parseTime("as_of", v)
+		if err != nil {
+			s.Error(w, r, err)
+			return
+		}
+		asOf = t
+	}
+	id := chi.URLParam(r, "id")
+	if !validID(id) {
+		s.Error(w, r, domain.ErrOfferNotFound)
+		return
+	}
+	o, v, err := s.cfg.Commands.Offer(r.Context(), identity(r), domain.OfferID(id), asOfVersion, asOf)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	setETag(w, v)
+	writeJSON(w, http.StatusOK, offerFromView(o.View(), v))
+}
+
+// offerCommand is a command on one offer named in the path.
+type offerCommand func(s *Server, r *http.Request, m command.Meta, id domain.OfferID) (*domain.Offer, command.Result, error)
+
+// runOfferCommand decodes an empty body, runs cmd on the offer of the path
+// and answers the offer, 200.
+func (s *Server) runOfferCommand(w http.ResponseWriter, r *http.Request, param string, cmd offerCommand) {
+	if err := decode(w, r, &struct{}{}); err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	id := chi.URLParam(r, param)
+	if !validID(id) {
+		s.Error(w, r, domain.ErrOfferNotFound)
+		return
+	}
+	o, res, err := cmd(s, r, meta(r), domain.OfferID(id))
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	setCommandHeaders(w, res, true)
+	writeJSON(w, http.StatusOK, offerFromView(o.View(), res.Version))
+}
+
+// handleOfferWithdraw withdraws an offer of the reseller.
+func (s *Server) handleOfferWithdraw(w http.ResponseWriter, r *http.Request) {
+	s.runOfferCommand(w, r, "id", func(s *Server, r *http.Request, m command.Meta, id domain.OfferID) (*domain.Offer, command.Result, error) {
+		return s.cfg.Commands.WithdrawOffer(r.Context(), m, id)
+	})
+}
+
+// handleOfferRedeliver starts delivery of an offer over after it failed.
+func (s *Server) handleOfferRedeliver(w http.ResponseWriter, r *http.Request) {
+	s.runOfferCommand(w, r, "id", func(s *Server, r *http.Request, m command.Meta, id domain.OfferID) (*domain.Offer, command.Result, error) {
+		return s.cfg.Commands.RedeliverOffer(r.Context(), m, id)
+	})
+}

@@ -1,0 +1,117 @@
+package http
+
+import "github.com/offerflow/offerflow/domain"
+
+func statuses() []string {
+	var out []string
+	for _, s := range domain.OfferStatuses() {
+		out = append(out, string(s))
+	}
+	return out
+}
+
+func schemas() obj {
+	item := object([]string{"id", "product_id", "product_name", "kind", "term_months", "license_mode", "seats"}, obj{
+		"id": str(), "product_id": str(), "product_name": str(), "kind": enum("module", "course"),
+		"term_months": integer(), "license_mode": enum("absolute", "relative"),
+		"seats": nullable(obj{"type": "integer", "description": "null: no seat limit"}),
+	})
+	customerProps := obj{
+		"id": str(), "name": str(), "external_ref": nullable(str()),
+		"offer_counts": obj{"type": "object", "additionalProperties": integer(), "description": "Number of offers by status; every status is a key."},
+		"version":      integer(),
+	}
+	customerRequired := []string{"id", "name", "external_ref", "offer_counts", "version"}
+	customerDetailProps := obj{"offers": arr(ref("Offer")), "offers_next_cursor": nullable(str())}
+	for k, v := range customerProps {
+		customerDetailProps[k] = v
+	}
+	return obj{
+		"Problem": object([]string{"type", "title", "status", "detail", "code"}, obj{
+			"type": str(), "title": str(), "status": integer(), "detail": str(),
+			"code":  obj{"type": "string", "description": "Stable machine word: unauthenticated, forbidden, body_too_large, malformed, not_found, validation_failed, version_conflict, invalid_transition, idempotency_key_reused, idempotency_in_progress, not_caught_up, method_not_allowed, unavailable, internal."},
+			"field": obj{"type": "string", "description": "The input a validation_failed (or malformed unknown-field) problem is about."},
+		}),
+		"Status": object([]string{"status"}, obj{"status": str()}),
+		"Reseller": object([]string{"id", "name", "version"}, obj{
+			"id": str(), "name": str(), "version": integer(),
+		}),
+		"Token": object([]string{"id", "token", "role", "tenant"}, obj{
+			"id": str(), "token": obj{"type": "string", "description": "Shown only here; the server keeps its SHA-256."},
+			"role": enum("operator", "reseller", "customer", "auditor"), "tenant": str(),
+		}),
+		"Product": object([]string{"id", "name", "kind", "license_terms_months", "version"}, obj{
+			"id": str(), "name": str(), "kind": enum("module", "course"), "license_terms_months": arr(integer()), "version": integer(),
+		}),
+		"ProductList": listOf("Product"),
+		"Item":        item,
+		"Template": object([]string{"id", "name", "archived", "items", "version"}, obj{
+			"id": str(), "name": str(), "archived": boolean(), "items": arr(ref("Item")), "version": integer(),
+		}),
+		"TemplateList":   listOf("Template"),
+		"Customer":       object(customerRequired, customerProps),
+		"CustomerDetail": object(append(customerRequired, "offers", "offers_next_cursor"), customerDetailProps),
+		"CustomerList":   listOf("Customer"),
+		"Offer": object([]string{"id", "reseller_id", "customer_id", "template_id", "status", "items", "message", "expires_at",
+			"created_at", "delivered_at", "opened_at", "decided_at", "withdrawn_at", "expired_at", "rejection_reason", "delivery_error", "version"}, obj{
+			"id": str(), "reseller_id": str(), "customer_id": str(), "customer_name": str(), "template_id": str(),
+			"status": enum(statuses()...), "items": arr(ref("Item")), "message": str(),
+			"expires_at": nullable(dateTime()), "created_at": dateTime(), "delivered_at": nullable(dateTime()),
+			"opened_at": nullable(dateTime()), "decided_at": nullable(dateTime()), "withdrawn_at": nullable(dateTime()),
+			"expired_at": nullable(dateTime()), "rejection_reason": nullable(str()), "delivery_error": nullable(str()),
+			"version": integer(),
+		}),
+		"OfferList": listOf("Offer"),
+		"InboxEntry": object([]string{"id", "offer_id", "reseller_name", "status", "read", "items", "message", "expires_at", "received_at", "decided_at", "version"}, obj{
+			"id": str(), "offer_id": str(), "reseller_name": str(), "status": enum(statuses()...), "read": boolean(),
+			"items": arr(ref("Item")), "message": str(), "expires_at": nullable(dateTime()), "received_at": dateTime(),
+			"decided_at": nullable(dateTime()), "version": integer(),
+		}),
+		"InboxList": listOf("InboxEntry"),
+		"Badge":     object([]string{"admin", "updates"}, obj{"admin": integer(), "updates": integer()}),
+		"License": object([]string{"offer_id", "item_id", "product_id", "product_name", "kind", "term_months", "license_mode", "seats", "granted_at", "valid_until"}, obj{
+			"offer_id": str(), "item_id": str(), "product_id": str(), "product_name": str(), "kind": enum("module", "course"),
+			"term_months": integer(), "license_mode": enum("absolute", "relative"), "seats": nullable(integer()),
+			"granted_at": dateTime(), "valid_until": nullable(obj{"type": "string", "format": "date-time", "description": "null for relative licenses: the term runs per learner"}),
+		}),
+		"LicenseList": listOf("License"),
+		"Webhook": object([]string{"url"}, obj{
+			"url": str(), "secret": obj{"type": "string", "description": "Shown only when the webhook is set: signs notifications (Standard Webhooks)."},
+		}),
+		"Event": object([]string{"position", "version", "type", "occurred_at", "actor", "data", "correlation_id", "causation_id", "hash", "prev_hash"}, obj{
+			"position": integer(), "stream": str(), "version": integer(), "type": str(), "schema_version": integer(),
+			"occurred_at":    dateTime(),
+			"actor":          object([]string{"role", "tenant", "subject"}, obj{"role": str(), "tenant": str(), "subject": str()}),
+			"data":           obj{"description": "The event's data, as recorded."},
+			"correlation_id": nullable(str()), "causation_id": nullable(str()),
+			"hash":      obj{"type": "string", "description": "Hex SHA-256 of the canonical envelope, prev_hash included."},
+			"prev_hash": nullable(str()),
+		}),
+		"EventList": listOf("Event"),
+
+		"CreateResellerRequest": input([]string{"name"}, obj{"name": strMax(domain.MaxNameLen)}),
+		"CreateTokenRequest": input([]string{"role"}, obj{
+			"role":   enum("operator", "reseller", "customer", "auditor"),
+			"tenant": obj{"type": "string", "description": "A reseller id (reseller, auditor; `*` for an auditor of every reseller), a customer id (customer), or empty (operator)."},
+		}),
+		"CreateProductRequest": input([]string{"name", "kind", "license_terms_months"}, obj{
+			"name": strMax(domain.MaxNameLen), "kind": enum("module", "course"),
+			"license_terms_months": obj{"type": "array", "items": intRange(1, domain.MaxTermMonths), "minItems": 1, "maxItems": domain.MaxTermsPerItem},
+		}),
+		"CreateTemplateRequest": input([]string{"name"}, obj{"name": strMax(domain.MaxNameLen)}),
+		"AddItemRequest": input([]string{"product_id", "term_months"}, obj{
+			"product_id": str(), "term_months": obj{"type": "integer", "description": "One of the product's license terms."},
+			"license_mode": enum("absolute", "relative"), "seats": nullable(intRange(1, domain.MaxSeats)),
+		}),
+		"SetItemModeRequest": input([]string{"license_mode"}, obj{"license_mode": enum("absolute", "relative")}),
+		"CreateCustomerRequest": input([]string{"name"}, obj{
+			"name": strMax(domain.MaxNameLen), "external_ref": strMax(domain.MaxExternalRef),
+		}),
+		"CreateOfferRequest": input([]string{"template_id"}, obj{
+			"template_id": str(), "message": strMax(domain.MaxMessageLen),
+			"expires_at": nullable(obj{"type": "string", "format": "date-time", "description": "In the future, at most 365 days ahead."}),
+		}),
+		"RejectRequest":     input(nil, obj{"reason": strMax(domain.MaxReasonLen)}),
+		"SetWebhookRequest": input([]string{"url"}, obj{"url": obj{"type": "string", "maxLength": 2048, "description": "https to a public address (unless the server allows insecure webhooks)."}}),
+	}
+}

@@ -1,0 +1,135 @@
+package http
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/offerflow/offerflow/domain"
+)
+
+// Role sets of the contract's table.
+var (
+	operatorOnly    = []domain.Role{domain.RoleOperator}
+	resellerOnly    = []domain.Role{domain.RoleReseller}
+	customerOnly    = []domain.Role{domain.RoleCustomer}
+	offerReaders    = []domain.Role{domain.RoleReseller, domain.RoleAuditor}
+	historyReaders  = []domain.Role{domain.RoleReseller, domain.RoleCustomer, domain.RoleAuditor}
+	streamListeners = []domain.Role{domain.RoleReseller, domain.RoleCustomer}
+)
+
+// route is one endpoint of the API.
+type route struct {
+	method  string
+	pattern string // under /v1
+	roles   []domain.Role
+	// command names the command the route runs, for the latency metric;
+	// empty for queries.
+	command string
+	// create is the request body type of a creating command, which honours
+	// Idempotency-Key; nil for every other route.
+	create  any
+	handler http.HandlerFunc
+}
+
+// apiRoutes lists every authenticated endpoint: the one place where routes,
+// roles and handlers meet.
+func (s *Server) apiRoutes() []route {
+	return []route{
+		{"POST", "/resellers", operatorOnly, "reseller_create", createResellerRequest{}, s.handleResellerCreate},
+		{"POST", "/tokens", operatorOnly, "token_create", createTokenRequest{}, s.handleTokenCreate},
+
+		{"POST", "/products", resellerOnly, "product_create", createProductRequest{}, s.handleProductCreate},
+		{"GET", "/products", resellerOnly, "", nil, s.handleProductList},
+		{"GET", "/products/{id}", resellerOnly, "", nil, s.handleProductGet},
+
+		{"POST", "/templates", resellerOnly, "template_create", createTemplateRequest{}, s.handleTemplateCreate},
+		{"GET", "/templates", resellerOnly, "", nil, s.handleTemplateList},
+		{"GET", "/templates/{id}", resellerOnly, "", nil, s.handleTemplateGet},
+		{"DELETE", "/templates/{id}", resellerOnly, "template_archive", nil, s.handleTemplateArchive},
+		{"POST", "/templates/{id}/items", resellerOnly, "template_item_add", addItemRequest{}, s.handleTemplateItemAdd},
+		{"PATCH", "/templates/{id}/items/{item_id}", resellerOnly, "template_item_mode", nil, s.handleTemplateItemMode},
+		{"DELETE", "/templates/{id}/items/{item_id}", resellerOnly, "template_item_remove", nil, s.handleTemplateItemRemove},
+
+		{"POST", "/customers", resellerOnly, "customer_create", createCustomerRequest{}, s.handleCustomerCreate},
+		{"GET", "/customers", resellerOnly, "", nil, s.handleCustomerList},
+		{"GET", "/customers/{id}", resellerOnly, "", nil, s.handleCustomerGet},
+		{"POST", "/customers/{id}/offers", resellerOnly, "offer_create", createOfferRequest{}, s.handleOfferCreate},
+
+		{"GET", "/offers", offerReaders, "", nil, s.handleOfferList},
+		{"GET", "/offers/{id}", offerReaders, "", nil, s.handleOfferGet},
+		{"POST", "/offers/{id}/withdraw", resellerOnly, "offer_withdraw", nil, s.handleOfferWithdraw},
+		{"POST", "/offers/{id}/redeliver", resellerOnly, "offer_redeliver", nil, s.handleOfferRedeliver},
+		{"GET", "/offers/{id}/history", historyReaders, "", nil, s.handleOfferHistory},
+		{"GET", "/audit/events", historyReaders, "", nil, s.handleAuditEvents},
+
+		{"GET", "/inbox", customerOnly, "", nil, s.handleInboxList},
+		{"GET", "/inbox/badge", customerOnly, "", nil, s.handleInboxBadge},
+		{"POST", "/inbox/{offer_id}/read", customerOnly, "offer_read", nil, s.handleInboxRead},
+		{"POST", "/inbox/{offer_id}/accept", customerOnly, "offer_accept", nil, s.handleInboxAccept},
+		{"POST", "/inbox/{offer_id}/reject", customerOnly, "offer_reject", nil, s.handleInboxReject},
+		{"GET", "/licenses", customerOnly, "", nil, s.handleLicenseList},
+		{"PUT", "/webhook", customerOnly, "webhook_set", nil, s.handleWebhookSet},
+		{"GET", "/webhook", customerOnly, "", nil, s.handleWebhookGet},
+		{"DELETE", "/webhook", customerOnly, "webhook_remove", nil, s.handleWebhookDelete},
+
+		{"GET", "/stream", streamListeners, "", nil, s.handleStream},
+	}
+}
+
+// routes builds the router. Middleware order follows the contract's order
+// of checks: authentication (401), then the role (403), then whatever reads
+// the body (413, 400), then the handler.
+func (s *Server) routes() http.Handler {
+	r := chi.NewRouter()
+	r.Use(s.requestID, s.observe, s.recoverPanic)
+	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
+		s.Error(w, r, domain.Errorf(domain.ENOTFOUND, "no such endpoint"))
+	})
+	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
+		s.Error(w, r, errorf(EMETHODNOTALLOWED, "the endpoint does not take %s", r.Method))
+	})
+
+	r.Get("/healthz", s.handleHealthz)
+	r.Get("/readyz", s.handleReadyz)
+	r.Method("GET", "/metrics", s.metrics.Handler())
+
+	r.Route("/v1", func(r chi.Router) {
+		r.Get("/openapi.json", s.handleOpenAPI)
+		r.Group(func(r chi.Router) {
+			r.Use(s.authenticate)
+			for _, rt := range s.apiRoutes() {
+				h := http.Handler(rt.handler)
+				if rt.create != nil {
+					h = s.idempotent(rt.create)(h)
+				}
+				if rt.command != "" {
+					h = s.timeCommand(rt.command, h)
+				}
+				h = s.allow(rt.roles...)(h)
+				r.Method(rt.method, rt.pattern, h)
+			}
+		})
+	})
+	return r
+}
+
+// handleHealthz answers 200 while the process runs.
+func (s *Server) handleHealthz(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// handleReadyz answers 200 once the injected readiness check passes.
+func (s *Server) handleReadyz(w http.ResponseWriter, r *http.Request) {
+	if s.cfg.Ready != nil {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		if err := s.cfg.Ready(ctx); err != nil {
+			s.Error(w, r, errorf(EUNAVAILABLE, "not ready"))
+			return
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}

@@ -1,0 +1,251 @@
+package http
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/offerflow/offerflow/domain"
+)
+
+// streamBatch is how many events a stream connection reads at a time.
+const streamBatch = 200
+
+// offerEventJSON is the data of an `offer` event on /v1/stream.
+type offerEventJSON struct {
+	OfferID    domain.OfferID     `json:"offer_id"`
+	CustomerID domain.CustomerID  `json:"customer_id"`
+	Event      string             `json:"event"`
+	Status     domain.OfferStatus `json:"status,omitempty"`
+	Read       bool               `json:"read,omitempty"`
+	Version    uint64             `json:"version"`
+	Position   uint64             `json:"position"`
+}
+
+// handleStream serves live updates as Server-Sent Events. Every event's id
+// is a log position; a client that reconnects with Last-Event-ID gets every
+// event after it. A reseller receives `offer` events when one of its offers
+// changes status; a customer receives `offer` events when its inbox changes,
+// each followed by a `badge` event with the new unread counts.
+func (s *Server) handleStream(w http.ResponseWriter, r *http.Request) {
+	id := identity(r)
+	last := r.Header.Get("Last-Event-ID")
+	if last == "" {
+		last = r.URL.Query().Get("last_event_id")
+	}
+	var after uint64
+	resumed := last != ""
+	if resumed {
+		n, err := strconv.ParseUint(strings.TrimSpace(last), 10, 64)
+		if err != nil {
+			s.Error(w, r, errorf(domain.EMALFORMED, "Last-Event-ID must be a log position"))
+			return
+		}
+		after = n
+	} else {
+		head, err := s.cfg.Log.Head(r.Context())
+		if err != nil {
+			s.Error(w, r, fmt.Errorf("stream: log head: %w", err))
+			return
+		}
+		after = head
+	}
+
+	// The stream ends with the request or with the server.
+	ctx, cancel := context.WithCancel(r.Context())
+	defer cancel()
+	stop := context.AfterFunc(s.ctx, cancel)
+	defer stop()
+	s.hub.start(s.ctx)
+
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	rc := http.NewResponseController(w)
+	s.metrics.StreamConnections.Inc()
+	defer s.metrics.StreamConnections.Dec()
+
+	sw := &sseWriter{w: w, rc: rc}
+	sw.retry(3000)
+	if !resumed && id.Role == domain.RoleCustomer {
+		s.sendBadge(ctx, sw, id, after)
+	}
+	sw.comment("connected")
+	if sw.flush() != nil {
+		return
+	}
+	s.followLog(ctx, sw, id, after)
+}
+
+// followLog sends the events id may see after position after until ctx ends
+// or the client goes away.
+func (s *Server) followLog(ctx context.Context, sw *sseWriter, id Identity, after uint64) {
+	for ctx.Err() == nil {
+		evs, err := s.cfg.Log.ReadAll(ctx, after, streamBatch)
+		if err != nil {
+			if ctx.Err() == nil {
+				s.logger.ErrorContext(ctx, "stream: reading the log", "err", err, "after", after)
+			}
+			return
+		}
+		if len(evs) == 0 {
+			wctx, cancel := context.WithTimeout(ctx, s.cfg.Heartbeat)
+			err := s.cfg.Log.Wait(wctx, after)
+			cancel()
+			switch {
+			case ctx.Err() != nil:
+				return
+			case errors.Is(err, context.DeadlineExceeded):
+				sw.comment("heartbeat")
+				if sw.flush() != nil {
+					return
+				}
+			case err != nil:
+				s.logger.ErrorContext(ctx, "stream: waiting for the log", "err", err, "after", after)
+				return
+			}
+			continue
+		}
+		for _, e := range evs {
+			if err := s.sendEvent(ctx, sw, id, e); err != nil {
+				return
+			}
+			after = e.Position
+		}
+		if sw.flush() != nil {
+			return
+		}
+	}
+}
+
+// sendEvent writes what e means to id, if anything.
+func (s *Server) sendEvent(ctx context.Context, sw *sseWriter, id Identity, e domain.AuditEvent) error {
+	if !strings.HasPrefix(e.Type, "offer.") {
+		return nil
+	}
+	de, err := domain.DecodeEvent(e.Type, e.Data)
+	if err != nil {
+		// An event this build cannot read concerns nobody it can tell.
+		return nil
+	}
+	offerID, status, read := offerChange(de)
+	if offerID == "" {
+		return nil
+	}
+	info, ok, err := s.hub.lookup(ctx, offerID, e.Position)
+	if err != nil || !ok {
+		return err
+	}
+	data := offerEventJSON{OfferID: offerID, CustomerID: info.customer, Event: e.Type, Status: status, Read: read, Version: e.Version, Position: e.Position}
+	switch id.Role {
+	case domain.RoleReseller:
+		if string(info.reseller) != id.Tenant || status == "" {
+			return nil
+		}
+		return sw.event(e.Position, "offer", data)
+	case domain.RoleCustomer:
+		if string(info.customer) != id.Tenant || info.deliveredAt == 0 || e.Position < info.deliveredAt {
+			return nil
+		}
+		// The offer event carries no id: the badge that follows does, so a
+		// client cut off between the two resumes before the offer event and
+		// misses neither.
+		if err := sw.event(0, "offer", data); err != nil {
+			return err
+		}
+		s.sendBadge(ctx, sw, id, e.Position)
+		return sw.err
+	}
+	return nil
+}
+
+// sendBadge writes the customer's unread counts once the read models have
+// applied position pos. When they cannot be had in time, the badge is left
+// out: the next change sends it again.
+func (s *Server) sendBadge(ctx context.Context, sw *sseWriter, id Identity, pos uint64) {
+	wctx, cancel := context.WithTimeout(ctx, s.cfg.WaitTimeout)
+	defer cancel()
+	if err := s.cfg.Queries.WaitFor(wctx, pos); err != nil {
+		return
+	}
+	b, err := s.cfg.Queries.Badge(wctx, domain.CustomerID(id.Tenant))
+	if err != nil {
+		s.logger.ErrorContext(ctx, "stream: badge", "err", err)
+		return
+	}
+	_ = sw.event(pos, "badge", b)
+}
+
+// offerChange tells which offer an event is about and the status it leaves
+// the offer in; status is empty for events that change no status (a read,
+// or the first dispatch, which comes with the creation).
+func offerChange(e domain.Event) (id domain.OfferID, status domain.OfferStatus, read bool) {
+	switch ev := e.(type) {
+	case *domain.OfferCreated:
+		return ev.OfferID, domain.StatusWaiting, false
+	case *domain.OfferDispatched:
+		if ev.Dispatch > 1 {
+			return ev.OfferID, domain.StatusWaiting, false
+		}
+		return ev.OfferID, "", false
+	case *domain.OfferDelivered:
+		return ev.OfferID, domain.StatusWaitingForConfirmation, false
+	case *domain.OfferDeliveryFailed:
+		return ev.OfferID, domain.StatusDeliveryFailed, false
+	case *domain.OfferRead:
+		return ev.OfferID, "", true
+	case *domain.OfferAccepted:
+		return ev.OfferID, domain.StatusAccepted, false
+	case *domain.OfferRejected:
+		return ev.OfferID, domain.StatusRejected, false
+	case *domain.OfferWithdrawn:
+		return ev.OfferID, domain.StatusWithdrawn, false
+	case *domain.OfferExpired:
+		return ev.OfferID, domain.StatusExpired, false
+	}
+	return "", "", false
+}
+
+// sseWriter writes the Server-Sent Events wire format and remembers the
+// first write error, after which it writes nothing.
+type sseWriter struct {
+	w   io.Writer
+	rc  *http.ResponseController
+	err error
+}
+
+func (sw *sseWriter) printf(format string, args ...any) {
+	if sw.err == nil {
+		_, sw.err = fmt.Fprintf(sw.w, format, args...)
+	}
+}
+
+func (sw *sseWriter) retry(ms int)       { sw.printf("retry: %d\n\n", ms) }
+func (sw *sseWriter) comment(msg string) { sw.printf(": %s\n\n", msg) }
+
+// event writes one event; id 0 writes none, leaving the client's last id.
+func (sw *sseWriter) event(id uint64, name string, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("stream event %s: %w", name, err)
+	}
+	if id > 0 {
+		sw.printf("id: %d\n", id)
+	}
+	sw.printf("event: %s\ndata: %s\n\n", name, b)
+	return sw.err
+}
+
+func (sw *sseWriter) flush() error {
+	if sw.err == nil {
+		sw.err = sw.rc.Flush()
+	}
+	return sw.err
+}
