@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 
@@ -23,6 +24,8 @@ const (
 type storeFlags struct {
 	data       string
 	eventstore string
+	// logger receives the EventStoreDB client's log lines; nil discards them.
+	logger *slog.Logger
 }
 
 func (f *storeFlags) register(fs *flag.FlagSet) {
@@ -36,7 +39,7 @@ func (f *storeFlags) openStore(ctx context.Context) (eventstore.Store, error) {
 		return nil, fmt.Errorf("create data directory: %w", err)
 	}
 	if f.eventstore != "" {
-		return openESDB(ctx, f.eventstore)
+		return openESDB(ctx, f.eventstore, f.logger)
 	}
 	s, err := sqlite.Open(ctx, filepath.Join(f.data, eventsFile), sqlite.Config{})
 	if err != nil {

@@ -117,6 +117,7 @@ func (m *Main) ParseFlags(args []string) error {
 // process managers and the HTTP server, and serves until ctx ends.
 func (m *Main) Run(ctx context.Context) error {
 	c := m.cfg
+	c.logger = m.log.With("component", "eventstore")
 	var err error
 	if m.store, err = c.openStore(ctx); err != nil {
 		return err
