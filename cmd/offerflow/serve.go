@@ -63,6 +63,7 @@ type serveConfig struct {
 	logLevel        string
 	logJSON         bool
 	shutdownTimeout time.Duration
+	processes       bool
 }
 
 // NewMain returns a serve command that talks to the outside world through e.
@@ -79,6 +80,7 @@ func (m *Main) ParseFlags(args []string) error {
 	fs.BoolVar(&c.allowInsecure, "allow-insecure-webhooks", false, "permit http and loopback/private webhook addresses (tests and development only)")
 	fs.IntVar(&c.webhookAttempts, "webhook-attempts", 8, "tries of a webhook notification before the delivery fails")
 	fs.DurationVar(&c.webhookBackoff, "webhook-backoff", time.Second, "wait before the first webhook retry; each further wait doubles")
+	fs.BoolVar(&c.processes, "processes", true, "run the process managers (delivery, expiry, license grant); with several nodes on one EventStoreDB cluster, let one node run them")
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.BoolVar(&c.logJSON, "log-json", false, "log JSON lines instead of text")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 30*time.Second, "how long a shutdown waits for requests in flight")
@@ -193,7 +195,12 @@ func (m *Main) Run(ctx context.Context) error {
 
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancel()
-	m.bg = append(m.bg, m.background(runCtx, "projections", m.proj.Run), m.background(runCtx, "processes", m.procs.Run))
+	m.bg = append(m.bg, m.background(runCtx, "projections", m.proj.Run))
+	if c.processes {
+		m.bg = append(m.bg, m.background(runCtx, "processes", m.procs.Run))
+	} else {
+		m.log.Warn("process managers are off (--processes=false): offers are delivered, expired and licensed only by a node that runs them")
+	}
 
 	if c.demo {
 		if err := m.seedDemo(ctx, svc); err != nil {
