@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -26,13 +27,24 @@ func TestDelivery_NoWebhook(t *testing.T) {
 	cfg.OnDelivery = func(o string) { outcomes.Store(o) }
 	e.start(t, cfg)
 
-	start := time.Now()
-	id := e.createOffer(t, nil)
-	v := e.waitStatus(t, id, domain.StatusWaitingForConfirmation, 5*time.Second)
-	latency := time.Since(start)
-	t.Logf("delivery latency without webhook: %v", latency)
-	if latency > time.Second {
-		t.Errorf("delivered after %v, want within a second", latency)
+	// Offer after offer, from the create command's return to the offer
+	// read back as delivered (polled every 5ms).
+	const n = 20
+	var (
+		id        domain.OfferID
+		v         domain.OfferView
+		latencies []time.Duration
+	)
+	for range n {
+		start := time.Now()
+		id = e.createOffer(t, nil)
+		v = e.waitStatus(t, id, domain.StatusWaitingForConfirmation, 5*time.Second)
+		latencies = append(latencies, time.Since(start))
+	}
+	slices.Sort(latencies)
+	t.Logf("delivery latency without webhook over %d offers: median %v, max %v", n, latencies[n/2], latencies[n-1])
+	if latencies[n-1] > time.Second {
+		t.Errorf("an offer was delivered after %v, want within a second", latencies[n-1])
 	}
 	if v.DeliveredAt == nil || v.Dispatch != 1 {
 		t.Errorf("offer = %+v, want delivered in dispatch 1", v)
