@@ -43,8 +43,16 @@ type DeliveryManager struct {
 
 	mu     sync.Mutex
 	active map[string]bool // event ids of the jobs being worked on
-	wg     sync.WaitGroup
+	// held are jobs left pending by a failure to set them aside, with the
+	// time before which they are not started again (no hot loop while the
+	// database is unwell).
+	held map[string]time.Time
+	wg   sync.WaitGroup
 }
+
+// DeliveryWorkerName is the handler name under which a delivery job that
+// could not be finished is set aside in the poison queue.
+const DeliveryWorkerName = "process.delivery.worker"
 
 // deliveryRescan is how often the queue is looked at without a wake-up:
 // for jobs left over after a failure to record their end.
@@ -82,7 +90,7 @@ CREATE INDEX IF NOT EXISTS delivery_jobs_state ON delivery_jobs (state, created_
 	if _, err := db.ExecContext(ctx, ddl); err != nil {
 		return nil, fmt.Errorf("create delivery_jobs: %w", err)
 	}
-	poison, err := newProcessPoisonQueue(ctx, db, cfg, log)
+	poison, err := newProcessPoisonQueue(ctx, db, cfg, log, DeliveryWorkerName)
 	if err != nil {
 		return nil, err
 	}
@@ -98,6 +106,7 @@ CREATE INDEX IF NOT EXISTS delivery_jobs_state ON delivery_jobs (state, created_
 		wake:   make(chan struct{}, 1),
 		http:   make(chan struct{}, cfg.WebhookConcurrency),
 		active: map[string]bool{},
+		held:   map[string]time.Time{},
 	}, nil
 }
 
@@ -194,7 +203,7 @@ func (m *DeliveryManager) prune(ctx context.Context) {
 func (m *DeliveryManager) startPending(ctx context.Context) error {
 	m.mu.Lock()
 	room := m.cfg.MaxActiveDeliveries - len(m.active)
-	busy := len(m.active)
+	busy := len(m.active) + len(m.held)
 	m.mu.Unlock()
 	if room <= 0 {
 		return nil
@@ -224,6 +233,12 @@ func (m *DeliveryManager) startPending(ctx context.Context) error {
 		if m.active[j.eventID] || len(m.active) >= m.cfg.MaxActiveDeliveries {
 			continue
 		}
+		if until, ok := m.held[j.eventID]; ok {
+			if time.Now().Before(until) {
+				continue
+			}
+			delete(m.held, j.eventID)
+		}
 		m.active[j.eventID] = true
 		m.wg.Go(func() { m.work(ctx, j) })
 	}
@@ -236,12 +251,13 @@ func (m *DeliveryManager) work(ctx context.Context, j deliveryJob) {
 	if j.lastError != "" {
 		st.lastErr = &deliveryWebhookError{msg: j.lastError}
 	}
-	msg := message.NewMessageWithContext(ctx, j.eventID, nil)
+	// The payload names the job, for the poison queue should it end there.
+	payload, _ := json.Marshal(domain.OfferDispatched{OfferID: domain.OfferID(j.offerID), Dispatch: j.dispatch})
+	msg := message.NewMessageWithContext(ctx, j.eventID, payload)
 	msg.Metadata.Set(pubsub.MetaEventType, domain.TypeOfferDispatched)
 	msg.Metadata.Set(pubsub.MetaStream, command.OfferStream(domain.OfferID(j.offerID)))
 	msg.Metadata.Set(pubsub.MetaPosition, strconv.FormatInt(j.position, 10))
 	msg.Metadata.Set(pubsub.MetaCorrelationID, j.corr)
-	msg.Metadata.Set(middleware.PoisonedHandlerKey, "process.delivery")
 
 	retry := middleware.Retry{
 		// Enough for every webhook try plus a few store hiccups; each
@@ -262,7 +278,6 @@ func (m *DeliveryManager) work(ctx context.Context, j deliveryJob) {
 		out, err := chain(msg)
 		if err != nil && ctx.Err() == nil {
 			st.outcome = "poisoned"
-			msg.Metadata.Set(middleware.PoisonedHandlerKey, "process.delivery")
 		}
 		return out, err
 	})
@@ -282,12 +297,12 @@ func (m *DeliveryManager) work(ctx context.Context, j deliveryJob) {
 	if state != "pending" && m.cfg.OnDelivery != nil {
 		m.cfg.OnDelivery(st.outcome)
 	}
-	m.finish(ctx, j.eventID, state, st)
+	m.finish(ctx, j.eventID, state, st, err != nil)
 }
 
 // finish records a job's state and lets go of it; the record is written
 // even when ctx is done, so that a finished job is not run again.
-func (m *DeliveryManager) finish(ctx context.Context, eventID, state string, st *deliveryRun) {
+func (m *DeliveryManager) finish(ctx context.Context, eventID, state string, st *deliveryRun, hold bool) {
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	lastErr := ""
@@ -301,6 +316,9 @@ func (m *DeliveryManager) finish(ctx context.Context, eventID, state string, st 
 	}
 	m.mu.Lock()
 	delete(m.active, eventID)
+	if hold {
+		m.held[eventID] = time.Now().Add(deliveryRescan)
+	}
 	m.mu.Unlock()
 	m.Wake() // a slot is free
 }

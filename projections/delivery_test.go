@@ -362,3 +362,45 @@ func TestDelivery_PoisonMessageSetAsideDurably(t *testing.T) {
 		t.Errorf("after a restart: %d poisoned messages, %v; want 1", len(list), err)
 	}
 }
+
+func TestDelivery_JobThatCannotFinishIsPoisoned(t *testing.T) {
+	e := newProcessEnv(t, nil)
+	var outcome atomic.Value
+	cfg := fastRetries(3)
+	cfg.HandlerRetries = 1
+	cfg.OnDelivery = func(o string) { outcome.Store(o) }
+	p, stop := e.startStoppable(t, cfg)
+
+	// A dispatch of an offer whose stream cannot be loaded: it holds an
+	// event of a type this version does not know.
+	offerID := uuid.NewString()
+	md := eventstore.Metadata{Actor: eventstore.Actor{Role: "system", Tenant: "*", Subject: "test"}, OccurredAt: time.Now().UTC()}
+	dispatch := eventstore.NewEvent{ID: uuid.NewString(), Type: domain.TypeOfferDispatched, SchemaVersion: 1,
+		Data: json.RawMessage(`{"offer_id":"` + offerID + `","dispatch":1}`), Metadata: md}
+	mystery := eventstore.NewEvent{ID: uuid.NewString(), Type: "offer.from_the_future", SchemaVersion: 1,
+		Data: json.RawMessage(`{}`), Metadata: md}
+	if _, err := e.store.Append(context.Background(), "offer-"+offerID, eventstore.NoStream, dispatch, mystery); err != nil {
+		t.Fatal(err)
+	}
+	processWait(t, 5*time.Second, func() bool { return outcome.Load() == "poisoned" }, "the job to be poisoned")
+	list, err := p.Poisoned(context.Background(), 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list) != 1 || list[0].Handler != projections.DeliveryWorkerName || list[0].EventID != dispatch.ID ||
+		!strings.Contains(list[0].Reason, "offer.from_the_future") {
+		t.Fatalf("poisoned = %+v, want the delivery job of %s", list, dispatch.ID)
+	}
+	if jobs, err := p.Delivery().Jobs(context.Background()); err != nil || jobs["poisoned"] != 1 {
+		t.Errorf("jobs = %v, %v; want one poisoned", jobs, err)
+	}
+
+	// The next start tries it once more (the cause is usually transient).
+	stop()
+	outcome.Store("")
+	p = e.start(t, cfg)
+	processWait(t, 5*time.Second, func() bool { return outcome.Load() == "poisoned" }, "the job to be poisoned again")
+	if list, err := p.Poisoned(context.Background(), 10); err != nil || len(list) != 1 || list[0].Count != 2 {
+		t.Errorf("after a restart: %+v, %v; want the same record counted twice", list, err)
+	}
+}

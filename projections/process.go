@@ -201,7 +201,7 @@ func NewProcesses(ctx context.Context, deps ProcessDeps, cfg ProcessConfig) (*Pr
 		}
 		deps.Checkpoints = cp
 	}
-	poison, err := newProcessPoisonQueue(ctx, deps.DB, cfg, deps.Logger)
+	poison, err := newProcessPoisonQueue(ctx, deps.DB, cfg, deps.Logger, "")
 	if err != nil {
 		return nil, err
 	}

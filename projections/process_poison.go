@@ -48,11 +48,14 @@ type processPoisonQueue struct {
 	db  *sql.DB
 	cfg ProcessConfig
 	log *slog.Logger
+	// handler names the handler of messages that did not come through the
+	// router, whose context therefore carries no handler name.
+	handler string
 }
 
 var _ message.Publisher = (*processPoisonQueue)(nil)
 
-func newProcessPoisonQueue(ctx context.Context, db *sql.DB, cfg ProcessConfig, log *slog.Logger) (*processPoisonQueue, error) {
+func newProcessPoisonQueue(ctx context.Context, db *sql.DB, cfg ProcessConfig, log *slog.Logger, handler string) (*processPoisonQueue, error) {
 	const ddl = `CREATE TABLE IF NOT EXISTS process_poison (
 	handler    TEXT NOT NULL,
 	event_id   TEXT NOT NULL,
@@ -70,7 +73,7 @@ func newProcessPoisonQueue(ctx context.Context, db *sql.DB, cfg ProcessConfig, l
 	if _, err := db.ExecContext(ctx, ddl); err != nil {
 		return nil, fmt.Errorf("create process_poison: %w", err)
 	}
-	return &processPoisonQueue{db: db, cfg: cfg, log: log}, nil
+	return &processPoisonQueue{db: db, cfg: cfg, log: log, handler: handler}, nil
 }
 
 // Publish stores msgs; a message poisoned again (after a restart) updates
@@ -86,6 +89,10 @@ func (q *processPoisonQueue) Publish(topic string, msgs ...*message.Message) err
 
 func (q *processPoisonQueue) store(msg *message.Message) error {
 	handler := msg.Metadata.Get(middleware.PoisonedHandlerKey)
+	if handler == "" {
+		handler = q.handler
+		msg.Metadata.Set(middleware.PoisonedHandlerKey, handler)
+	}
 	reason := msg.Metadata.Get(middleware.ReasonForPoisonedKey)
 	pos, _ := pubsub.Position(msg) // 0 for a message that did not come from the log
 	md, err := json.Marshal(msg.Metadata)
@@ -103,8 +110,9 @@ func (q *processPoisonQueue) store(msg *message.Message) error {
 	ON CONFLICT (handler, event_id) DO UPDATE SET reason = excluded.reason, metadata = excluded.metadata,
 		count = count + 1, last_seen = excluded.last_seen`,
 		handler, msg.UUID, pubsub.EventType(msg), msg.Metadata.Get(pubsub.MetaStream), int64(pos), reason,
-		[]byte(msg.Payload), string(md), now, now)
+		append([]byte{}, msg.Payload...), string(md), now, now)
 	if err != nil {
+		q.log.Error("cannot store a poisoned message", "event_id", msg.UUID, "handler", handler, "err", err)
 		return fmt.Errorf("store poisoned message %s: %w", msg.UUID, err)
 	}
 	q.log.Error("process manager set a message aside in the poison queue",
