@@ -1,0 +1,299 @@
+package http_test
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	_ "github.com/mattn/go-sqlite3"
+
+	"github.com/offerflow/offerflow/command"
+	"github.com/offerflow/offerflow/eventstore/sqlite"
+	ofhttp "github.com/offerflow/offerflow/http"
+	"github.com/offerflow/offerflow/http/eventlog"
+	"github.com/offerflow/offerflow/http/idempotency"
+	"github.com/offerflow/offerflow/projections"
+)
+
+// operatorToken is the operator token of every test server.
+const operatorToken = "operator-token-for-the-tests-0123456789"
+
+// The real implementations satisfy the interfaces the server declares.
+var (
+	_ ofhttp.Commands         = (*command.Service)(nil)
+	_ ofhttp.TokenLookup      = (*command.Service)(nil)
+	_ ofhttp.Queries          = (*projections.DB)(nil)
+	_ ofhttp.History          = (*projections.DB)(nil)
+	_ ofhttp.History          = (*eventlog.Log)(nil)
+	_ ofhttp.Log              = (*eventlog.Log)(nil)
+	_ ofhttp.IdempotencyStore = (*idempotency.Store)(nil)
+)
+
+// TestServer is the whole program behind a real listener: a SQLite event
+// store, the command service, the projections and the process managers
+// (delivery with insecure webhooks allowed), all in files of a temporary
+// directory.
+type TestServer struct {
+	*ofhttp.Server
+	Store   *sqlite.Store
+	Service *command.Service
+	Reads   *projections.DB
+	Metrics *ofhttp.Metrics
+	spec    *spec
+}
+
+// Options tune MustOpenServer.
+type Options struct {
+	WebhookAttempts int
+	WebhookBackoff  time.Duration
+	Heartbeat       time.Duration
+	// Processes runs the process managers (delivery, expiry, grant); on
+	// by default.
+	NoProcesses bool
+}
+
+// MustOpenServer starts a TestServer and stops it when the test ends.
+func MustOpenServer(tb testing.TB, opts ...func(*Options)) *TestServer {
+	tb.Helper()
+	o := Options{WebhookAttempts: 3, WebhookBackoff: 20 * time.Millisecond, Heartbeat: 15 * time.Second}
+	for _, f := range opts {
+		f(&o)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	dir := tb.TempDir()
+	// Registered first, so it runs last: goroutines that log after the
+	// test must not reach its log.
+	tw := &testWriter{tb: tb}
+	tb.Cleanup(func() {
+		tw.mu.Lock()
+		defer tw.mu.Unlock()
+		tw.done = true
+	})
+	var closers []func() error
+	tb.Cleanup(func() {
+		cancel()
+		for i := len(closers) - 1; i >= 0; i-- {
+			if err := closers[i](); err != nil {
+				tb.Errorf("closing the test server: %v", err)
+			}
+		}
+	})
+	must := func(err error) {
+		tb.Helper()
+		if err != nil {
+			tb.Fatal(err)
+		}
+	}
+
+	store, err := sqlite.Open(ctx, filepath.Join(dir, "events.db"), sqlite.Config{Synchronous: "NORMAL"})
+	must(err)
+	closers = append(closers, store.Close)
+	reads, err := projections.OpenDB(ctx, filepath.Join(dir, "read.db"))
+	must(err)
+	closers = append(closers, reads.Close)
+	procDB, err := sql.Open("sqlite3", "file:"+filepath.Join(dir, "processes.db")+"?_busy_timeout=5000&_journal_mode=WAL")
+	must(err)
+	closers = append(closers, procDB.Close)
+	idem, err := idempotency.Open(ctx, filepath.Join(dir, "idempotency.db"), idempotency.Config{})
+	must(err)
+	closers = append(closers, idem.Close)
+
+	metrics := ofhttp.NewMetrics(nil)
+	logger := slog.New(slog.NewTextHandler(tw, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	svc := command.NewService(command.NewHandler(store, command.Config{OnConflict: metrics.AppendConflicts.Inc, Logger: logger}))
+
+	proj, err := projections.New(reads, store, projections.Config{Logger: logger})
+	must(err)
+	closers = append(closers, proj.Close)
+	must(proj.Start(ctx))
+	if !o.NoProcesses {
+		procs, err := projections.NewProcesses(ctx, projections.ProcessDeps{Service: svc, Store: store, DB: procDB, Logger: logger},
+			projections.ProcessConfig{AllowInsecure: true, WebhookAttempts: o.WebhookAttempts, WebhookBackoff: o.WebhookBackoff,
+				OnWebhookAttempt: func(outcome string) {
+					metrics.DeliveryAttempts.Inc()
+					if outcome != "ok" {
+						metrics.DeliveryFailures.Inc()
+					}
+				}})
+		must(err)
+		closers = append(closers, procs.Close)
+		go func() { _ = procs.Run(ctx) }()
+		select {
+		case <-procs.Running():
+		case <-time.After(10 * time.Second):
+			tb.Fatal("process managers did not start")
+		}
+	}
+
+	log := eventlog.New(store)
+	srv, err := ofhttp.NewServer(ofhttp.Config{
+		Addr:                  "127.0.0.1:0",
+		Commands:              svc,
+		Queries:               reads,
+		History:               log,
+		Log:                   log,
+		Tokens:                svc,
+		Idempotency:           idem,
+		OperatorToken:         operatorToken,
+		AllowInsecureWebhooks: true,
+		Projectors:            reads.Positions,
+		Metrics:               metrics,
+		Logger:                logger,
+		Heartbeat:             o.Heartbeat,
+	})
+	must(err)
+	must(srv.Open())
+	closers = append(closers, func() error {
+		sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer scancel()
+		return srv.Shutdown(sctx)
+	})
+	return &TestServer{Server: srv, Store: store, Service: svc, Reads: reads, Metrics: metrics, spec: mustSpec(tb)}
+}
+
+// testWriter sends log lines to the test log while the test runs.
+type testWriter struct {
+	mu   sync.Mutex
+	tb   testing.TB
+	done bool
+}
+
+func (w *testWriter) Write(b []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.done {
+		w.tb.Log(strings.TrimRight(string(b), "\n"))
+	}
+	return len(b), nil
+}
+
+// Head returns the position of the last event in the log.
+func (ts *TestServer) Head(tb testing.TB) uint64 {
+	tb.Helper()
+	h, err := ts.Store.Head(context.Background())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return h
+}
+
+// Client calls the test server with one token ("" for none).
+type Client struct {
+	ts    *TestServer
+	Token string
+}
+
+// As returns a client that authenticates with token.
+func (ts *TestServer) As(token string) Client { return Client{ts: ts, Token: token} }
+
+// Operator returns the operator's client.
+func (ts *TestServer) Operator() Client { return ts.As(operatorToken) }
+
+// Response is a response read in full.
+type Response struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+// Decode decodes the JSON body into v.
+func (r Response) Decode(tb testing.TB, v any) {
+	tb.Helper()
+	if err := json.Unmarshal(r.Body, v); err != nil {
+		tb.Fatalf("decoding %s: %v", r.Body, err)
+	}
+}
+
+// Map returns the JSON body as a map.
+func (r Response) Map(tb testing.TB) map[string]any {
+	tb.Helper()
+	var m map[string]any
+	r.Decode(tb, &m)
+	return m
+}
+
+// Code returns the problem code of an error response.
+func (r Response) Code() string {
+	var p struct{ Code string }
+	_ = json.Unmarshal(r.Body, &p)
+	return p.Code
+}
+
+func (r Response) String() string { return fmt.Sprintf("%d %s", r.Status, bytes.TrimSpace(r.Body)) }
+
+// Do sends a request and checks the response against the OpenAPI document.
+// body is nil (no body), a string or []byte (sent as is), or a value sent as
+// JSON; header holds name, value pairs.
+func (c Client) Do(tb testing.TB, method, path string, body any, header ...string) Response {
+	tb.Helper()
+	var raw []byte
+	switch b := body.(type) {
+	case nil:
+	case string:
+		raw = []byte(b)
+	case []byte:
+		raw = b
+	default:
+		var err error
+		if raw, err = json.Marshal(b); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	req, err := http.NewRequest(method, c.ts.URL()+path, bytes.NewReader(raw))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if c.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.Token)
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		tb.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		tb.Fatalf("%s %s: reading the body: %v", method, path, err)
+	}
+	r := Response{Status: resp.StatusCode, Header: resp.Header, Body: b}
+	c.ts.spec.check(tb, req, r)
+	return r
+}
+
+// Must sends a request and fails the test unless the status is want.
+func (c Client) Must(tb testing.TB, want int, method, path string, body any, header ...string) Response {
+	tb.Helper()
+	r := c.Do(tb, method, path, body, header...)
+	if r.Status != want {
+		tb.Fatalf("%s %s: got %s, want %d", method, path, r, want)
+	}
+	return r
+}
+
+// Eventually retries f until it returns true or the time is up.
+func Eventually(tb testing.TB, timeout time.Duration, what string, f func() bool) {
+	tb.Helper()
+	deadline := time.Now().Add(timeout)
+	for !f() {
+		if time.Now().After(deadline) {
+			tb.Fatalf("timed out after %s waiting for %s", timeout, what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
