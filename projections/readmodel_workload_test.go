@@ -221,4 +221,3 @@ func (w *rmWorkload) moveOffer(tb testing.TB) {
 func (w *rmWorkload) name(prefix string) string {
 	return fmt.Sprintf("%s %c%d", prefix, 'A'+rune(w.rng.IntN(26)), w.rng.IntN(1000))
 }
-
