@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -187,6 +188,31 @@ func (ts *TestServer) Head(tb testing.TB) uint64 {
 	return h
 }
 
+// Wrote returns the events after position after that the request of r
+// wrote (their correlation id is its request id).
+func (ts *TestServer) Wrote(tb testing.TB, after uint64, r Response) []string {
+	tb.Helper()
+	evs, err := ts.Store.ReadAll(context.Background(), after, 10_000)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var out []string
+	for _, e := range evs {
+		if e.Metadata.CorrelationID == r.RequestID {
+			out = append(out, e.Type)
+		}
+	}
+	return out
+}
+
+var requestCounter atomic.Uint64
+
+// newRequestID returns a request id no other request of the test binary
+// has.
+func newRequestID() string {
+	return fmt.Sprintf("test-%d-%d", time.Now().UnixNano(), requestCounter.Add(1))
+}
+
 // Client calls the test server with one token ("" for none).
 type Client struct {
 	ts    *TestServer
@@ -204,6 +230,9 @@ type Response struct {
 	Status int
 	Header http.Header
 	Body   []byte
+	// RequestID is the X-Request-ID the request was sent with: the
+	// correlation id of every event it wrote.
+	RequestID string
 }
 
 // Decode decodes the JSON body into v.
@@ -259,6 +288,7 @@ func (c Client) Do(tb testing.TB, method, path string, body any, header ...strin
 	if c.Token != "" {
 		req.Header.Set("Authorization", "Bearer "+c.Token)
 	}
+	req.Header.Set("X-Request-ID", newRequestID())
 	for i := 0; i+1 < len(header); i += 2 {
 		req.Header.Set(header[i], header[i+1])
 	}
@@ -271,7 +301,7 @@ func (c Client) Do(tb testing.TB, method, path string, body any, header ...strin
 	if err != nil {
 		tb.Fatalf("%s %s: reading the body: %v", method, path, err)
 	}
-	r := Response{Status: resp.StatusCode, Header: resp.Header, Body: b}
+	r := Response{Status: resp.StatusCode, Header: resp.Header, Body: b, RequestID: req.Header.Get("X-Request-ID")}
 	c.ts.spec.check(tb, req, r)
 	return r
 }
@@ -295,5 +325,23 @@ func Eventually(tb testing.TB, timeout time.Duration, what string, f func() bool
 			tb.Fatalf("timed out after %s waiting for %s", timeout, what)
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// Settle waits until the background processes have stopped writing (the
+// head has not moved for a while) and the read models have caught up.
+func (ts *TestServer) Settle(tb testing.TB) {
+	tb.Helper()
+	last, since := ts.Head(tb), time.Now()
+	Eventually(tb, 10*time.Second, "the log to settle", func() bool {
+		if h := ts.Head(tb); h != last {
+			last, since = h, time.Now()
+		}
+		return time.Since(since) > 300*time.Millisecond
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := ts.Reads.WaitFor(ctx, last); err != nil {
+		tb.Fatal(err)
 	}
 }
