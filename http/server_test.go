@@ -58,6 +58,7 @@ type Options struct {
 	WebhookAttempts int
 	WebhookBackoff  time.Duration
 	Heartbeat       time.Duration
+	WaitTimeout     time.Duration
 	// Processes runs the process managers (delivery, expiry, grant); on
 	// by default.
 	NoProcesses bool
@@ -151,6 +152,7 @@ func MustOpenServer(tb testing.TB, opts ...func(*Options)) *TestServer {
 		Metrics:               metrics,
 		Logger:                logger,
 		Heartbeat:             o.Heartbeat,
+		WaitTimeout:           o.WaitTimeout,
 	})
 	must(err)
 	must(srv.Open())
