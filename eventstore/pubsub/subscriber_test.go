@@ -2,7 +2,6 @@ package pubsub_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"strconv"
@@ -12,16 +11,10 @@ import (
 	"github.com/ThreeDotsLabs/watermill"
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/google/go-cmp/cmp"
-	"github.com/google/uuid"
 
-	"github.com/offerflow/offerflow/eventstore"
 	"github.com/offerflow/offerflow/eventstore/pubsub"
 	"github.com/offerflow/offerflow/eventstore/sqlite"
 )
-
-// receiveTimeout bounds every wait for a message; tests prove progress by
-// receiving, and fail rather than hang.
-const receiveTimeout = 10 * time.Second
 
 // TestSubscriber_CloseAndReopen kills the subscriber mid-stream several
 // times (Close, then a new Subscriber in the same group) and checks that a
@@ -335,93 +328,4 @@ func TestSubscriber_Lifecycle(t *testing.T) {
 			t.Error("Position of a message without position metadata succeeded")
 		}
 	})
-}
-
-func mustStore(tb testing.TB, cfg sqlite.Config) *sqlite.Store {
-	tb.Helper()
-	store, err := sqlite.Open(context.Background(), filepath.Join(tb.TempDir(), "events.db"), cfg)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { _ = store.Close() })
-	return store
-}
-
-func mustSubscriber(tb testing.TB, store eventstore.Store, cp pubsub.CheckpointStore, cfg pubsub.SubscriberConfig) *pubsub.Subscriber {
-	tb.Helper()
-	sub, err := pubsub.NewSubscriber(store, cp, cfg, nil)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { _ = sub.Close() })
-	return sub
-}
-
-// mustAppend appends one domain-like event as the first of stream and
-// returns its position.
-func mustAppend(tb testing.TB, store eventstore.Store, stream, typ string) uint64 {
-	tb.Helper()
-	data, _ := json.Marshal(map[string]string{"stream": stream})
-	res, err := store.Append(context.Background(), stream, eventstore.NoStream, eventstore.NewEvent{
-		ID:            uuid.NewString(),
-		Type:          typ,
-		SchemaVersion: 1,
-		Data:          data,
-		Metadata: eventstore.Metadata{
-			Actor:         eventstore.Actor{Role: "reseller", Tenant: "r1", Subject: "alice"},
-			CorrelationID: "corr-" + stream,
-			CausationID:   "cause-" + stream,
-			OccurredAt:    time.Date(2025, 3, 1, 12, 0, 0, 123456789, time.UTC),
-		},
-	})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return res.Position
-}
-
-func mustLoad(tb testing.TB, cp pubsub.CheckpointStore, group, topic string) uint64 {
-	tb.Helper()
-	pos, err := cp.Load(context.Background(), group, topic)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return pos
-}
-
-func mustPosition(tb testing.TB, msg *message.Message) uint64 {
-	tb.Helper()
-	pos, err := pubsub.Position(msg)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return pos
-}
-
-func receive(tb testing.TB, msgs <-chan *message.Message) *message.Message {
-	tb.Helper()
-	select {
-	case msg, ok := <-msgs:
-		if !ok {
-			tb.Fatal("channel closed while a message was expected")
-		}
-		return msg
-	case <-time.After(receiveTimeout):
-		tb.Fatal("no message within", receiveTimeout)
-	}
-	return nil
-}
-
-func mustClosed(tb testing.TB, msgs <-chan *message.Message) {
-	tb.Helper()
-	for {
-		select {
-		case _, ok := <-msgs:
-			if !ok {
-				return
-			}
-		case <-time.After(receiveTimeout):
-			tb.Fatal("channel not closed within", receiveTimeout)
-		}
-	}
 }
