@@ -1,0 +1,225 @@
+// core.js: building the DOM, calling the API, showing its errors, and the
+// live updates. Every piece of data reaches the page as a text node or an
+// attribute value, never as markup: nothing here parses strings as HTML.
+
+// STATUS_LABELS are the offer statuses as people read them.
+export const STATUS_LABELS = {
+  waiting: 'Waiting',
+  waiting_for_confirmation: 'Waiting for Confirmation',
+  accepted: 'Accepted',
+  rejected: 'Rejected',
+  withdrawn: 'Withdrawn',
+  expired: 'Expired',
+  delivery_failed: 'Delivery failed',
+};
+
+// MESSAGE_LIMIT is the longest message or reason, in Unicode code points.
+export const MESSAGE_LIMIT = 2000;
+
+// h builds an element. attrs: "class", "dataset" (an object), "on<event>"
+// (a listener), "value"/"checked"/"disabled" (set as properties, after the
+// children, so that a select's value finds its options); anything else
+// becomes an attribute (true: present, false/null/undefined: absent).
+// Children are nodes or strings; strings become text nodes.
+export function h(tag, attrs, ...children) {
+  const el = document.createElement(tag);
+  const props = {};
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === null || v === undefined || v === false) continue;
+    if (k === 'class') el.className = v;
+    else if (k === 'dataset') Object.assign(el.dataset, v);
+    else if (k.startsWith('on') && typeof v === 'function') el.addEventListener(k.slice(2), v);
+    else if (k === 'value' || k === 'checked' || k === 'disabled') props[k] = v;
+    else el.setAttribute(k, v === true ? '' : String(v));
+  }
+  for (const c of children.flat(Infinity)) {
+    if (c === null || c === undefined || c === false) continue;
+    el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  Object.assign(el, props);
+  return el;
+}
+
+// field wraps a control with its label (and an optional hint) so that every
+// input is labelled.
+export function field(label, control, hint) {
+  const id = control.id || (control.id = uniqueId('f'));
+  return h('div', {class: 'field'}, h('label', {for: id}, label), control, hint || null);
+}
+
+let idSeq = 0;
+// uniqueId returns a new element id with prefix.
+export function uniqueId(prefix) { idSeq += 1; return `${prefix}-${idSeq}`; }
+
+// statusBadge shows an offer status with its label and colour.
+export function statusBadge(status) {
+  return h('span', {class: `status status-${status}`, dataset: {status}}, STATUS_LABELS[status] || status);
+}
+
+// codePoints counts what the API counts for text limits.
+export function codePoints(s) { return [...s].length; }
+
+// fmtNumber writes n with thousands separators.
+export function fmtNumber(n) { return Number(n).toLocaleString('en'); }
+
+// fmtTime writes an RFC 3339 time in the browser's locale, or a dash.
+export function fmtTime(iso) {
+  if (!iso) return '–';
+  const d = new Date(iso);
+  return Number.isNaN(d.getTime()) ? iso : d.toLocaleString();
+}
+
+// fmtDay writes the date of an RFC 3339 time, or a dash.
+export function fmtDay(iso) {
+  if (!iso) return '–';
+  const d = new Date(iso);
+  return Number.isNaN(d.getTime()) ? iso : d.toLocaleDateString();
+}
+
+// newKey returns a random Idempotency-Key. crypto.getRandomValues works on
+// plain http too, unlike crypto.randomUUID.
+export function newKey() {
+  const b = crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+}
+
+// ApiError is a failed API call, with the fields of its problem+json body.
+export class ApiError extends Error {
+  constructor(status, problem) {
+    const p = problem || {};
+    super(p.detail || p.title || `The server answered ${status}.`);
+    this.status = status;
+    this.title = p.title || `Request failed (${status})`;
+    this.detail = p.detail || '';
+    this.code = p.code || '';
+  }
+}
+
+// position is the highest log position this page has written or been told
+// of. Every query asks the server to wait until its read models have caught
+// up with it, so the page always shows its own writes (read-your-writes).
+let position = 0;
+
+// seen raises position to pos (a header value, an event id or a number).
+export function seen(pos) {
+  const n = Number(pos);
+  if (Number.isSafeInteger(n) && n > position) position = n;
+}
+
+// api calls the JSON API with the session cookie. Writes always send a JSON
+// body with Content-Type application/json. Errors are thrown as ApiError; a
+// 401 (the session ended) goes back to the sign-in page.
+export async function api(method, path, opts = {}) {
+  const headers = {Accept: 'application/json'};
+  let url = path;
+  if (method === 'GET' && position > 0) {
+    url += `${url.includes('?') ? '&' : '?'}min_position=${position}`;
+  }
+  const init = {method, headers, credentials: 'same-origin', cache: 'no-store'};
+  if (method !== 'GET') {
+    headers['Content-Type'] = 'application/json';
+    init.body = JSON.stringify(opts.body === undefined ? {} : opts.body);
+  }
+  if (opts.ifMatch !== undefined) headers['If-Match'] = `"${opts.ifMatch}"`;
+  if (opts.idempotencyKey) headers['Idempotency-Key'] = opts.idempotencyKey;
+  let res;
+  try {
+    res = await fetch(url, init);
+  } catch {
+    throw new ApiError(0, {title: 'Network error', detail: 'The server could not be reached. Check the connection and try again.', code: 'network'});
+  }
+  seen(res.headers.get('X-Log-Position'));
+  if (res.status === 401 && path !== '/session') {
+    location.assign('/');
+  }
+  if (!res.ok) {
+    let problem = {};
+    try { problem = await res.json(); } catch { /* not JSON: keep the status */ }
+    throw new ApiError(res.status, problem);
+  }
+  if (res.status === 204) return null;
+  return res.json();
+}
+
+// listAll fetches every page of a list endpoint (for select boxes).
+export async function listAll(path) {
+  const items = [];
+  let cursor = null;
+  do {
+    const sep = path.includes('?') ? '&' : '?';
+    const page = await api('GET', `${path}${sep}limit=500${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+    items.push(...page.items);
+    cursor = page.next_cursor;
+  } while (cursor);
+  return items;
+}
+
+// showError puts an error in the page's alert box, in plain words.
+export function showError(err) {
+  const box = document.getElementById('notice');
+  const e = err instanceof ApiError ? err : new ApiError(0, {title: 'Something went wrong', detail: String(err && err.message || err)});
+  document.getElementById('notice-title').textContent = e.title;
+  document.getElementById('notice-detail').textContent = e.detail && e.detail !== e.title ? e.detail : '';
+  const code = document.getElementById('notice-code');
+  code.textContent = e.code;
+  code.hidden = !e.code;
+  box.hidden = false;
+}
+
+// clearError hides the alert box.
+export function clearError() { document.getElementById('notice').hidden = true; }
+
+// guard runs fn, showing any error it throws; it returns fn's result or
+// undefined after an error.
+export async function guard(fn) {
+  try {
+    return await fn();
+  } catch (err) {
+    showError(err);
+    return undefined;
+  }
+}
+
+// busy disables button while fn runs, so that one click is one request.
+export async function busy(button, fn) {
+  if (button.disabled) return undefined;
+  button.disabled = true;
+  try {
+    return await guard(fn);
+  } finally {
+    button.disabled = false;
+  }
+}
+
+// bus carries the live updates to whoever shows something they change:
+// events "offer" and "badge" (detail: the event's data) and "open" (the
+// stream (re)connected, so anything may have changed meanwhile).
+export const bus = new EventTarget();
+
+// connectStream follows /v1/stream; the session cookie authenticates it.
+// EventSource reconnects by itself and sends Last-Event-ID, so nothing is
+// missed across a reconnect.
+export function connectStream() {
+  const es = new EventSource('/v1/stream', {withCredentials: false});
+  const emit = (type, detail) => bus.dispatchEvent(new CustomEvent(type, {detail}));
+  es.addEventListener('open', () => emit('open', null));
+  es.addEventListener('badge', (e) => {
+    seen(e.lastEventId);
+    emit('badge', JSON.parse(e.data));
+  });
+  es.addEventListener('offer', (e) => {
+    const data = JSON.parse(e.data);
+    seen(data.position);
+    emit('offer', data);
+  });
+  return es;
+}
+
+// debounce calls fn once, ms after the last of a burst of calls.
+export function debounce(fn, ms) {
+  let t = 0;
+  return (...args) => {
+    clearTimeout(t);
+    t = setTimeout(() => fn(...args), ms);
+  };
+}

@@ -1,0 +1,239 @@
+// customer.js: the customer admin's sections: the Admin module with its
+// unread badge, the Updates inbox (open an offer, accept or reject it), and
+// the licenses.
+
+import {
+  MESSAGE_LIMIT, api, bus, busy, codePoints, field, fmtDay, fmtNumber, fmtTime, guard, h, listAll, statusBadge,
+} from './core.js';
+
+const KIND_LABELS = {module: 'Module', course: 'Course'};
+const MODE_LABELS = {absolute: 'Absolute', relative: 'Relative'};
+
+// customerSections lists the customer's sections in navigation order.
+export function customerSections() {
+  return [
+    {id: 'admin', label: 'Admin', extra: () => badge('admin', 'badge-admin'), mount: adminView},
+    {id: 'updates', label: 'Updates', extra: () => badge('updates', 'badge-updates'), mount: inboxView},
+    {id: 'licenses', label: 'Licenses', mount: licensesView},
+  ];
+}
+
+// lastBadge is the latest unread counts, for badges drawn later.
+let lastBadge = {admin: 0, updates: 0};
+
+// badge is a red unread count. It is a polite live region, so a screen
+// reader hears when a new offer arrives; at zero it is only hidden from
+// sight, so that the change to zero is heard too.
+function badge(kind, id) {
+  const el = h('span', {class: 'badge', id, dataset: {kind}, 'aria-live': 'polite', 'aria-atomic': 'true'},
+    h('span', {class: 'n'}), h('span', {class: 'sr-only'}, ' unread'));
+  drawBadge(el, lastBadge[kind]);
+  return el;
+}
+
+function drawBadge(el, n) {
+  const count = Number(n) || 0;
+  el.dataset.count = String(count);
+  el.querySelector('.n').textContent = String(count);
+  el.classList.toggle('zero', count === 0);
+}
+
+// setBadge shows new unread counts on every badge on the page.
+function setBadge(b) {
+  lastBadge = {admin: b.admin, updates: b.updates};
+  for (const el of document.querySelectorAll('.badge[data-kind]')) {
+    drawBadge(el, lastBadge[el.dataset.kind]);
+  }
+}
+
+async function loadBadge() { setBadge(await api('GET', '/v1/inbox/badge')); }
+
+// startBadge keeps the badges current: from the stream's badge events, and
+// by asking again whenever the stream (re)connects.
+export function startBadge() {
+  bus.addEventListener('badge', (e) => setBadge(e.detail));
+  bus.addEventListener('open', () => guard(loadBadge));
+  guard(loadBadge);
+}
+
+function adminView() {
+  const el = h('div', {class: 'view'},
+    h('section', {class: 'card', 'aria-labelledby': 'admin-title'},
+      h('h2', {id: 'admin-title'}, 'Admin'),
+      h('p', null, 'Offers from your reseller arrive in Updates. Accepting one grants its licenses to this instance.'),
+      h('div', {class: 'tiles'},
+        h('a', {class: 'tile', href: '#updates', id: 'tile-updates'}, h('strong', null, 'Updates'), badge('updates'),
+          h('span', {class: 'muted'}, 'Offers waiting for your decision')),
+        h('a', {class: 'tile', href: '#licenses', id: 'tile-licenses'}, h('strong', null, 'Licenses'),
+          h('span', {class: 'muted'}, 'What this instance may use, and until when')))));
+  return {el, live: true, refresh: loadBadge};
+}
+
+// inboxView is the Updates inbox, newest first, and the offer opened from it.
+function inboxView() {
+  const list = h('ul', {id: 'inbox', class: 'inbox', 'aria-label': 'Offers'});
+  const more = h('button', {type: 'button', id: 'inbox-more', hidden: true}, 'Load more');
+  const detail = h('section', {id: 'offer-detail', class: 'card detail', hidden: true, 'aria-labelledby': 'offer-title', tabindex: -1});
+  const state = {entries: [], cursor: null, open: null};
+
+  const renderList = () => {
+    list.replaceChildren(...state.entries.map((e) => {
+      const preview = e.message ? [...e.message].slice(0, 90).join('') : 'No message';
+      return h('li', null, h('button', {type: 'button', class: `entry${e.read ? '' : ' unread'}`, dataset: {offerId: e.id},
+        'aria-current': state.open === e.id ? 'true' : null, onclick: () => open(e.id)},
+      e.read ? null : h('span', {class: 'sr-only'}, 'Unread: '),
+      h('span', {class: 'from'}, e.reseller_name),
+      statusBadge(e.status),
+      h('span', {class: 'when'}, fmtTime(e.received_at)),
+      h('span', {class: 'preview'}, preview)));
+    }));
+    if (state.entries.length === 0) list.append(h('li', {class: 'muted'}, 'No offers yet.'));
+    more.hidden = !state.cursor;
+  };
+
+  const open = (id) => guard(async () => {
+    state.open = id;
+    const e = state.entries.find((x) => x.id === id);
+    if (!e) return;
+    renderDetail(e);
+    detail.focus();
+    if (!e.read) {
+      await api('POST', `/v1/inbox/${encodeURIComponent(id)}/read`);
+      e.read = true;
+      renderList();
+      await loadBadge();
+    }
+  });
+
+  const renderDetail = (e) => {
+    detail.hidden = false;
+    detail.dataset.offerId = e.id;
+    detail.dataset.status = e.status;
+    const decision = h('div', {class: 'decision'});
+    if (e.status === 'waiting_for_confirmation') decision.append(decideForm(e));
+    else decision.append(h('p', {id: 'offer-status'}, 'Status: ', statusBadge(e.status),
+      e.decided_at ? ` (${fmtTime(e.decided_at)})` : ''));
+    const licenses = h('div', {id: 'offer-licenses'});
+    detail.replaceChildren(
+      h('h2', {id: 'offer-title'}, `Offer from ${e.reseller_name}`),
+      h('p', {class: 'muted'}, `Received ${fmtTime(e.received_at)}`, e.expires_at ? `; expires ${fmtTime(e.expires_at)}` : ''),
+      h('h3', null, 'Message'),
+      h('p', {id: 'offer-message', class: 'message'}, e.message || h('span', {class: 'muted'}, 'No message.')),
+      h('h3', null, 'Items'),
+      itemsTable(e.items),
+      decision,
+      licenses);
+    if (e.status === 'accepted') showLicenses(e.id, licenses);
+  };
+
+  const decideForm = (e) => {
+    const accept = h('button', {type: 'button', id: 'accept', class: 'primary'}, 'Accept');
+    const reason = h('textarea', {id: 'reject-reason', rows: 3, 'aria-describedby': 'reject-reason-count'});
+    const counter = h('p', {id: 'reject-reason-count', class: 'counter', 'aria-live': 'polite'});
+    const reject = h('button', {type: 'button', id: 'reject', class: 'danger'}, 'Reject');
+    const count = () => {
+      const n = codePoints(reason.value);
+      counter.textContent = `${fmtNumber(n)} / ${fmtNumber(MESSAGE_LIMIT)} characters`;
+      counter.classList.toggle('over', n > MESSAGE_LIMIT);
+      reject.disabled = n > MESSAGE_LIMIT;
+    };
+    reason.addEventListener('input', count);
+    count();
+    const decided = async (offer) => {
+      e.status = offer.status;
+      e.decided_at = offer.decided_at;
+      e.version = offer.version;
+      renderList();
+      renderDetail(e);
+    };
+    accept.addEventListener('click', () => busy(accept, async () => {
+      await decided(await api('POST', `/v1/inbox/${encodeURIComponent(e.id)}/accept`));
+    }));
+    reject.addEventListener('click', () => busy(reject, async () => {
+      await decided(await api('POST', `/v1/inbox/${encodeURIComponent(e.id)}/reject`, {body: {reason: reason.value}}));
+    }));
+    return h('div', null,
+      h('p', null, 'Status: ', statusBadge(e.status)),
+      h('div', {class: 'actions'}, accept),
+      h('div', {class: 'reject'}, field('Reason for rejecting (optional)', reason, counter), h('div', {class: 'actions'}, reject)));
+  };
+
+  const refresh = async () => {
+    const page = await api('GET', '/v1/inbox?limit=50');
+    state.entries = page.items;
+    state.cursor = page.next_cursor;
+    renderList();
+    const e = state.open && state.entries.find((x) => x.id === state.open);
+    // Redraw an open offer only when its status moved, so that a reason
+    // being typed is not lost to an unrelated update.
+    if (e && detail.dataset.status !== e.status) renderDetail(e);
+  };
+  more.addEventListener('click', () => busy(more, async () => {
+    const page = await api('GET', `/v1/inbox?limit=50&cursor=${encodeURIComponent(state.cursor)}`);
+    const have = new Set(state.entries.map((x) => x.id));
+    state.entries.push(...page.items.filter((x) => !have.has(x.id)));
+    state.cursor = page.next_cursor;
+    renderList();
+  }));
+
+  const el = h('div', {class: 'view split'},
+    h('section', {class: 'card', 'aria-labelledby': 'updates-title'}, h('h2', {id: 'updates-title'}, 'Updates'), list, more),
+    detail);
+  return {el, live: true, refresh};
+}
+
+
+function itemsTable(items) {
+  return h('table', {class: 'items'},
+    h('thead', null, h('tr', null, ['Product', 'Kind', 'Term', 'License mode', 'Seats'].map((c) => h('th', {scope: 'col'}, c)))),
+    h('tbody', null, items.map((it) => h('tr', null,
+      h('td', null, it.product_name),
+      h('td', null, KIND_LABELS[it.kind] || it.kind),
+      h('td', null, `${it.term_months} months`),
+      h('td', null, MODE_LABELS[it.license_mode] || it.license_mode),
+      h('td', null, it.seats === null || it.seats === undefined ? 'no limit' : String(it.seats))))));
+}
+
+// showLicenses lists the licenses an accepted offer granted. The grant is
+// the work of a background process that follows the acceptance, so the
+// list is asked for again for a while until they are there.
+async function showLicenses(offerID, box) {
+  box.replaceChildren(h('h3', null, 'Licenses granted'), h('p', {class: 'muted', role: 'status'}, 'Granting the licenses…'));
+  for (let i = 0; i < 30 && box.isConnected; i += 1) {
+    const mine = await guard(async () => (await listAll('/v1/licenses')).filter((l) => l.offer_id === offerID));
+    if (mine === undefined) return;
+    if (mine.length > 0) {
+      box.replaceChildren(h('h3', null, 'Licenses granted'), licenseTable(mine, 'offer-license-list'));
+      return;
+    }
+    await new Promise((r) => { setTimeout(r, 500); });
+  }
+  if (box.isConnected) {
+    box.replaceChildren(h('h3', null, 'Licenses granted'), h('p', {class: 'muted'}, 'The licenses are still being granted; see Licenses shortly.'));
+  }
+}
+
+function licenseTable(licenses, id) {
+  return h('table', {id, class: 'licenses'},
+    h('thead', null, h('tr', null, ['Product', 'Kind', 'Term', 'License mode', 'Seats', 'Granted', 'Valid until'].map((c) => h('th', {scope: 'col'}, c)))),
+    h('tbody', null, licenses.map((l) => h('tr', {dataset: {offerId: l.offer_id, itemId: l.item_id}},
+      h('td', null, l.product_name),
+      h('td', null, KIND_LABELS[l.kind] || l.kind),
+      h('td', null, `${l.term_months} months`),
+      h('td', null, MODE_LABELS[l.license_mode] || l.license_mode),
+      h('td', null, l.seats === null || l.seats === undefined ? 'no limit' : String(l.seats)),
+      h('td', null, fmtDay(l.granted_at)),
+      h('td', null, l.valid_until ? fmtDay(l.valid_until) : 'per learner, from their start')))));
+}
+
+function licensesView() {
+  const box = h('div', {id: 'licenses-box'});
+  const el = h('div', {class: 'view'},
+    h('section', {class: 'card', 'aria-labelledby': 'licenses-title'}, h('h2', {id: 'licenses-title'}, 'Licenses'), box));
+  const refresh = async () => {
+    const licenses = await listAll('/v1/licenses');
+    box.replaceChildren(licenses.length === 0 ? h('p', {class: 'muted'}, 'No licenses yet. Accept an offer in Updates to get some.')
+      : licenseTable(licenses, 'licenses'));
+  };
+  return {el, live: true, refresh};
+}

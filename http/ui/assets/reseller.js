@@ -1,0 +1,227 @@
+// reseller.js: the reseller's sections: offers (with the form that sends
+// one) and customers. Templates and the catalog live in catalog.js.
+
+import {
+  ApiError, MESSAGE_LIMIT, STATUS_LABELS, api, busy, codePoints, field, fmtNumber, fmtTime, guard, h, listAll, newKey, statusBadge,
+} from './core.js';
+import {productsSection, templatesSection} from './catalog.js';
+
+// resellerSections lists the reseller's sections in navigation order.
+export function resellerSections() {
+  return [
+    {id: 'offers', label: 'Offers', mount: offersView},
+    {id: 'customers', label: 'Customers', mount: customersView},
+    templatesSection,
+    productsSection,
+  ];
+}
+
+// WITHDRAWABLE and REDELIVERABLE are the statuses that offer those buttons;
+// the server decides all the same.
+const WITHDRAWABLE = new Set(['waiting', 'waiting_for_confirmation', 'delivery_failed']);
+const REDELIVERABLE = new Set(['delivery_failed']);
+
+// offersView is the form that sends an offer and the list of offers.
+function offersView() {
+  const customerSel = h('select', {id: 'offer-customer', name: 'customer', required: true});
+  const templateSel = h('select', {id: 'offer-template', name: 'template', required: true});
+  const message = h('textarea', {id: 'offer-message', name: 'message', rows: 5, 'aria-describedby': 'offer-message-count'});
+  const counter = h('p', {id: 'offer-message-count', class: 'counter', 'aria-live': 'polite'});
+  const expires = h('input', {id: 'offer-expires', name: 'expires', type: 'date'});
+  const send = h('button', {type: 'submit', id: 'offer-send'}, 'Send offer');
+  const sent = h('p', {id: 'offer-sent', role: 'status', class: 'ok'});
+  let key = newKey();
+
+  const count = () => {
+    const n = codePoints(message.value);
+    const over = n - MESSAGE_LIMIT;
+    counter.textContent = over > 0
+      ? `${fmtNumber(n)} / ${fmtNumber(MESSAGE_LIMIT)} characters: ${fmtNumber(over)} too many`
+      : `${fmtNumber(n)} / ${fmtNumber(MESSAGE_LIMIT)} characters`;
+    counter.classList.toggle('over', over > 0);
+    send.disabled = over > 0;
+  };
+  message.addEventListener('input', count);
+  // A changed form is another request: it gets its own Idempotency-Key.
+  for (const c of [customerSel, templateSel, message, expires]) c.addEventListener('input', () => { key = newKey(); });
+  count();
+
+  const form = h('form', {id: 'offer-form', class: 'card', novalidate: true},
+    h('h2', null, 'Send an offer'),
+    h('div', {class: 'row'}, field('Customer', customerSel), field('Template', templateSel)),
+    field('Message to the customer (optional)', message, counter),
+    field('Expires on (optional)', expires),
+    h('div', {class: 'actions'}, send),
+    sent);
+  form.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    sent.textContent = '';
+    busy(send, async () => {
+      if (!customerSel.value || !templateSel.value) {
+        throw new ApiError(0, {title: 'Incomplete form', detail: 'Choose a customer and a template.'});
+      }
+      const body = {template_id: templateSel.value, message: message.value};
+      if (expires.value) body.expires_at = new Date(`${expires.value}T23:59:59`).toISOString();
+      const offer = await api('POST', `/v1/customers/${encodeURIComponent(customerSel.value)}/offers`, {body, idempotencyKey: key});
+      const who = customerSel.selectedOptions[0].textContent;
+      sent.textContent = `Offer sent to ${who}. Status: ${STATUS_LABELS[offer.status] || offer.status}.`;
+      message.value = '';
+      expires.value = '';
+      key = newKey();
+      count();
+      list.upsert(offer);
+      await list.refresh();
+    }).finally(count);
+  });
+
+  const list = offerList();
+  const el = h('div', {class: 'view'}, form, list.el);
+  return {
+    el,
+    live: true,
+    async refresh() {
+      const [customers, templates] = await Promise.all([listAll('/v1/customers'), listAll('/v1/templates')]);
+      list.names = new Map(customers.map((c) => [c.id, c.name]));
+      fillSelect(customerSel, customers, (c) => c.name, 'Choose a customer');
+      fillSelect(templateSel, templates, (t) => `${t.name} (${t.items.length} ${t.items.length === 1 ? 'item' : 'items'})`, 'Choose a template');
+      await list.refresh();
+    },
+  };
+}
+
+// fillSelect replaces a select's options, keeping the chosen one if it is
+// still there.
+function fillSelect(sel, items, label, placeholder) {
+  const keep = sel.value;
+  sel.replaceChildren(h('option', {value: ''}, placeholder), ...items.map((it) => h('option', {value: it.id}, label(it))));
+  if (items.some((it) => it.id === keep)) sel.value = keep;
+}
+
+// offerList is the reseller's offers, newest first, with a status filter,
+// paging, and the withdraw and redeliver buttons.
+function offerList() {
+  const filter = h('select', {id: 'offers-filter'},
+    h('option', {value: ''}, 'All statuses'),
+    Object.entries(STATUS_LABELS).map(([v, l]) => h('option', {value: v}, l)));
+  const body = h('tbody');
+  const more = h('button', {type: 'button', id: 'offers-more', hidden: true}, 'Load more');
+  const state = {offers: [], cursor: null};
+  const self = {names: new Map()};
+
+  const row = (o) => {
+    const who = o.customer_name || self.names.get(o.customer_id) || o.customer_id;
+    const actions = h('td', {class: 'actions'});
+    if (WITHDRAWABLE.has(o.status)) {
+      actions.append(h('button', {type: 'button', class: 'danger', 'aria-label': `Withdraw the offer to ${who}`,
+        onclick: (ev) => {
+          if (!window.confirm(`Withdraw the offer to ${who}? The customer can no longer accept it.`)) return;
+          busy(ev.currentTarget, async () => {
+            self.upsert(await api('POST', `/v1/offers/${encodeURIComponent(o.id)}/withdraw`, {ifMatch: o.version}));
+            await self.refresh();
+          });
+        }}, 'Withdraw'));
+    }
+    if (REDELIVERABLE.has(o.status)) {
+      actions.append(h('button', {type: 'button', 'aria-label': `Deliver the offer to ${who} again`,
+        onclick: (ev) => busy(ev.currentTarget, async () => {
+          self.upsert(await api('POST', `/v1/offers/${encodeURIComponent(o.id)}/redeliver`, {ifMatch: o.version}));
+          await self.refresh();
+        })}, 'Deliver again'));
+    }
+    const items = o.items.map((it) => `${it.product_name} (${it.term_months} mo.)`).join(', ');
+    return h('tr', {dataset: {offerId: o.id}},
+      h('td', null, who),
+      h('td', null, items),
+      h('td', {class: 'message-cell'}, o.message || h('span', {class: 'muted'}, 'no message')),
+      h('td', null, statusBadge(o.status), o.delivery_error ? h('div', {class: 'muted small'}, o.delivery_error) : null,
+        o.rejection_reason ? h('div', {class: 'muted small'}, `Reason: ${o.rejection_reason}`) : null),
+      h('td', null, fmtTime(o.created_at), o.opened_at ? h('div', {class: 'muted small'}, `opened ${fmtTime(o.opened_at)}`) : null),
+      actions);
+  };
+  const render = () => {
+    body.replaceChildren(...state.offers.map(row));
+    if (state.offers.length === 0) body.append(h('tr', null, h('td', {colspan: 6, class: 'muted'}, 'No offers yet.')));
+    more.hidden = !state.cursor;
+  };
+  const query = (cursor) => {
+    const p = new URLSearchParams({limit: '50'});
+    if (filter.value) p.set('status', filter.value);
+    if (cursor) p.set('cursor', cursor);
+    return `/v1/offers?${p}`;
+  };
+
+  // upsert shows an offer the server just returned, before the list is
+  // fetched again.
+  self.upsert = (o) => {
+    const i = state.offers.findIndex((x) => x.id === o.id);
+    if (i >= 0) state.offers[i] = o;
+    else if (!filter.value || filter.value === o.status) state.offers.unshift(o);
+    render();
+  };
+  self.refresh = async () => {
+    const page = await api('GET', query(null));
+    state.offers = page.items;
+    state.cursor = page.next_cursor;
+    render();
+  };
+  filter.addEventListener('change', () => guard(self.refresh));
+  more.addEventListener('click', () => busy(more, async () => {
+    const page = await api('GET', query(state.cursor));
+    const have = new Set(state.offers.map((o) => o.id));
+    state.offers.push(...page.items.filter((o) => !have.has(o.id)));
+    state.cursor = page.next_cursor;
+    render();
+  }));
+  self.el = h('section', {class: 'card', 'aria-labelledby': 'offers-title'},
+    h('div', {class: 'row spread'}, h('h2', {id: 'offers-title'}, 'Offers'), field('Show', filter)),
+    h('table', {id: 'offers'},
+      h('thead', null, h('tr', null, ['Customer', 'Items', 'Message', 'Status', 'Sent', ''].map((c) => h('th', {scope: 'col'}, c)))),
+      body),
+    more);
+  return self;
+}
+
+// customersView lists the customers with their offer counts, and adds one.
+function customersView() {
+  const name = h('input', {id: 'customer-name', name: 'name', required: true, maxlength: 200});
+  const ref = h('input', {id: 'customer-ref', name: 'external_ref'});
+  const add = h('button', {type: 'submit', id: 'customer-add'}, 'Add customer');
+  const body = h('tbody');
+  const view = {live: true};
+  const form = h('form', {class: 'card', id: 'customer-form'},
+    h('h2', null, 'Add a customer'),
+    h('div', {class: 'row'}, field('Name', name), field('External reference (optional)', ref)),
+    h('div', {class: 'actions'}, add));
+  form.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    busy(add, async () => {
+      const b = {name: name.value};
+      if (ref.value.trim()) b.external_ref = ref.value.trim();
+      await api('POST', '/v1/customers', {body: b, idempotencyKey: newKey()});
+      form.reset();
+      await view.refresh();
+    });
+  });
+  view.el = h('div', {class: 'view'},
+    h('section', {class: 'card', 'aria-labelledby': 'customers-title'},
+      h('h2', {id: 'customers-title'}, 'Customers'),
+      h('table', {id: 'customers'},
+        h('thead', null, h('tr', null, ['Name', 'Reference', 'Offers', 'Total'].map((c) => h('th', {scope: 'col'}, c)))),
+        body)),
+    form);
+  view.refresh = async () => {
+    const customers = await listAll('/v1/customers');
+    body.replaceChildren(...customers.map((c) => {
+      const counts = Object.entries(c.offer_counts || {}).filter(([, n]) => n > 0);
+      const total = counts.reduce((sum, [, n]) => sum + n, 0);
+      return h('tr', {dataset: {customerId: c.id}},
+        h('td', null, c.name),
+        h('td', null, c.external_ref || ''),
+        h('td', {class: 'counts'}, counts.length === 0 ? h('span', {class: 'muted'}, 'none')
+          : counts.map(([st, n]) => h('span', {class: 'count', dataset: {status: st}}, statusBadge(st), ` ${n}`))),
+        h('td', {class: 'num'}, String(total)));
+    }));
+    if (customers.length === 0) body.append(h('tr', null, h('td', {colspan: 4, class: 'muted'}, 'No customers yet.')));
+  };
+  return view;
+}

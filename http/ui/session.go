@@ -1,0 +1,159 @@
+package ui
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"strings"
+)
+
+// maxTokenLen bounds the token the UI accepts; issued tokens are far shorter.
+const maxTokenLen = 512
+
+// maxFormBytes bounds the sign-in form.
+const maxFormBytes = 8 << 10
+
+// uiRoles are the roles that have pages in the UI. Operators and auditors
+// use the API (and the command line) only.
+var uiRoles = map[string]bool{"reseller": true, "customer": true}
+
+// signinData is what the sign-in page shows.
+type signinData struct {
+	Error string
+}
+
+// handleSignInPage shows the sign-in form, or sends a visitor who already
+// holds a valid session on to the application.
+func (h *Handler) handleSignInPage(w http.ResponseWriter, r *http.Request) {
+	if id, ok := h.session(r); ok && uiRoles[id.Role] {
+		http.Redirect(w, r, "/app", http.StatusSeeOther)
+		return
+	}
+	h.renderSignIn(w, http.StatusOK, "")
+}
+
+// handleSignIn checks the pasted token and, when it is good, keeps it in the
+// session cookie. The token goes into the cookie as it is: the API looks it
+// up on every request, so signing out or revoking the token ends the session.
+func (h *Handler) handleSignIn(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+	if err := r.ParseForm(); err != nil {
+		h.renderSignIn(w, http.StatusBadRequest, "The form could not be read. Please try again.")
+		return
+	}
+	token := strings.TrimSpace(r.PostForm.Get("token"))
+	if token == "" {
+		h.renderSignIn(w, http.StatusUnauthorized, "Please paste your API token.")
+		return
+	}
+	id, ok, err := h.lookup(r, token)
+	switch {
+	case err != nil:
+		h.renderSignIn(w, http.StatusServiceUnavailable, "The token could not be checked just now. Please try again in a moment.")
+		return
+	case !ok:
+		h.renderSignIn(w, http.StatusUnauthorized, "This token is not valid. Check that you pasted all of it.")
+		return
+	case !uiRoles[id.Role]:
+		h.renderSignIn(w, http.StatusForbidden, "The web UI has pages for resellers and customers only; a token of the "+id.Role+" role works with the API.")
+		return
+	}
+	http.SetCookie(w, sessionCookie(r, token, 0))
+	http.Redirect(w, r, "/app", http.StatusSeeOther)
+}
+
+// handleSignOut clears the session cookie.
+func (h *Handler) handleSignOut(w http.ResponseWriter, r *http.Request) {
+	http.SetCookie(w, sessionCookie(r, "", -1))
+	http.Redirect(w, r, "/", http.StatusSeeOther)
+}
+
+// handleSession tells the page's script who is signed in, so that it can
+// show the pages of that role. The cookie itself is HttpOnly: no script can
+// read the token.
+func (h *Handler) handleSession(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "no-store")
+	id, ok := h.session(r)
+	if !ok {
+		writeProblem(w, http.StatusUnauthorized, "unauthenticated", "Not signed in", "Sign in with an API token first.")
+		return
+	}
+	writeJSON(w, http.StatusOK, id)
+}
+
+// session returns the identity of the request's session cookie, if it holds
+// a valid token. A failing lookup counts as no session: the visitor sees the
+// sign-in page, which reports the failure when they try again.
+func (h *Handler) session(r *http.Request) (Identity, bool) {
+	c, err := r.Cookie(CookieName)
+	if err != nil || c.Value == "" {
+		return Identity{}, false
+	}
+	id, ok, err := h.lookup(r, c.Value)
+	if err != nil || !ok {
+		return Identity{}, false
+	}
+	return id, true
+}
+
+// lookup checks token through the configured Lookup, refusing oversized
+// tokens without a look-up and logging failures (never the token).
+func (h *Handler) lookup(r *http.Request, token string) (Identity, bool, error) {
+	if len(token) > maxTokenLen {
+		return Identity{}, false, nil
+	}
+	id, ok, err := h.cfg.Lookup(r.Context(), token)
+	if err != nil {
+		h.cfg.Logger.ErrorContext(r.Context(), "ui: token lookup failed", "err", err)
+		return Identity{}, false, err
+	}
+	return id, ok, nil
+}
+
+// sessionCookie is the session cookie holding token: HttpOnly so that no
+// script reads it, SameSite=Strict so that no other site's page sends it
+// (which is what protects the API's writes from cross-site requests), Secure
+// whenever the request came over TLS, for the whole site so that /v1 gets
+// it. It lives as long as the browser session; maxAge -1 deletes it.
+func sessionCookie(r *http.Request, token string, maxAge int) *http.Cookie {
+	return &http.Cookie{
+		Name:     CookieName,
+		Value:    token,
+		Path:     "/",
+		MaxAge:   maxAge,
+		HttpOnly: true,
+		Secure:   r.TLS != nil,
+		SameSite: http.SameSiteStrictMode,
+	}
+}
+
+// renderSignIn writes the sign-in page with status and an optional error.
+func (h *Handler) renderSignIn(w http.ResponseWriter, status int, msg string) {
+	var buf bytes.Buffer
+	if err := h.signin.Execute(&buf, signinData{Error: msg}); err != nil {
+		h.cfg.Logger.Error("ui: render sign-in page", "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes())
+}
+
+// writeJSON writes v as a JSON response with status.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// writeProblem writes an RFC 9457 problem in the API's shape, so that the
+// page's script reads the UI's errors and the API's alike.
+func writeProblem(w http.ResponseWriter, status int, code, title, detail string) {
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]any{
+		"type": "https://offerflow.dev/problems/" + code, "title": title, "status": status, "detail": detail, "code": code,
+	})
+}

@@ -1,0 +1,270 @@
+package ui_test
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	ohttp "github.com/offerflow/offerflow/http"
+	"github.com/offerflow/offerflow/http/ui"
+)
+
+// tokens is a token table for the handler tests; "broken" makes the lookup
+// itself fail.
+func tokens() ui.Lookup {
+	known := map[string]ui.Identity{
+		"ofr_reseller": {Role: "reseller", Tenant: "r1"},
+		"ofr_customer": {Role: "customer", Tenant: "c1"},
+		"ofr_auditor":  {Role: "auditor", Tenant: "r1"},
+	}
+	return func(_ context.Context, token string) (ui.Identity, bool, error) {
+		if token == "broken" {
+			return ui.Identity{}, false, errors.New("store unavailable")
+		}
+		id, ok := known[token]
+		return id, ok, nil
+	}
+}
+
+func MustNew(tb testing.TB) *ui.Handler {
+	tb.Helper()
+	h, err := ui.New(ui.Config{Lookup: tokens()})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return h
+}
+
+func serve(h http.Handler, r *http.Request) *http.Response {
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	return w.Result()
+}
+
+func signIn(token string) *http.Request {
+	r := httptest.NewRequest("POST", "/session", strings.NewReader(url.Values{"token": {token}}.Encode()))
+	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	r.Header.Set("Sec-Fetch-Site", "same-origin")
+	return r
+}
+
+func body(tb testing.TB, res *http.Response) string {
+	tb.Helper()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return string(b)
+}
+
+func sessionCookie(res *http.Response) *http.Cookie {
+	for _, c := range res.Cookies() {
+		if c.Name == ui.CookieName {
+			return c
+		}
+	}
+	return nil
+}
+
+func TestNew_RequiresLookup(t *testing.T) {
+	if _, err := ui.New(ui.Config{}); err == nil {
+		t.Fatal("New without Lookup: want an error")
+	}
+}
+
+func TestCookieName_IsTheAPIs(t *testing.T) {
+	if ui.CookieName != ohttp.SessionCookie {
+		t.Fatalf("ui.CookieName = %q, the API reads %q", ui.CookieName, ohttp.SessionCookie)
+	}
+}
+
+func TestSignIn(t *testing.T) {
+	h := MustNew(t)
+
+	t.Run("OK", func(t *testing.T) {
+		res := serve(h, signIn("  ofr_reseller \n"))
+		if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/app" {
+			t.Fatalf("status %d, Location %q; want 303 to /app", res.StatusCode, res.Header.Get("Location"))
+		}
+		c := sessionCookie(res)
+		if c == nil {
+			t.Fatal("no session cookie set")
+		}
+		if c.Value != "ofr_reseller" || !c.HttpOnly || c.SameSite != http.SameSiteStrictMode || c.Path != "/" || c.Secure {
+			t.Errorf("cookie = %+v; want the token, HttpOnly, SameSite=Strict, Path=/, not Secure over plain http", c)
+		}
+	})
+	t.Run("SecureOverTLS", func(t *testing.T) {
+		r := signIn("ofr_customer")
+		r.TLS = &tls.ConnectionState{}
+		c := sessionCookie(serve(h, r))
+		if c == nil || !c.Secure {
+			t.Fatalf("cookie over TLS = %+v; want Secure", c)
+		}
+	})
+	for _, tt := range []struct {
+		name, token string
+		status      int
+		message     string
+	}{
+		{"ErrBadToken", "ofr_nope", http.StatusUnauthorized, "This token is not valid"},
+		{"ErrEmpty", "", http.StatusUnauthorized, "Please paste your API token"},
+		{"ErrTooLong", "ofr_" + strings.Repeat("x", 600), http.StatusUnauthorized, "This token is not valid"},
+		{"ErrRole", "ofr_auditor", http.StatusForbidden, "a token of the auditor role works with the API"},
+		{"ErrLookup", "broken", http.StatusServiceUnavailable, "could not be checked"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			res := serve(h, signIn(tt.token))
+			if res.StatusCode != tt.status {
+				t.Errorf("status %d, want %d", res.StatusCode, tt.status)
+			}
+			if c := sessionCookie(res); c != nil {
+				t.Errorf("cookie set on a failed sign-in: %+v", c)
+			}
+			b := body(t, res)
+			if !strings.Contains(b, tt.message) || !strings.Contains(b, `action="/session"`) {
+				t.Errorf("body lacks the sign-in form with %q:\n%s", tt.message, b)
+			}
+		})
+	}
+	t.Run("ErrCrossSite", func(t *testing.T) {
+		r := signIn("ofr_reseller")
+		r.Header.Set("Sec-Fetch-Site", "cross-site")
+		res := serve(h, r)
+		if res.StatusCode != http.StatusForbidden || sessionCookie(res) != nil {
+			t.Fatalf("cross-site sign-in: status %d, cookie %v; want 403 and no cookie", res.StatusCode, sessionCookie(res))
+		}
+	})
+	t.Run("ErrForeignOrigin", func(t *testing.T) {
+		r := signIn("ofr_reseller")
+		r.Header.Del("Sec-Fetch-Site")
+		r.Header.Set("Origin", "https://evil.example")
+		if res := serve(h, r); res.StatusCode != http.StatusForbidden {
+			t.Fatalf("sign-in from another origin: status %d, want 403", res.StatusCode)
+		}
+	})
+}
+
+func TestSignInPage_EscapesAndRedirects(t *testing.T) {
+	h := MustNew(t)
+	res := serve(h, httptest.NewRequest("GET", "/", nil))
+	if res.StatusCode != http.StatusOK || !strings.HasPrefix(res.Header.Get("Content-Type"), "text/html") {
+		t.Fatalf("GET /: %d %s", res.StatusCode, res.Header.Get("Content-Type"))
+	}
+	if csp := res.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "script-src 'self'") || !strings.Contains(csp, "frame-ancestors 'none'") {
+		t.Errorf("Content-Security-Policy = %q", csp)
+	}
+	if res.Header.Get("X-Content-Type-Options") != "nosniff" {
+		t.Error("no X-Content-Type-Options: nosniff")
+	}
+
+	r := httptest.NewRequest("GET", "/", nil)
+	r.AddCookie(&http.Cookie{Name: ui.CookieName, Value: "ofr_customer"})
+	if res := serve(h, r); res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/app" {
+		t.Errorf("GET / signed in: %d to %q; want 303 to /app", res.StatusCode, res.Header.Get("Location"))
+	}
+	r = httptest.NewRequest("GET", "/", nil)
+	r.AddCookie(&http.Cookie{Name: ui.CookieName, Value: "ofr_stale"})
+	if res := serve(h, r); res.StatusCode != http.StatusOK {
+		t.Errorf("GET / with a stale cookie: %d; want the sign-in page", res.StatusCode)
+	}
+}
+
+func TestSession(t *testing.T) {
+	h := MustNew(t)
+	t.Run("OK", func(t *testing.T) {
+		r := httptest.NewRequest("GET", "/session", nil)
+		r.AddCookie(&http.Cookie{Name: ui.CookieName, Value: "ofr_customer"})
+		res := serve(h, r)
+		var got ui.Identity
+		if err := json.NewDecoder(res.Body).Decode(&got); err != nil || res.StatusCode != 200 {
+			t.Fatalf("GET /session: %d, %v", res.StatusCode, err)
+		}
+		if got != (ui.Identity{Role: "customer", Tenant: "c1"}) {
+			t.Errorf("GET /session = %+v", got)
+		}
+	})
+	for name, cookie := range map[string]string{"ErrNoCookie": "", "ErrBadToken": "ofr_nope", "ErrLookup": "broken"} {
+		t.Run(name, func(t *testing.T) {
+			r := httptest.NewRequest("GET", "/session", nil)
+			if cookie != "" {
+				r.AddCookie(&http.Cookie{Name: ui.CookieName, Value: cookie})
+			}
+			res := serve(h, r)
+			var p struct{ Code string }
+			if err := json.NewDecoder(res.Body).Decode(&p); err != nil {
+				t.Fatal(err)
+			}
+			if res.StatusCode != 401 || p.Code != "unauthenticated" || res.Header.Get("Content-Type") != "application/problem+json" {
+				t.Errorf("GET /session: %d %s code %q; want 401 problem+json unauthenticated", res.StatusCode, res.Header.Get("Content-Type"), p.Code)
+			}
+		})
+	}
+}
+
+func TestSignOut(t *testing.T) {
+	h := MustNew(t)
+	r := httptest.NewRequest("POST", "/session/logout", nil)
+	r.Header.Set("Sec-Fetch-Site", "same-origin")
+	r.AddCookie(&http.Cookie{Name: ui.CookieName, Value: "ofr_customer"})
+	res := serve(h, r)
+	if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/" {
+		t.Fatalf("logout: %d to %q", res.StatusCode, res.Header.Get("Location"))
+	}
+	c := sessionCookie(res)
+	if c == nil || c.Value != "" || c.MaxAge >= 0 || c.Path != "/" {
+		t.Fatalf("logout cookie = %+v; want an expired empty cookie for /", c)
+	}
+}
+
+func TestAssets(t *testing.T) {
+	h := MustNew(t)
+	res := serve(h, httptest.NewRequest("GET", "/assets/app.js", nil))
+	if res.StatusCode != 200 || res.Header.Get("Content-Type") != "text/javascript; charset=utf-8" {
+		t.Fatalf("app.js: %d %q", res.StatusCode, res.Header.Get("Content-Type"))
+	}
+	etag := res.Header.Get("ETag")
+	r := httptest.NewRequest("GET", "/assets/app.js", nil)
+	r.Header.Set("If-None-Match", etag)
+	if res := serve(h, r); etag == "" || res.StatusCode != http.StatusNotModified {
+		t.Errorf("revalidation with ETag %q: %d, want 304", etag, res.StatusCode)
+	}
+	for _, p := range []string{"/assets/nope.js", "/assets/signin.html", "/nope"} {
+		if res := serve(h, httptest.NewRequest("GET", p, nil)); res.StatusCode != 404 {
+			t.Errorf("GET %s: %d, want 404", p, res.StatusCode)
+		}
+	}
+	res = serve(h, httptest.NewRequest("GET", "/app", nil))
+	if b := body(t, res); res.StatusCode != 200 || !strings.Contains(b, `src="/assets/app.js"`) {
+		t.Errorf("GET /app: %d\n%s", res.StatusCode, b)
+	}
+}
+
+// TestScripts_BuildNoMarkupFromData keeps the rule that data reaches the
+// page only as text: none of the APIs that parse strings as HTML or code.
+func TestScripts_BuildNoMarkupFromData(t *testing.T) {
+	files, err := filepath.Glob("assets/*.js")
+	if err != nil || len(files) < 4 {
+		t.Fatalf("scripts: %v %v", files, err)
+	}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, banned := range []string{"innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "new Function"} {
+			if strings.Contains(string(b), banned) {
+				t.Errorf("%s uses %s", f, banned)
+			}
+		}
+	}
+}

@@ -1,0 +1,199 @@
+// Package ui is offerflow's web UI: a sign-in page that turns a pasted API
+// token into a session cookie, and one page (/app) whose script calls the
+// JSON API under /v1 with that cookie and shows the reseller's or the
+// customer's pages.
+//
+// The package serves only HTML, CSS and JavaScript of its own, embedded in
+// the binary, plus three small session endpoints. It holds no business rule
+// and reads no data: everything the pages show comes from the API, which
+// checks the cookie on the same terms as a bearer token. The package does
+// not import the API's package, so that the API's router can mount it.
+package ui
+
+import (
+	"context"
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"path"
+	"strings"
+)
+
+// CookieName is the session cookie. The API accepts it on the same terms
+// as `Authorization: Bearer` (package http's SessionCookie has this value).
+const CookieName = "offerflow_session"
+
+// Identity is who holds a token: the role and the tenant it carries.
+type Identity struct {
+	Role   string `json:"role"`
+	Tenant string `json:"tenant"`
+}
+
+// Lookup resolves an API token to the identity it carries. ok is false for
+// a token that was never issued; err is reserved for failures of the lookup
+// itself (the store could not be read), so that the sign-in page does not
+// call a good token bad while the database is unwell.
+type Lookup func(ctx context.Context, token string) (id Identity, ok bool, err error)
+
+// Config holds the UI's dependencies. Lookup is required.
+type Config struct {
+	// Lookup checks tokens at sign-in and on GET /session.
+	Lookup Lookup
+	// Logger receives failures of Lookup; nil discards them.
+	Logger *slog.Logger
+}
+
+func (c *Config) setDefaults() {
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+}
+
+// Validate reports the first missing dependency.
+func (c *Config) Validate() error {
+	if c.Lookup == nil {
+		return errors.New("ui config: Lookup is required")
+	}
+	return nil
+}
+
+//go:embed assets
+var assetFS embed.FS
+
+// Handler serves the web UI. Mount it at the root of the site, beside the
+// API under /v1:
+//
+//	GET  /                 the sign-in page (or a redirect to /app when signed in)
+//	POST /session          sign in: form field "token"; sets the cookie, 303 to /app
+//	POST /session/logout   sign out: clears the cookie, 303 to /
+//	GET  /session          {"role","tenant"} of the cookie's token, or 401 problem+json
+//	GET  /app              the application page
+//	GET  /assets/...       its CSS and JavaScript
+type Handler struct {
+	cfg    Config
+	mux    *http.ServeMux
+	signin *template.Template
+	app    []byte
+	assets map[string]asset
+}
+
+// asset is one embedded file with the validator that lets browsers keep it.
+type asset struct {
+	body        []byte
+	contentType string
+	etag        string
+}
+
+// New returns the UI over cfg, or an error when a dependency is missing.
+func New(cfg Config) (*Handler, error) {
+	cfg.setDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	h := &Handler{cfg: cfg, assets: map[string]asset{}}
+	var err error
+	if h.signin, err = template.ParseFS(assetFS, "assets/signin.html"); err != nil {
+		return nil, fmt.Errorf("ui: parse sign-in page: %w", err)
+	}
+	if h.app, err = assetFS.ReadFile("assets/app.html"); err != nil {
+		return nil, fmt.Errorf("ui: read app page: %w", err)
+	}
+	if err := h.loadAssets(); err != nil {
+		return nil, err
+	}
+	h.mux = h.routes()
+	return h, nil
+}
+
+// loadAssets reads the CSS and JavaScript once, with a content hash as
+// ETag: the embedded files carry no modification time, and the hash lets a
+// browser revalidate cheaply while never running a stale script.
+func (h *Handler) loadAssets() error {
+	types := map[string]string{".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=utf-8"}
+	return fs.WalkDir(assetFS, "assets", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		ct, ok := types[path.Ext(p)]
+		if !ok {
+			return nil // the HTML pages are served by their own routes
+		}
+		b, err := assetFS.ReadFile(p)
+		if err != nil {
+			return fmt.Errorf("ui: read %s: %w", p, err)
+		}
+		sum := sha256.Sum256(b)
+		h.assets[strings.TrimPrefix(p, "assets/")] = asset{body: b, contentType: ct, etag: `"` + hex.EncodeToString(sum[:8]) + `"`}
+		return nil
+	})
+}
+
+// routes registers every route of the UI in one place.
+func (h *Handler) routes() *http.ServeMux {
+	// Sign-in and sign-out are form posts: refuse them from other sites
+	// (login CSRF would sign a victim in as the attacker). The API's own
+	// writes are protected by the SameSite=Strict cookie instead.
+	cop := http.NewCrossOriginProtection()
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /{$}", h.handleSignInPage)
+	mux.Handle("POST /session", cop.Handler(http.HandlerFunc(h.handleSignIn)))
+	mux.Handle("POST /session/logout", cop.Handler(http.HandlerFunc(h.handleSignOut)))
+	mux.HandleFunc("GET /session", h.handleSession)
+	mux.HandleFunc("GET /app", h.handleApp)
+	mux.HandleFunc("GET /assets/{name}", h.handleAsset)
+	mux.HandleFunc("/", h.handleNotFound)
+	return mux
+}
+
+// ServeHTTP serves the UI's routes, each with headers that keep the pages
+// from being framed, sniffed, cached with a session in them, or made to run
+// anything but their own script.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	hd := w.Header()
+	hd.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "+
+		"img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+	hd.Set("X-Content-Type-Options", "nosniff")
+	hd.Set("X-Frame-Options", "DENY")
+	hd.Set("Referrer-Policy", "no-referrer")
+	h.mux.ServeHTTP(w, r)
+}
+
+// handleApp serves the application page. It is the same for every visitor:
+// the script asks GET /session who is signed in, and goes back to the
+// sign-in page when nobody is. (A SameSite=Strict cookie is not sent when
+// another site links here, so the server could not tell at this point.)
+func (h *Handler) handleApp(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	_, _ = w.Write(h.app)
+}
+
+// handleAsset serves an embedded stylesheet or script.
+func (h *Handler) handleAsset(w http.ResponseWriter, r *http.Request) {
+	a, ok := h.assets[r.PathValue("name")]
+	if !ok {
+		h.handleNotFound(w, r)
+		return
+	}
+	w.Header().Set("Content-Type", a.contentType)
+	w.Header().Set("Cache-Control", "no-cache")
+	w.Header().Set("ETag", a.etag)
+	if match := r.Header.Get("If-None-Match"); match != "" && strings.Contains(match, a.etag) {
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	_, _ = w.Write(a.body)
+}
+
+// handleNotFound answers every path the UI does not know.
+func (h *Handler) handleNotFound(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.WriteHeader(http.StatusNotFound)
+	_, _ = w.Write([]byte("404 page not found\n"))
+}
