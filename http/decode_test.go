@@ -163,7 +163,7 @@ func TestProblem(t *testing.T) {
 	})
 }
 
-func TestIfMatch(t *testing.T) {
+func TestIfMatchHeader(t *testing.T) {
 	tests := []struct {
 		header string
 		want   *uint64

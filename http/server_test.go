@@ -50,6 +50,8 @@ type TestServer struct {
 	Service *command.Service
 	Reads   *projections.DB
 	Metrics *ofhttp.Metrics
+	Log     *eventlog.Log
+	Idem    *idempotency.Store
 	spec    *spec
 }
 
@@ -161,7 +163,7 @@ func MustOpenServer(tb testing.TB, opts ...func(*Options)) *TestServer {
 		defer scancel()
 		return srv.Shutdown(sctx)
 	})
-	return &TestServer{Server: srv, Store: store, Service: svc, Reads: reads, Metrics: metrics, spec: mustSpec(tb)}
+	return &TestServer{Server: srv, Store: store, Service: svc, Reads: reads, Metrics: metrics, Log: log, Idem: idem, spec: mustSpec(tb)}
 }
 
 // testWriter sends log lines to the test log while the test runs.
