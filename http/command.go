@@ -59,6 +59,15 @@ func meta(r *http.Request) command.Meta {
 	return m
 }
 
+// createMeta is meta for a command that creates a new resource: If-Match
+// names a version of an existing resource, which a new one does not have,
+// so it is ignored.
+func createMeta(r *http.Request) command.Meta {
+	m := meta(r)
+	m.IfMatch = nil
+	return m
+}
+
 // ifMatch parses If-Match: `"7"`, `W/"7"` or `7`. "*" matches any version,
 // as HTTP has it. A value that is no version can match none, so it becomes
 // one no stream reaches and the command answers 412 in its turn (after 404

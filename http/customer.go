@@ -21,7 +21,7 @@ func (s *Server) handleCustomerCreate(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, err)
 		return
 	}
-	c, res, err := s.cfg.Commands.RegisterCustomer(r.Context(), meta(r), req.Name, req.ExternalRef)
+	c, res, err := s.cfg.Commands.RegisterCustomer(r.Context(), createMeta(r), req.Name, req.ExternalRef)
 	if err != nil {
 		s.Error(w, r, err)
 		return

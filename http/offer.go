@@ -53,10 +53,7 @@ func (s *Server) handleOfferCreate(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, derr)
 		return
 	}
-	m := meta(r)
-	// If-Match names a version of an existing resource; a new offer has none.
-	m.IfMatch = nil
-	o, res, err := s.cfg.Commands.CreateOffer(r.Context(), m, domain.CustomerID(id), domain.TemplateID(req.TemplateID), req.Message, expiresAt)
+	o, res, err := s.cfg.Commands.CreateOffer(r.Context(), createMeta(r), domain.CustomerID(id), domain.TemplateID(req.TemplateID), req.Message, expiresAt)
 	if err != nil {
 		s.Error(w, r, err)
 		return

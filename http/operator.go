@@ -18,7 +18,7 @@ func (s *Server) handleResellerCreate(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, err)
 		return
 	}
-	rs, res, err := s.cfg.Commands.RegisterReseller(r.Context(), meta(r), req.Name)
+	rs, res, err := s.cfg.Commands.RegisterReseller(r.Context(), createMeta(r), req.Name)
 	if err != nil {
 		s.Error(w, r, err)
 		return
@@ -43,7 +43,7 @@ func (s *Server) handleTokenCreate(w http.ResponseWriter, r *http.Request) {
 	}
 	id := s.cfg.NewID()
 	token, hash := NewToken()
-	res, err := s.cfg.Commands.IssueToken(r.Context(), meta(r), id, hash, domain.Role(req.Role), req.Tenant)
+	res, err := s.cfg.Commands.IssueToken(r.Context(), createMeta(r), id, hash, domain.Role(req.Role), req.Tenant)
 	if err != nil {
 		s.Error(w, r, err)
 		return

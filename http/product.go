@@ -22,7 +22,7 @@ func (s *Server) handleProductCreate(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, err)
 		return
 	}
-	p, res, err := s.cfg.Commands.AddProduct(r.Context(), meta(r), req.Name, domain.ProductKind(req.Kind), req.LicenseTermsMonths)
+	p, res, err := s.cfg.Commands.AddProduct(r.Context(), createMeta(r), req.Name, domain.ProductKind(req.Kind), req.LicenseTermsMonths)
 	if err != nil {
 		s.Error(w, r, err)
 		return

@@ -21,7 +21,7 @@ func (s *Server) handleTemplateCreate(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, err)
 		return
 	}
-	t, res, err := s.cfg.Commands.CreateTemplate(r.Context(), meta(r), req.Name)
+	t, res, err := s.cfg.Commands.CreateTemplate(r.Context(), createMeta(r), req.Name)
 	if err != nil {
 		s.Error(w, r, err)
 		return
