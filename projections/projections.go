@@ -163,7 +163,7 @@ func (p *Projections) transactional(h message.HandlerFunc) message.HandlerFunc {
 		if err != nil {
 			return nil, err
 		}
-		_, err = p.db.applyBatch(msg.Context(), pr, []domain.AuditEvent{env}, func(ctx context.Context, _ int) error {
+		err = p.db.applyBatch(msg.Context(), pr, []domain.AuditEvent{env}, func(ctx context.Context, _ int) error {
 			msg.SetContext(ctx)
 			_, err := h(msg)
 			return err

@@ -126,8 +126,8 @@ func (e *rmEnv) rebuilt(tb testing.TB, name string) *projections.DB {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	if res.Head != e.head(tb) {
-		tb.Fatalf("rebuilt up to %d, head is %d", res.Head, e.head(tb))
+	if res.Head != e.head(tb) || !db.CaughtUp(context.Background(), res.Head) {
+		tb.Fatalf("rebuilt up to %d, head is %d, positions %v", res.Head, e.head(tb), db.Positions(context.Background()))
 	}
 	return db
 }

@@ -100,7 +100,7 @@ func replay(ctx context.Context, store eventstore.Store, db *DB, prs []*projecto
 			return n, err
 		}
 		for _, p := range prs {
-			if _, err := db.applyEvents(ctx, p, events, decoded); err != nil {
+			if err := db.applyEvents(ctx, p, events, decoded); err != nil {
 				return n, err
 			}
 		}

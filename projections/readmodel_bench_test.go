@@ -1,0 +1,72 @@
+package projections_test
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/offerflow/offerflow/eventstore/pubsub"
+	"github.com/offerflow/offerflow/projections"
+)
+
+// BenchmarkProjection measures how fast the four projectors apply a log of
+// random lifecycles (the workload of the tests, 5,000 events):
+//
+//   - live: through the path of a running server, a pubsub.Subscriber per
+//     projector feeding the Watermill router, one transaction per event and
+//     projector (the catch-up is switched off so that the whole log takes
+//     this path);
+//   - rebuild: projections.Rebuild, the same handlers fed from ReadAll in
+//     transactions of 1,000 events.
+//
+// The metric events/s counts log events applied by all four projectors.
+//
+//	go test -run '^$' -bench BenchmarkProjection -benchtime 3x ./projections/
+func BenchmarkProjection(b *testing.B) {
+	const events = 5000
+	e := newRMEnv(b)
+	newRMWorkload(e, 5).Run(b, events)
+	head := e.head(b)
+
+	b.Run("live", func(b *testing.B) {
+		var spent time.Duration
+		for i := range b.N {
+			db := rmOpenDB(b, filepath.Join(b.TempDir(), fmt.Sprintf("live-%d.db", i)))
+			p, err := projections.New(db, e.store, projections.Config{BatchSize: -1,
+				Subscriber: pubsub.SubscriberConfig{PageSize: 1000}})
+			if err != nil {
+				b.Fatal(err)
+			}
+			start := time.Now()
+			if err := p.Start(context.Background()); err != nil {
+				b.Fatal(err)
+			}
+			rmWait(b, db, head)
+			spent += time.Since(start)
+			if err := p.Close(); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(head)*float64(b.N)/spent.Seconds(), "events/s")
+		b.ReportMetric(0, "ns/op")
+	})
+
+	b.Run("rebuild", func(b *testing.B) {
+		db := rmOpenDB(b, filepath.Join(b.TempDir(), "rebuild.db"))
+		var spent time.Duration
+		for range b.N {
+			res, err := projections.Rebuild(context.Background(), e.store, db, nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if res.Events != head {
+				b.Fatalf("rebuilt %d events, want %d", res.Events, head)
+			}
+			spent += res.Duration
+		}
+		b.ReportMetric(float64(head)*float64(b.N)/spent.Seconds(), "events/s")
+		b.ReportMetric(0, "ns/op")
+	})
+}
