@@ -70,31 +70,57 @@ func withIdentity(ctx context.Context, id Identity) context.Context {
 }
 
 // bearerToken returns the token of the request: from the Authorization
-// header, or else from the session cookie.
-func bearerToken(r *http.Request) string {
+// header, or else from the session cookie (fromCookie).
+func bearerToken(r *http.Request) (token string, fromCookie bool) {
 	if h := r.Header.Get("Authorization"); h != "" {
 		scheme, tok, ok := strings.Cut(h, " ")
 		if !ok || !strings.EqualFold(scheme, "Bearer") {
-			return ""
+			return "", false
 		}
-		return strings.TrimSpace(tok)
+		return strings.TrimSpace(tok), false
 	}
 	if c, err := r.Cookie(SessionCookie); err == nil {
-		return c.Value
+		return c.Value, true
 	}
-	return ""
+	return "", false
 }
 
 // authenticate resolves the request's token to an identity, or answers 401.
+// A browser sends the session cookie by itself, so a write authenticated by
+// the cookie must also come from this site: besides the cookie's
+// SameSite=Strict, cross-origin writes are refused (403) by their
+// Sec-Fetch-Site or Origin header.
 func (s *Server) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id, err := s.identify(r.Context(), bearerToken(r))
+		token, fromCookie := bearerToken(r)
+		id, err := s.identify(r.Context(), token)
 		if err != nil {
 			s.Error(w, r, err)
 			return
 		}
+		if fromCookie {
+			if err := s.crossOrigin.Check(r); err != nil {
+				s.Error(w, r, domain.Errorf(domain.EFORBIDDEN, "a cross-origin request may not use the session cookie"))
+				return
+			}
+		}
 		next.ServeHTTP(w, r.WithContext(withIdentity(r.Context(), id)))
 	})
+}
+
+// Identify returns who holds token, as the API would authenticate it: the
+// operator token, or an issued token. ok is false for any other token; err
+// is reserved for failures of the look-up itself. The web UI's sign-in
+// uses it.
+func (s *Server) Identify(ctx context.Context, token string) (id Identity, ok bool, err error) {
+	id, err = s.identify(ctx, token)
+	switch {
+	case err == nil:
+		return id, true, nil
+	case isCode(err, domain.EUNAUTHENTICATED):
+		return Identity{}, false, nil
+	}
+	return Identity{}, false, err
 }
 
 var errUnauthenticated = domain.Errorf(domain.EUNAUTHENTICATED, "a valid bearer token is required")

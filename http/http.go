@@ -44,6 +44,10 @@ type Config struct {
 	// webhooks (tests and development only).
 	AllowInsecureWebhooks bool
 
+	// UI is the web UI (package http/ui), served at /, /app, /session and
+	// /assets/; nil serves no UI.
+	UI http.Handler
+
 	// Ready reports whether the server may take traffic (/readyz); nil means
 	// always ready.
 	Ready func(ctx context.Context) error
@@ -115,6 +119,7 @@ type Server struct {
 	operatorHash []byte
 	handler      http.Handler
 	hub          *hub
+	crossOrigin  *http.CrossOriginProtection
 
 	// ctx ends when the server shuts down; long-lived responses (the event
 	// stream) end with it so that shutdown does not wait for them.
@@ -134,7 +139,8 @@ func NewServer(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &Server{cfg: cfg, logger: cfg.Logger, metrics: cfg.Metrics, ctx: ctx, cancel: cancel}
+	s := &Server{cfg: cfg, logger: cfg.Logger, metrics: cfg.Metrics, ctx: ctx, cancel: cancel,
+		crossOrigin: http.NewCrossOriginProtection()}
 	if cfg.OperatorToken != "" {
 		h := sha256.Sum256([]byte(cfg.OperatorToken))
 		s.operatorHash = h[:]

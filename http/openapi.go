@@ -53,6 +53,10 @@ type op struct {
 	okType                    string // content type of the success body, JSON by default
 	okETag                    bool
 	errors                    []int
+	// more are responses besides the success and the problems, as given.
+	more obj
+	// formBody is a form-encoded request body schema (the UI's sign-in).
+	formBody obj
 }
 
 func openAPIDocument() obj {
@@ -135,6 +139,12 @@ func (o op) build() obj {
 	for _, st := range o.errors {
 		responses[itoa(st)] = problemResponse(st)
 	}
+	for st, r := range o.more {
+		responses[st] = r
+	}
+	if o.formBody != nil {
+		out["requestBody"] = obj{"required": true, "content": obj{"application/x-www-form-urlencoded": obj{"schema": o.formBody}}}
+	}
 	out["responses"] = responses
 	if o.roles == "" {
 		out["security"] = []obj{}
@@ -146,7 +156,7 @@ func problemResponse(status int) obj {
 	desc := map[int]string{
 		400: "malformed: not JSON, trailing data, an unknown field, or a bad cursor",
 		401: "unauthenticated: no token, or a bad one",
-		403: "forbidden: the role may not call this endpoint",
+		403: "forbidden: the role may not call this endpoint (or a cross-origin write used the session cookie)",
 		404: "not_found: the resource in the path does not exist for this tenant",
 		409: "invalid_transition (not allowed in the current state), or idempotency_in_progress",
 		412: "version_conflict: If-Match does not match the current version",

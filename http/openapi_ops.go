@@ -15,6 +15,21 @@ func operations() []op {
 		itemID    = pathParam("item_id")
 	)
 	return []op{
+		{method: "GET", path: "/", id: "uiSignIn", summary: "Web UI: the sign-in page, or a redirect to /app for a visitor with a session.",
+			ok: 200, okSchema: str(), okType: "text/html", more: obj{"303": redirect("/app")}},
+		{method: "GET", path: "/app", id: "uiApp", summary: "Web UI: the application page (reseller's and customer's pages).", ok: 200, okSchema: str(), okType: "text/html"},
+		{method: "GET", path: "/assets/{name}", id: "uiAsset", summary: "Web UI: an embedded stylesheet or script.", params: []obj{pathParam("name")},
+			ok: 200, okSchema: str(), okType: "*/*", more: obj{"304": obj{"description": "Not modified"}, "404": textResponse("Not found", "text/plain")}},
+		{method: "GET", path: "/session", id: "uiSession", summary: "Web UI: who the session cookie belongs to.",
+			ok: 200, okSchema: object([]string{"role", "tenant"}, obj{"role": str(), "tenant": str()}), errors: []int{401}},
+		{method: "POST", path: "/session", id: "uiSignInPost", summary: "Web UI: sign in with a token; it is kept in the session cookie (HttpOnly, SameSite=Strict).",
+			formBody: obj{"type": "object", "properties": obj{"token": str()}},
+			ok:       303, more: obj{"400": textResponse("The form could not be read", "text/html"), "401": textResponse("Not a valid token", "text/html"),
+				"403": obj{"description": "A role without pages (HTML), or a cross-origin post (text)",
+					"content": obj{"text/html": obj{"schema": str()}, "text/plain": obj{"schema": str()}}}, "503": textResponse("The token could not be checked", "text/html")}},
+		{method: "POST", path: "/session/logout", id: "uiSignOut", summary: "Web UI: sign out (clears the cookie).", ok: 303,
+			more: obj{"403": textResponse("A cross-origin post", "text/plain")}},
+
 		{method: "GET", path: "/healthz", id: "healthz", summary: "Liveness: 200 while the process runs.", ok: 200, okSchema: ref("Status")},
 		{method: "GET", path: "/readyz", id: "readyz", summary: "Readiness: 200 once the stores are open and projections caught up at start-up.",
 			ok: 200, okSchema: ref("Status"), errors: []int{503}},
@@ -98,4 +113,12 @@ func operations() []op {
 			params: []obj{{"name": "Last-Event-ID", "in": "header", "required": false, "schema": str(), "description": "Resume after this log position."}},
 			ok:     200, okSchema: str(), okType: "text/event-stream", errors: append(auth, 400)},
 	}
+}
+
+func redirect(to string) obj {
+	return obj{"description": "See " + to, "headers": obj{"Location": obj{"schema": str()}}}
+}
+
+func textResponse(desc, contentType string) obj {
+	return obj{"description": desc, "content": obj{contentType: obj{"schema": str()}}}
 }

@@ -31,7 +31,11 @@ func walk(tb testing.TB, ts *TestServer) []string {
 	}
 	var out []string
 	err := chi.Walk(router, func(method, route string, _ http.Handler, _ ...func(http.Handler) http.Handler) error {
-		out = append(out, method+" "+strings.TrimSuffix(strings.ReplaceAll(route, "/*/", "/"), "/"))
+		route = strings.ReplaceAll(route, "/*/", "/")
+		if len(route) > 1 {
+			route = strings.TrimSuffix(route, "/")
+		}
+		out = append(out, method+" "+route)
 		return nil
 	})
 	if err != nil {

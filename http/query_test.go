@@ -163,3 +163,30 @@ func TestCookieSession(t *testing.T) {
 		t.Fatalf("a Basic credential: %s", got)
 	}
 }
+
+// TestUI checks the web UI's routes through the API's router, and that a
+// write authenticated by the session cookie must come from this site.
+func TestUI(t *testing.T) {
+	ts := MustOpenServer(t, func(o *Options) { o.NoProcesses = true })
+	_, r := ts.NewReseller(t, "R")
+	anon := ts.As("")
+	if got := anon.Must(t, 200, "GET", "/", nil); !strings.HasPrefix(got.Header.Get("Content-Type"), "text/html") {
+		t.Fatalf("sign-in page: %s", got.Header.Get("Content-Type"))
+	}
+	anon.Must(t, 200, "GET", "/app", nil)
+	anon.Must(t, 401, "GET", "/session", nil)
+	who := anon.Must(t, 200, "GET", "/session", nil, "Cookie", "offerflow_session="+r.Token).Map(t)
+	if who["role"] != "reseller" {
+		t.Fatalf("session: %v", who)
+	}
+	cookie := "offerflow_session=" + r.Token
+	r2 := ts.As("")
+	r2.Must(t, 201, "POST", "/v1/templates", map[string]string{"name": "same site"}, "Cookie", cookie, "Sec-Fetch-Site", "same-origin")
+	before := ts.Head(t)
+	got := r2.Do(t, "POST", "/v1/templates", map[string]string{"name": "cross site"}, "Cookie", cookie, "Sec-Fetch-Site", "cross-site")
+	if got.Status != 403 || got.Code() != "forbidden" || ts.Head(t) != before {
+		t.Fatalf("a cross-site write with the cookie: %s", got)
+	}
+	// A bearer token is not sent by browsers on their own: no such check.
+	r.Must(t, 201, "POST", "/v1/templates", map[string]string{"name": "api"}, "Sec-Fetch-Site", "cross-site")
+}

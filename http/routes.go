@@ -20,6 +20,12 @@ var (
 	streamListeners = []domain.Role{domain.RoleReseller, domain.RoleCustomer}
 )
 
+// uiRoutes are the web UI's routes, served by Config.UI.
+var uiRoutes = [][2]string{
+	{"GET", "/"}, {"GET", "/app"}, {"GET", "/assets/{name}"},
+	{"GET", "/session"}, {"POST", "/session"}, {"POST", "/session/logout"},
+}
+
 // route is one endpoint of the API.
 type route struct {
 	method  string
@@ -92,6 +98,11 @@ func (s *Server) routes() http.Handler {
 		s.Error(w, r, errorf(EMETHODNOTALLOWED, "the endpoint does not take %s", r.Method))
 	})
 
+	if s.cfg.UI != nil {
+		for _, rt := range uiRoutes {
+			r.Method(rt[0], rt[1], s.cfg.UI)
+		}
+	}
 	r.Get("/healthz", s.handleHealthz)
 	r.Get("/readyz", s.handleReadyz)
 	r.Method("GET", "/metrics", s.metrics.Handler())

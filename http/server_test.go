@@ -23,6 +23,7 @@ import (
 	ofhttp "github.com/offerflow/offerflow/http"
 	"github.com/offerflow/offerflow/http/eventlog"
 	"github.com/offerflow/offerflow/http/idempotency"
+	"github.com/offerflow/offerflow/http/ui"
 	"github.com/offerflow/offerflow/projections"
 )
 
@@ -140,7 +141,15 @@ func MustOpenServer(tb testing.TB, opts ...func(*Options)) *TestServer {
 	}
 
 	log := eventlog.New(store)
-	srv, err := ofhttp.NewServer(ofhttp.Config{
+	// The UI signs in through the server's own identification, which
+	// exists only once the server does: the closure reads srv later.
+	var srv *ofhttp.Server
+	webUI, err := ui.New(ui.Config{Logger: logger, Lookup: func(ctx context.Context, token string) (ui.Identity, bool, error) {
+		id, ok, err := srv.Identify(ctx, token)
+		return ui.Identity{Role: string(id.Role), Tenant: id.Tenant}, ok, err
+	}})
+	must(err)
+	srv, err = ofhttp.NewServer(ofhttp.Config{
 		Addr:                  "127.0.0.1:0",
 		Commands:              svc,
 		Queries:               reads,
@@ -155,6 +164,7 @@ func MustOpenServer(tb testing.TB, opts ...func(*Options)) *TestServer {
 		Logger:                logger,
 		Heartbeat:             o.Heartbeat,
 		WaitTimeout:           o.WaitTimeout,
+		UI:                    webUI,
 	})
 	must(err)
 	must(srv.Open())
