@@ -1,0 +1,162 @@
+package eventlog_test
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/offerflow/offerflow/command"
+	"github.com/offerflow/offerflow/domain"
+	"github.com/offerflow/offerflow/eventstore/sqlite"
+	"github.com/offerflow/offerflow/http/eventlog"
+)
+
+// fixture is one offer of one reseller to one customer, in a real SQLite
+// event store.
+type fixture struct {
+	log      *eventlog.Log
+	svc      *command.Service
+	reseller domain.Actor
+	customer domain.Actor
+	offer    domain.OfferID
+}
+
+func mustFixture(t *testing.T) fixture {
+	t.Helper()
+	ctx := context.Background()
+	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "events.db"), sqlite.Config{Synchronous: "NORMAL"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = store.Close() })
+	svc := command.NewService(command.NewHandler(store, command.Config{}))
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	r, _, err := svc.RegisterReseller(ctx, command.Meta{Actor: domain.Actor{Role: domain.RoleOperator}}, "R")
+	must(err)
+	rm := command.Meta{Actor: domain.Actor{Role: domain.RoleReseller, Tenant: string(r.ID()), Subject: "tok"}, CorrelationID: "req-1"}
+	p, _, err := svc.AddProduct(ctx, rm, "P", domain.KindModule, []int{12})
+	must(err)
+	tpl, _, err := svc.CreateTemplate(ctx, rm, "T")
+	must(err)
+	_, _, _, err = svc.AddTemplateItem(ctx, rm, tpl.ID(), p.ID(), 12, domain.ModeAbsolute, nil)
+	must(err)
+	c, _, err := svc.RegisterCustomer(ctx, rm, "C", "")
+	must(err)
+	o, _, err := svc.CreateOffer(ctx, rm, c.ID(), tpl.ID(), "hi", nil)
+	must(err)
+	return fixture{log: eventlog.New(store), svc: svc, reseller: rm.Actor,
+		customer: domain.Actor{Role: domain.RoleCustomer, Tenant: string(c.ID())}, offer: o.ID()}
+}
+
+func TestLog_OfferHistory(t *testing.T) {
+	ctx := context.Background()
+	f := mustFixture(t)
+	all := domain.PageRequest{Limit: 50}
+
+	page, err := f.log.OfferHistory(ctx, f.reseller, f.offer, all)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(page.Items) != 2 || page.Items[0].Type != domain.TypeOfferCreated || page.NextCursor != "" {
+		t.Fatalf("history: %+v", page)
+	}
+	first, second := page.Items[0], page.Items[1]
+	if first.PrevHash != nil || second.PrevHash == nil || *second.PrevHash != first.Hash || first.Hash == "" {
+		t.Fatalf("hash chain: %+v, %+v", first, second)
+	}
+	if first.Actor != f.reseller || first.CorrelationID != "req-1" || first.Version != 1 || first.Position == 0 {
+		t.Fatalf("envelope: %+v", first)
+	}
+
+	t.Run("ErrNotVisibleBeforeDelivery", func(t *testing.T) {
+		if _, err := f.log.OfferHistory(ctx, f.customer, f.offer, all); !errors.Is(err, domain.ErrOfferNotFound) {
+			t.Fatalf("err = %v", err)
+		}
+	})
+	t.Run("ErrOtherTenant", func(t *testing.T) {
+		for _, a := range []domain.Actor{
+			{Role: domain.RoleReseller, Tenant: "other"},
+			{Role: domain.RoleAuditor, Tenant: "other"},
+			{Role: domain.RoleCustomer, Tenant: "other"},
+			{Role: domain.RoleOperator},
+		} {
+			if _, err := f.log.OfferHistory(ctx, a, f.offer, all); !errors.Is(err, domain.ErrOfferNotFound) {
+				t.Fatalf("%+v: err = %v", a, err)
+			}
+		}
+		if _, err := f.log.OfferHistory(ctx, f.reseller, "no-such-offer", all); !errors.Is(err, domain.ErrOfferNotFound) {
+			t.Fatalf("unknown offer: err = %v", err)
+		}
+	})
+	t.Run("VisibleAfterDelivery", func(t *testing.T) {
+		if _, _, err := f.svc.DeliverOffer(ctx, command.Meta{Actor: domain.SystemActor("delivery")}, f.offer, 1); err != nil {
+			t.Fatal(err)
+		}
+		p, err := f.log.OfferHistory(ctx, f.customer, f.offer, all)
+		if err != nil || len(p.Items) != 3 {
+			t.Fatalf("customer's history: %+v, %v", p, err)
+		}
+		if _, err := f.log.OfferHistory(ctx, domain.Actor{Role: domain.RoleAuditor, Tenant: "*"}, f.offer, all); err != nil {
+			t.Fatalf("auditor of every reseller: %v", err)
+		}
+	})
+	t.Run("Paging", func(t *testing.T) {
+		var types []string
+		req := domain.PageRequest{Limit: 1}
+		for range 10 {
+			p, err := f.log.OfferHistory(ctx, f.reseller, f.offer, req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, e := range p.Items {
+				types = append(types, e.Type)
+			}
+			if p.NextCursor == "" {
+				break
+			}
+			req.Cursor = p.NextCursor
+		}
+		if len(types) != 3 || types[2] != domain.TypeOfferDelivered {
+			t.Fatalf("paged history: %v", types)
+		}
+	})
+	t.Run("ErrBadCursor", func(t *testing.T) {
+		for _, c := range []string{"garbage", "aGlzdG9yeTp4", "b3RoZXI6MQ"} {
+			_, err := f.log.OfferHistory(ctx, f.reseller, f.offer, domain.PageRequest{Limit: 1, Cursor: c})
+			if domain.ErrorCode(err) != domain.EMALFORMED {
+				t.Fatalf("cursor %q: err = %v", c, err)
+			}
+		}
+	})
+}
+
+func TestLog_ReadAllAndWait(t *testing.T) {
+	ctx := context.Background()
+	f := mustFixture(t)
+	head, err := f.log.Head(ctx)
+	if err != nil || head == 0 {
+		t.Fatalf("head %d, err %v", head, err)
+	}
+	evs, err := f.log.ReadAll(ctx, 0, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if uint64(len(evs)) != head || evs[len(evs)-1].Position != head || evs[0].Type != domain.TypeResellerRegistered {
+		t.Fatalf("read %d events up to %d, head %d", len(evs), evs[len(evs)-1].Position, head)
+	}
+	wctx, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer cancel()
+	if err := f.log.Wait(wctx, head); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Wait at the head returned %v", err)
+	}
+	if err := f.log.Wait(ctx, head-1); err != nil {
+		t.Fatalf("Wait below the head: %v", err)
+	}
+}
