@@ -1,0 +1,199 @@
+package ui_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+)
+
+// stepTimeout bounds each browser step; the whole scenario takes a few
+// seconds when nothing is wrong.
+const stepTimeout = 20 * time.Second
+
+// chromiumPath finds Debian's chromium. Without one the browser tests skip,
+// except in CI (CI=true), where they must run.
+func chromiumPath(t *testing.T) string {
+	t.Helper()
+	for _, p := range []string{"/usr/bin/chromium", "chromium"} {
+		if path, err := exec.LookPath(p); err == nil {
+			return path
+		}
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatal("no chromium binary, and CI=true: the browser tests must run (apt-get install -y chromium)")
+	}
+	t.Skip("skipping the browser tests: no chromium binary (apt-get install -y chromium)")
+	return ""
+}
+
+// newBrowser starts chromium with exactly the flags below and a fresh
+// profile, and returns a context of its first tab. It fails the test on
+// any uncaught exception or console error in a page.
+func newBrowser(t *testing.T) context.Context {
+	t.Helper()
+	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
+		chromedp.ExecPath(chromiumPath(t)),
+		chromedp.Flag("headless", true),
+		chromedp.Flag("no-sandbox", true),
+		chromedp.Flag("disable-gpu", true),
+		chromedp.Flag("no-first-run", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.UserDataDir(t.TempDir()),
+	)
+	t.Cleanup(cancelAlloc)
+	ctx, cancel := chromedp.NewContext(alloc)
+	t.Cleanup(cancel)
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
+	return ctx
+}
+
+// tab is one browser tab (with its own cookie jar when it was opened in a
+// new browser context) and the test it reports to.
+type tab struct {
+	t    *testing.T
+	name string
+	ctx  context.Context
+
+	mu     sync.Mutex
+	errors []string
+}
+
+// openTab opens a tab in a new browser context of browser, so that its
+// session cookie is its own.
+func openTab(t *testing.T, browser context.Context, name string) *tab {
+	t.Helper()
+	ctx, cancel := chromedp.NewContext(browser, chromedp.WithNewBrowserContext())
+	t.Cleanup(cancel)
+	tb := &tab{t: t, name: name, ctx: ctx}
+	if err := chromedp.Listen(ctx, tb.onEvent); err != nil {
+		t.Fatalf("%s: listen: %v", name, err)
+	}
+	t.Cleanup(func() {
+		tb.mu.Lock()
+		defer tb.mu.Unlock()
+		for _, e := range tb.errors {
+			t.Errorf("%s: %s", name, e)
+		}
+	})
+	return tb
+}
+
+// onEvent keeps the page's script errors; it runs in chromedp's event loop,
+// so it only records.
+func (tb *tab) onEvent(ev any) {
+	var msg string
+	switch e := ev.(type) {
+	case *runtime.EventExceptionThrown:
+		msg = "uncaught exception: " + e.ExceptionDetails.Text
+		if e.ExceptionDetails.Exception != nil {
+			msg += " " + e.ExceptionDetails.Exception.Description
+		}
+	case *runtime.EventConsoleAPICalled:
+		if e.Type != runtime.ConsoleAPICalledTypeError {
+			return
+		}
+		var parts []string
+		for _, a := range e.Args {
+			if len(a.Value) > 0 {
+				parts = append(parts, string(a.Value))
+			} else {
+				parts = append(parts, a.Description)
+			}
+		}
+		msg = "console.error: " + strings.Join(parts, " ")
+	default:
+		return
+	}
+	tb.mu.Lock()
+	tb.errors = append(tb.errors, msg)
+	tb.mu.Unlock()
+}
+
+// do runs browser steps, failing the test with what it was doing.
+func (tb *tab) do(what string, steps ...chromedp.Action[chromedp.Void]) {
+	tb.t.Helper()
+	ctx, cancel := context.WithTimeout(tb.ctx, stepTimeout)
+	defer cancel()
+	if err := chromedp.Do(ctx, steps...); err != nil {
+		tb.t.Fatalf("%s: %s: %v", tb.name, what, err)
+	}
+}
+
+// waitFor polls a JavaScript predicate until it is true.
+func (tb *tab) waitFor(what, predicate string) {
+	tb.t.Helper()
+	ctx, cancel := context.WithTimeout(tb.ctx, stepTimeout+time.Second)
+	defer cancel()
+	_, err := chromedp.Run(ctx, chromedp.Poll[bool](predicate,
+		chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(stepTimeout)))
+	if err != nil {
+		tb.t.Fatalf("%s: waiting until %s: %v\n(predicate: %s)", tb.name, what, err, predicate)
+	}
+}
+
+// text returns the visible text of the first element sel matches.
+func (tb *tab) text(sel string) string {
+	tb.t.Helper()
+	ctx, cancel := context.WithTimeout(tb.ctx, stepTimeout)
+	defer cancel()
+	s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
+	if err != nil {
+		tb.t.Fatalf("%s: text of %s: %v", tb.name, sel, err)
+	}
+	return s
+}
+
+// eval runs a JavaScript expression and returns its value as JSON-decoded T.
+func eval[T any](tb *tab, expr string) T {
+	tb.t.Helper()
+	ctx, cancel := context.WithTimeout(tb.ctx, stepTimeout)
+	defer cancel()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr))
+	if err != nil {
+		tb.t.Fatalf("%s: evaluate %s: %v", tb.name, expr, err)
+	}
+	return v
+}
+
+// signIn goes to the sign-in page, pastes token and lands on the app.
+func (tb *tab) signIn(base, token, landing string) {
+	tb.t.Helper()
+	tb.do("sign in",
+		chromedp.Navigate(base+"/"),
+		chromedp.WaitVisible(chromedp.ID("token")),
+		chromedp.SetValue(chromedp.ID("token"), token),
+		chromedp.Click(chromedp.ID("signin-submit")),
+		chromedp.WaitVisible(chromedp.CSS(landing)),
+	)
+}
+
+// selectValue chooses value in a select and tells the page, as a person
+// choosing would.
+func (tb *tab) selectValue(sel, value string) {
+	tb.t.Helper()
+	js := fmt.Sprintf(`(() => { const s = document.querySelector(%s); s.value = %s;
+		s.dispatchEvent(new Event('input', {bubbles: true})); s.dispatchEvent(new Event('change', {bubbles: true}));
+		return s.value; })()`, js(sel), js(value))
+	if got := eval[string](tb, js); got != value {
+		tb.t.Fatalf("%s: select %s: value %q, want %q (no such option?)", tb.name, sel, got, value)
+	}
+}
+
+// js quotes s as a JavaScript string literal.
+func js(s string) string {
+	b, _ := json.Marshal(s) // a string always marshals
+	return string(b)
+}

@@ -1,0 +1,163 @@
+package ui_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+)
+
+// statusRecorder makes the page remember every status the offer rows show,
+// in order, so that a state shown only briefly is not missed by polling.
+const statusRecorder = `(() => {
+	window.__statuses = [];
+	const note = () => {
+		for (const el of document.querySelectorAll('#offers tr[data-offer-id] .status')) {
+			if (window.__statuses[window.__statuses.length - 1] !== el.textContent) window.__statuses.push(el.textContent);
+		}
+	};
+	new MutationObserver(note).observe(document.getElementById('main'), {subtree: true, childList: true, characterData: true});
+	return true;
+})()`
+
+// TestBrowser_OfferRoundTrip drives the real stack through chromium: the
+// reseller sends an offer from the form, the customer sees the badge, opens
+// the offer, reads the message and accepts it; the reseller sees that live
+// and toggles a template item's license mode.
+func TestBrowser_OfferRoundTrip(t *testing.T) {
+	browser := newBrowser(t)
+	st := startStack(t)
+	sd := st.seedScenario(t)
+	base := st.URL
+
+	// The reseller signs in; a bad token first gets the sign-in page back.
+	r := openTab(t, browser, "reseller")
+	r.do("sign in with a bad token",
+		chromedp.Navigate(base+"/"),
+		chromedp.WaitVisible(chromedp.ID("token")),
+		chromedp.SetValue(chromedp.ID("token"), "ofr_not-a-token"),
+		chromedp.Click(chromedp.ID("signin-submit")),
+		chromedp.WaitVisible(chromedp.ID("signin-error")))
+	if got := r.text("#signin-error"); !strings.Contains(got, "not valid") {
+		t.Errorf("sign-in error = %q", got)
+	}
+	r.signIn(base, sd.ResellerToken, "#offer-form")
+	r.waitFor("the form lists the customer and both templates",
+		`document.querySelectorAll('#offer-customer option').length === 2 && document.querySelectorAll('#offer-template option').length === 3`)
+	if got := eval[string](r, fmt.Sprintf(`document.querySelector('#offer-customer option[value=%s]').textContent`, js(sd.CustomerID))); got != sd.CustomerName {
+		t.Errorf("customer option = %q, want the name as text %q", got, sd.CustomerName)
+	}
+
+	// An API error is shown as the API words it: a template without items.
+	r.selectValue("#offer-customer", sd.CustomerID)
+	r.selectValue("#offer-template", string(sd.EmptyTemplate))
+	r.do("send an offer of the empty template", chromedp.Click(chromedp.ID("offer-send")), chromedp.WaitVisible(chromedp.ID("notice")))
+	if code, detail := r.text("#notice-code"), r.text("#notice-detail"); code != "validation_failed" || detail == "" {
+		t.Errorf("error shown: code %q, detail %q; want validation_failed with a detail", code, detail)
+	}
+	r.do("dismiss the error", chromedp.Click(chromedp.ID("notice-close")), chromedp.WaitNotVisible(chromedp.ID("notice")))
+
+	// The real offer, with a message that looks like markup.
+	eval[bool](r, statusRecorder)
+	r.selectValue("#offer-template", string(sd.Template))
+	const message = "Guten Tag,\nhier ist Ihr Angebot. <script>alert(1)</script> & <b>mehr</b>"
+	r.do("type the message", chromedp.SendKeys(chromedp.ID("offer-message"), message))
+	if got, want := r.text("#offer-message-count"), fmt.Sprintf("%d / 2,000 characters", len([]rune(message))); got != want {
+		t.Errorf("message counter = %q, want %q", got, want)
+	}
+	r.do("send the offer", chromedp.Click(chromedp.ID("offer-send")), chromedp.WaitVisible(chromedp.ID("offer-sent")))
+	r.waitFor("the form reports status Waiting", `document.getElementById('offer-sent').textContent.includes('Status: Waiting.')`)
+	r.waitFor("the list shows the offer delivered",
+		`(document.querySelector('#offers tr[data-offer-id] .status') || {}).textContent === 'Waiting for Confirmation'`)
+	statuses := eval[[]string](r, `window.__statuses`)
+	if len(statuses) < 2 || statuses[0] != "Waiting" || statuses[len(statuses)-1] != "Waiting for Confirmation" {
+		t.Errorf("the offer row showed %q; want Waiting, then Waiting for Confirmation", statuses)
+	}
+	offerID := eval[string](r, `document.querySelector('#offers tr[data-offer-id]').dataset.offerId`)
+	r.waitFor("a withdraw button while it waits", `!!document.querySelector('#offers tr[data-offer-id] button.danger')`)
+
+	// The customer, in a browser context of its own, sees the badges.
+	c := openTab(t, browser, "customer")
+	c.signIn(base, sd.CustomerToken, "#badge-admin")
+	c.waitFor("badge 1 on Admin and on Updates", `['badge-admin', 'badge-updates'].every((id) => {
+		const b = document.getElementById(id);
+		return b.dataset.count === '1' && b.querySelector('.n').textContent === '1' && !b.classList.contains('zero');
+	})`)
+	if color := eval[string](c, `getComputedStyle(document.getElementById('badge-updates')).backgroundColor`); color != "rgb(180, 35, 24)" {
+		t.Errorf("badge colour = %s, want the red rgb(180, 35, 24)", color)
+	}
+	c.do("open Updates", chromedp.Click(chromedp.ID("nav-updates")), chromedp.WaitVisible(chromedp.CSS("#inbox button.entry.unread")))
+	if w := eval[string](c, `getComputedStyle(document.querySelector('#inbox button.entry')).fontWeight`); w != "700" {
+		t.Errorf("unread entry font weight = %s, want bold (700)", w)
+	}
+	if got := c.text("#inbox"); !strings.Contains(got, "Lernwerk Reseller GmbH") {
+		t.Errorf("inbox does not name the reseller: %q", got)
+	}
+	c.do("open the offer",
+		chromedp.Click(chromedp.CSS(fmt.Sprintf(`#inbox button.entry[data-offer-id=%s]`, js(offerID)))),
+		chromedp.WaitVisible(chromedp.ID("offer-message")))
+	if got := eval[string](c, `document.getElementById('offer-message').textContent`); got != message {
+		t.Errorf("message shown = %q, want %q", got, message)
+	}
+	if n := eval[int](c, `document.querySelectorAll('#offer-detail script, #offer-detail b').length`); n != 0 {
+		t.Errorf("the message became %d elements; it must stay text", n)
+	}
+	if items := c.text("#offer-detail table.items"); !strings.Contains(items, "Datenschutz-Grundlagen") || !strings.Contains(items, "12 months") {
+		t.Errorf("offer items = %q", items)
+	}
+	c.waitFor("the badges go to 0", `['badge-admin', 'badge-updates'].every((id) => {
+		const b = document.getElementById(id);
+		return b.dataset.count === '0' && b.classList.contains('zero');
+	})`)
+	c.waitFor("the entry is no longer unread", `!document.querySelector('#inbox button.entry.unread')`)
+
+	c.do("accept", chromedp.Click(chromedp.ID("accept")), chromedp.WaitVisible(chromedp.CSS("#offer-status .status-accepted")))
+	c.waitFor("the granted licenses under the offer", `document.querySelectorAll('#offer-license-list tbody tr').length === 1`)
+	if got := c.text("#offer-license-list tbody"); !strings.Contains(got, "Datenschutz-Grundlagen") || !strings.Contains(got, "Absolute") {
+		t.Errorf("licenses under the offer = %q", got)
+	}
+	c.do("open Licenses", chromedp.Click(chromedp.ID("nav-licenses")), chromedp.WaitVisible(chromedp.CSS("#licenses tbody tr")))
+	if got := c.text("#licenses tbody"); !strings.Contains(got, "Datenschutz-Grundlagen") || !strings.Contains(got, "12 months") {
+		t.Errorf("licenses = %q", got)
+	}
+
+	// The reseller's page follows without a reload.
+	r.waitFor("the reseller's list shows Accepted", `(document.querySelector('#offers tr[data-offer-id] .status') || {}).textContent === 'Accepted'`)
+	r.waitFor("no withdraw button once accepted", `!document.querySelector('#offers tr[data-offer-id] button.danger')`)
+
+	r.do("open Customers", chromedp.Click(chromedp.ID("nav-customers")), chromedp.WaitVisible(chromedp.CSS("#customers tr[data-customer-id]")))
+	if got := eval[string](r, `document.querySelector('#customers tr[data-customer-id] td').textContent`); got != sd.CustomerName {
+		t.Errorf("customer name shown = %q, want %q as text", got, sd.CustomerName)
+	}
+	if got := r.text(`#customers .count[data-status="accepted"]`); got != "Accepted 1" {
+		t.Errorf("accepted count = %q, want \"Accepted 1\"", got)
+	}
+
+	// The green/red toggle of the template item's license mode.
+	tpl := fmt.Sprintf(`section.template[data-template-id=%s]`, js(string(sd.Template)))
+	r.do("open Templates", chromedp.Click(chromedp.ID("nav-templates")), chromedp.WaitVisible(chromedp.CSS(tpl+" button.mode")))
+	if got := eval[string](r, fmt.Sprintf(`document.querySelector(%s).dataset.mode`, js(tpl+" button.mode"))); got != "absolute" {
+		t.Fatalf("item mode = %q before the toggle, want absolute", got)
+	}
+	r.do("toggle the mode", chromedp.Click(chromedp.CSS(tpl+" button.mode")))
+	r.waitFor("the mode flips to relative (red)", fmt.Sprintf(`(() => { const b = document.querySelector(%s);
+		return b.dataset.mode === 'relative' && b.textContent === 'Relative' && b.classList.contains('mode-relative'); })()`, js(tpl+" button.mode")))
+	r.do("reload the templates", chromedp.Navigate(base+"/app#templates"),
+		chromedp.WaitVisible(chromedp.CSS(tpl+` button.mode[data-mode="relative"]`)))
+
+	// An item added from the catalog, with a term of that product.
+	r.selectValue(tpl+" select.item-product", string(sd.OtherProduct))
+	r.waitFor("the term select offers the product's terms",
+		fmt.Sprintf(`Array.from(document.querySelectorAll(%s), (o) => o.value).join(',') === '6,12'`, js(tpl+" select.item-term option")))
+	r.selectValue(tpl+" select.item-term", "6")
+	r.do("add the item", chromedp.Click(chromedp.CSS(tpl+" button.item-add")))
+	r.waitFor("the template has two items", fmt.Sprintf(`document.querySelectorAll(%s).length === 2`, js(tpl+" tbody tr[data-item-id]")))
+	if got := r.text(tpl + " tbody"); !strings.Contains(got, "Arbeitsschutz kompakt") || !strings.Contains(got, "6 months") {
+		t.Errorf("template items = %q", got)
+	}
+
+	// Signing out ends the session: the app sends the visitor to sign in.
+	r.do("sign out", chromedp.Click(chromedp.ID("logout")), chromedp.WaitVisible(chromedp.ID("token")))
+	r.do("open the app signed out", chromedp.Navigate(base+"/app"), chromedp.WaitVisible(chromedp.ID("token")))
+}

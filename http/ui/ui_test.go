@@ -1,0 +1,231 @@
+package ui_test
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"log/slog"
+	"net/http/httptest"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	_ "github.com/mattn/go-sqlite3" // the processes' database, as serve opens it
+
+	"github.com/offerflow/offerflow/command"
+	"github.com/offerflow/offerflow/domain"
+	"github.com/offerflow/offerflow/eventstore"
+	"github.com/offerflow/offerflow/eventstore/sqlite"
+	ohttp "github.com/offerflow/offerflow/http"
+	"github.com/offerflow/offerflow/http/idempotency"
+	"github.com/offerflow/offerflow/http/ui"
+	"github.com/offerflow/offerflow/projections"
+)
+
+// stack is the whole service wired as cmd/offerflow/serve.go wires it (the
+// SQLite event store, the command service, the read models with their
+// projections, the process managers, the idempotency store and the API),
+// with the UI mounted in the API's router, served over HTTP.
+type stack struct {
+	URL string
+	Svc *command.Service
+}
+
+// startStack starts the stack on files in a fresh temporary directory and
+// stops it when the test ends.
+func startStack(t *testing.T) *stack {
+	t.Helper()
+	ctx := context.Background()
+	dir := t.TempDir()
+	log := slog.New(slog.DiscardHandler)
+	if testing.Verbose() {
+		log = slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
+	}
+
+	store, err := sqlite.Open(ctx, filepath.Join(dir, "events.db"), sqlite.Config{})
+	if err != nil {
+		t.Fatalf("open event store: %v", err)
+	}
+	t.Cleanup(func() { closeOrLog(t, "event store", store.Close) })
+	rm, err := projections.OpenDB(ctx, filepath.Join(dir, "readmodels.db"))
+	if err != nil {
+		t.Fatalf("open read models: %v", err)
+	}
+	t.Cleanup(func() { closeOrLog(t, "read models", rm.Close) })
+	procDB, err := sql.Open("sqlite3", "file:"+filepath.Join(dir, "processes.db")+"?_busy_timeout=5000&_journal_mode=WAL&_synchronous=FULL&_foreign_keys=on")
+	if err != nil {
+		t.Fatalf("open processes db: %v", err)
+	}
+	t.Cleanup(func() { closeOrLog(t, "processes db", procDB.Close) })
+	idem, err := idempotency.Open(ctx, filepath.Join(dir, "idempotency.db"), idempotency.Config{})
+	if err != nil {
+		t.Fatalf("open idempotency keys: %v", err)
+	}
+	t.Cleanup(func() { closeOrLog(t, "idempotency keys", idem.Close) })
+
+	metrics := ohttp.NewMetrics(nil)
+	svc := command.NewService(command.NewHandler(store, command.Config{Logger: log, OnConflict: metrics.AppendConflicts.Inc}))
+	proj, err := projections.New(rm, store, projections.Config{Logger: log})
+	if err != nil {
+		t.Fatalf("projections: %v", err)
+	}
+	procs, err := projections.NewProcesses(ctx, projections.ProcessDeps{Service: svc, Store: store, DB: procDB, Logger: log},
+		projections.ProcessConfig{})
+	if err != nil {
+		t.Fatalf("processes: %v", err)
+	}
+
+	web, err := ui.New(ui.Config{Lookup: tokenLookup(svc), Logger: log})
+	if err != nil {
+		t.Fatalf("ui: %v", err)
+	}
+	api, err := ohttp.NewServer(ohttp.Config{
+		Addr:        "127.0.0.1:0",
+		Commands:    svc,
+		Queries:     rm,
+		History:     rm,
+		Log:         storeLog{store},
+		Tokens:      svc,
+		Idempotency: idem,
+		UI:          web,
+		Projectors:  rm.Positions,
+		Metrics:     metrics,
+		Logger:      log,
+	})
+	if err != nil {
+		t.Fatalf("api server: %v", err)
+	}
+
+	runCtx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	for name, run := range map[string]func(context.Context) error{"projections": proj.Run, "processes": procs.Run} {
+		wg.Go(func() {
+			if err := run(runCtx); err != nil && !errors.Is(err, context.Canceled) {
+				t.Errorf("%s stopped: %v", name, err)
+			}
+		})
+	}
+	t.Cleanup(func() {
+		cancel()
+		closeOrLog(t, "processes", procs.Close)
+		closeOrLog(t, "projections", proj.Close)
+		wg.Wait()
+	})
+
+	// The API's router serves the UI's routes (Config.UI), as in serve.
+	ts := httptest.NewServer(api.Handler())
+	t.Cleanup(ts.Close)
+	// Runs before ts.Close: it ends the open event streams, which
+	// ts.Close would otherwise wait for.
+	t.Cleanup(func() { closeOrLog(t, "api server", api.Close) })
+	return &stack{URL: ts.URL, Svc: svc}
+}
+
+// tokenLookup is the UI's Lookup over the command service's token records,
+// as the lead wires it.
+func tokenLookup(svc *command.Service) ui.Lookup {
+	return func(ctx context.Context, token string) (ui.Identity, bool, error) {
+		a, ok, err := svc.LookupToken(ctx, ohttp.HashToken(token))
+		if err != nil || !ok {
+			return ui.Identity{}, false, err
+		}
+		return ui.Identity{Role: string(a.Role), Tenant: a.Tenant}, true, nil
+	}
+}
+
+func closeOrLog(t *testing.T, what string, close func() error) {
+	if err := close(); err != nil {
+		t.Logf("close %s: %v", what, err)
+	}
+}
+
+// storeLog shows the event store to the API's live updates in the audit
+// shape (cmd/offerflow has the same adapter; package main cannot be
+// imported).
+type storeLog struct{ s eventstore.Store }
+
+func (l storeLog) ReadAll(ctx context.Context, after uint64, limit int) ([]domain.AuditEvent, error) {
+	evs, err := l.s.ReadAll(ctx, after, limit)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]domain.AuditEvent, len(evs))
+	for i, e := range evs {
+		var prev *string
+		if e.PrevHash != "" {
+			p := e.PrevHash
+			prev = &p
+		}
+		a := e.Metadata.Actor
+		out[i] = domain.AuditEvent{
+			Position: e.Position, Stream: e.Stream, Version: e.Version, Type: e.Type, SchemaVersion: e.SchemaVersion,
+			OccurredAt: e.Metadata.OccurredAt, Actor: domain.Actor{Role: domain.Role(a.Role), Tenant: a.Tenant, Subject: a.Subject},
+			Data: e.Data, CorrelationID: e.Metadata.CorrelationID, CausationID: e.Metadata.CausationID, Hash: e.Hash, PrevHash: prev,
+		}
+	}
+	return out, nil
+}
+
+func (l storeLog) Wait(ctx context.Context, after uint64) error { return l.s.Wait(ctx, after) }
+
+func (l storeLog) Head(ctx context.Context) (uint64, error) { return l.s.Head(ctx) }
+
+// seed is what the browser scenario starts from.
+type seed struct {
+	ResellerToken, CustomerToken string
+	CustomerID, CustomerName     string
+	Template, EmptyTemplate      domain.TemplateID
+	Product, OtherProduct        domain.ProductID
+}
+
+// seedScenario registers, through the command service, a reseller with two
+// products, a template with one item, an empty template, and a customer
+// whose name is markup (it must show as text); and a token for each side.
+func (s *stack) seedScenario(t *testing.T) seed {
+	t.Helper()
+	ctx := context.Background()
+	op := command.Meta{Actor: domain.Actor{Role: domain.RoleOperator, Subject: "test"}}
+	r, _, err := s.Svc.RegisterReseller(ctx, op, "Lernwerk Reseller GmbH")
+	if err != nil {
+		t.Fatalf("register reseller: %v", err)
+	}
+	rm := command.Meta{Actor: domain.Actor{Role: domain.RoleReseller, Tenant: string(r.ID()), Subject: "test"}}
+	p, _, err := s.Svc.AddProduct(ctx, rm, "Datenschutz-Grundlagen", domain.KindModule, []int{12, 24})
+	if err != nil {
+		t.Fatalf("add product: %v", err)
+	}
+	p2, _, err := s.Svc.AddProduct(ctx, rm, "Arbeitsschutz kompakt", domain.KindCourse, []int{6, 12})
+	if err != nil {
+		t.Fatalf("add product: %v", err)
+	}
+	tmpl, _, err := s.Svc.CreateTemplate(ctx, rm, "Pflichtschulungen")
+	if err != nil {
+		t.Fatalf("create template: %v", err)
+	}
+	if _, _, _, err := s.Svc.AddTemplateItem(ctx, rm, tmpl.ID(), p.ID(), 12, domain.ModeAbsolute, nil); err != nil {
+		t.Fatalf("add template item: %v", err)
+	}
+	empty, _, err := s.Svc.CreateTemplate(ctx, rm, "Leere Vorlage")
+	if err != nil {
+		t.Fatalf("create template: %v", err)
+	}
+	const customerName = `Stadtwerke <b>Nordheim</b> & Co`
+	c, _, err := s.Svc.RegisterCustomer(ctx, rm, customerName, "")
+	if err != nil {
+		t.Fatalf("register customer: %v", err)
+	}
+	issue := func(role domain.Role, tenant string) string {
+		tok, hash := ohttp.NewToken()
+		if _, err := s.Svc.IssueToken(ctx, op, s.Svc.Handler().NewID(), hash, role, tenant); err != nil {
+			t.Fatalf("issue %s token: %v", role, err)
+		}
+		return tok
+	}
+	return seed{
+		ResellerToken: issue(domain.RoleReseller, string(r.ID())),
+		CustomerToken: issue(domain.RoleCustomer, string(c.ID())),
+		CustomerID:    string(c.ID()), CustomerName: customerName,
+		Template: tmpl.ID(), EmptyTemplate: empty.ID(),
+		Product: p.ID(), OtherProduct: p2.ID(),
+	}
+}
