@@ -126,6 +126,8 @@ func TestBrowser_OfferRoundTrip(t *testing.T) {
 	r.waitFor("the reseller's list shows Accepted", `(document.querySelector('#offers tr[data-offer-id] .status') || {}).textContent === 'Accepted'`)
 	r.waitFor("no withdraw button once accepted", `!document.querySelector('#offers tr[data-offer-id] button.danger')`)
 
+	rejectAndWithdraw(t, r, c, sd)
+
 	r.do("open Customers", chromedp.Click(chromedp.ID("nav-customers")), chromedp.WaitVisible(chromedp.CSS("#customers tr[data-customer-id]")))
 	if got := eval[string](r, `document.querySelector('#customers tr[data-customer-id] td').textContent`); got != sd.CustomerName {
 		t.Errorf("customer name shown = %q, want %q as text", got, sd.CustomerName)
@@ -157,7 +159,85 @@ func TestBrowser_OfferRoundTrip(t *testing.T) {
 		t.Errorf("template items = %q", got)
 	}
 
+	catalog(t, r)
+
 	// Signing out ends the session: the app sends the visitor to sign in.
 	r.do("sign out", chromedp.Click(chromedp.ID("logout")), chromedp.WaitVisible(chromedp.ID("token")))
 	r.do("open the app signed out", chromedp.Navigate(base+"/app"), chromedp.WaitVisible(chromedp.ID("token")))
+}
+
+// rowStatus is a JavaScript expression: the status shown in offer id's row.
+func rowStatus(id string) string {
+	return fmt.Sprintf(`(document.querySelector(%s) || {}).textContent`, js(`#offers tr[data-offer-id="`+id+`"] .status`))
+}
+
+// badgesAre is a JavaScript predicate: both unread badges show n.
+func badgesAre(n int) string {
+	return fmt.Sprintf(`['badge-admin', 'badge-updates'].every((id) => document.getElementById(id).dataset.count === '%d')`, n)
+}
+
+// sendOffer sends an offer of the seeded template from the reseller's form
+// and returns its id once the list shows it delivered.
+func sendOffer(r *tab, sd seed) string {
+	r.t.Helper()
+	before := eval[int](r, `document.querySelectorAll('#offers tr[data-offer-id]').length`)
+	r.selectValue("#offer-customer", sd.CustomerID)
+	r.selectValue("#offer-template", string(sd.Template))
+	r.do("send an offer", chromedp.Click(chromedp.ID("offer-send")))
+	r.waitFor("the new offer is listed", fmt.Sprintf(`document.querySelectorAll('#offers tr[data-offer-id]').length === %d`, before+1))
+	id := eval[string](r, `document.querySelector('#offers tr[data-offer-id]').dataset.offerId`)
+	r.waitFor("the new offer is delivered", rowStatus(id)+` === 'Waiting for Confirmation'`)
+	return id
+}
+
+// rejectAndWithdraw: the customer's badge rises live when an offer arrives;
+// the customer rejects it with a reason, which the reseller sees; the
+// reseller withdraws a third offer, and the customer's badge and inbox
+// follow.
+func rejectAndWithdraw(t *testing.T, r, c *tab, sd seed) {
+	t.Helper()
+	second := sendOffer(r, sd)
+	c.waitFor("the customer's badge rises to 1 without a reload", badgesAre(1))
+	entry := fmt.Sprintf(`#inbox button.entry.unread[data-offer-id=%s]`, js(second))
+	c.do("open the second offer",
+		chromedp.Click(chromedp.ID("nav-updates")),
+		chromedp.WaitVisible(chromedp.CSS(entry)),
+		chromedp.Click(chromedp.CSS(entry)),
+		chromedp.WaitVisible(chromedp.ID("reject-reason")),
+		chromedp.SendKeys(chromedp.ID("reject-reason"), "Zu teuer in diesem Jahr"),
+		chromedp.Click(chromedp.ID("reject")),
+		chromedp.WaitVisible(chromedp.CSS("#offer-status .status-rejected")))
+	r.waitFor("the reseller sees the rejection and its reason", fmt.Sprintf(`%s === 'Rejected' &&
+		document.querySelector(%s).textContent.includes('Reason: Zu teuer in diesem Jahr')`,
+		rowStatus(second), js(`#offers tr[data-offer-id="`+second+`"]`)))
+
+	third := sendOffer(r, sd)
+	c.waitFor("the badge rises again", badgesAre(1))
+	eval[bool](r, `window.confirm = () => true; true`) // the withdraw button asks first
+	r.do("withdraw the third offer", chromedp.Click(chromedp.CSS(fmt.Sprintf(`#offers tr[data-offer-id=%s] button.danger`, js(third)))))
+	r.waitFor("the offer shows Withdrawn", rowStatus(third)+` === 'Withdrawn'`)
+	c.waitFor("the badge drops back to 0", badgesAre(0))
+	c.waitFor("the inbox lists all three, newest first",
+		`Array.from(document.querySelectorAll('#inbox button.entry .status'), (e) => e.textContent).join('|') === 'Withdrawn|Rejected|Accepted'`)
+}
+
+// catalog: the reseller adds a product and searches the catalog by name.
+func catalog(t *testing.T, r *tab) {
+	t.Helper()
+	rows := `document.querySelectorAll('#products tr[data-product-id]').length`
+	r.do("open Products", chromedp.Click(chromedp.ID("nav-products")), chromedp.WaitVisible(chromedp.CSS("#products tr[data-product-id]")))
+	r.waitFor("both seeded products", rows+` === 2`)
+	r.do("fill in a product", chromedp.SendKeys(chromedp.ID("product-name"), "Brandschutz-Unterweisung"),
+		chromedp.SendKeys(chromedp.ID("product-terms"), "12, 36"))
+	r.selectValue("#product-kind", "course")
+	r.do("add the product", chromedp.Click(chromedp.ID("product-add")))
+	r.waitFor("the product is listed", rows+` === 3`)
+	if got := r.text("#products tbody"); !strings.Contains(got, "Brandschutz-Unterweisung\tCourse\t12 months, 36 months") {
+		t.Errorf("products = %q", got)
+	}
+	r.do("search", chromedp.SendKeys(chromedp.ID("product-search"), "ARBEIT"))
+	r.waitFor("one product matches", rows+` === 1`)
+	if got := r.text("#products tbody"); !strings.Contains(got, "Arbeitsschutz kompakt") {
+		t.Errorf("search result = %q", got)
+	}
 }
