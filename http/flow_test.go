@@ -136,7 +136,8 @@ func TestFlow(t *testing.T) {
 		t.Fatalf("the reseller's view of the rejection: %v", got)
 	}
 
-	// A fourth goes to a customer whose webhook refuses twice, then accepts.
+	// A fourth goes to a customer whose webhook refuses twice, then accepts;
+	// the test holds the accepting answer back to look at the offer first.
 	hook := newWebhook(2)
 	defer hook.Close()
 	hookedID, hooked := reseller.CreateCustomer(t, "Webhook-Schule")
@@ -146,16 +147,18 @@ func TestFlow(t *testing.T) {
 		t.Fatalf("GET webhook = %v", got)
 	}
 	fourth := reseller.SendOffer(t, hookedID, tpl, "per Webhook")
-	Eventually(t, 10*time.Second, "the first two webhook calls", func() bool { return hook.Calls() >= 1 })
-	if hook.Calls() < 3 {
-		// Not yet acknowledged: still waiting and invisible to the customer.
-		if got := reseller.Must(t, 200, "GET", "/v1/offers/"+fourth, nil).Map(t); got["status"] != "waiting" {
-			t.Fatalf("before the webhook's 2xx the offer is %v", got["status"])
-		}
-		if r := hooked.Do(t, "POST", "/v1/inbox/"+fourth+"/read", nil); r.Status != 404 {
-			t.Fatalf("reading an undelivered offer: %s", r)
-		}
+	Eventually(t, 10*time.Second, "the third webhook call", func() bool { return hook.Calls() == 3 })
+	// Not yet acknowledged: still waiting and invisible to the customer.
+	if got := reseller.Must(t, 200, "GET", "/v1/offers/"+fourth, nil).Map(t); got["status"] != "waiting" {
+		t.Fatalf("before the webhook's 2xx the offer is %v", got["status"])
 	}
+	if r := hooked.Do(t, "POST", "/v1/inbox/"+fourth+"/read", nil); r.Status != 404 {
+		t.Fatalf("reading an undelivered offer: %s", r)
+	}
+	if got := hooked.Must(t, 200, "GET", "/v1/inbox?min_position="+strconv.FormatUint(ts.Head(t), 10), nil).Map(t)["items"].([]any); len(got) != 0 {
+		t.Fatalf("an undelivered offer in the inbox: %v", got)
+	}
+	hook.Release()
 	reseller.WaitStatus(t, fourth, "waiting_for_confirmation")
 	if hook.Calls() != 3 {
 		t.Fatalf("webhook called %d times, want 3", hook.Calls())
@@ -191,30 +194,48 @@ func jsonEqual(a, b any) bool {
 	return string(x) == string(y)
 }
 
-// webhook is a customer's system that refuses the first calls.
+// webhook is a customer's system that refuses the first calls and holds
+// its first 2xx answer until Release.
 type webhook struct {
 	*httptest.Server
-	mu     sync.Mutex
-	refuse int
-	calls  []*http.Request
-	bodies [][]byte
+	mu      sync.Mutex
+	refuse  int
+	calls   []*http.Request
+	bodies  [][]byte
+	release chan struct{}
+	once    sync.Once
 }
 
 func newWebhook(refuse int) *webhook {
-	h := &webhook{refuse: refuse}
+	h := &webhook{refuse: refuse, release: make(chan struct{})}
 	h.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
 		h.mu.Lock()
-		defer h.mu.Unlock()
 		h.calls = append(h.calls, r)
 		h.bodies = append(h.bodies, b)
-		if len(h.calls) <= h.refuse {
+		n := len(h.calls)
+		h.mu.Unlock()
+		if n <= h.refuse {
 			http.Error(w, "not now", http.StatusServiceUnavailable)
+			return
+		}
+		select {
+		case <-h.release:
+		case <-r.Context().Done():
 			return
 		}
 		w.WriteHeader(http.StatusNoContent)
 	}))
 	return h
+}
+
+// Release lets the held answer go.
+func (h *webhook) Release() { h.once.Do(func() { close(h.release) }) }
+
+// Close releases any held answer and stops the server.
+func (h *webhook) Close() {
+	h.Release()
+	h.Server.Close()
 }
 
 func (h *webhook) Calls() int {

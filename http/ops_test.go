@@ -66,6 +66,7 @@ func TestMetrics(t *testing.T) {
 	w := NewWorld(t, ts)
 	w.ResellerC.Do(t, "POST", "/v1/offers/"+w.Offer+"/redeliver", nil) // 409
 	hook := newWebhook(1)
+	hook.Release()
 	defer hook.Close()
 	id, c := w.ResellerC.CreateCustomer(t, "Hooked")
 	c.Must(t, 200, "PUT", "/v1/webhook", map[string]string{"url": hook.URL})
@@ -73,8 +74,7 @@ func TestMetrics(t *testing.T) {
 	s := openStream(t, w.ResellerC, "", false)
 	defer s.Close()
 
-	body := string(ts.As("").Must(t, 200, "GET", "/metrics", nil).Body)
-	for _, want := range []string{
+	wants := []string{
 		`offerflow_command_duration_seconds_count{command="offer_create",outcome="ok"}`,
 		`offerflow_command_duration_seconds_count{command="offer_redeliver",outcome="invalid_transition"} 1`,
 		`offerflow_http_requests_total{route="/v1/offers/{id}",status="200"}`,
@@ -86,10 +86,21 @@ func TestMetrics(t *testing.T) {
 		"offerflow_delivery_failures_total 1",
 		"offerflow_stream_connections 1",
 		"go_goroutines",
-	} {
-		if !strings.Contains(body, want) {
-			t.Errorf("/metrics lacks %s", want)
+	}
+	// The delivery counters are fed after the fact: poll a little.
+	var body string
+	missing := wants
+	for deadline := time.Now().Add(5 * time.Second); len(missing) > 0 && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		body = string(ts.As("").Must(t, 200, "GET", "/metrics", nil).Body)
+		missing = nil
+		for _, want := range wants {
+			if !strings.Contains(body, want) {
+				missing = append(missing, want)
+			}
 		}
+	}
+	for _, m := range missing {
+		t.Errorf("/metrics lacks %s", m)
 	}
 	if strings.Contains(body, w.ResellerC.Token) {
 		t.Fatal("/metrics holds a token")
