@@ -58,13 +58,13 @@ func (h *Handler) handleSignIn(w http.ResponseWriter, r *http.Request) {
 		h.renderSignIn(w, http.StatusForbidden, "The web UI has pages for resellers and customers only; a token of the "+id.Role+" role works with the API.")
 		return
 	}
-	http.SetCookie(w, sessionCookie(r, token, 0))
+	http.SetCookie(w, h.sessionCookie(r, token, 0))
 	http.Redirect(w, r, "/app", http.StatusSeeOther)
 }
 
 // handleSignOut clears the session cookie.
 func (h *Handler) handleSignOut(w http.ResponseWriter, r *http.Request) {
-	http.SetCookie(w, sessionCookie(r, "", -1))
+	http.SetCookie(w, h.sessionCookie(r, "", -1))
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 }
 
@@ -113,16 +113,17 @@ func (h *Handler) lookup(r *http.Request, token string) (Identity, bool, error) 
 // sessionCookie is the session cookie holding token: HttpOnly so that no
 // script reads it, SameSite=Strict so that no other site's page sends it
 // (which is what protects the API's writes from cross-site requests), Secure
-// whenever the request came over TLS, for the whole site so that /v1 gets
-// it. It lives as long as the browser session; maxAge -1 deletes it.
-func sessionCookie(r *http.Request, token string, maxAge int) *http.Cookie {
+// whenever the request came over TLS (or always, with Config.SecureCookie),
+// for the whole site so that /v1 gets it. It lives as long as the browser
+// session; maxAge -1 deletes it.
+func (h *Handler) sessionCookie(r *http.Request, token string, maxAge int) *http.Cookie {
 	return &http.Cookie{
 		Name:     CookieName,
 		Value:    token,
 		Path:     "/",
 		MaxAge:   maxAge,
 		HttpOnly: true,
-		Secure:   r.TLS != nil,
+		Secure:   r.TLS != nil || h.cfg.SecureCookie,
 		SameSite: http.SameSiteStrictMode,
 	}
 }

@@ -111,6 +111,16 @@ func TestSignIn(t *testing.T) {
 			t.Fatalf("cookie over TLS = %+v; want Secure", c)
 		}
 	})
+	t.Run("SecureBehindAProxy", func(t *testing.T) {
+		h, err := ui.New(ui.Config{Lookup: tokens(), SecureCookie: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := sessionCookie(serve(h, signIn("ofr_customer")))
+		if c == nil || !c.Secure {
+			t.Fatalf("cookie with SecureCookie = %+v; want Secure", c)
+		}
+	})
 	for _, tt := range []struct {
 		name, token string
 		status      int

@@ -47,6 +47,11 @@ type Config struct {
 	Lookup Lookup
 	// Logger receives failures of Lookup; nil discards them.
 	Logger *slog.Logger
+	// SecureCookie marks the session cookie Secure on every response, not
+	// only on requests that arrived over TLS: set it when a proxy in front
+	// terminates TLS, since the request then reaches the server in plain
+	// http.
+	SecureCookie bool
 }
 
 func (c *Config) setDefaults() {

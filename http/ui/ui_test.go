@@ -75,11 +75,17 @@ func startStack(t *testing.T) *stack {
 		t.Fatalf("processes: %v", err)
 	}
 
-	web, err := ui.New(ui.Config{Lookup: tokenLookup(svc), Logger: log})
+	// The UI looks tokens up as the API authenticates them; the server it
+	// asks is made right below, before any request can arrive.
+	var api *ohttp.Server
+	web, err := ui.New(ui.Config{Lookup: func(ctx context.Context, token string) (ui.Identity, bool, error) {
+		id, ok, err := api.Identify(ctx, token)
+		return ui.Identity{Role: string(id.Role), Tenant: id.Tenant}, ok, err
+	}, Logger: log})
 	if err != nil {
 		t.Fatalf("ui: %v", err)
 	}
-	api, err := ohttp.NewServer(ohttp.Config{
+	api, err = ohttp.NewServer(ohttp.Config{
 		Addr:        "127.0.0.1:0",
 		Commands:    svc,
 		Queries:     rm,
@@ -119,18 +125,6 @@ func startStack(t *testing.T) *stack {
 	// ts.Close would otherwise wait for.
 	t.Cleanup(func() { closeOrLog(t, "api server", api.Close) })
 	return &stack{URL: ts.URL, Svc: svc}
-}
-
-// tokenLookup is the UI's Lookup over the command service's token records,
-// as the lead wires it.
-func tokenLookup(svc *command.Service) ui.Lookup {
-	return func(ctx context.Context, token string) (ui.Identity, bool, error) {
-		a, ok, err := svc.LookupToken(ctx, ohttp.HashToken(token))
-		if err != nil || !ok {
-			return ui.Identity{}, false, err
-		}
-		return ui.Identity{Role: string(a.Role), Tenant: a.Tenant}, true, nil
-	}
 }
 
 func closeOrLog(t *testing.T, what string, close func() error) {
