@@ -104,6 +104,10 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 				return
 			}
 		}
+		if st := stateOf(r.Context()); st != nil {
+			// For the log line, which is written outside this context.
+			st.caller = &id
+		}
 		next.ServeHTTP(w, r.WithContext(withIdentity(r.Context(), id)))
 	})
 }

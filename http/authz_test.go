@@ -131,6 +131,11 @@ func TestAuthorization(t *testing.T) {
 					t.Errorf("%s: got %s, want %d", name, got, want)
 					continue
 				}
+				if want < 300 && rw.method != "GET" {
+					if got.Header.Get("X-Log-Position") == "" || (rw.path != "/v1/tokens" && got.Header.Get("ETag") == "") {
+						t.Errorf("%s: a command answered without X-Log-Position or ETag: %v", name, got.Header)
+					}
+				}
 				if want >= 400 {
 					wantCode := map[int]string{401: "unauthenticated", 403: "forbidden", 404: "not_found"}[want]
 					if got.Code() != wantCode {

@@ -3,7 +3,6 @@ package http
 import (
 	"encoding/json"
 	"errors"
-	"log/slog"
 	"net/http"
 
 	"github.com/offerflow/offerflow/command"
@@ -132,18 +131,4 @@ func errorf(code, format string, args ...any) error {
 func isCode(err error, code string) bool {
 	var e *domain.Error
 	return errors.As(err, &e) && e.Code == code
-}
-
-// logAttrs are the attributes every request log line carries; tokens and the
-// Authorization header are never among them.
-func logAttrs(r *http.Request, status int) []slog.Attr {
-	attrs := []slog.Attr{
-		slog.String("method", r.Method),
-		slog.String("path", r.URL.Path),
-		slog.Int("status", status),
-	}
-	if id, ok := IdentityFrom(r.Context()); ok {
-		attrs = append(attrs, slog.String("role", string(id.Role)), slog.String("tenant", id.Tenant))
-	}
-	return attrs
 }

@@ -13,8 +13,9 @@ import (
 
 // requestState is what the middleware learns about a request while it runs.
 type requestState struct {
-	id   string
-	code string // the error code answered, if any
+	id     string
+	code   string    // the error code answered, if any
+	caller *Identity // who authenticated, if anyone
 }
 
 type requestStateKey struct{}
@@ -128,3 +129,17 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 // Unwrap lets http.ResponseController reach the underlying writer (the
 // event stream flushes through it).
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// logAttrs are the attributes every request log line carries; tokens and the
+// Authorization header are never among them.
+func logAttrs(r *http.Request, status int) []slog.Attr {
+	attrs := []slog.Attr{
+		slog.String("method", r.Method),
+		slog.String("path", r.URL.Path),
+		slog.Int("status", status),
+	}
+	if st := stateOf(r.Context()); st != nil && st.caller != nil {
+		attrs = append(attrs, slog.String("role", string(st.caller.Role)), slog.String("tenant", st.caller.Tenant))
+	}
+	return attrs
+}

@@ -166,3 +166,44 @@ func TestShutdown(t *testing.T) {
 		}
 	}
 }
+
+// lockedBuffer is a bytes.Buffer safe for the server's goroutines.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// TestLogs checks that there is a line per request and that no token, good
+// or bad, ends up in the log.
+func TestLogs(t *testing.T) {
+	var buf lockedBuffer
+	ts := MustOpenServer(t, func(o *Options) { o.NoProcesses = true; o.LogTo = &buf })
+	_, r := ts.NewReseller(t, "R")
+	r.Must(t, 201, "POST", "/v1/templates", map[string]string{"name": "T"})
+	ts.As("ofr_guessed-token-value").Must(t, 401, "GET", "/v1/templates", nil)
+	ts.As("").Must(t, 200, "GET", "/v1/templates", nil, "Cookie", "offerflow_session="+r.Token)
+	r.Must(t, 200, "GET", "/v1/templates?cursor=", nil)
+	out := buf.String()
+	for _, secret := range []string{r.Token, operatorToken, "ofr_guessed-token-value", "Bearer"} {
+		if strings.Contains(out, secret) {
+			t.Fatalf("the log holds %q:\n%s", secret, out)
+		}
+	}
+	for _, want := range []string{`"route":"/v1/templates"`, `"status":401`, `"code":"unauthenticated"`, `"role":"reseller"`, `"request_id"`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the log lacks %s:\n%s", want, out)
+		}
+	}
+}

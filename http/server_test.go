@@ -65,6 +65,8 @@ type Options struct {
 	// Processes runs the process managers (delivery, expiry, grant); on
 	// by default.
 	NoProcesses bool
+	// LogTo, when set, receives the server's logs from level Info on.
+	LogTo io.Writer
 }
 
 // MustOpenServer starts a TestServer and stops it when the test ends.
@@ -115,6 +117,10 @@ func MustOpenServer(tb testing.TB, opts ...func(*Options)) *TestServer {
 
 	metrics := ofhttp.NewMetrics(nil)
 	logger := slog.New(slog.NewTextHandler(tw, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	srvLogger := logger
+	if o.LogTo != nil {
+		srvLogger = slog.New(slog.NewJSONHandler(o.LogTo, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	}
 	svc := command.NewService(command.NewHandler(store, command.Config{OnConflict: metrics.AppendConflicts.Inc, Logger: logger}))
 
 	proj, err := projections.New(reads, store, projections.Config{Logger: logger})
@@ -161,7 +167,7 @@ func MustOpenServer(tb testing.TB, opts ...func(*Options)) *TestServer {
 		AllowInsecureWebhooks: true,
 		Projectors:            reads.Positions,
 		Metrics:               metrics,
-		Logger:                logger,
+		Logger:                srvLogger,
 		Heartbeat:             o.Heartbeat,
 		WaitTimeout:           o.WaitTimeout,
 		UI:                    webUI,
