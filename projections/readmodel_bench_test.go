@@ -23,12 +23,15 @@ import (
 //
 // The metric events/s counts log events applied by all four projectors.
 //
-//	go test -run '^$' -bench BenchmarkProjection -benchtime 3x ./projections/
+//	go test -run '^$' -bench BenchmarkProjection -benchtime 3x -v ./projections/
 func BenchmarkProjection(b *testing.B) {
 	const events = 5000
 	e := newRMEnv(b)
+	start := time.Now()
 	newRMWorkload(e, 5).Run(b, events)
 	head := e.head(b)
+	// For comparison with the live rate: how fast the command side wrote.
+	b.Logf("workload: %d events appended through command.Service at %.0f events/s", head, float64(head)/time.Since(start).Seconds())
 
 	b.Run("live", func(b *testing.B) {
 		var spent time.Duration
