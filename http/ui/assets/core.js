@@ -200,7 +200,7 @@ export const bus = new EventTarget();
 // EventSource reconnects by itself and sends Last-Event-ID, so nothing is
 // missed across a reconnect.
 export function connectStream() {
-  const es = new EventSource('/v1/stream', {withCredentials: false});
+  const es = new EventSource('/v1/stream');
   const emit = (type, detail) => bus.dispatchEvent(new CustomEvent(type, {detail}));
   es.addEventListener('open', () => emit('open', null));
   es.addEventListener('badge', (e) => {
