@@ -18,9 +18,9 @@ import (
 // rmLogSize is how many events the random-lifecycle tests write.
 func rmLogSize() uint64 {
 	if testing.Short() {
-		return 1500
+		return 1200
 	}
-	return 2500
+	return 2000
 }
 
 func TestRebuild_MatchesLive(t *testing.T) {
