@@ -182,7 +182,7 @@ func (tb *tab) signIn(base, token, landing string) {
 
 // selectValue chooses value in a select and tells the page, as a person
 // choosing would.
-func (tb *tab) selectValue(sel, value string) {
+func (tb *tab) choose(sel, value string) {
 	tb.t.Helper()
 	js := fmt.Sprintf(`(() => { const s = document.querySelector(%s); s.value = %s;
 		s.dispatchEvent(new Event('input', {bubbles: true})); s.dispatchEvent(new Event('change', {bubbles: true}));

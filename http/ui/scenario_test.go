@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 )
@@ -50,8 +51,8 @@ func TestBrowser_OfferRoundTrip(t *testing.T) {
 	}
 
 	// An API error is shown as the API words it: a template without items.
-	r.selectValue("#offer-customer", sd.CustomerID)
-	r.selectValue("#offer-template", string(sd.EmptyTemplate))
+	r.choose("#offer-customer", sd.CustomerID)
+	r.choose("#offer-template", string(sd.EmptyTemplate))
 	r.do("send an offer of the empty template", chromedp.Click(chromedp.ID("offer-send")), chromedp.WaitVisible(chromedp.ID("notice")))
 	if code, detail := r.text("#notice-code"), r.text("#notice-detail"); code != "validation_failed" || detail == "" {
 		t.Errorf("error shown: code %q, detail %q; want validation_failed with a detail", code, detail)
@@ -60,9 +61,10 @@ func TestBrowser_OfferRoundTrip(t *testing.T) {
 
 	// The real offer, with a message that looks like markup.
 	eval[bool](r, statusRecorder)
-	r.selectValue("#offer-template", string(sd.Template))
+	r.choose("#offer-template", string(sd.Template))
 	const message = "Guten Tag,\nhier ist Ihr Angebot. <script>alert(1)</script> & <b>mehr</b>"
 	r.do("type the message", chromedp.SendKeys(chromedp.ID("offer-message"), message))
+	r.choose("#offer-expires", time.Now().AddDate(0, 0, 30).Format("2006-01-02"))
 	if got, want := r.text("#offer-message-count"), fmt.Sprintf("%d / 2,000 characters", len([]rune(message))); got != want {
 		t.Errorf("message counter = %q, want %q", got, want)
 	}
@@ -102,6 +104,9 @@ func TestBrowser_OfferRoundTrip(t *testing.T) {
 	}
 	if n := eval[int](c, `document.querySelectorAll('#offer-detail script, #offer-detail b').length`); n != 0 {
 		t.Errorf("the message became %d elements; it must stay text", n)
+	}
+	if got := c.text("#offer-detail"); !strings.Contains(got, "; expires ") {
+		t.Errorf("the offer's expiry is not shown: %q", got)
 	}
 	if items := c.text("#offer-detail table.items"); !strings.Contains(items, "Datenschutz-Grundlagen") || !strings.Contains(items, "12 months") {
 		t.Errorf("offer items = %q", items)
@@ -149,10 +154,10 @@ func TestBrowser_OfferRoundTrip(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(tpl+` button.mode[data-mode="relative"]`)))
 
 	// An item added from the catalog, with a term of that product.
-	r.selectValue(tpl+" select.item-product", string(sd.OtherProduct))
+	r.choose(tpl+" select.item-product", string(sd.OtherProduct))
 	r.waitFor("the term select offers the product's terms",
 		fmt.Sprintf(`Array.from(document.querySelectorAll(%s), (o) => o.value).join(',') === '6,12'`, js(tpl+" select.item-term option")))
-	r.selectValue(tpl+" select.item-term", "6")
+	r.choose(tpl+" select.item-term", "6")
 	r.do("add the item", chromedp.Click(chromedp.CSS(tpl+" button.item-add")))
 	r.waitFor("the template has two items", fmt.Sprintf(`document.querySelectorAll(%s).length === 2`, js(tpl+" tbody tr[data-item-id]")))
 	if got := r.text(tpl + " tbody"); !strings.Contains(got, "Arbeitsschutz kompakt") || !strings.Contains(got, "6 months") {
@@ -181,8 +186,8 @@ func badgesAre(n int) string {
 func sendOffer(r *tab, sd seed) string {
 	r.t.Helper()
 	before := eval[int](r, `document.querySelectorAll('#offers tr[data-offer-id]').length`)
-	r.selectValue("#offer-customer", sd.CustomerID)
-	r.selectValue("#offer-template", string(sd.Template))
+	r.choose("#offer-customer", sd.CustomerID)
+	r.choose("#offer-template", string(sd.Template))
 	r.do("send an offer", chromedp.Click(chromedp.ID("offer-send")))
 	r.waitFor("the new offer is listed", fmt.Sprintf(`document.querySelectorAll('#offers tr[data-offer-id]').length === %d`, before+1))
 	id := eval[string](r, `document.querySelector('#offers tr[data-offer-id]').dataset.offerId`)
@@ -229,7 +234,7 @@ func catalog(t *testing.T, r *tab) {
 	r.waitFor("both seeded products", rows+` === 2`)
 	r.do("fill in a product", chromedp.SendKeys(chromedp.ID("product-name"), "Brandschutz-Unterweisung"),
 		chromedp.SendKeys(chromedp.ID("product-terms"), "12, 36"))
-	r.selectValue("#product-kind", "course")
+	r.choose("#product-kind", "course")
 	r.do("add the product", chromedp.Click(chromedp.ID("product-add")))
 	r.waitFor("the product is listed", rows+` === 3`)
 	if got := r.text("#products tbody"); !strings.Contains(got, "Brandschutz-Unterweisung\tCourse\t12 months, 36 months") {

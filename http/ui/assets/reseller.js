@@ -27,7 +27,11 @@ function offersView() {
   const templateSel = h('select', {id: 'offer-template', name: 'template', required: true});
   const message = h('textarea', {id: 'offer-message', name: 'message', rows: 5, 'aria-describedby': 'offer-message-count'});
   const counter = h('p', {id: 'offer-message-count', class: 'counter', 'aria-live': 'polite'});
-  const expires = h('input', {id: 'offer-expires', name: 'expires', type: 'date'});
+  // The API takes an expiry in the future and at most 365 days ahead; the
+  // chosen day ends at midnight in the browser's time zone.
+  const last = new Date();
+  last.setDate(last.getDate() + 364);
+  const expires = h('input', {id: 'offer-expires', name: 'expires', type: 'date', min: isoDay(new Date()), max: isoDay(last)});
   const send = h('button', {type: 'submit', id: 'offer-send'}, 'Send offer');
   const sent = h('p', {id: 'offer-sent', role: 'status', class: 'ok'});
   let key = newKey();
@@ -87,6 +91,11 @@ function offersView() {
       await list.refresh();
     },
   };
+}
+
+// isoDay is the local date of d as a date input's value (YYYY-MM-DD).
+function isoDay(d) {
+  return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
 }
 
 // fillSelect replaces a select's options, keeping the chosen one if it is
