@@ -180,8 +180,8 @@ func (tb *tab) signIn(base, token, landing string) {
 	)
 }
 
-// selectValue chooses value in a select and tells the page, as a person
-// choosing would.
+// choose sets a select's or an input's value and fires input and change,
+// as a person choosing it would.
 func (tb *tab) choose(sel, value string) {
 	tb.t.Helper()
 	js := fmt.Sprintf(`(() => { const s = document.querySelector(%s); s.value = %s;
