@@ -129,21 +129,25 @@ func (db *DB) OfferHistory(ctx context.Context, actor domain.Actor, id domain.Of
 	if err != nil {
 		return domain.Page[domain.AuditEvent]{}, domain.ErrOfferNotFound
 	}
-	var visible int
-	if err := db.read.QueryRowContext(ctx, `SELECT count(*) FROM audit_offers e WHERE e.offer_id = ? AND `+where,
-		append([]any{id}, args...)...).Scan(&visible); err != nil {
-		return domain.Page[domain.AuditEvent]{}, fmt.Errorf("query offer %s history: %w", id, err)
-	}
-	if visible == 0 {
-		return domain.Page[domain.AuditEvent]{}, domain.ErrOfferNotFound
-	}
 	limit := limitOf(page.Limit)
-	rows, err := db.read.QueryContext(ctx, `SELECT envelope FROM audit_events WHERE offer_id = ? AND position > ?
-		ORDER BY position LIMIT ?`, id, int64(cur.Pos), limit+1)
-	if err != nil {
-		return domain.Page[domain.AuditEvent]{}, fmt.Errorf("query offer %s history: %w", id, err)
-	}
-	items, err := scanAudit(rows)
+	var items []domain.AuditEvent
+	err = db.snapshot(ctx, func(q querier) error {
+		var visible int
+		if err := q.QueryRowContext(ctx, `SELECT count(*) FROM audit_offers e WHERE e.offer_id = ? AND `+where,
+			append([]any{id}, args...)...).Scan(&visible); err != nil {
+			return fmt.Errorf("query offer %s history: %w", id, err)
+		}
+		if visible == 0 {
+			return domain.ErrOfferNotFound
+		}
+		rows, err := q.QueryContext(ctx, `SELECT envelope FROM audit_events WHERE offer_id = ? AND position > ?
+			ORDER BY position LIMIT ?`, id, int64(cur.Pos), limit+1)
+		if err != nil {
+			return fmt.Errorf("query offer %s history: %w", id, err)
+		}
+		items, err = scanAudit(rows)
+		return err
+	})
 	if err != nil {
 		return domain.Page[domain.AuditEvent]{}, err
 	}

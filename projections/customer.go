@@ -87,32 +87,36 @@ func (db *DB) Customers(ctx context.Context, reseller domain.ResellerID, page do
 		return domain.Page[domain.CustomerRecord]{}, err
 	}
 	limit := limitOf(page.Limit)
-	rows, err := db.read.QueryContext(ctx, `SELECT id, reseller_id, name, external_ref, version, name_key FROM customers
-		WHERE reseller_id = ?1 AND (NOT ?2 OR (name_key, id) > (?3, ?4))
-		ORDER BY name_key, id LIMIT ?5`, reseller, after, cur.Key, cur.ID, limit+1)
+	var pg domain.Page[domain.CustomerRecord]
+	err = db.snapshot(ctx, func(q querier) error {
+		rows, err := q.QueryContext(ctx, `SELECT id, reseller_id, name, external_ref, version, name_key FROM customers
+			WHERE reseller_id = ?1 AND (NOT ?2 OR (name_key, id) > (?3, ?4))
+			ORDER BY name_key, id LIMIT ?5`, reseller, after, cur.Key, cur.ID, limit+1)
+		if err != nil {
+			return err
+		}
+		var items []domain.CustomerRecord
+		keys := map[domain.CustomerID]string{}
+		for rows.Next() {
+			var key string
+			cr, err := scanCustomer(rows, &key)
+			if err != nil {
+				_ = rows.Close()
+				return err
+			}
+			keys[cr.ID] = key
+			items = append(items, cr)
+		}
+		if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+			return err
+		}
+		pg = pageOf(items, limit, func(c domain.CustomerRecord) cursor {
+			return cursor{List: list, Key: keys[c.ID], ID: string(c.ID)}
+		})
+		return fillOfferCounts(ctx, q, pg.Items)
+	})
 	if err != nil {
 		return domain.Page[domain.CustomerRecord]{}, fmt.Errorf("query customers of %s: %w", reseller, err)
-	}
-	var items []domain.CustomerRecord
-	keys := map[domain.CustomerID]string{}
-	for rows.Next() {
-		var key string
-		cr, err := scanCustomer(rows, &key)
-		if err != nil {
-			_ = rows.Close()
-			return domain.Page[domain.CustomerRecord]{}, fmt.Errorf("query customers of %s: %w", reseller, err)
-		}
-		keys[cr.ID] = key
-		items = append(items, cr)
-	}
-	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
-		return domain.Page[domain.CustomerRecord]{}, fmt.Errorf("query customers of %s: %w", reseller, err)
-	}
-	pg := pageOf(items, limit, func(c domain.CustomerRecord) cursor {
-		return cursor{List: list, Key: keys[c.ID], ID: string(c.ID)}
-	})
-	if err := db.fillOfferCounts(ctx, pg.Items); err != nil {
-		return domain.Page[domain.CustomerRecord]{}, err
 	}
 	return pg, nil
 }
@@ -121,17 +125,21 @@ func (db *DB) Customers(ctx context.Context, reseller domain.ResellerID, page do
 // error matching domain.ErrCustomerNotFound when there is none (also when it
 // is another reseller's). Its offers are listed by CustomerOffers.
 func (db *DB) Customer(ctx context.Context, reseller domain.ResellerID, id domain.CustomerID) (domain.CustomerRecord, error) {
-	cr, err := scanCustomer(db.read.QueryRowContext(ctx, `SELECT id, reseller_id, name, external_ref, version
-		FROM customers WHERE id = ? AND reseller_id = ?`, id, reseller))
+	var cs []domain.CustomerRecord
+	err := db.snapshot(ctx, func(q querier) error {
+		cr, err := scanCustomer(q.QueryRowContext(ctx, `SELECT id, reseller_id, name, external_ref, version
+			FROM customers WHERE id = ? AND reseller_id = ?`, id, reseller))
+		if err != nil {
+			return err
+		}
+		cs = []domain.CustomerRecord{cr}
+		return fillOfferCounts(ctx, q, cs)
+	})
 	if errors.Is(err, sql.ErrNoRows) {
 		return domain.CustomerRecord{}, domain.ErrCustomerNotFound
 	}
 	if err != nil {
 		return domain.CustomerRecord{}, fmt.Errorf("query customer %s: %w", id, err)
-	}
-	cs := []domain.CustomerRecord{cr}
-	if err := db.fillOfferCounts(ctx, cs); err != nil {
-		return domain.CustomerRecord{}, err
 	}
 	return cs[0], nil
 }
@@ -140,15 +148,21 @@ func (db *DB) Customer(ctx context.Context, reseller domain.ResellerID, id domai
 // newest first, or an error matching domain.ErrCustomerNotFound when the
 // customer is not reseller's.
 func (db *DB) CustomerOffers(ctx context.Context, reseller domain.ResellerID, id domain.CustomerID, page domain.PageRequest) (domain.Page[domain.OfferRecord], error) {
-	var n int
-	if err := db.read.QueryRowContext(ctx, `SELECT count(*) FROM customers WHERE id = ? AND reseller_id = ?`,
-		id, reseller).Scan(&n); err != nil {
-		return domain.Page[domain.OfferRecord]{}, fmt.Errorf("query customer %s: %w", id, err)
-	}
-	if n == 0 {
-		return domain.Page[domain.OfferRecord]{}, domain.ErrCustomerNotFound
-	}
-	return db.Offers(ctx, domain.OfferFilter{Reseller: reseller, Customer: id, Page: page})
+	var pg domain.Page[domain.OfferRecord]
+	err := db.snapshot(ctx, func(q querier) error {
+		var n int
+		if err := q.QueryRowContext(ctx, `SELECT count(*) FROM customers WHERE id = ? AND reseller_id = ?`,
+			id, reseller).Scan(&n); err != nil {
+			return fmt.Errorf("query customer %s: %w", id, err)
+		}
+		if n == 0 {
+			return domain.ErrCustomerNotFound
+		}
+		var err error
+		pg, err = offers(ctx, q, domain.OfferFilter{Reseller: reseller, Customer: id, Page: page})
+		return err
+	})
+	return pg, err
 }
 
 func scanCustomer(s interface{ Scan(...any) error }, extra ...any) (domain.CustomerRecord, error) {
@@ -166,7 +180,7 @@ func scanCustomer(s interface{ Scan(...any) error }, extra ...any) (domain.Custo
 // fillOfferCounts loads the offer counts of cs with one query. Every status
 // is present in each map, zero when the customer has no offer in it, so that
 // clients see the full set of keys.
-func (db *DB) fillOfferCounts(ctx context.Context, cs []domain.CustomerRecord) error {
+func fillOfferCounts(ctx context.Context, q querier, cs []domain.CustomerRecord) error {
 	if len(cs) == 0 {
 		return nil
 	}
@@ -180,7 +194,7 @@ func (db *DB) fillOfferCounts(ctx context.Context, cs []domain.CustomerRecord) e
 		at[cs[i].ID] = i
 		args[i] = cs[i].ID
 	}
-	rows, err := db.read.QueryContext(ctx, `SELECT customer_id, status, count FROM customer_offer_counts
+	rows, err := q.QueryContext(ctx, `SELECT customer_id, status, count FROM customer_offer_counts
 		WHERE customer_id IN (?`+strings.Repeat(", ?", len(cs)-1)+`)`, args...)
 	if err != nil {
 		return fmt.Errorf("query offer counts: %w", err)

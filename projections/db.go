@@ -192,6 +192,25 @@ func migratedTables(ctx context.Context) ([]string, error) {
 
 func quoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
 
+// querier is what a read query runs on: the read pool, or one read
+// transaction when a query takes several statements.
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// snapshot runs fn in one read transaction, so that a query made of several
+// statements (a page and its items, a page and its counts) sees one state of
+// the read models even while projectors commit.
+func (db *DB) snapshot(ctx context.Context, fn func(querier) error) error {
+	tx, err := db.read.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin read: %w", err)
+	}
+	defer func() { _ = tx.Rollback() }() // read only: nothing to commit
+	return fn(tx)
+}
+
 // inTx runs fn in a write transaction and commits it when fn succeeds.
 func (db *DB) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
 	tx, err := db.write.BeginTx(ctx, nil)

@@ -103,13 +103,17 @@ func scanOfferRecord(s interface{ Scan(...any) error }) (domain.OfferRecord, uin
 // an auditor of every reseller may leave it empty. A cursor that is not from
 // this list fails with ErrBadCursor.
 func (db *DB) Offers(ctx context.Context, f domain.OfferFilter) (domain.Page[domain.OfferRecord], error) {
+	return offers(ctx, db.read, f)
+}
+
+func offers(ctx context.Context, q querier, f domain.OfferFilter) (domain.Page[domain.OfferRecord], error) {
 	const list = "offers"
 	cur, after, err := decodeCursor(list, f.Page.Cursor)
 	if err != nil {
 		return domain.Page[domain.OfferRecord]{}, err
 	}
 	limit := limitOf(f.Page.Limit)
-	rows, err := db.read.QueryContext(ctx, offerRecordQuery+`
+	rows, err := q.QueryContext(ctx, offerRecordQuery+`
 		WHERE (?1 = '' OR o.reseller_id = ?1) AND (?2 = '' OR o.customer_id = ?2) AND (?3 = '' OR o.status = ?3)
 		  AND (NOT ?4 OR o.created_pos < ?5)
 		ORDER BY o.created_pos DESC LIMIT ?6`,

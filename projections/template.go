@@ -111,37 +111,41 @@ func (db *DB) Templates(ctx context.Context, reseller domain.ResellerID, include
 		return domain.Page[domain.TemplateRecord]{}, err
 	}
 	limit := limitOf(page.Limit)
-	rows, err := db.read.QueryContext(ctx, `SELECT id, reseller_id, name, archived, version, name_key FROM templates
-		WHERE reseller_id = ?1 AND (?2 OR archived = 0) AND (NOT ?3 OR (name_key, id) > (?4, ?5))
-		ORDER BY name_key, id LIMIT ?6`,
-		reseller, includeArchived, after, cur.Key, cur.ID, limit+1)
+	var pg domain.Page[domain.TemplateRecord]
+	err = db.snapshot(ctx, func(q querier) error {
+		rows, err := q.QueryContext(ctx, `SELECT id, reseller_id, name, archived, version, name_key FROM templates
+			WHERE reseller_id = ?1 AND (?2 OR archived = 0) AND (NOT ?3 OR (name_key, id) > (?4, ?5))
+			ORDER BY name_key, id LIMIT ?6`,
+			reseller, includeArchived, after, cur.Key, cur.ID, limit+1)
+		if err != nil {
+			return err
+		}
+		var items []domain.TemplateRecord
+		keys := map[domain.TemplateID]string{}
+		for rows.Next() {
+			var (
+				t       domain.TemplateRecord
+				version int64
+				key     string
+			)
+			if err := rows.Scan(&t.ID, &t.ResellerID, &t.Name, &t.Archived, &version, &key); err != nil {
+				_ = rows.Close()
+				return err
+			}
+			t.Version = uint64(version)
+			keys[t.ID] = key
+			items = append(items, t)
+		}
+		if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+			return err
+		}
+		pg = pageOf(items, limit, func(t domain.TemplateRecord) cursor {
+			return cursor{List: list, Key: keys[t.ID], ID: string(t.ID)}
+		})
+		return fillTemplateItems(ctx, q, pg.Items)
+	})
 	if err != nil {
 		return domain.Page[domain.TemplateRecord]{}, fmt.Errorf("query templates of %s: %w", reseller, err)
-	}
-	var items []domain.TemplateRecord
-	keys := map[domain.TemplateID]string{}
-	for rows.Next() {
-		var (
-			t       domain.TemplateRecord
-			version int64
-			key     string
-		)
-		if err := rows.Scan(&t.ID, &t.ResellerID, &t.Name, &t.Archived, &version, &key); err != nil {
-			_ = rows.Close()
-			return domain.Page[domain.TemplateRecord]{}, fmt.Errorf("query templates of %s: %w", reseller, err)
-		}
-		t.Version = uint64(version)
-		keys[t.ID] = key
-		items = append(items, t)
-	}
-	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
-		return domain.Page[domain.TemplateRecord]{}, fmt.Errorf("query templates of %s: %w", reseller, err)
-	}
-	pg := pageOf(items, limit, func(t domain.TemplateRecord) cursor {
-		return cursor{List: list, Key: keys[t.ID], ID: string(t.ID)}
-	})
-	if err := db.fillTemplateItems(ctx, pg.Items); err != nil {
-		return domain.Page[domain.TemplateRecord]{}, err
 	}
 	return pg, nil
 }
@@ -150,29 +154,33 @@ func (db *DB) Templates(ctx context.Context, reseller domain.ResellerID, include
 // or an error matching domain.ErrTemplateNotFound when there is none (also
 // when it is another reseller's).
 func (db *DB) Template(ctx context.Context, reseller domain.ResellerID, id domain.TemplateID) (domain.TemplateRecord, error) {
-	var (
-		t       domain.TemplateRecord
-		version int64
-	)
-	err := db.read.QueryRowContext(ctx, `SELECT id, reseller_id, name, archived, version FROM templates
-		WHERE id = ? AND reseller_id = ?`, id, reseller).Scan(&t.ID, &t.ResellerID, &t.Name, &t.Archived, &version)
+	var ts []domain.TemplateRecord
+	err := db.snapshot(ctx, func(q querier) error {
+		var (
+			t       domain.TemplateRecord
+			version int64
+		)
+		err := q.QueryRowContext(ctx, `SELECT id, reseller_id, name, archived, version FROM templates
+			WHERE id = ? AND reseller_id = ?`, id, reseller).Scan(&t.ID, &t.ResellerID, &t.Name, &t.Archived, &version)
+		if err != nil {
+			return err
+		}
+		t.Version = uint64(version)
+		ts = []domain.TemplateRecord{t}
+		return fillTemplateItems(ctx, q, ts)
+	})
 	if errors.Is(err, sql.ErrNoRows) {
 		return domain.TemplateRecord{}, domain.ErrTemplateNotFound
 	}
 	if err != nil {
 		return domain.TemplateRecord{}, fmt.Errorf("query template %s: %w", id, err)
 	}
-	t.Version = uint64(version)
-	ts := []domain.TemplateRecord{t}
-	if err := db.fillTemplateItems(ctx, ts); err != nil {
-		return domain.TemplateRecord{}, err
-	}
 	return ts[0], nil
 }
 
 // fillTemplateItems loads the items of ts, in the order they were added,
 // with one query. Templates without items get an empty, non-nil list.
-func (db *DB) fillTemplateItems(ctx context.Context, ts []domain.TemplateRecord) error {
+func fillTemplateItems(ctx context.Context, q querier, ts []domain.TemplateRecord) error {
 	if len(ts) == 0 {
 		return nil
 	}
@@ -183,7 +191,7 @@ func (db *DB) fillTemplateItems(ctx context.Context, ts []domain.TemplateRecord)
 		at[ts[i].ID] = i
 		args[i] = ts[i].ID
 	}
-	rows, err := db.read.QueryContext(ctx, `SELECT template_id, item_id, product_id, product_name, kind, term_months,
+	rows, err := q.QueryContext(ctx, `SELECT template_id, item_id, product_id, product_name, kind, term_months,
 		license_mode, seats FROM template_items WHERE template_id IN (?`+strings.Repeat(", ?", len(ts)-1)+`)
 		ORDER BY template_id, seq`, args...)
 	if err != nil {
