@@ -132,8 +132,9 @@ func New(db *DB, store eventstore.Store, cfg Config) (*Projections, error) {
 			return sub, err
 		},
 		// Every projector sees every event; those it has no handler for
-		// are acknowledged (transactional has moved the checkpoint over
-		// them), not redelivered forever.
+		// are acknowledged, not redelivered forever. (transactional already
+		// moves the projector's position over them without calling the
+		// group, so this is the safety net the conventions ask for.)
 		AckOnUnknownEvent: true,
 		Marshaler:         EventMarshaler{},
 		Logger:            logger,
