@@ -15,6 +15,7 @@ import (
 	"github.com/offerflow/offerflow/eventstore"
 	ohttp "github.com/offerflow/offerflow/http"
 	"github.com/offerflow/offerflow/http/idempotency"
+	"github.com/offerflow/offerflow/http/ui"
 	"github.com/offerflow/offerflow/projections"
 )
 
@@ -64,6 +65,7 @@ type serveConfig struct {
 	logJSON         bool
 	shutdownTimeout time.Duration
 	processes       bool
+	secureCookie    bool
 }
 
 // NewMain returns a serve command that talks to the outside world through e.
@@ -81,6 +83,7 @@ func (m *Main) ParseFlags(args []string) error {
 	fs.IntVar(&c.webhookAttempts, "webhook-attempts", 8, "tries of a webhook notification before the delivery fails")
 	fs.DurationVar(&c.webhookBackoff, "webhook-backoff", time.Second, "wait before the first webhook retry; each further wait doubles")
 	fs.BoolVar(&c.processes, "processes", true, "run the process managers (delivery, expiry, license grant); with several nodes on one EventStoreDB cluster, let one node run them")
+	fs.BoolVar(&c.secureCookie, "secure-cookie", false, "mark the web UI's session cookie Secure on every response (set it behind a proxy that terminates TLS)")
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.BoolVar(&c.logJSON, "log-json", false, "log JSON lines instead of text")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 30*time.Second, "how long a shutdown waits for requests in flight")
@@ -175,7 +178,20 @@ func (m *Main) Run(ctx context.Context) error {
 		return nil
 	}
 
+	web, err := ui.New(ui.Config{
+		// m.srv is set just below, before any request can arrive.
+		Lookup: func(ctx context.Context, token string) (ui.Identity, bool, error) {
+			id, ok, err := m.srv.Identify(ctx, token)
+			return ui.Identity{Role: string(id.Role), Tenant: id.Tenant}, ok, err
+		},
+		Logger:       m.log.With("component", "ui"),
+		SecureCookie: c.secureCookie,
+	})
+	if err != nil {
+		return err
+	}
 	if m.srv, err = ohttp.NewServer(ohttp.Config{
+		UI:                    web,
 		Addr:                  c.addr,
 		Commands:              svc,
 		Queries:               m.rm,
