@@ -19,9 +19,9 @@ import (
 	_ "github.com/mattn/go-sqlite3"
 
 	"github.com/offerflow/offerflow/command"
+	"github.com/offerflow/offerflow/eventstore/eventlog"
 	"github.com/offerflow/offerflow/eventstore/sqlite"
 	ofhttp "github.com/offerflow/offerflow/http"
-	"github.com/offerflow/offerflow/http/eventlog"
 	"github.com/offerflow/offerflow/http/idempotency"
 	"github.com/offerflow/offerflow/http/ui"
 	"github.com/offerflow/offerflow/projections"

@@ -13,6 +13,7 @@ import (
 
 	"github.com/offerflow/offerflow/command"
 	"github.com/offerflow/offerflow/eventstore"
+	"github.com/offerflow/offerflow/eventstore/eventlog"
 	ohttp "github.com/offerflow/offerflow/http"
 	"github.com/offerflow/offerflow/http/idempotency"
 	"github.com/offerflow/offerflow/http/ui"
@@ -195,8 +196,8 @@ func (m *Main) Run(ctx context.Context) error {
 		Addr:                  c.addr,
 		Commands:              svc,
 		Queries:               m.rm,
-		History:               m.rm,
-		Log:                   storeLog{m.store},
+		History:               eventlog.New(m.store), // the truth, with its hash chain
+		Log:                   eventlog.New(m.store),
 		Tokens:                svc,
 		Idempotency:           m.idem,
 		OperatorToken:         c.operatorToken,

@@ -9,8 +9,8 @@ import (
 
 	"github.com/offerflow/offerflow/command"
 	"github.com/offerflow/offerflow/domain"
+	"github.com/offerflow/offerflow/eventstore/eventlog"
 	"github.com/offerflow/offerflow/eventstore/sqlite"
-	"github.com/offerflow/offerflow/http/eventlog"
 )
 
 // fixture is one offer of one reseller to one customer, in a real SQLite
