@@ -49,12 +49,6 @@ func (m *Main) seedDemo(ctx context.Context, svc *command.Service) error {
 		return err
 	}
 
-	if m.cfg.operatorToken == "" {
-		// A demo without an operator could not create resellers: make one
-		// for this run only.
-		tok, _ := ohttp.NewToken()
-		m.cfg.operatorToken = tok
-	}
 	op := command.Meta{Actor: domain.Actor{Role: domain.RoleOperator, Subject: "demo"}}
 	issue := func(role domain.Role, tenant string) (string, error) {
 		tok, hash := ohttp.NewToken()

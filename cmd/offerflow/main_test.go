@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -159,6 +160,21 @@ func TestREADMEWalkthrough(t *testing.T) {
 func TestCLI_VerifyHistoryExportRebuild(t *testing.T) {
 	dir := t.TempDir()
 	s := MustServe(t, dir, "--demo")
+	// The operator token the demo prints is the one the server accepts.
+	op := regexp.MustCompile(`(?m)^export OPERATOR_TOKEN=(\S+)$`).FindStringSubmatch(s.stdout)
+	if op == nil {
+		t.Fatalf("demo printed no operator token:\n%s", s.stdout)
+	}
+	req, _ := http.NewRequest("POST", s.url+"/v1/resellers", strings.NewReader(`{"name":"Second reseller"}`))
+	req.Header.Set("Authorization", "Bearer "+op[1])
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("POST /v1/resellers with the demo's operator token: %d, want 201", resp.StatusCode)
+	}
 	s.stop(t)
 
 	out, errOut, code := runCLI("verify", "--data", dir)

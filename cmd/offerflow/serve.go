@@ -122,6 +122,12 @@ func (m *Main) ParseFlags(args []string) error {
 // Run opens the log and the read models, starts the projections, the
 // process managers and the HTTP server, and serves until ctx ends.
 func (m *Main) Run(ctx context.Context) error {
+	if m.cfg.demo && m.cfg.operatorToken == "" {
+		// A demo without an operator could not create resellers: make one
+		// for this run only. It must exist before the HTTP server copies
+		// its configuration, or the token the demo prints would not work.
+		m.cfg.operatorToken, _ = ohttp.NewToken()
+	}
 	c := m.cfg
 	c.logger = m.log.With("component", "eventstore")
 	var err error
