@@ -16,33 +16,12 @@ import (
 // so neither may read the other's rows; they share the columns and the code
 // below instead.
 
-// evolveOffer folds one offer event into v exactly as domain.Offer.Apply
-// folds it into the aggregate (a test holds the two together over random
-// lifecycles): the read side shows the state the write side decides on.
+// evolveOffer folds one offer event into v with the domain's own Apply, so
+// that the read model can never disagree with the aggregate.
 func evolveOffer(v *domain.OfferView, e domain.Event) {
-	switch ev := e.(type) {
-	case *domain.OfferCreated:
-		*v = domain.OfferView{
-			ID: ev.OfferID, ResellerID: ev.ResellerID, CustomerID: ev.CustomerID, TemplateID: ev.TemplateID,
-			Items: ev.Items, Message: ev.Message, ExpiresAt: ev.ExpiresAt, Status: domain.StatusWaiting, CreatedAt: ev.At,
-		}
-	case *domain.OfferDispatched:
-		v.Dispatch, v.Status, v.DeliveryError = ev.Dispatch, domain.StatusWaiting, ""
-	case *domain.OfferDelivered:
-		v.Status, v.Delivered, v.DeliveredAt = domain.StatusWaitingForConfirmation, true, timeRef(ev.At)
-	case *domain.OfferDeliveryFailed:
-		v.Status, v.DeliveryError = domain.StatusDeliveryFailed, ev.Error
-	case *domain.OfferRead:
-		v.OpenedAt = timeRef(ev.At)
-	case *domain.OfferAccepted:
-		v.Status, v.DecidedAt = domain.StatusAccepted, timeRef(ev.At)
-	case *domain.OfferRejected:
-		v.Status, v.DecidedAt, v.RejectionReason = domain.StatusRejected, timeRef(ev.At), ev.Reason
-	case *domain.OfferWithdrawn:
-		v.Status, v.WithdrawnAt = domain.StatusWithdrawn, timeRef(ev.At)
-	case *domain.OfferExpired:
-		v.Status, v.ExpiredAt = domain.StatusExpired, timeRef(ev.At)
-	}
+	o := domain.RestoreOffer(*v)
+	o.Apply(e)
+	*v = o.View()
 }
 
 // offerRow is an offer's row: its state, the position of its creation and
@@ -152,11 +131,6 @@ func offerEvent(ctx context.Context, c *change, table string, id domain.OfferID,
 		return offerRow{}, offerRow{}, err
 	}
 	return before, after, nil
-}
-
-func timeRef(t time.Time) *time.Time {
-	u := t.UTC()
-	return &u
 }
 
 func nanos(t time.Time) int64 { return t.UnixNano() }
