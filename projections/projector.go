@@ -15,6 +15,7 @@ import (
 
 	"github.com/offerflow/offerflow/domain"
 	"github.com/offerflow/offerflow/eventstore"
+	"github.com/offerflow/offerflow/eventstore/eventlog"
 	"github.com/offerflow/offerflow/eventstore/pubsub"
 )
 
@@ -178,7 +179,7 @@ func (p *projector) handlesAny(envs []domain.AuditEvent) bool {
 func (db *DB) applyEvents(ctx context.Context, p *projector, events []eventstore.Event, decoded []domain.Event) error {
 	envs := make([]domain.AuditEvent, len(events))
 	for i, e := range events {
-		envs[i] = envelopeFromEvent(e)
+		envs[i] = eventlog.AuditEvent(e)
 	}
 	return db.applyBatch(ctx, p, envs, func(ctx context.Context, i int) error {
 		if decoded[i] == nil {
@@ -210,23 +211,6 @@ func writeCheckpoint(ctx context.Context, tx *sql.Tx, name string, p uint64) err
 		return fmt.Errorf("write checkpoint %s at %d: %w", name, p, err)
 	}
 	return nil
-}
-
-// envelopeFromEvent returns a stored event in the audit shape.
-func envelopeFromEvent(e eventstore.Event) domain.AuditEvent {
-	env := domain.AuditEvent{
-		Position: e.Position, Stream: e.Stream, Version: e.Version, Type: e.Type,
-		SchemaVersion: e.SchemaVersion, OccurredAt: e.Metadata.OccurredAt.UTC(),
-		Actor: domain.Actor{
-			Role: domain.Role(e.Metadata.Actor.Role), Tenant: e.Metadata.Actor.Tenant, Subject: e.Metadata.Actor.Subject,
-		},
-		Data: e.Data, CorrelationID: e.Metadata.CorrelationID, CausationID: e.Metadata.CausationID, Hash: e.Hash,
-	}
-	if e.PrevHash != "" {
-		prev := e.PrevHash
-		env.PrevHash = &prev
-	}
-	return env
 }
 
 // envelopeFromMessage returns the event a pubsub.Subscriber message carries,
