@@ -23,6 +23,7 @@ type History interface {
 // handleOfferHistory lists every event of an offer, oldest first.
 func (s *Server) handleOfferHistory(w http.ResponseWriter, r *http.Request) {
 	page, err := s.queryPage(r)
+	invalid, err := deferInvalid(err)
 	if err != nil {
 		s.Error(w, r, err)
 		return
@@ -32,7 +33,13 @@ func (s *Server) handleOfferHistory(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, domain.ErrOfferNotFound)
 		return
 	}
+	if invalid != nil {
+		page = probePage(page)
+	}
 	p, err := s.cfg.History.OfferHistory(r.Context(), identity(r), domain.OfferID(id), page)
+	if err == nil {
+		err = invalid
+	}
 	if err != nil {
 		s.Error(w, r, err)
 		return

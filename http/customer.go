@@ -52,6 +52,7 @@ func (s *Server) handleCustomerList(w http.ResponseWriter, r *http.Request) {
 // offers, newest first (the first page; ?limit= and ?cursor= page them).
 func (s *Server) handleCustomerGet(w http.ResponseWriter, r *http.Request) {
 	page, err := s.queryPage(r)
+	invalid, err := deferInvalid(err)
 	if err != nil {
 		s.Error(w, r, err)
 		return
@@ -61,13 +62,22 @@ func (s *Server) handleCustomerGet(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, domain.ErrCustomerNotFound)
 		return
 	}
+	if invalid != nil {
+		page = probePage(page)
+	}
+	// The offers are read first, as a bad cursor (400) is answered before a
+	// customer that is not the reseller's (404); the filter keeps them to
+	// the reseller's own, so another reseller's customer has none.
 	reseller := domain.ResellerID(identity(r).Tenant)
-	c, err := s.cfg.Queries.Customer(r.Context(), reseller, domain.CustomerID(id))
+	offers, err := s.cfg.Queries.Offers(r.Context(), domain.OfferFilter{Reseller: reseller, Customer: domain.CustomerID(id), Page: page})
 	if err != nil {
 		s.Error(w, r, err)
 		return
 	}
-	offers, err := s.cfg.Queries.Offers(r.Context(), domain.OfferFilter{Reseller: reseller, Customer: c.ID, Page: page})
+	c, err := s.cfg.Queries.Customer(r.Context(), reseller, domain.CustomerID(id))
+	if err == nil {
+		err = invalid
+	}
 	if err != nil {
 		s.Error(w, r, err)
 		return

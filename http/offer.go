@@ -105,32 +105,36 @@ func resellerScope(id Identity) domain.ResellerID {
 // handleOfferGet returns an offer from its stream: as it stands, or with
 // ?as_of_version=N or ?as_of=<RFC 3339> as it stood then.
 func (s *Server) handleOfferGet(w http.ResponseWriter, r *http.Request) {
-	if err := s.catchUp(r); err != nil {
+	invalid, err := deferInvalid(s.catchUp(r))
+	if err != nil {
 		s.Error(w, r, err)
 		return
 	}
 	q := r.URL.Query()
 	var asOfVersion uint64
 	var asOf time.Time
-	if v := q.Get("as_of_version"); v != "" {
+	if v := q.Get("as_of_version"); v != "" && invalid == nil {
 		n, err := strconv.ParseUint(v, 10, 64)
 		if err != nil || n == 0 {
-			s.Error(w, r, domain.Invalid("as_of_version", "as_of_version must be a positive integer"))
-			return
+			invalid = domain.Invalid("as_of_version", "as_of_version must be a positive integer")
 		}
 		asOfVersion = n
 	}
-	if v := q.Get("as_of"); v != "" {
-		t, err := parseTime("as_of", v)
-		if err != nil {
-			s.Error(w, r, err)
-			return
-		}
-		asOf = t
+	if v := q.Get("as_of"); v != "" && invalid == nil {
+		asOf, invalid = parseTime("as_of", v)
 	}
 	id := chi.URLParam(r, "id")
 	if !validID(id) {
 		s.Error(w, r, domain.ErrOfferNotFound)
+		return
+	}
+	if invalid != nil {
+		// An offer the caller cannot see is answered before the parameters.
+		if _, _, err := s.cfg.Commands.Offer(r.Context(), identity(r), domain.OfferID(id), 0, time.Time{}); err != nil {
+			s.Error(w, r, err)
+			return
+		}
+		s.Error(w, r, invalid)
 		return
 	}
 	o, v, err := s.cfg.Commands.Offer(r.Context(), identity(r), domain.OfferID(id), asOfVersion, asOf)

@@ -50,7 +50,8 @@ func (s *Server) handleProductList(w http.ResponseWriter, r *http.Request) {
 
 // handleProductGet returns one product of the reseller.
 func (s *Server) handleProductGet(w http.ResponseWriter, r *http.Request) {
-	if err := s.catchUp(r); err != nil {
+	invalid, err := deferInvalid(s.catchUp(r))
+	if err != nil {
 		s.Error(w, r, err)
 		return
 	}
@@ -60,6 +61,9 @@ func (s *Server) handleProductGet(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p, err := s.cfg.Queries.Product(r.Context(), domain.ResellerID(identity(r).Tenant), domain.ProductID(id))
+	if err == nil {
+		err = invalid
+	}
 	if err != nil {
 		s.Error(w, r, err)
 		return

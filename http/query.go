@@ -129,9 +129,28 @@ func newList[S, T any](p domain.Page[S], f func(S) T) list[T] {
 // parameters: the start of every list handler.
 func (s *Server) queryPage(r *http.Request) (domain.PageRequest, error) {
 	if err := s.catchUp(r); err != nil {
-		return domain.PageRequest{}, err
+		return domain.PageRequest{Limit: defaultLimit, Cursor: r.URL.Query().Get("cursor")}, err
 	}
 	return pageRequest(r)
+}
+
+// deferInvalid splits err for a query on a resource named in its path. The
+// contract answers a resource missing from the path (404) before a query
+// parameter out of range (422), so a validation error is handed back as
+// invalid, to be answered only once the resource has been found; any other
+// error (503 not_caught_up, 400) answers at once.
+func deferInvalid(err error) (invalid, other error) {
+	if isCode(err, domain.EINVALID) {
+		return err, nil
+	}
+	return nil, err
+}
+
+// probePage is the page a handler reads to find the resource of its path
+// while the request's own page parameters are invalid: the request's cursor
+// (a bad one is answered 400, before 404) and the default limit.
+func probePage(p domain.PageRequest) domain.PageRequest {
+	return domain.PageRequest{Limit: defaultLimit, Cursor: p.Cursor}
 }
 
 // validID reports whether s could be an id the server issued. Ids are

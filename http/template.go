@@ -58,7 +58,8 @@ func (s *Server) handleTemplateList(w http.ResponseWriter, r *http.Request) {
 
 // handleTemplateGet returns one template, archived or not.
 func (s *Server) handleTemplateGet(w http.ResponseWriter, r *http.Request) {
-	if err := s.catchUp(r); err != nil {
+	invalid, err := deferInvalid(s.catchUp(r))
+	if err != nil {
 		s.Error(w, r, err)
 		return
 	}
@@ -68,6 +69,9 @@ func (s *Server) handleTemplateGet(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	t, err := s.cfg.Queries.Template(r.Context(), domain.ResellerID(identity(r).Tenant), domain.TemplateID(id))
+	if err == nil {
+		err = invalid
+	}
 	if err != nil {
 		s.Error(w, r, err)
 		return
