@@ -137,7 +137,26 @@ func CheckWebhookURL(rawURL string, allowInsecure bool) error {
 	if addr, err := netip.ParseAddr(host); err == nil && !IsPublicAddr(addr) {
 		return Invalid("url", "url must name a public address")
 	}
+	if _, err := netip.ParseAddr(host); err != nil && numericHost(host) {
+		// Resolvers read "127.1", "2130706433", "0x7f000001" or
+		// "0177.0.0.1" as IPv4 addresses (inet_aton's forms), which
+		// ParseAddr refuses: refuse them too, or they would name loopback
+		// and private addresses unseen.
+		return Invalid("url", "url must write an IP address as four decimal numbers")
+	}
 	return nil
+}
+
+// numericHost reports whether host's last label is a number (decimal,
+// or hexadecimal after 0x). No top-level domain is numeric, so such a host
+// is an IP address, however it is written.
+func numericHost(host string) bool {
+	last := host[strings.LastIndexByte(host, '.')+1:]
+	if l := strings.ToLower(last); strings.HasPrefix(l, "0x") {
+		last = l[2:]
+		return strings.Trim(last, "0123456789abcdef") == ""
+	}
+	return last != "" && strings.Trim(last, "0123456789") == ""
 }
 
 // IsPublicAddr reports whether addr may receive webhook notifications: not

@@ -125,6 +125,20 @@ func TestCheckWebhookURL(t *testing.T) {
 		{"https://[fe80::1]/hook", false, true},
 		{"https://[fd00::1]/hook", false, true},
 		{"https://[::]/hook", false, true},
+		// inet_aton's other spellings of IPv4 addresses, which resolvers
+		// accept: 127.0.0.1 and 10.0.0.1 in disguise.
+		{"https://127.1/hook", false, true},
+		{"https://2130706433/hook", false, true},
+		{"https://0x7f000001/hook", false, true},
+		{"https://0X7F.0.0.1/hook", false, true},
+		{"https://0177.0.0.1/hook", false, true},
+		{"https://10.1/hook", false, true},
+		{"https://167772161./hook", false, true},
+		{"https://1.2.3.4.5/hook", false, true},
+		// Numbers in other labels are ordinary host names.
+		{"https://127.0.0.1.example.com/hook", true, true},
+		{"https://0x7f.example.com/hook", true, true},
+		{"https://hooks.example.x0/hook", true, true},
 		{"", false, false},
 		{"hooks.example.com/offerflow", false, false},
 		{"/offerflow", false, false},
