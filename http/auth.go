@@ -164,7 +164,7 @@ func (s *Server) allow(roles ...domain.Role) func(http.Handler) http.Handler {
 				return
 			}
 			if !slices.Contains(roles, id.Role) {
-				s.Error(w, r, domain.Errorf(domain.EFORBIDDEN, "a %s token may not call this endpoint", id.Role))
+				s.Error(w, r, domain.Errorf(domain.EFORBIDDEN, "the %s role may not call this endpoint", id.Role))
 				return
 			}
 			next.ServeHTTP(w, r)

@@ -34,3 +34,16 @@ func TestNewToken(t *testing.T) {
 		seen[token] = true
 	}
 }
+
+// TestForbidden_Detail checks the sentence of a 403: it names the role, in
+// words that read right for every role ("a operator token" did not).
+func TestForbidden_Detail(t *testing.T) {
+	ts := MustOpenServer(t, func(o *Options) { o.NoProcesses = true })
+	for role, c := range map[string]Client{"operator": ts.Operator(), "auditor": ts.NewToken(t, "auditor", "*")} {
+		var p struct{ Detail string }
+		c.Must(t, 403, "POST", "/v1/products", nil).Decode(t, &p)
+		if want := "the " + role + " role may not call this endpoint"; p.Detail != want {
+			t.Errorf("detail %q, want %q", p.Detail, want)
+		}
+	}
+}
