@@ -1,0 +1,91 @@
+package domain
+
+import "time"
+
+// OfferCreated records an offer built from a template: a snapshot of its
+// items at that moment, so later template edits do not change it.
+type OfferCreated struct {
+	OfferID    OfferID    `json:"offer_id"`
+	ResellerID ResellerID `json:"reseller_id"`
+	CustomerID CustomerID `json:"customer_id"`
+	TemplateID TemplateID `json:"template_id"`
+	Items      []Item     `json:"items"`
+	Message    string     `json:"message"`
+	ExpiresAt  *time.Time `json:"expires_at"`
+	At         time.Time  `json:"at"`
+}
+
+func (OfferCreated) EventType() string { return TypeOfferCreated }
+
+// OfferDispatched records an offer handed to the delivery process. Dispatch
+// counts from 1 and grows with every redelivery, so that each round of
+// delivery has its own identity.
+type OfferDispatched struct {
+	OfferID  OfferID   `json:"offer_id"`
+	Dispatch int       `json:"dispatch"`
+	At       time.Time `json:"at"`
+}
+
+func (OfferDispatched) EventType() string { return TypeOfferDispatched }
+
+// OfferDelivered records the offer placed in the customer's Updates inbox
+// (and, where the customer has a webhook, acknowledged by it).
+type OfferDelivered struct {
+	OfferID  OfferID   `json:"offer_id"`
+	Dispatch int       `json:"dispatch"`
+	At       time.Time `json:"at"`
+}
+
+func (OfferDelivered) EventType() string { return TypeOfferDelivered }
+
+// OfferDeliveryFailed records that every delivery attempt failed.
+type OfferDeliveryFailed struct {
+	OfferID  OfferID   `json:"offer_id"`
+	Dispatch int       `json:"dispatch"`
+	Error    string    `json:"error"`
+	Attempts int       `json:"attempts"`
+	At       time.Time `json:"at"`
+}
+
+func (OfferDeliveryFailed) EventType() string { return TypeOfferDeliveryFailed }
+
+// OfferRead records the customer opening the offer for the first time.
+type OfferRead struct {
+	OfferID OfferID   `json:"offer_id"`
+	At      time.Time `json:"at"`
+}
+
+func (OfferRead) EventType() string { return TypeOfferRead }
+
+// OfferAccepted records the customer accepting the offer.
+type OfferAccepted struct {
+	OfferID OfferID   `json:"offer_id"`
+	At      time.Time `json:"at"`
+}
+
+func (OfferAccepted) EventType() string { return TypeOfferAccepted }
+
+// OfferRejected records the customer rejecting the offer.
+type OfferRejected struct {
+	OfferID OfferID   `json:"offer_id"`
+	Reason  string    `json:"reason"`
+	At      time.Time `json:"at"`
+}
+
+func (OfferRejected) EventType() string { return TypeOfferRejected }
+
+// OfferWithdrawn records the reseller taking the offer back.
+type OfferWithdrawn struct {
+	OfferID OfferID   `json:"offer_id"`
+	At      time.Time `json:"at"`
+}
+
+func (OfferWithdrawn) EventType() string { return TypeOfferWithdrawn }
+
+// OfferExpired records that the offer's expiry time passed before a decision.
+type OfferExpired struct {
+	OfferID OfferID   `json:"offer_id"`
+	At      time.Time `json:"at"`
+}
+
+func (OfferExpired) EventType() string { return TypeOfferExpired }
