@@ -51,11 +51,14 @@ func (p *progress) set(n int64) {
 	}
 }
 
-// done ends the report.
+// done ends the report; without a terminal it always writes a last line,
+// so that even work shorter than the logging interval leaves a trace.
 func (p *progress) done() {
 	if p.bar != nil {
 		_ = p.bar.Finish()
+		return
 	}
+	fmt.Fprintf(p.w, "%s: %d/%d events (%.0f%%) in %s\n", p.label, p.n, p.total, percent(p.n, p.total), time.Since(p.started).Round(time.Millisecond))
 }
 
 func percent(n, total int64) float64 {
