@@ -207,3 +207,18 @@ func TestCLI_VerifyHistoryExportRebuild(t *testing.T) {
 		t.Fatalf("unknown command: exit %d, want 2", code)
 	}
 }
+
+// TestServe_ProcessesOff runs a node without the process managers, as the
+// other nodes of a cluster run: it serves, and it stops with exit 0.
+func TestServe_ProcessesOff(t *testing.T) {
+	s := MustServe(t, t.TempDir(), "--processes=false")
+	resp, err := http.Get(s.url + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("/healthz: %d", resp.StatusCode)
+	}
+	s.stop(t) // reports a non-zero exit
+}

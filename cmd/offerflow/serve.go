@@ -151,22 +151,26 @@ func (m *Main) Run(ctx context.Context) error {
 	if m.proj, err = projections.New(m.rm, m.store, projections.Config{Logger: m.log.With("component", "projections")}); err != nil {
 		return err
 	}
-	m.procs, err = projections.NewProcesses(ctx, projections.ProcessDeps{
-		Service: svc, Store: m.store, DB: m.procDB, Logger: m.log.With("component", "processes"),
-	}, projections.ProcessConfig{
-		WebhookAttempts: c.webhookAttempts,
-		WebhookBackoff:  c.webhookBackoff,
-		AllowInsecure:   c.allowInsecure,
-		WebhookJitter:   0.1,
-		OnWebhookAttempt: func(outcome string) {
-			metrics.DeliveryAttempts.Inc()
-			if outcome != "ok" {
-				metrics.DeliveryFailures.Inc()
-			}
-		},
-	})
-	if err != nil {
-		return err
+	if c.processes {
+		// Built only when they run: Processes.Close of ones that never ran
+		// fails (its router was never started), which made a clean shutdown
+		// of --processes=false exit 1.
+		if m.procs, err = projections.NewProcesses(ctx, projections.ProcessDeps{
+			Service: svc, Store: m.store, DB: m.procDB, Logger: m.log.With("component", "processes"),
+		}, projections.ProcessConfig{
+			WebhookAttempts: c.webhookAttempts,
+			WebhookBackoff:  c.webhookBackoff,
+			AllowInsecure:   c.allowInsecure,
+			WebhookJitter:   0.1,
+			OnWebhookAttempt: func(outcome string) {
+				metrics.DeliveryAttempts.Inc()
+				if outcome != "ok" {
+					metrics.DeliveryFailures.Inc()
+				}
+			},
+		}); err != nil {
+			return err
+		}
 	}
 
 	// Ready once the projections have caught up with the log as it was at
