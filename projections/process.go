@@ -174,6 +174,7 @@ type Processes struct {
 
 	mu      sync.Mutex
 	started bool
+	closed  bool
 	cancel  context.CancelFunc
 	done    chan struct{}
 }
@@ -257,10 +258,14 @@ func (p *Processes) Expiry() *ExpiryManager { return p.expiry }
 func (p *Processes) Grant() *GrantManager { return p.grant }
 
 // Run runs the handlers, the delivery workers and the expiry loop until ctx
-// is done or Close is called. It may be called once.
+// is done or Close is called. It may be called once, and not after Close.
 func (p *Processes) Run(ctx context.Context) error {
 	p.mu.Lock()
-	if p.started {
+	switch {
+	case p.closed:
+		p.mu.Unlock()
+		return errors.New("processes: closed")
+	case p.started:
 		p.mu.Unlock()
 		return errors.New("processes: Run called twice")
 	}
@@ -287,15 +292,21 @@ func (p *Processes) Running() <-chan struct{} { return p.router.Running() }
 
 // Close stops Run, waits for it, and releases the subscribers. Deliveries in
 // flight stop where they are and resume from the durable queue on the next
-// start. It is safe to call more than once.
+// start. Processes that never ran close at once. It is safe to call more
+// than once.
 func (p *Processes) Close() error {
 	p.mu.Lock()
 	started, cancel := p.started, p.cancel
+	p.closed = true
 	p.mu.Unlock()
-	if started {
-		cancel()
-		<-p.done
+	if !started {
+		// The router never ran, and Router.Close would wait its whole
+		// CloseTimeout for handlers that were added but never started.
+		p.closeSubscribers()
+		return nil
 	}
+	cancel()
+	<-p.done
 	err := p.router.Close()
 	p.closeSubscribers()
 	if err != nil {

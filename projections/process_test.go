@@ -1,0 +1,42 @@
+package projections_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/offerflow/offerflow/projections"
+)
+
+// TestProcesses_CloseWithoutRun checks that process managers wired but never
+// run (serve failing after NewProcesses, say) close at once, and that Run
+// refuses to start after Close.
+func TestProcesses_CloseWithoutRun(t *testing.T) {
+	e := newProcessEnv(t, nil)
+	p, err := projections.NewProcesses(context.Background(), projections.ProcessDeps{Service: e.svc, DB: e.db}, fastRetries(2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	if err := p.Close(); err != nil {
+		t.Errorf("Close = %v", err)
+	}
+	// The router's CloseTimeout is 15 s: a Close that waits for handlers
+	// that never started takes that long.
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("Close took %v", d)
+	}
+	if err := p.Close(); err != nil {
+		t.Errorf("second Close = %v", err)
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- p.Run(context.Background()) }()
+	select {
+	case err := <-errc:
+		if err == nil {
+			t.Error("Run after Close succeeded")
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Run after Close did not return")
+	}
+}
