@@ -235,11 +235,13 @@ type marks struct {
 	mu      sync.Mutex
 	pos     map[string]uint64 // applied: every event up to here is in the read model
 	saved   map[string]uint64 // the checkpoint last committed (pos may be ahead over ignored events)
+	unsaved map[string]int    // events pos moved over since saved, none of them handled
 	changed chan struct{}     // closed and replaced on every move of pos
 }
 
 func newMarks() *marks {
-	return &marks{pos: map[string]uint64{}, saved: map[string]uint64{}, changed: make(chan struct{})}
+	return &marks{pos: map[string]uint64{}, saved: map[string]uint64{}, unsaved: map[string]int{},
+		changed: make(chan struct{})}
 }
 
 // store records that projector's stored checkpoint is p.
@@ -247,13 +249,27 @@ func (m *marks) store(projector string, p uint64) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.saved[projector] = p
+	m.unsaved[projector] = 0
 }
 
-// stored returns projector's stored checkpoint as last seen.
-func (m *marks) stored(projector string) uint64 {
+// skip moves projector up to p over n events it has no handler for, without
+// a commit, unless that would leave more than checkpointLag events after the
+// stored checkpoint; it reports whether it did. The lag is counted in
+// events, not positions: EventStoreDB's positions are byte offsets, so a
+// lag in positions would cover only a handful of events there.
+func (m *marks) skip(projector string, n int, p uint64) bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return m.saved[projector]
+	if m.unsaved[projector]+n >= checkpointLag {
+		return false
+	}
+	m.unsaved[projector] += n
+	if p > m.pos[projector] {
+		m.pos[projector] = p
+		close(m.changed)
+		m.changed = make(chan struct{})
+	}
+	return true
 }
 
 // set records projector at position p and wakes every waiter.
@@ -284,6 +300,7 @@ func (m *marks) reset() {
 	defer m.mu.Unlock()
 	m.pos = map[string]uint64{}
 	m.saved = map[string]uint64{}
+	m.unsaved = map[string]int{}
 	close(m.changed)
 	m.changed = make(chan struct{})
 }

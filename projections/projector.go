@@ -105,11 +105,11 @@ func changeFrom(ctx context.Context) (*change, error) {
 	return c, nil
 }
 
-// checkpointLag is how far a projector's stored checkpoint may trail its
-// position over events it has no handler for. Those change nothing, so
-// committing a transaction for each would only cost time (on the live path
-// most projectors ignore most events); after a restart they are read again,
-// and ignored again.
+// checkpointLag is how many events a projector's stored checkpoint may
+// trail its position by, over events it has no handler for. Those change
+// nothing, so committing a transaction for each would only cost time (on the
+// live path most projectors ignore most events); after a restart they are
+// read again, and ignored again.
 const checkpointLag = 1000
 
 // applyBatch applies envs, in order, to projector p in ONE transaction that
@@ -118,14 +118,12 @@ const checkpointLag = 1000
 // harmless. run is called with the index of each event of a type p handles,
 // and ctx carrying the change. A batch of events p has no handler for only
 // moves p's position in memory, until the stored checkpoint would trail by
-// checkpointLag.
+// checkpointLag events.
 func (db *DB) applyBatch(ctx context.Context, p *projector, envs []domain.AuditEvent, run func(ctx context.Context, i int) error) error {
 	if len(envs) == 0 {
 		return nil
 	}
-	end := envs[len(envs)-1].Position
-	if !p.handlesAny(envs) && end < db.marks.stored(p.name)+checkpointLag {
-		db.marks.raise(p.name, end)
+	if !p.handlesAny(envs) && db.marks.skip(p.name, len(envs), envs[len(envs)-1].Position) {
 		return nil
 	}
 	var last uint64
