@@ -46,10 +46,6 @@ func (e *deliveryAddressError) Error() string {
 
 func (e *deliveryAddressError) Is(target error) bool { return target == ErrWebhookAddressPolicy }
 
-// nat64 is the well-known NAT64 prefix (RFC 6052): an address in it reaches
-// the IPv4 address in its last four bytes, which must be public as well.
-var deliveryNAT64 = netip.MustParsePrefix("64:ff9b::/96")
-
 // deliveryDialControl runs after DNS resolution, on the address actually
 // dialed, so a name that resolves (or re-resolves, DNS rebinding) to an
 // internal address is refused as surely as a literal one.
@@ -62,7 +58,10 @@ func deliveryDialControl(_, address string, _ syscall.RawConn) error {
 	if err != nil || !domain.IsPublicAddr(addr) {
 		return &deliveryAddressError{addr: host}
 	}
-	if deliveryNAT64.Contains(addr) {
+	// The well-known NAT64 prefix 64:ff9b::/96 (RFC 6052) reaches the IPv4
+	// address in an address's last four bytes, which must be public too.
+	nat64 := netip.PrefixFrom(netip.AddrFrom16([16]byte{0, 0x64, 0xff, 0x9b}), 96)
+	if nat64.Contains(addr) {
 		b := addr.As16()
 		if !domain.IsPublicAddr(netip.AddrFrom4([4]byte{b[12], b[13], b[14], b[15]})) {
 			return &deliveryAddressError{addr: host}

@@ -24,7 +24,7 @@ func testAppendAndReadBack(t *testing.T, f *fixture) {
 			Data: json.RawMessage(`{"name":"Ölfarbe <&> \"q\"","big":12345678901234567890,"frac":2.50,"nested":{"b":[1,"x",true],"a":null}}`),
 			Metadata: eventstore.Metadata{
 				Actor:         eventstore.Actor{Role: "reseller", Tenant: "r-1", Subject: "alice@example.com"},
-				CorrelationID: "corr-1", CausationID: "cause-1", OccurredAt: occurredAt,
+				CorrelationID: "corr-1", CausationID: "cause-1", OccurredAt: occurredAt(),
 			},
 		},
 		{
@@ -32,7 +32,7 @@ func testAppendAndReadBack(t *testing.T, f *fixture) {
 			Data: json.RawMessage(`[]`),
 			Metadata: eventstore.Metadata{
 				Actor:      eventstore.Actor{Role: "system"},
-				OccurredAt: occurredAt.Add(time.Nanosecond),
+				OccurredAt: occurredAt().Add(time.Nanosecond),
 			},
 		},
 	}

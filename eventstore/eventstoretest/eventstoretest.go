@@ -95,7 +95,9 @@ func randomHex(n int) string {
 
 // occurredAt is a time with nanoseconds, in a zone other than UTC, so that
 // the round trip checks both the precision and the normalisation.
-var occurredAt = time.Date(2025, 3, 4, 5, 6, 7, 123456789, time.FixedZone("UTC+1", 3600))
+func occurredAt() time.Time {
+	return time.Date(2025, 3, 4, 5, 6, 7, 123456789, time.FixedZone("UTC+1", 3600))
+}
 
 // events returns n new events with fresh ids and small distinct data.
 func events(n int, typ string) []eventstore.NewEvent {
@@ -109,7 +111,7 @@ func events(n int, typ string) []eventstore.NewEvent {
 			Metadata: eventstore.Metadata{
 				Actor:         eventstore.Actor{Role: "system", Tenant: "t-1", Subject: "conformance"},
 				CorrelationID: "corr-" + randomHex(4),
-				OccurredAt:    occurredAt,
+				OccurredAt:    occurredAt(),
 			},
 		}
 	}

@@ -121,12 +121,12 @@ type wireMessage struct {
 }
 
 // wireMarker is the key whose presence marks data written by Publisher.
-var wireMarker = []byte(`"watermill_payload"`)
+const wireMarker = `"watermill_payload"`
 
 // decodeWire returns the message that Publisher wrapped in data, or ok false
 // when data is anything else (a domain event).
 func decodeWire(data []byte) (wireMessage, bool) {
-	if !bytes.Contains(data, wireMarker) {
+	if !bytes.Contains(data, []byte(wireMarker)) {
 		return wireMessage{}, false
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
