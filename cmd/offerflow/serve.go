@@ -237,12 +237,27 @@ func (m *Main) Run(ctx context.Context) error {
 	if err := m.srv.Open(); err != nil {
 		return err
 	}
-	m.log.Info("listening", "addr", m.srv.Addr(), "url", m.srv.URL(), "data", c.data, "eventstore", storeName(c.storeFlags))
+	stopped := firstOf(m.bg)
+
+	// The contract has serve log its address once it is ready: scripts wait
+	// for that line and then query, so it comes only when the read models
+	// have caught up with the log as it was at start-up (what /readyz
+	// checks). Until then the server already answers, /readyz with 503.
+	caughtUp := make(chan error, 1)
+	go func() { caughtUp <- m.rm.WaitFor(ctx, startHead) }()
+	select {
+	case err := <-caughtUp:
+		if err == nil {
+			m.log.Info("listening", "addr", m.srv.Addr(), "url", m.srv.URL(), "data", c.data, "eventstore", storeName(c.storeFlags))
+		}
+	case err := <-stopped:
+		return fmt.Errorf("background work stopped: %w", err)
+	}
 
 	select {
 	case <-ctx.Done():
 		m.log.Info("shutting down", "timeout", c.shutdownTimeout)
-	case err := <-firstOf(m.bg):
+	case err := <-stopped:
 		return fmt.Errorf("background work stopped: %w", err)
 	}
 	// The server goes first and waits for requests in flight, so that every
