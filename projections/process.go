@@ -146,9 +146,12 @@ type ProcessDeps struct {
 	Service *command.Service
 	// Store is the log the managers follow (default: the Service's store).
 	Store eventstore.Store
-	// DB is the read-model database (SQLite). The managers keep their own
-	// tables there (delivery_jobs, expiry_pending, process_poison) and,
-	// unless Checkpoints is set, their consumer-group checkpoints.
+	// DB is a SQLite database for the managers' own tables (delivery_jobs,
+	// expiry_pending, process_poison) and, unless Checkpoints is set, their
+	// consumer-group checkpoints. serve keeps it in a file apart from the
+	// read models: its rows are work in progress (webhook tries made, jobs
+	// set aside) that a replay of the log cannot restore, unlike a read
+	// model.
 	DB *sql.DB
 	// Checkpoints keeps the consumer groups' positions (default:
 	// pubsub.NewSQLCheckpoints over DB).

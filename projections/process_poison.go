@@ -40,7 +40,7 @@ type PoisonedMessage struct {
 }
 
 // processPoisonQueue is a message.Publisher that stores poisoned messages in
-// the table process_poison of the read-model database: durable, and visible
+// the table process_poison of the managers' database: durable, and visible
 // through Processes.Poisoned, the error log and the OnPoisoned hook. It is
 // deliberately not the event log: a poison record is an operational fact, not
 // a business one, and the message still carries the original event type.
