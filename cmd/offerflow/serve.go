@@ -330,10 +330,14 @@ func (m *Main) Close() error {
 // from the read models because its rows (delivery queue, pending expiries,
 // poison queue) are work in progress, not views that a rebuild may drop.
 func openProcessDB(path string) (*sql.DB, error) {
-	db, err := sql.Open("sqlite3", "file:"+path+"?_busy_timeout=5000&_journal_mode=WAL&_synchronous=FULL&_foreign_keys=on")
+	db, err := sql.Open("sqlite3", "file:"+path+"?_busy_timeout=5000&_journal_mode=WAL&_synchronous=FULL&_foreign_keys=on&_txlock=immediate")
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
+	// One connection, as the process managers' tests run them: SQLite has
+	// one writer anyway, and a pool of deferred transactions upgrading to
+	// write locks can fail with SQLITE_BUSY despite the busy timeout.
+	db.SetMaxOpenConns(1)
 	return db, nil
 }
 
