@@ -93,6 +93,7 @@ type LicenseRecord struct {
 
 // AuditEvent is one stored event in the shape auditors read.
 type AuditEvent struct {
+	ID            string          `json:"id"`
 	Position      uint64          `json:"position"`
 	Stream        string          `json:"stream"`
 	Version       uint64          `json:"version"`

@@ -78,13 +78,14 @@ func schemas() obj {
 		"Webhook": object([]string{"url"}, obj{
 			"url": str(), "secret": obj{"type": "string", "description": "Shown only when the webhook is set: signs notifications (Standard Webhooks)."},
 		}),
-		"Event": object([]string{"position", "version", "type", "occurred_at", "actor", "data", "correlation_id", "causation_id", "hash", "prev_hash"}, obj{
+		"Event": object([]string{"id", "position", "version", "type", "occurred_at", "actor", "data", "correlation_id", "causation_id", "hash", "prev_hash"}, obj{
+			"id":       obj{"type": "string", "description": "The event's id, part of the canonical envelope that hash digests."},
 			"position": integer(), "stream": str(), "version": integer(), "type": str(), "schema_version": integer(),
 			"occurred_at":    dateTime(),
 			"actor":          object([]string{"role", "tenant", "subject"}, obj{"role": str(), "tenant": str(), "subject": str()}),
 			"data":           obj{"description": "The event's data, as recorded."},
 			"correlation_id": nullable(str()), "causation_id": nullable(str()),
-			"hash":      obj{"type": "string", "description": "Hex SHA-256 of the canonical envelope, prev_hash included."},
+			"hash":      obj{"type": "string", "description": "Hex SHA-256 of the canonical envelope, prev_hash included: see docs/events.md for how to recompute it from this object."},
 			"prev_hash": nullable(str()),
 		}),
 		"EventList": listOf("Event"),

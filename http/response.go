@@ -195,6 +195,7 @@ func licenseFromRecord(l domain.LicenseRecord) licenseJSON {
 
 // eventJSON is a stored event in the history shape of the contract.
 type eventJSON struct {
+	ID            string          `json:"id"`
 	Position      uint64          `json:"position"`
 	Stream        string          `json:"stream"`
 	Version       uint64          `json:"version"`
@@ -218,7 +219,7 @@ func eventFromAudit(e domain.AuditEvent) eventJSON {
 	if prev != nil && *prev == "" {
 		prev = nil
 	}
-	return eventJSON{Position: e.Position, Stream: e.Stream, Version: e.Version, Type: e.Type, SchemaVersion: e.SchemaVersion,
+	return eventJSON{ID: e.ID, Position: e.Position, Stream: e.Stream, Version: e.Version, Type: e.Type, SchemaVersion: e.SchemaVersion,
 		OccurredAt: e.OccurredAt.UTC(), Actor: e.Actor, Data: data, CorrelationID: optString(e.CorrelationID),
 		CausationID: optString(e.CausationID), Hash: e.Hash, PrevHash: prev}
 }

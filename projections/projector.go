@@ -233,7 +233,7 @@ func envelopeFromMessage(msg *message.Message) (domain.AuditEvent, error) {
 		return domain.AuditEvent{}, fmt.Errorf("message %s: bad %s: %w", msg.UUID, pubsub.MetaSchemaVersion, err)
 	}
 	env := domain.AuditEvent{
-		Position: pos, Stream: md.Get(pubsub.MetaStream), Version: version, Type: pubsub.EventType(msg),
+		ID: msg.UUID, Position: pos, Stream: md.Get(pubsub.MetaStream), Version: version, Type: pubsub.EventType(msg),
 		SchemaVersion: schema, OccurredAt: at.UTC(),
 		Actor: domain.Actor{
 			Role: domain.Role(md.Get(pubsub.MetaActorRole)), Tenant: md.Get(pubsub.MetaActorTenant), Subject: md.Get(pubsub.MetaActorSubject),

@@ -118,7 +118,7 @@ func decodeCursor(c string) (uint64, error) {
 // AuditEvent returns a stored event in the shape auditors read.
 func AuditEvent(e eventstore.Event) domain.AuditEvent {
 	out := domain.AuditEvent{
-		Position: e.Position, Stream: e.Stream, Version: e.Version, Type: e.Type, SchemaVersion: e.SchemaVersion,
+		ID: e.ID, Position: e.Position, Stream: e.Stream, Version: e.Version, Type: e.Type, SchemaVersion: e.SchemaVersion,
 		OccurredAt: e.Metadata.OccurredAt.UTC(),
 		Actor: domain.Actor{Role: domain.Role(e.Metadata.Actor.Role), Tenant: e.Metadata.Actor.Tenant,
 			Subject: e.Metadata.Actor.Subject},
