@@ -38,22 +38,27 @@ func (s *Server) handleStream(w http.ResponseWriter, r *http.Request) {
 	if last == "" {
 		last = r.URL.Query().Get("last_event_id")
 	}
-	var after uint64
 	resumed := last != ""
+	var from uint64
 	if resumed {
 		n, err := strconv.ParseUint(strings.TrimSpace(last), 10, 64)
 		if err != nil {
 			s.Error(w, r, errorf(domain.EMALFORMED, "Last-Event-ID must be a log position"))
 			return
 		}
-		after = n
-	} else {
-		head, err := s.cfg.Log.Head(r.Context())
-		if err != nil {
-			s.Error(w, r, fmt.Errorf("stream: log head: %w", err))
-			return
-		}
-		after = head
+		from = n
+	}
+	head, err := s.cfg.Log.Head(r.Context())
+	if err != nil {
+		s.Error(w, r, fmt.Errorf("stream: log head: %w", err))
+		return
+	}
+	// A position past the head was never served by this log: resume from
+	// the head, which loses nothing, rather than hand the store a position
+	// it never assigned (EventStoreDB refuses those).
+	after := head
+	if resumed && from < head {
+		after = from
 	}
 
 	// The stream ends with the request or with the server.

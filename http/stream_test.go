@@ -185,6 +185,12 @@ func TestStream(t *testing.T) {
 		}
 		return ev.Event == "offer" && d["offer_id"] == siblingOffer
 	})
+
+	// A Last-Event-ID past the head was never served: the stream resumes
+	// from the head instead of failing, and new events still arrive.
+	ahead := openStream(t, w.ResellerC, "999999999", false)
+	later := w.ResellerC.SendOffer(t, w.Customer, w.Template, "after a bogus id")
+	ahead.next(t, "an offer after resuming past the head", offerEvent(later, "waiting"))
 }
 
 func TestStream_Heartbeat(t *testing.T) {
