@@ -120,7 +120,7 @@ func Execute[A Aggregate](ctx context.Context, h *Handler, stream string, newAgg
 			return zero, Result{}, err
 		}
 		if meta.IfMatch != nil && *meta.IfMatch != version {
-			return zero, Result{}, &domain.Error{Code: domain.EVERSION, Message: fmt.Sprintf("version is %d, not %d", version, *meta.IfMatch)}
+			return zero, Result{}, &domain.Error{Code: domain.EVERSION, Message: fmt.Sprintf("the resource is at version %d, which If-Match does not name", version)}
 		}
 		if err != nil {
 			return zero, Result{}, err

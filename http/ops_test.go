@@ -24,8 +24,8 @@ func TestHealth(t *testing.T) {
 	if got := anon.Do(t, "GET", "/v1/nothing-here", nil); got.Status != 404 && got.Status != 401 {
 		t.Fatalf("unknown path: %s", got)
 	}
-	if got := anon.Do(t, "PUT", "/healthz", nil); got.Status != 405 || got.Code() != "method_not_allowed" {
-		t.Fatalf("wrong method: %s", got)
+	if got := anon.Do(t, "PUT", "/healthz", nil); got.Status != 405 || got.Code() != "method_not_allowed" || got.Header.Get("Allow") != "GET" {
+		t.Fatalf("wrong method: %s (Allow %q)", got, got.Header.Get("Allow"))
 	}
 }
 
