@@ -1,9 +1,8 @@
 package http
 
 import (
+	"context"
 	"net/http"
-
-	"github.com/go-chi/chi/v5"
 
 	"github.com/offerflow/offerflow/domain"
 )
@@ -50,24 +49,9 @@ func (s *Server) handleProductList(w http.ResponseWriter, r *http.Request) {
 
 // handleProductGet returns one product of the reseller.
 func (s *Server) handleProductGet(w http.ResponseWriter, r *http.Request) {
-	invalid, err := deferInvalid(s.catchUp(r))
-	if err != nil {
-		s.Error(w, r, err)
-		return
-	}
-	id := chi.URLParam(r, "id")
-	if !validID(id) {
-		s.Error(w, r, domain.ErrProductNotFound)
-		return
-	}
-	p, err := s.cfg.Queries.Product(r.Context(), domain.ResellerID(identity(r).Tenant), domain.ProductID(id))
-	if err == nil {
-		err = invalid
-	}
-	if err != nil {
-		s.Error(w, r, err)
-		return
-	}
-	setETag(w, p.Version)
-	writeJSON(w, http.StatusOK, productFromRecord(p))
+	serveOne(s, w, r, domain.ErrProductNotFound,
+		func(ctx context.Context, tenant, id string) (domain.ProductRecord, error) {
+			return s.cfg.Queries.Product(ctx, domain.ResellerID(tenant), domain.ProductID(id))
+		},
+		func(p domain.ProductRecord) uint64 { return p.Version }, productFromRecord)
 }

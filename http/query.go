@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/go-chi/chi/v5"
+
 	"github.com/offerflow/offerflow/domain"
 )
 
@@ -169,4 +171,32 @@ func validID(s string) bool {
 		}
 	}
 	return true
+}
+
+// serveOne serves GET of one resource of the caller's tenant named by the
+// path's {id}, in the contract's order of checks: a bad min_position is held
+// back until the resource is found (404 before 422), and the resource is
+// served with its version as ETag.
+func serveOne[R, J any](s *Server, w http.ResponseWriter, r *http.Request, notFound error,
+	get func(ctx context.Context, tenant, id string) (R, error), version func(R) uint64, encode func(R) J) {
+	invalid, err := deferInvalid(s.catchUp(r))
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	id := chi.URLParam(r, "id")
+	if !validID(id) {
+		s.Error(w, r, notFound)
+		return
+	}
+	res, err := get(r.Context(), identity(r).Tenant, id)
+	if err == nil {
+		err = invalid
+	}
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	setETag(w, version(res))
+	writeJSON(w, http.StatusOK, encode(res))
 }

@@ -1,6 +1,7 @@
 package http
 
 import (
+	"context"
 	"net/http"
 	"slices"
 
@@ -58,26 +59,11 @@ func (s *Server) handleTemplateList(w http.ResponseWriter, r *http.Request) {
 
 // handleTemplateGet returns one template, archived or not.
 func (s *Server) handleTemplateGet(w http.ResponseWriter, r *http.Request) {
-	invalid, err := deferInvalid(s.catchUp(r))
-	if err != nil {
-		s.Error(w, r, err)
-		return
-	}
-	id := chi.URLParam(r, "id")
-	if !validID(id) {
-		s.Error(w, r, domain.ErrTemplateNotFound)
-		return
-	}
-	t, err := s.cfg.Queries.Template(r.Context(), domain.ResellerID(identity(r).Tenant), domain.TemplateID(id))
-	if err == nil {
-		err = invalid
-	}
-	if err != nil {
-		s.Error(w, r, err)
-		return
-	}
-	setETag(w, t.Version)
-	writeJSON(w, http.StatusOK, templateFromRecord(t))
+	serveOne(s, w, r, domain.ErrTemplateNotFound,
+		func(ctx context.Context, tenant, id string) (domain.TemplateRecord, error) {
+			return s.cfg.Queries.Template(ctx, domain.ResellerID(tenant), domain.TemplateID(id))
+		},
+		func(t domain.TemplateRecord) uint64 { return t.Version }, templateFromRecord)
 }
 
 // handleTemplateArchive archives a template: 204.
