@@ -20,6 +20,7 @@ func runBench(ctx context.Context, args []string, e env) error {
 	var sf storeFlags
 	sf.register(fs)
 	offers := fs.Int("offers", 500, "number of offer lifecycles to run")
+	deliveries := fs.Int("deliveries", 100, "number of offers whose delivery latency is measured through the real delivery process (0: none)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -103,5 +104,8 @@ func runBench(ctx context.Context, args []string, e env) error {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "rebuild: %d events in %s: %.0f events/s\n", res.Events, res.Duration.Round(time.Millisecond), res.Rate())
+	if *deliveries > 0 {
+		return benchDelivery(ctx, sf, store, svc, rm, c.ID(), t.ID(), *deliveries, e.stdout)
+	}
 	return nil
 }
