@@ -196,7 +196,7 @@ func rmCheckAudit(t *testing.T, e *rmEnv, w *rmWorld) {
 			p := ev.PrevHash
 			prev = &p
 		}
-		stored[ev.Position] = domain.AuditEvent{Position: ev.Position, Stream: ev.Stream, Version: ev.Version, Type: ev.Type,
+		stored[ev.Position] = domain.AuditEvent{ID: ev.ID, Position: ev.Position, Stream: ev.Stream, Version: ev.Version, Type: ev.Type,
 			SchemaVersion: ev.SchemaVersion, OccurredAt: ev.Metadata.OccurredAt,
 			Actor: domain.Actor{Role: domain.Role(ev.Metadata.Actor.Role), Tenant: ev.Metadata.Actor.Tenant, Subject: ev.Metadata.Actor.Subject},
 			Data:  ev.Data, CorrelationID: ev.Metadata.CorrelationID, CausationID: ev.Metadata.CausationID, Hash: ev.Hash, PrevHash: prev}
