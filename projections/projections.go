@@ -87,7 +87,6 @@ type Projections struct {
 	mu          sync.Mutex
 	subscribers []*pubsub.Subscriber
 	running     bool // Run was called
-	routing     bool // Run started the router
 	closed      bool
 	stop        context.CancelFunc // cancels Run's context
 	done        chan struct{}      // closed when Run returns
@@ -215,13 +214,17 @@ func (p *Projections) Run(ctx context.Context) error {
 		return err
 	}
 	p.mu.Lock()
-	if p.closed || ctx.Err() != nil {
-		p.mu.Unlock()
+	closed := p.closed
+	p.mu.Unlock()
+	if closed || ctx.Err() != nil {
 		return nil
 	}
-	p.routing = true
-	p.mu.Unlock()
 	if err := p.router.Run(ctx); err != nil {
+		if ctx.Err() != nil {
+			// Stopped while subscribing (a Subscribe that reads its
+			// checkpoint fails with the context): a normal stop.
+			return nil
+		}
 		return fmt.Errorf("projections router: %w", err)
 	}
 	return nil
@@ -262,17 +265,28 @@ func (p *Projections) Close() error {
 		return nil
 	}
 	p.closed = true
-	running, routing, stop := p.running, p.routing, p.stop
+	running, stop := p.running, p.stop
 	p.mu.Unlock()
 	if stop != nil {
 		stop()
 	}
+	if running {
+		// Run either gets the router running or returns: stopped during
+		// the catch-up, or while the router subscribed.
+		select {
+		case <-p.router.Running():
+		case <-p.done:
+		}
+	}
 	var err error
-	if routing {
+	if p.router.IsRunning() {
 		err = p.router.Close()
 	} else {
-		// The router never ran, so closing it would wait for handlers that
-		// never started; the subscribers hold nothing but a context.
+		// The router never ran, or failed to subscribe all its handlers
+		// (typically because Run's context ended meanwhile). Router.Close
+		// would then wait its whole CloseTimeout for the handlers that never
+		// started, and fail; those that did start stopped with the router's
+		// context. The subscribers hold nothing else.
 		var errs []error
 		for _, s := range p.subscribers {
 			errs = append(errs, s.Close())

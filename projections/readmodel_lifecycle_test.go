@@ -3,6 +3,7 @@ package projections_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"testing"
 	"time"
@@ -88,4 +89,44 @@ func TestProjections_Lifecycle(t *testing.T) {
 			t.Errorf("catch-up in batches of 7 and of 500 differ (-500 +7):\n%s", diff)
 		}
 	})
+}
+
+// TestProjections_CancelRightAfterCatchUp stops Run's context just after the
+// catch-up, while the router subscribes to the log: as `offerflow serve`
+// stopped right after start-up does. That is a normal stop: Close returns
+// promptly without error, and so does Run.
+func TestProjections_CancelRightAfterCatchUp(t *testing.T) {
+	e := newRMEnv(t)
+	newRMWorld(t, e)
+	head := e.head(t)
+	for round := range 3 {
+		db := rmOpenDB(t, filepath.Join(e.dir, fmt.Sprintf("cancel-%d.db", round)))
+		p, err := projections.New(db, e.store, projections.Config{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		runErr := make(chan error, 1)
+		go func() { runErr <- p.Run(ctx) }()
+		wctx, wcancel := context.WithTimeout(context.Background(), 10*time.Second)
+		err = db.WaitFor(wctx, head)
+		wcancel()
+		if err != nil {
+			t.Fatalf("round %d: WaitFor(%d) = %v", round, head, err)
+		}
+		cancel()
+		start := time.Now()
+		err = p.Close()
+		if took := time.Since(start); err != nil || took > 5*time.Second {
+			t.Fatalf("round %d: Close = %v after %v, want nil within 5s", round, err, took)
+		}
+		select {
+		case err := <-runErr:
+			if err != nil && !errors.Is(err, context.Canceled) {
+				t.Errorf("round %d: Run = %v, want nil or context.Canceled", round, err)
+			}
+		case <-time.After(time.Second):
+			t.Fatalf("round %d: Run still running after Close returned", round)
+		}
+	}
 }
