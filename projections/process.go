@@ -282,9 +282,12 @@ func (p *Processes) Run(ctx context.Context) error {
 	wg.Go(func() { p.delivery.run(ctx) })
 	wg.Go(func() { p.expiry.run(ctx) })
 	err := p.router.Run(ctx)
+	// A Subscribe that reads its checkpoint fails with the context: the
+	// router's error then only says that Run was stopped while starting.
+	stopped := ctx.Err() != nil
 	p.cancel()
 	wg.Wait()
-	if err != nil {
+	if err != nil && !stopped {
 		return fmt.Errorf("processes: %w", err)
 	}
 	return nil
@@ -310,7 +313,14 @@ func (p *Processes) Close() error {
 	}
 	cancel()
 	<-p.done
-	err := p.router.Close()
+	var err error
+	// A router whose Run failed to subscribe every handler (its context
+	// ended meanwhile) never ran: Router.Close would wait its whole
+	// CloseTimeout for the handlers that never started, and fail. Those
+	// that did start stopped with the router's context.
+	if p.router.IsRunning() {
+		err = p.router.Close()
+	}
 	p.closeSubscribers()
 	if err != nil {
 		return fmt.Errorf("close processes: %w", err)

@@ -2,6 +2,7 @@ package projections_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -38,5 +39,34 @@ func TestProcesses_CloseWithoutRun(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("Run after Close did not return")
+	}
+}
+
+// TestProcesses_CancelledBeforeRunning runs the process managers with a
+// context that ends before the router has subscribed its handlers (serve
+// stopped right after start-up): every Subscribe then fails. That is a
+// normal stop: Run returns nil or context.Canceled, and Close returns
+// promptly without error.
+func TestProcesses_CancelledBeforeRunning(t *testing.T) {
+	e := newProcessEnv(t, nil)
+	p, err := projections.NewProcesses(context.Background(), projections.ProcessDeps{Service: e.svc, DB: e.db}, fastRetries(2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	errc := make(chan error, 1)
+	go func() { errc <- p.Run(ctx) }()
+	select {
+	case err := <-errc:
+		if err != nil && !errors.Is(err, context.Canceled) {
+			t.Errorf("Run = %v, want nil or context.Canceled", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Run with a cancelled context did not return")
+	}
+	start := time.Now()
+	if err := p.Close(); err != nil || time.Since(start) > 5*time.Second {
+		t.Fatalf("Close = %v after %v, want nil within 5s", err, time.Since(start))
 	}
 }
