@@ -259,7 +259,9 @@ func (m *DeliveryManager) work(ctx context.Context, j deliveryJob) {
 	msg.Metadata.Set(pubsub.MetaPosition, strconv.FormatInt(j.position, 10))
 	msg.Metadata.Set(pubsub.MetaCorrelationID, j.corr)
 
-	retry := middleware.Retry{
+	// The waits are WebhookBackoff, then doubling: processRetry keeps
+	// Watermill's Retry from consuming two intervals per failure.
+	retry := processRetry(middleware.Retry{
 		// Enough for every webhook try plus a few store hiccups; each
 		// webhook failure counts against WebhookAttempts in attempt.
 		MaxRetries:          m.cfg.WebhookAttempts - 1 + m.cfg.HandlerRetries,
@@ -267,11 +269,8 @@ func (m *DeliveryManager) work(ctx context.Context, j deliveryJob) {
 		MaxInterval:         m.cfg.WebhookMaxBackoff,
 		Multiplier:          2,
 		RandomizationFactor: m.cfg.WebhookJitter,
-		ShouldRetry: func(p middleware.RetryParams) bool {
-			return !processIsPermanent(p.Err)
-		},
-	}
-	chain := retry.Middleware(func(msg *message.Message) ([]*message.Message, error) {
+	})
+	chain := retry(func(msg *message.Message) ([]*message.Message, error) {
 		return nil, m.attempt(msg.Context(), st)
 	})
 	handler := m.poison(func(msg *message.Message) ([]*message.Message, error) {

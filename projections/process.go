@@ -246,7 +246,7 @@ func NewProcesses(ctx context.Context, deps ProcessDeps, cfg ProcessConfig) (*Pr
 		p.subs = append(p.subs, sub)
 		rh := p.router.AddConsumerHandler(h.name, "offer", sub, h.fn)
 		// Poison outside Retry: a message is set aside only after its retries.
-		rh.AddMiddleware(poisonMW, p.handlerRetry().Middleware)
+		rh.AddMiddleware(poisonMW, p.handlerRetry())
 	}
 	return p, nil
 }
@@ -342,16 +342,13 @@ func (p *Processes) Poisoned(ctx context.Context, limit int) ([]PoisonedMessage,
 // handlerRetry is the Retry middleware of the log handlers: a handful of
 // quick retries for a busy or briefly unavailable store. Errors marked
 // permanent (undecodable events) are not retried.
-func (p *Processes) handlerRetry() middleware.Retry {
-	return middleware.Retry{
+func (p *Processes) handlerRetry() message.HandlerMiddleware {
+	return processRetry(middleware.Retry{
 		MaxRetries:      p.cfg.HandlerRetries,
 		InitialInterval: p.cfg.HandlerBackoff,
 		MaxInterval:     time.Minute,
 		Multiplier:      2,
-		ShouldRetry: func(rp middleware.RetryParams) bool {
-			return !processIsPermanent(rp.Err)
-		},
-	}
+	})
 }
 
 // poisonMiddleware sets a message that kept failing aside in the durable

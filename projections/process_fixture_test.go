@@ -296,7 +296,8 @@ func processMessage(ev eventstore.Event) *message.Message {
 type hookCall struct {
 	id, timestamp, signature string
 	body                     []byte
-	verified                 bool // the signature checked out against the secret
+	verified                 bool      // the signature checked out against the secret
+	at                       time.Time // when the request arrived
 }
 
 // hookServer is a customer's webhook endpoint: it answers with status(n)
@@ -319,9 +320,10 @@ func newHookServer(t *testing.T, status func(n int) int) *hookServer {
 }
 
 func (h *hookServer) serve(w http.ResponseWriter, r *http.Request) {
+	at := time.Now()
 	body, _ := io.ReadAll(r.Body)
 	c := hookCall{id: r.Header.Get("webhook-id"), timestamp: r.Header.Get("webhook-timestamp"),
-		signature: r.Header.Get("webhook-signature"), body: body}
+		signature: r.Header.Get("webhook-signature"), body: body, at: at}
 	h.mu.Lock()
 	key, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(h.secret, "whsec_"))
 	if err == nil && strings.HasPrefix(h.secret, "whsec_") {
