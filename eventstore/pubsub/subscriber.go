@@ -152,6 +152,14 @@ func (s *Subscriber) Subscribe(ctx context.Context, topic string) (<-chan *messa
 		start, err = s.checkpoints.Load(ctx, s.cfg.ConsumerGroup, topic)
 		if err != nil {
 			s.running.Done()
+			if ctx.Err() != nil {
+				// A subscription whose context ended delivers nothing, as
+				// Watermill's other subscribers have it: a closed channel,
+				// not an error that would make a router's start fail.
+				out := make(chan *message.Message)
+				close(out)
+				return out, nil
+			}
 			return nil, fmt.Errorf("subscribe %s: %w", topic, err)
 		}
 	}

@@ -292,6 +292,17 @@ func TestSubscriber_Lifecycle(t *testing.T) {
 		}
 		mustClosed(t, msgs)
 	})
+	t.Run("CancelledBeforeSubscribing", func(t *testing.T) {
+		checkpoints := mustCheckpoints(t, filepath.Join(t.TempDir(), "checkpoints.db"))
+		sub := mustSubscriber(t, store, checkpoints, pubsub.SubscriberConfig{ConsumerGroup: "g"})
+		subCtx, cancel := context.WithCancel(ctx)
+		cancel()
+		msgs, err := sub.Subscribe(subCtx, "offer")
+		if err != nil {
+			t.Fatalf("Subscribe with an ended context: %v, want a closed channel", err)
+		}
+		mustClosed(t, msgs)
+	})
 	t.Run("CloseIsIdempotentAndFinal", func(t *testing.T) {
 		sub := mustSubscriber(t, store, nil, pubsub.SubscriberConfig{})
 		msgs, err := sub.Subscribe(ctx, "offer")
