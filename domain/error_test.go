@@ -33,6 +33,7 @@ func sentinels() map[string]*domain.Error {
 		"ErrCustomerNotFound": domain.ErrCustomerNotFound, "ErrResellerExists": domain.ErrResellerExists,
 		"ErrResellerNotFound": domain.ErrResellerNotFound, "ErrWebhookNotSet": domain.ErrWebhookNotSet,
 		"ErrLicensesAlreadyGranted": domain.ErrLicensesAlreadyGranted, "ErrLicensesOfferNotAccepted": domain.ErrLicensesOfferNotAccepted,
+		"ErrTokenExists": domain.ErrTokenExists, "ErrTokenNotFound": domain.ErrTokenNotFound, "ErrTokenRevoked": domain.ErrTokenRevoked,
 	}
 }
 

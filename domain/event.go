@@ -46,7 +46,7 @@ func EventTypes() []string {
 		TypeTemplateItemRemoved, TypeTemplateArchived,
 		TypeOfferCreated, TypeOfferDispatched, TypeOfferDelivered, TypeOfferDeliveryFailed,
 		TypeOfferRead, TypeOfferAccepted, TypeOfferRejected, TypeOfferWithdrawn, TypeOfferExpired,
-		TypeLicensesGranted, TypeTokenIssued,
+		TypeLicensesGranted, TypeTokenIssued, TypeTokenRevoked,
 	}
 }
 
@@ -95,6 +95,8 @@ func NewEvent(typ string) (Event, bool) {
 		return &LicensesGranted{}, true
 	case TypeTokenIssued:
 		return &TokenIssued{}, true
+	case TypeTokenRevoked:
+		return &TokenRevoked{}, true
 	}
 	return nil, false
 }

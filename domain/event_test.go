@@ -48,6 +48,7 @@ func sampleEvents() []domain.Event {
 			OfferID: "o1", ItemID: "i1", ProductID: "p1", ProductName: "Erste Hilfe", Kind: domain.KindModule, TermMonths: 12,
 			LicenseMode: domain.ModeAbsolute, Seats: ptr(30), GrantedAt: at, ValidUntil: &until}}},
 		&domain.TokenIssued{TokenID: "k1", Hash: "9f86d081", Role: domain.RoleAuditor, Tenant: "*"},
+		&domain.TokenRevoked{TokenID: "k1"},
 	}
 }
 
