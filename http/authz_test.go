@@ -67,9 +67,29 @@ func TestAuthorization(t *testing.T) {
 	customers := func(own, sibling, foreign int) map[string]int {
 		return map[string]int{"customer": own, "sibling": sibling, "foreign": foreign}
 	}
+	// Tokens of their own for the callers of DELETE /v1/tokens/self, which
+	// revokes the token it is called with; the operator's is the one of the
+	// command line, which cannot be revoked (409).
+	revocable := ts.NewToken(t, "customer", w.SiblingCustomer)
+	self := map[string]Client{
+		"resellerA": ts.NewToken(t, "reseller", w.Reseller), "resellerB": ts.NewToken(t, "reseller", w.OtherReseller),
+		"customer": ts.NewToken(t, "customer", w.Customer), "sibling": ts.NewToken(t, "customer", w.SiblingCustomer),
+		"foreign": ts.NewToken(t, "customer", w.ForeignCustomer), "auditor": ts.NewToken(t, "auditor", w.Reseller),
+		"auditorAll": ts.NewToken(t, "auditor", "*"), "auditorB": ts.NewToken(t, "auditor", w.OtherReseller),
+	}
+	// own replaces the callers' clients on the routes that use up the
+	// caller's own token.
+	own := map[string]map[string]Client{"/v1/tokens/self": self}
+	selfOK := map[string]int{"operator": 409}
+	for name := range self {
+		selfOK[name] = 204
+	}
+
 	rows := []row{
 		{"POST", "/v1/resellers", map[string]string{"name": "New reseller"}, map[string]int{"operator": 201}},
 		{"POST", "/v1/tokens", map[string]string{"role": "reseller", "tenant": w.Reseller}, map[string]int{"operator": 201}},
+		{"POST", "/v1/tokens/revoke", map[string]string{"token": revocable.Token}, map[string]int{"operator": 204}},
+		{"DELETE", "/v1/tokens/self", nil, selfOK},
 
 		{"POST", "/v1/products", map[string]any{"name": "P", "kind": "course", "license_terms_months": []int{6}}, reseller(201, 201)},
 		{"GET", "/v1/products", nil, reseller(200, 200)},
@@ -121,23 +141,32 @@ func TestAuthorization(t *testing.T) {
 					want = 403
 				}
 				before := ts.Head(t)
+				client := clients[name]
+				if c, ok := own[rw.path][name]; ok {
+					client = c
+				}
 				var got Response
 				if rw.path == "/v1/stream" {
-					got = streamStatus(t, clients[name])
+					got = streamStatus(t, client)
 				} else {
-					got = clients[name].Do(t, rw.method, rw.path, rw.body)
+					got = client.Do(t, rw.method, rw.path, rw.body)
 				}
 				if got.Status != want {
 					t.Errorf("%s: got %s, want %d", name, got, want)
 					continue
 				}
+				if _, ownToken := own[rw.path][name]; ownToken && want < 300 {
+					if again := client.Do(t, rw.method, rw.path, rw.body); again.Status != 401 {
+						t.Errorf("%s: its token still works after %s %s: %s", name, rw.method, rw.path, again)
+					}
+				}
 				if want < 300 && rw.method != "GET" {
-					if got.Header.Get("X-Log-Position") == "" || (rw.path != "/v1/tokens" && got.Header.Get("ETag") == "") {
+					if got.Header.Get("X-Log-Position") == "" || (!strings.HasPrefix(rw.path, "/v1/tokens") && got.Header.Get("ETag") == "") {
 						t.Errorf("%s: a command answered without X-Log-Position or ETag: %v", name, got.Header)
 					}
 				}
 				if want >= 400 {
-					wantCode := map[int]string{401: "unauthenticated", 403: "forbidden", 404: "not_found"}[want]
+					wantCode := map[int]string{401: "unauthenticated", 403: "forbidden", 404: "not_found", 409: "invalid_transition"}[want]
 					if got.Code() != wantCode {
 						t.Errorf("%s: code %q, want %q", name, got.Code(), wantCode)
 					}

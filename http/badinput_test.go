@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	ofhttp "github.com/offerflow/offerflow/http"
 )
 
 // TestBadInput tries bad input on every route: malformed JSON, unknown
@@ -27,6 +29,8 @@ func TestBadInput(t *testing.T) {
 	r.WaitStatus(t, rejected, "waiting_for_confirmation")
 	c.Must(t, 200, "POST", "/v1/inbox/"+accepted+"/accept", nil)
 	c.Must(t, 200, "POST", "/v1/inbox/"+rejected+"/reject", nil)
+	revoked := ts.NewToken(t, "customer", w.Customer)
+	w.Operator.Must(t, 204, "POST", "/v1/tokens/revoke", map[string]string{"token": revoked.Token})
 	ts.Settle(t)
 
 	const unknown = "01a00000-0000-7000-8000-000000000000"
@@ -82,6 +86,25 @@ func TestBadInput(t *testing.T) {
 		{"token customer as reseller", w.Operator, "POST", "/v1/tokens", `{"role":"reseller","tenant":"` + cust + `"}`, nil, 422, "validation_failed", "tenant"},
 		{"token no tenant", w.Operator, "POST", "/v1/tokens", `{"role":"customer"}`, nil, 422, "validation_failed", "tenant"},
 		{"token wrong type", w.Operator, "POST", "/v1/tokens", `{"role":"customer","tenant":1}`, nil, 422, "validation_failed", "tenant"},
+		{"revoke malformed", w.Operator, "POST", "/v1/tokens/revoke", `{"token":`, nil, 400, "malformed", ""},
+		{"revoke unknown field", w.Operator, "POST", "/v1/tokens/revoke", `{"token":"ofr_x","role":"customer"}`, nil, 400, "malformed", "role"},
+		{"revoke huge", w.Operator, "POST", "/v1/tokens/revoke", huge, nil, 413, "body_too_large", ""},
+		{"revoke nothing named", w.Operator, "POST", "/v1/tokens/revoke", `{}`, nil, 422, "validation_failed", "token"},
+		{"revoke empty token", w.Operator, "POST", "/v1/tokens/revoke", `{"token":""}`, nil, 422, "validation_failed", "token"},
+		{"revoke token wrong type", w.Operator, "POST", "/v1/tokens/revoke", `{"token":5}`, nil, 422, "validation_failed", "token"},
+		{"revoke token and hash", w.Operator, "POST", "/v1/tokens/revoke", map[string]string{"token": c.Token, "token_hash": ofhttp.HashToken(c.Token)}, nil, 422, "validation_failed", "token_hash"},
+		{"revoke unknown token", w.Operator, "POST", "/v1/tokens/revoke", `{"token":"ofr_never-issued"}`, nil, 422, "validation_failed", "token"},
+		{"revoke hash not hex", w.Operator, "POST", "/v1/tokens/revoke", `{"token_hash":"token-` + ofhttp.HashToken(c.Token)[6:] + `"}`, nil, 422, "validation_failed", "token_hash"},
+		{"revoke hash upper case", w.Operator, "POST", "/v1/tokens/revoke", map[string]string{"token_hash": strings.ToUpper(ofhttp.HashToken(c.Token))}, nil, 422, "validation_failed", "token_hash"},
+		{"revoke unknown hash", w.Operator, "POST", "/v1/tokens/revoke", map[string]string{"token_hash": strings.Repeat("0", 64)}, nil, 422, "validation_failed", "token_hash"},
+		{"revoke twice", w.Operator, "POST", "/v1/tokens/revoke", map[string]string{"token": revoked.Token}, nil, 409, "invalid_transition", ""},
+		{"revoke twice by hash", w.Operator, "POST", "/v1/tokens/revoke", map[string]string{"token_hash": ofhttp.HashToken(revoked.Token)}, nil, 409, "invalid_transition", ""},
+		{"revoke the operator token", w.Operator, "POST", "/v1/tokens/revoke", map[string]string{"token": operatorToken}, nil, 409, "invalid_transition", ""},
+		{"revoke the operator token by hash", w.Operator, "POST", "/v1/tokens/revoke", map[string]string{"token_hash": ofhttp.HashToken(operatorToken)}, nil, 409, "invalid_transition", ""},
+		{"revoke own operator token", w.Operator, "DELETE", "/v1/tokens/self", nil, nil, 409, "invalid_transition", ""},
+		{"revoke own with a body field", c, "DELETE", "/v1/tokens/self", `{"all":true}`, nil, 400, "malformed", "all"},
+		{"revoke own huge", c, "DELETE", "/v1/tokens/self", huge, nil, 413, "body_too_large", ""},
+		{"revoke own revoked", revoked, "DELETE", "/v1/tokens/self", nil, nil, 401, "unauthenticated", ""},
 
 		// Products.
 		{"product unknown field", r, "POST", "/v1/products", `{"name":"x","kind":"module","license_terms_months":[12],"price":1}`, nil, 400, "malformed", "price"},

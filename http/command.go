@@ -22,6 +22,9 @@ import (
 type Commands interface {
 	RegisterReseller(ctx context.Context, m command.Meta, name string) (*domain.Reseller, command.Result, error)
 	IssueToken(ctx context.Context, m command.Meta, id, hash string, role domain.Role, tenant string) (command.Result, error)
+	// RevokeToken revokes the token issued under hash: not_found when none
+	// was, invalid_transition when it was already revoked.
+	RevokeToken(ctx context.Context, m command.Meta, hash string) (command.Result, error)
 
 	AddProduct(ctx context.Context, m command.Meta, name string, kind domain.ProductKind, terms []int) (*domain.Product, command.Result, error)
 

@@ -48,6 +48,7 @@ type op struct {
 	bodyRequired              bool
 	idempotent                bool // honours Idempotency-Key
 	command                   bool // a command: If-Match, ETag, X-Log-Position, 409/412
+	unversioned               bool // a command on what serves no version (tokens): X-Log-Position, no If-Match or ETag
 	ok                        int
 	okSchema                  obj    // nil for no body
 	okType                    string // content type of the success body, JSON by default
@@ -100,7 +101,7 @@ func (o op) build() obj {
 		out["description"] = "Roles: " + o.roles + "."
 	}
 	params := append([]obj{}, o.params...)
-	if o.command {
+	if o.command && !o.unversioned {
 		params = append(params, pref("IfMatch"))
 	}
 	if o.idempotent {
@@ -118,7 +119,7 @@ func (o op) build() obj {
 	if o.command {
 		headers["X-Log-Position"] = obj{"description": "Global position of the last event the command wrote (or of its stream's last event).", "schema": integer()}
 	}
-	if o.okETag || o.command {
+	if o.okETag || (o.command && !o.unversioned) {
 		headers["ETag"] = obj{"description": `The resource's version, quoted: "<version>".`, "schema": str()}
 	}
 	if o.idempotent {

@@ -40,6 +40,15 @@ func operations() []op {
 			body: ref("CreateResellerRequest"), bodyRequired: true, idempotent: true, command: true, ok: 201, okSchema: ref("Reseller"), errors: append(bodyErrs, 409)},
 		{method: "POST", path: "/v1/tokens", id: "createToken", summary: "Issue a token of one role for one tenant; it is shown once.", roles: "operator",
 			body: ref("CreateTokenRequest"), bodyRequired: true, idempotent: true, command: true, ok: 201, okSchema: ref("Token"), errors: append(bodyErrs, 409)},
+		{method: "POST", path: "/v1/tokens/revoke", id: "revokeToken", roles: "operator",
+			summary: "Revoke an issued token, named by the token itself or by its SHA-256: from then on it is 401 everywhere. " +
+				"A token or hash that names no issued token is 422 on that field; a token already revoked, or the operator token " +
+				"given at start-up (which only a restart with another one retires), is 409 invalid_transition.",
+			body: ref("RevokeTokenRequest"), bodyRequired: true, command: true, unversioned: true, ok: 204, errors: append(bodyErrs, 409)},
+		{method: "DELETE", path: "/v1/tokens/self", id: "revokeOwnToken", roles: "operator, reseller, customer, auditor",
+			summary: "Revoke the token this request authenticated with (header or session cookie): signing out for good, as the web UI's " +
+				"sign-out may do. From then on the token is 401 everywhere. The operator token given at start-up cannot be revoked (409).",
+			body: emptyBody(), command: true, unversioned: true, ok: 204, errors: []int{400, 401, 403, 409, 413}},
 
 		{method: "POST", path: "/v1/products", id: "createProduct", summary: "Add a product to the catalog.", roles: "reseller",
 			body: ref("CreateProductRequest"), bodyRequired: true, idempotent: true, command: true, ok: 201, okSchema: ref("Product"), errors: append(bodyErrs, 409)},

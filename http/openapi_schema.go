@@ -95,6 +95,10 @@ func schemas() obj {
 			"role":   enum("operator", "reseller", "customer", "auditor"),
 			"tenant": obj{"type": "string", "description": "A reseller id (reseller, auditor; `*` for an auditor of every reseller), a customer id (customer), or empty (operator)."},
 		}),
+		"RevokeTokenRequest": input(nil, obj{
+			"token":      obj{"type": "string", "description": "The token to revoke. Give this or token_hash, not both."},
+			"token_hash": obj{"type": "string", "pattern": "^[0-9a-f]{64}$", "description": "The hex SHA-256 of the token to revoke, as `token.issued` records it."},
+		}),
 		"CreateProductRequest": input([]string{"name", "kind", "license_terms_months"}, obj{
 			"name": strMax(domain.MaxNameLen), "kind": enum("module", "course"),
 			"license_terms_months": obj{"type": "array", "items": intRange(1, domain.MaxTermMonths), "minItems": 1, "maxItems": domain.MaxTermsPerItem},

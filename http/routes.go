@@ -19,6 +19,7 @@ var (
 	offerReaders    = []domain.Role{domain.RoleReseller, domain.RoleAuditor}
 	historyReaders  = []domain.Role{domain.RoleReseller, domain.RoleCustomer, domain.RoleAuditor}
 	streamListeners = []domain.Role{domain.RoleReseller, domain.RoleCustomer}
+	everyRole       = []domain.Role{domain.RoleOperator, domain.RoleReseller, domain.RoleCustomer, domain.RoleAuditor}
 )
 
 // uiRoutes are the web UI's routes, served by Config.UI.
@@ -47,6 +48,8 @@ func (s *Server) apiRoutes() []route {
 	return []route{
 		{"POST", "/resellers", operatorOnly, "reseller_create", createResellerRequest{}, s.handleResellerCreate},
 		{"POST", "/tokens", operatorOnly, "token_create", createTokenRequest{}, s.handleTokenCreate},
+		{"POST", "/tokens/revoke", operatorOnly, "token_revoke", nil, s.handleTokenRevoke},
+		{"DELETE", "/tokens/self", everyRole, "token_revoke_self", nil, s.handleTokenRevokeSelf},
 
 		{"POST", "/products", resellerOnly, "product_create", createProductRequest{}, s.handleProductCreate},
 		{"GET", "/products", resellerOnly, "", nil, s.handleProductList},
