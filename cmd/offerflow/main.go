@@ -2,6 +2,7 @@
 //
 //	offerflow serve    [--addr HOST:PORT] [--data DIR] [--operator-token T] [--demo] [--allow-insecure-webhooks]
 //	offerflow tokens create --data DIR --role ROLE --tenant ID
+//	offerflow tokens revoke --data DIR (--token T | --token - | --token-hash H)
 //	offerflow rebuild  --data DIR
 //	offerflow verify   --data DIR
 //	offerflow history  --data DIR OFFER_ID [--json]
@@ -42,6 +43,7 @@ const usage = `offerflow: an event-sourced offer workflow engine
 Usage:
   offerflow serve   [--addr HOST:PORT] [--data DIR] [--operator-token T] [--demo] [--allow-insecure-webhooks]
   offerflow tokens create --data DIR --role ROLE --tenant ID
+  offerflow tokens revoke --data DIR (--token T | --token - | --token-hash H)
   offerflow rebuild --data DIR
   offerflow verify  --data DIR
   offerflow history --data DIR OFFER_ID [--json]
