@@ -202,8 +202,7 @@ func TestFingerprint(t *testing.T) {
 		{`{"a":[1,{"c":null,"b":2}]}`, `{"a":[1,{"b":2,"c":null}]}`},
 	}
 	for _, p := range same {
-		a, _ := fingerprint(json.RawMessage(p[0]))
-		b, _ := fingerprint(json.RawMessage(p[1]))
+		a, b := mustFingerprint(t, p[0]), mustFingerprint(t, p[1])
 		if a != b {
 			t.Errorf("fingerprint(%s) != fingerprint(%s)", p[0], p[1])
 		}
@@ -216,12 +215,22 @@ func TestFingerprint(t *testing.T) {
 		{`{}`, `{"a":null}`},
 	}
 	for _, p := range differ {
-		a, _ := fingerprint(json.RawMessage(p[0]))
-		b, _ := fingerprint(json.RawMessage(p[1]))
+		a, b := mustFingerprint(t, p[0]), mustFingerprint(t, p[1])
 		if a == b {
 			t.Errorf("fingerprint(%s) == fingerprint(%s)", p[0], p[1])
 		}
 	}
+}
+
+// mustFingerprint fails the test when raw has no fingerprint: two failed
+// calls would both return "" and compare equal.
+func mustFingerprint(tb testing.TB, raw string) string {
+	tb.Helper()
+	f, err := fingerprint(json.RawMessage(raw))
+	if err != nil || f == "" {
+		tb.Fatalf("fingerprint(%s) = %q, %v", raw, f, err)
+	}
+	return f
 }
 
 func TestSealResponse(t *testing.T) {
