@@ -128,6 +128,17 @@ func badgeEvent(n float64) func(sseEvent, map[string]any) bool {
 	}
 }
 
+// mustEventID returns the log position an SSE event's id names, failing the
+// test when the id is no position.
+func mustEventID(tb testing.TB, ev sseEvent) uint64 {
+	tb.Helper()
+	pos, err := strconv.ParseUint(ev.ID, 10, 64)
+	if err != nil || pos == 0 {
+		tb.Fatalf("event id %q is not a log position", ev.ID)
+	}
+	return pos
+}
+
 func TestStream(t *testing.T) {
 	ts := MustOpenServer(t)
 	w := NewWorld(t, ts)
@@ -141,9 +152,9 @@ func TestStream(t *testing.T) {
 
 	offer := w.ResellerC.SendOffer(t, w.Customer, w.Template, "live")
 	ev, _ := reseller.next(t, "offer waiting", offerEvent(offer, "waiting"))
-	first, _ := strconv.ParseUint(ev.ID, 10, 64)
+	first := mustEventID(t, ev)
 	ev, _ = reseller.next(t, "offer delivered", offerEvent(offer, "waiting_for_confirmation"))
-	if second, _ := strconv.ParseUint(ev.ID, 10, 64); second <= first {
+	if second := mustEventID(t, ev); second <= first {
 		t.Fatalf("event ids %d then %d: not log positions in order", first, second)
 	}
 	customer.next(t, "the offer in the inbox", offerEvent(offer, "waiting_for_confirmation"))
