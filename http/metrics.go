@@ -31,6 +31,14 @@ type Metrics struct {
 	// included); DeliveryFailures those that failed.
 	DeliveryAttempts prometheus.Counter
 	DeliveryFailures prometheus.Counter
+	// Deliveries counts rounds of delivery by how they ended: "delivered",
+	// "failed", "skipped" or "poisoned".
+	Deliveries *prometheus.CounterVec
+	// Expired counts offers recorded as expired.
+	Expired prometheus.Counter
+	// Poisoned counts log messages a process manager set aside after its
+	// retries, by handler: each one needs an operator's look.
+	Poisoned *prometheus.CounterVec
 	// StreamConnections is the number of open /v1/stream connections.
 	StreamConnections prometheus.Gauge
 
@@ -69,15 +77,48 @@ func NewMetrics(reg *prometheus.Registry) *Metrics {
 			Name: "offerflow_delivery_failures_total",
 			Help: "Delivery attempts that failed.",
 		}),
+		Deliveries: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "offerflow_deliveries_total",
+			Help: "Rounds of offer delivery by outcome (delivered, failed, skipped, poisoned).",
+		}, []string{"outcome"}),
+		Expired: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "offerflow_offers_expired_total",
+			Help: "Offers recorded as expired by the expiry process.",
+		}),
+		Poisoned: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "offerflow_poisoned_messages_total",
+			Help: "Log messages a process manager set aside after its retries, by handler.",
+		}, []string{"handler"}),
 		StreamConnections: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "offerflow_stream_connections",
 			Help: "Open Server-Sent Events connections on /v1/stream.",
 		}),
 	}
 	reg.MustRegister(m.CommandDuration, m.Requests, m.AppendConflicts, m.DeliveryAttempts, m.DeliveryFailures,
-		m.StreamConnections, positionCollector{m})
+		m.Deliveries, m.Expired, m.Poisoned, m.StreamConnections, positionCollector{m})
 	return m
 }
+
+// WebhookAttempt counts one webhook call by its outcome ("ok" or a failure);
+// it fits projections.ProcessConfig.OnWebhookAttempt.
+func (m *Metrics) WebhookAttempt(outcome string) {
+	m.DeliveryAttempts.Inc()
+	if outcome != "ok" {
+		m.DeliveryFailures.Inc()
+	}
+}
+
+// Delivery counts one round of delivery by how it ended; it fits
+// projections.ProcessConfig.OnDelivery.
+func (m *Metrics) Delivery(outcome string) { m.Deliveries.WithLabelValues(outcome).Inc() }
+
+// OfferExpired counts one offer recorded as expired; it fits
+// projections.ProcessConfig.OnExpired.
+func (m *Metrics) OfferExpired() { m.Expired.Inc() }
+
+// MessagePoisoned counts one message set aside by handler; it fits
+// projections.ProcessConfig.OnPoisoned.
+func (m *Metrics) MessagePoisoned(handler string) { m.Poisoned.WithLabelValues(handler).Inc() }
 
 // Registry returns the registry the metrics are registered in.
 func (m *Metrics) Registry() *prometheus.Registry { return m.registry }

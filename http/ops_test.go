@@ -84,6 +84,7 @@ func TestMetrics(t *testing.T) {
 		"offerflow_append_conflicts_total",
 		"offerflow_delivery_attempts_total 2",
 		"offerflow_delivery_failures_total 1",
+		`offerflow_deliveries_total{outcome="delivered"}`,
 		"offerflow_stream_connections 1",
 		"go_goroutines",
 	}

@@ -130,12 +130,8 @@ func MustOpenServer(tb testing.TB, opts ...func(*Options)) *TestServer {
 	if !o.NoProcesses {
 		procs, err := projections.NewProcesses(ctx, projections.ProcessDeps{Service: svc, Store: store, DB: procDB, Logger: logger},
 			projections.ProcessConfig{AllowInsecure: true, WebhookAttempts: o.WebhookAttempts, WebhookBackoff: o.WebhookBackoff,
-				OnWebhookAttempt: func(outcome string) {
-					metrics.DeliveryAttempts.Inc()
-					if outcome != "ok" {
-						metrics.DeliveryFailures.Inc()
-					}
-				}})
+				OnWebhookAttempt: metrics.WebhookAttempt, OnDelivery: metrics.Delivery,
+				OnExpired: metrics.OfferExpired, OnPoisoned: metrics.MessagePoisoned})
 		must(err)
 		closers = append(closers, procs.Close)
 		go func() { _ = procs.Run(ctx) }()

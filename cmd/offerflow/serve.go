@@ -158,16 +158,14 @@ func (m *Main) Run(ctx context.Context) error {
 		if m.procs, err = projections.NewProcesses(ctx, projections.ProcessDeps{
 			Service: svc, Store: m.store, DB: m.procDB, Logger: m.log.With("component", "processes"),
 		}, projections.ProcessConfig{
-			WebhookAttempts: c.webhookAttempts,
-			WebhookBackoff:  c.webhookBackoff,
-			AllowInsecure:   c.allowInsecure,
-			WebhookJitter:   0.1,
-			OnWebhookAttempt: func(outcome string) {
-				metrics.DeliveryAttempts.Inc()
-				if outcome != "ok" {
-					metrics.DeliveryFailures.Inc()
-				}
-			},
+			WebhookAttempts:  c.webhookAttempts,
+			WebhookBackoff:   c.webhookBackoff,
+			AllowInsecure:    c.allowInsecure,
+			WebhookJitter:    0.1,
+			OnWebhookAttempt: metrics.WebhookAttempt,
+			OnDelivery:       metrics.Delivery,
+			OnExpired:        metrics.OfferExpired,
+			OnPoisoned:       metrics.MessagePoisoned,
 		}); err != nil {
 			return err
 		}
