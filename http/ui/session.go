@@ -3,6 +3,7 @@ package ui
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strings"
 )
@@ -32,9 +33,11 @@ func (h *Handler) handleSignInPage(w http.ResponseWriter, r *http.Request) {
 	h.renderSignIn(w, http.StatusOK, "")
 }
 
-// handleSignIn checks the pasted token and, when it is good, keeps it in the
-// session cookie. The token goes into the cookie as it is: the API looks it
-// up on every request, so signing out or revoking the token ends the session.
+// handleSignIn checks the pasted token and, when it is good, starts a
+// session: a new token of the same role and tenant goes into the cookie, and
+// the pasted token is kept nowhere. The API looks the session token up on
+// every request, so signing out (which revokes it) or revoking it otherwise
+// ends the session, while the pasted token stays as valid as it was.
 func (h *Handler) handleSignIn(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
 	if err := r.ParseForm(); err != nil {
@@ -58,13 +61,36 @@ func (h *Handler) handleSignIn(w http.ResponseWriter, r *http.Request) {
 		h.renderSignIn(w, http.StatusForbidden, "The web UI has pages for resellers and customers only; a token of the "+id.Role+" role works with the API.")
 		return
 	}
-	http.SetCookie(w, h.sessionCookie(r, token, 0))
+	session, sid, err := h.cfg.StartSession(r.Context(), token)
+	if err == nil && sid != id {
+		// The token changed hands between the look-up and the issue (it
+		// was revoked and its hash can never be reissued, so this is a
+		// bug of StartSession): sign nobody in with a mismatched identity.
+		err = errors.New("session identity differs from the token's")
+	}
+	if err != nil {
+		h.cfg.Logger.ErrorContext(r.Context(), "ui: start session failed", "err", err)
+		h.renderSignIn(w, http.StatusServiceUnavailable, "The session could not be started just now. Please try again in a moment.")
+		return
+	}
+	http.SetCookie(w, h.sessionCookie(r, session, 0))
 	http.Redirect(w, r, "/app", http.StatusSeeOther)
 }
 
-// handleSignOut clears the session cookie.
+// handleSignOut revokes the cookie's session token and clears the cookie.
+// The cookie is cleared even when the revocation fails, since this browser
+// should be signed out either way; the failure is logged and shown, because
+// a copy of the token would then still work.
 func (h *Handler) handleSignOut(w http.ResponseWriter, r *http.Request) {
 	http.SetCookie(w, h.sessionCookie(r, "", -1))
+	if c, err := r.Cookie(CookieName); err == nil && c.Value != "" && len(c.Value) <= maxTokenLen {
+		if err := h.cfg.EndSession(r.Context(), c.Value); err != nil {
+			h.cfg.Logger.ErrorContext(r.Context(), "ui: end session failed", "err", err)
+			h.renderSignIn(w, http.StatusServiceUnavailable, "You are signed out in this browser, but the server could not end the session, "+
+				"so a copy of its cookie would still work until the operator revokes its token. Please tell them.")
+			return
+		}
+	}
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 }
 

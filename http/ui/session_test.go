@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -12,32 +13,75 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	ohttp "github.com/offerflow/offerflow/http"
 	"github.com/offerflow/offerflow/http/ui"
 )
 
-// tokens is a token table for the handler tests; "broken" makes the lookup
-// itself fail.
-func tokens() ui.Lookup {
-	known := map[string]ui.Identity{
-		"ofr_reseller": {Role: "reseller", Tenant: "r1"},
-		"ofr_customer": {Role: "customer", Tenant: "c1"},
-		"ofr_auditor":  {Role: "auditor", Tenant: "r1"},
+// tokens is a token table for the handler tests: the pasted tokens below
+// and the session tokens it issues. "broken" makes the lookup itself fail;
+// signing in with "ofr_nosession" makes StartSession fail, and signing out
+// of "ofr_stuck" makes EndSession fail.
+type tokens struct {
+	mu      sync.Mutex
+	known   map[string]ui.Identity
+	issued  int
+	revoked []string
+}
+
+func newTokens() *tokens {
+	return &tokens{known: map[string]ui.Identity{
+		"ofr_reseller":  {Role: "reseller", Tenant: "r1"},
+		"ofr_customer":  {Role: "customer", Tenant: "c1"},
+		"ofr_auditor":   {Role: "auditor", Tenant: "r1"},
+		"ofr_nosession": {Role: "customer", Tenant: "c2"},
+		"ofr_stuck":     {Role: "customer", Tenant: "c1"},
+	}}
+}
+
+func (ts *tokens) lookup(_ context.Context, token string) (ui.Identity, bool, error) {
+	if token == "broken" {
+		return ui.Identity{}, false, errors.New("store unavailable")
 	}
-	return func(_ context.Context, token string) (ui.Identity, bool, error) {
-		if token == "broken" {
-			return ui.Identity{}, false, errors.New("store unavailable")
-		}
-		id, ok := known[token]
-		return id, ok, nil
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	id, ok := ts.known[token]
+	return id, ok, nil
+}
+
+func (ts *tokens) start(_ context.Context, token string) (string, ui.Identity, error) {
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	id, ok := ts.known[token]
+	if !ok || token == "ofr_nosession" {
+		return "", ui.Identity{}, errors.New("cannot issue")
 	}
+	ts.issued++
+	session := fmt.Sprintf("ofr_session%d", ts.issued)
+	ts.known[session] = id
+	return session, id, nil
+}
+
+func (ts *tokens) end(_ context.Context, session string) error {
+	if session == "ofr_stuck" {
+		return errors.New("store unavailable")
+	}
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	delete(ts.known, session)
+	ts.revoked = append(ts.revoked, session)
+	return nil
+}
+
+func (ts *tokens) config() ui.Config {
+	return ui.Config{Lookup: ts.lookup, StartSession: ts.start, EndSession: ts.end}
 }
 
 func MustNew(tb testing.TB) *ui.Handler {
 	tb.Helper()
-	h, err := ui.New(ui.Config{Lookup: tokens()})
+	h, err := ui.New(newTokens().config())
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -75,9 +119,17 @@ func sessionCookie(res *http.Response) *http.Cookie {
 	return nil
 }
 
-func TestNew_RequiresLookup(t *testing.T) {
-	if _, err := ui.New(ui.Config{}); err == nil {
-		t.Fatal("New without Lookup: want an error")
+func TestNew_RequiresDependencies(t *testing.T) {
+	for name, drop := range map[string]func(*ui.Config){
+		"Lookup":       func(c *ui.Config) { c.Lookup = nil },
+		"StartSession": func(c *ui.Config) { c.StartSession = nil },
+		"EndSession":   func(c *ui.Config) { c.EndSession = nil },
+	} {
+		cfg := newTokens().config()
+		drop(&cfg)
+		if _, err := ui.New(cfg); err == nil || !strings.Contains(err.Error(), name) {
+			t.Errorf("New without %s: err %v, want one naming it", name, err)
+		}
 	}
 }
 
@@ -99,8 +151,8 @@ func TestSignIn(t *testing.T) {
 		if c == nil {
 			t.Fatal("no session cookie set")
 		}
-		if c.Value != "ofr_reseller" || !c.HttpOnly || c.SameSite != http.SameSiteStrictMode || c.Path != "/" || c.Secure {
-			t.Errorf("cookie = %+v; want the token, HttpOnly, SameSite=Strict, Path=/, not Secure over plain http", c)
+		if !strings.HasPrefix(c.Value, "ofr_session") || !c.HttpOnly || c.SameSite != http.SameSiteStrictMode || c.Path != "/" || c.Secure {
+			t.Errorf("cookie = %+v; want a session token (not the pasted one), HttpOnly, SameSite=Strict, Path=/, not Secure over plain http", c)
 		}
 	})
 	t.Run("SecureOverTLS", func(t *testing.T) {
@@ -112,7 +164,9 @@ func TestSignIn(t *testing.T) {
 		}
 	})
 	t.Run("SecureBehindAProxy", func(t *testing.T) {
-		h, err := ui.New(ui.Config{Lookup: tokens(), SecureCookie: true})
+		cfg := newTokens().config()
+		cfg.SecureCookie = true
+		h, err := ui.New(cfg)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -131,6 +185,7 @@ func TestSignIn(t *testing.T) {
 		{"ErrTooLong", "ofr_" + strings.Repeat("x", 600), http.StatusUnauthorized, "This token is not valid"},
 		{"ErrRole", "ofr_auditor", http.StatusForbidden, "a token of the auditor role works with the API"},
 		{"ErrLookup", "broken", http.StatusServiceUnavailable, "could not be checked"},
+		{"ErrStartSession", "ofr_nosession", http.StatusServiceUnavailable, "session could not be started"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			res := serve(h, signIn(tt.token))
@@ -222,18 +277,61 @@ func TestSession(t *testing.T) {
 }
 
 func TestSignOut(t *testing.T) {
-	h := MustNew(t)
-	r := httptest.NewRequest("POST", "/session/logout", nil)
-	r.Header.Set("Sec-Fetch-Site", "same-origin")
-	r.AddCookie(&http.Cookie{Name: ui.CookieName, Value: "ofr_customer"})
-	res := serve(h, r)
-	if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/" {
-		t.Fatalf("logout: %d to %q", res.StatusCode, res.Header.Get("Location"))
+	logout := func(cookie string) *http.Request {
+		r := httptest.NewRequest("POST", "/session/logout", nil)
+		r.Header.Set("Sec-Fetch-Site", "same-origin")
+		if cookie != "" {
+			r.AddCookie(&http.Cookie{Name: ui.CookieName, Value: cookie})
+		}
+		return r
 	}
-	c := sessionCookie(res)
-	if c == nil || c.Value != "" || c.MaxAge >= 0 || c.Path != "/" {
-		t.Fatalf("logout cookie = %+v; want an expired empty cookie for /", c)
+	cleared := func(t *testing.T, res *http.Response) {
+		t.Helper()
+		if c := sessionCookie(res); c == nil || c.Value != "" || c.MaxAge >= 0 || c.Path != "/" {
+			t.Fatalf("logout cookie = %+v; want an expired empty cookie for /", c)
+		}
 	}
+	t.Run("OK", func(t *testing.T) {
+		ts := newTokens()
+		h, err := ui.New(ts.config())
+		if err != nil {
+			t.Fatal(err)
+		}
+		session := sessionCookie(serve(h, signIn("ofr_customer"))).Value
+		res := serve(h, logout(session))
+		if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/" {
+			t.Fatalf("logout: %d to %q", res.StatusCode, res.Header.Get("Location"))
+		}
+		cleared(t, res)
+		if len(ts.revoked) != 1 || ts.revoked[0] != session {
+			t.Errorf("revoked %q; want just the session %q", ts.revoked, session)
+		}
+		if _, ok, _ := ts.lookup(context.Background(), "ofr_customer"); !ok {
+			t.Error("the pasted token was revoked with the session")
+		}
+	})
+	t.Run("NoCookie", func(t *testing.T) {
+		ts := newTokens()
+		h, err := ui.New(ts.config())
+		if err != nil {
+			t.Fatal(err)
+		}
+		res := serve(h, logout(""))
+		if res.StatusCode != http.StatusSeeOther || len(ts.revoked) != 0 {
+			t.Fatalf("logout without a cookie: %d, revoked %q; want 303 and nothing revoked", res.StatusCode, ts.revoked)
+		}
+		cleared(t, res)
+	})
+	t.Run("ErrEndSession", func(t *testing.T) {
+		res := serve(MustNew(t), logout("ofr_stuck"))
+		if res.StatusCode != http.StatusServiceUnavailable {
+			t.Errorf("logout with a failing revocation: %d, want 503", res.StatusCode)
+		}
+		cleared(t, res)
+		if b := body(t, res); !strings.Contains(b, "could not end the session") || !strings.Contains(b, `action="/session"`) {
+			t.Errorf("body lacks the failure on the sign-in page:\n%s", b)
+		}
+	})
 }
 
 func TestAssets(t *testing.T) {

@@ -1,7 +1,7 @@
 // Package ui is offerflow's web UI: a sign-in page that turns a pasted API
-// token into a session cookie, and one page (/app) whose script calls the
-// JSON API under /v1 with that cookie and shows the reseller's or the
-// customer's pages.
+// token into a session cookie holding a session token of its own, and one
+// page (/app) whose script calls the JSON API under /v1 with that cookie and
+// shows the reseller's or the customer's pages.
 //
 // The package serves only HTML, CSS and JavaScript of its own, embedded in
 // the binary, plus three small session endpoints. It holds no business rule
@@ -41,11 +41,29 @@ type Identity struct {
 // call a good token bad while the database is unwell.
 type Lookup func(ctx context.Context, token string) (id Identity, ok bool, err error)
 
-// Config holds the UI's dependencies. Lookup is required.
+// StartSession begins a sign-in with token, which Lookup has accepted: it
+// issues a new token of the same role and tenant, recorded in the name of
+// token's holder, and returns it with the identity it carries. The session
+// cookie holds that session token, never the pasted one, so that signing
+// out can revoke it without touching the token the user pasted.
+type StartSession func(ctx context.Context, token string) (session string, id Identity, err error)
+
+// EndSession ends a sign-in by revoking its session token. A session that
+// already ended (its token revoked, or never issued) is no error; err
+// reports that a token which still authenticates could not be revoked.
+type EndSession func(ctx context.Context, session string) error
+
+// Config holds the UI's dependencies. Lookup, StartSession and EndSession
+// are required.
 type Config struct {
 	// Lookup checks tokens at sign-in and on GET /session.
 	Lookup Lookup
-	// Logger receives failures of Lookup; nil discards them.
+	// StartSession issues the session token of a sign-in.
+	StartSession StartSession
+	// EndSession revokes the session token at sign-out.
+	EndSession EndSession
+	// Logger receives failures of Lookup, StartSession and EndSession; nil
+	// discards them.
 	Logger *slog.Logger
 	// SecureCookie marks the session cookie Secure on every response, not
 	// only on requests that arrived over TLS: set it when a proxy in front
@@ -62,8 +80,13 @@ func (c *Config) setDefaults() {
 
 // Validate reports the first missing dependency.
 func (c *Config) Validate() error {
-	if c.Lookup == nil {
+	switch {
+	case c.Lookup == nil:
 		return errors.New("ui config: Lookup is required")
+	case c.StartSession == nil:
+		return errors.New("ui config: StartSession is required")
+	case c.EndSession == nil:
+		return errors.New("ui config: EndSession is required")
 	}
 	return nil
 }
@@ -75,8 +98,8 @@ var assetFS embed.FS
 // API under /v1:
 //
 //	GET  /                 the sign-in page (or a redirect to /app when signed in)
-//	POST /session          sign in: form field "token"; sets the cookie, 303 to /app
-//	POST /session/logout   sign out: clears the cookie, 303 to /
+//	POST /session          sign in: form field "token"; sets the cookie to a new session token, 303 to /app
+//	POST /session/logout   sign out: revokes the session token, clears the cookie, 303 to /
 //	GET  /session          {"role","tenant"} of the cookie's token, or 401 problem+json
 //	GET  /app              the application page
 //	GET  /assets/...       its CSS and JavaScript
