@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -146,10 +147,20 @@ func MustOpenServer(tb testing.TB, opts ...func(*Options)) *TestServer {
 	// The UI signs in through the server's own identification, which
 	// exists only once the server does: the closure reads srv later.
 	var srv *ofhttp.Server
-	webUI, err := ui.New(ui.Config{Logger: logger, Lookup: func(ctx context.Context, token string) (ui.Identity, bool, error) {
-		id, ok, err := srv.Identify(ctx, token)
-		return ui.Identity{Role: string(id.Role), Tenant: id.Tenant}, ok, err
-	}})
+	webUI, err := ui.New(ui.Config{Logger: logger,
+		Lookup: func(ctx context.Context, token string) (ui.Identity, bool, error) {
+			id, ok, err := srv.Identify(ctx, token)
+			return ui.Identity{Role: string(id.Role), Tenant: id.Tenant}, ok, err
+		},
+		StartSession: func(ctx context.Context, token string) (string, ui.Identity, error) {
+			session, holder, ok, err := srv.StartSession(ctx, token)
+			if err == nil && !ok {
+				err = errors.New("start session: the token is not valid")
+			}
+			return session, ui.Identity{Role: string(holder.Role), Tenant: holder.Tenant}, err
+		},
+		EndSession: func(ctx context.Context, session string) error { return srv.EndSession(ctx, session) },
+	})
 	must(err)
 	srv, err = ofhttp.NewServer(ofhttp.Config{
 		Addr:                  "127.0.0.1:0",

@@ -12,7 +12,6 @@ import (
 	_ "github.com/mattn/go-sqlite3" // the processes' database
 
 	"github.com/offerflow/offerflow/command"
-	"github.com/offerflow/offerflow/domain"
 	"github.com/offerflow/offerflow/eventstore"
 	"github.com/offerflow/offerflow/eventstore/eventlog"
 	ohttp "github.com/offerflow/offerflow/http"
@@ -195,11 +194,9 @@ func (m *Main) Run(ctx context.Context) error {
 			return ui.Identity{Role: string(id.Role), Tenant: id.Tenant}, ok, err
 		},
 		StartSession: func(ctx context.Context, token string) (string, ui.Identity, error) {
-			return startUISession(ctx, m.srv, svc, token)
+			return uiSession(m.srv.StartSession(ctx, token))
 		},
-		EndSession: func(ctx context.Context, session string) error {
-			return endUISession(ctx, m.srv, svc, m.store, session)
-		},
+		EndSession:   func(ctx context.Context, session string) error { return m.srv.EndSession(ctx, session) },
 		Logger:       m.log.With("component", "ui"),
 		SecureCookie: c.secureCookie,
 	})
@@ -353,50 +350,13 @@ func storeName(f storeFlags) string {
 	return "sqlite"
 }
 
-// startUISession issues the web UI's session token for a sign-in with
-// token: a new token of the same role and tenant, recorded (token.issued)
-// with token's holder as actor, so that the log tells whose sign-in it was.
-func startUISession(ctx context.Context, api *ohttp.Server, svc *command.Service, token string) (string, ui.Identity, error) {
-	holder, ok, err := api.Identify(ctx, token)
+// uiSession adapts Server.StartSession to the web UI's shape.
+func uiSession(session string, holder ohttp.Identity, ok bool, err error) (string, ui.Identity, error) {
+	if err == nil && !ok {
+		err = errors.New("start session: the token is not valid")
+	}
 	if err != nil {
-		return "", ui.Identity{}, fmt.Errorf("start session: identify token: %w", err)
-	}
-	if !ok {
-		return "", ui.Identity{}, errors.New("start session: the token is not valid")
-	}
-	session, hash := ohttp.NewToken()
-	if _, err := svc.IssueToken(ctx, command.Meta{Actor: holder}, svc.Handler().NewID(), hash, holder.Role, holder.Tenant); err != nil {
-		return "", ui.Identity{}, fmt.Errorf("start session: issue token: %w", err)
+		return "", ui.Identity{}, err
 	}
 	return session, ui.Identity{Role: string(holder.Role), Tenant: holder.Tenant}, nil
-}
-
-// endUISession revokes the web UI's session token at sign-out, with the
-// session's holder as actor. A session that no longer authenticates has
-// ended already. A token that its holder did not issue for itself is no
-// session of the UI but an API token a browser kept from before sessions
-// had tokens of their own: revoking it would break whatever else uses it,
-// so it is left valid and reported.
-func endUISession(ctx context.Context, api *ohttp.Server, svc *command.Service, store eventstore.Store, session string) error {
-	holder, ok, err := api.Identify(ctx, session)
-	if err != nil {
-		return fmt.Errorf("end session: identify token: %w", err)
-	}
-	if !ok {
-		return nil
-	}
-	hash := ohttp.HashToken(session)
-	// The stream name is the command package's (tokens live in
-	// "token-<hash>"); its first event is the token.issued.
-	evs, err := store.ReadStream(ctx, "token-"+hash, 0, 1)
-	if err != nil {
-		return fmt.Errorf("end session: read token: %w", err)
-	}
-	if len(evs) == 0 || evs[0].Metadata.Actor.Role != string(holder.Role) || evs[0].Metadata.Actor.Tenant != holder.Tenant {
-		return fmt.Errorf("end session: the cookie holds token %s, which was not issued by the UI's sign-in; it stays valid", holder.Subject)
-	}
-	if _, err := svc.RevokeToken(ctx, command.Meta{Actor: holder}, hash); err != nil && !errors.Is(err, domain.ErrTokenRevoked) {
-		return fmt.Errorf("end session: revoke token %s: %w", holder.Subject, err)
-	}
-	return nil
 }

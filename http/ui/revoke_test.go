@@ -150,22 +150,3 @@ func TestSession_ResellerGetsOwnToken(t *testing.T) {
 		t.Errorf("session token's stream = %+v; want one %+v", evs, want)
 	}
 }
-
-// TestSignOut_KeepsAnAPIToken covers a cookie from before sessions had
-// tokens of their own, which holds the user's API token itself: sign-out
-// clears it but does not revoke a token that other clients may be using,
-// and says so.
-func TestSignOut_KeepsAnAPIToken(t *testing.T) {
-	st := startStack(t)
-	sd := st.seedScenario(t)
-	res := st.post(t, "/session/logout", nil, sd.CustomerToken)
-	if c := sessionCookie(res); res.StatusCode != http.StatusServiceUnavailable || c == nil || c.Value != "" || c.MaxAge >= 0 {
-		t.Fatalf("sign-out with an API token in the cookie: %d, cookie %+v; want 503 clearing the cookie", res.StatusCode, c)
-	}
-	if b := body(t, res); !strings.Contains(b, "could not end the session") {
-		t.Errorf("the sign-out page does not report the token left valid:\n%s", b)
-	}
-	if got := st.status(t, "/v1/inbox/badge", "", sd.CustomerToken); got != http.StatusOK {
-		t.Errorf("GET /v1/inbox/badge with the API token after sign-out: %d, want 200", got)
-	}
-}

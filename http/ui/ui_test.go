@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net/http/httptest"
 	"path/filepath"
@@ -15,7 +14,6 @@ import (
 
 	"github.com/offerflow/offerflow/command"
 	"github.com/offerflow/offerflow/domain"
-	"github.com/offerflow/offerflow/eventstore"
 	"github.com/offerflow/offerflow/eventstore/eventlog"
 	"github.com/offerflow/offerflow/eventstore/sqlite"
 	ohttp "github.com/offerflow/offerflow/http"
@@ -87,12 +85,14 @@ func startStack(t *testing.T) *stack {
 			return ui.Identity{Role: string(id.Role), Tenant: id.Tenant}, ok, err
 		},
 		StartSession: func(ctx context.Context, token string) (string, ui.Identity, error) {
-			return startSession(ctx, api, svc, token)
+			session, holder, ok, err := api.StartSession(ctx, token)
+			if err == nil && !ok {
+				err = errors.New("start session: the token is not valid")
+			}
+			return session, ui.Identity{Role: string(holder.Role), Tenant: holder.Tenant}, err
 		},
-		EndSession: func(ctx context.Context, session string) error {
-			return endSession(ctx, api, svc, store, session)
-		},
-		Logger: log,
+		EndSession: func(ctx context.Context, session string) error { return api.EndSession(ctx, session) },
+		Logger:     log,
 	})
 	if err != nil {
 		t.Fatalf("ui: %v", err)
@@ -137,49 +137,6 @@ func startStack(t *testing.T) *stack {
 	// ts.Close would otherwise wait for.
 	t.Cleanup(func() { closeOrFail(t, "api server", api.Close) })
 	return &stack{URL: ts.URL, Svc: svc}
-}
-
-// startSession is serve's startUISession (cmd/offerflow/serve.go): a new
-// token of the pasted token's role and tenant, issued with its holder as
-// actor.
-func startSession(ctx context.Context, api *ohttp.Server, svc *command.Service, token string) (string, ui.Identity, error) {
-	holder, ok, err := api.Identify(ctx, token)
-	if err != nil {
-		return "", ui.Identity{}, fmt.Errorf("start session: identify token: %w", err)
-	}
-	if !ok {
-		return "", ui.Identity{}, errors.New("start session: the token is not valid")
-	}
-	session, hash := ohttp.NewToken()
-	if _, err := svc.IssueToken(ctx, command.Meta{Actor: holder}, svc.Handler().NewID(), hash, holder.Role, holder.Tenant); err != nil {
-		return "", ui.Identity{}, fmt.Errorf("start session: issue token: %w", err)
-	}
-	return session, ui.Identity{Role: string(holder.Role), Tenant: holder.Tenant}, nil
-}
-
-// endSession is serve's endUISession: it revokes a session token issued by
-// its holder, leaves any other token valid (reporting it), and takes a
-// session that no longer authenticates as ended.
-func endSession(ctx context.Context, api *ohttp.Server, svc *command.Service, store eventstore.Store, session string) error {
-	holder, ok, err := api.Identify(ctx, session)
-	if err != nil {
-		return fmt.Errorf("end session: identify token: %w", err)
-	}
-	if !ok {
-		return nil
-	}
-	hash := ohttp.HashToken(session)
-	evs, err := store.ReadStream(ctx, "token-"+hash, 0, 1)
-	if err != nil {
-		return fmt.Errorf("end session: read token: %w", err)
-	}
-	if len(evs) == 0 || evs[0].Metadata.Actor.Role != string(holder.Role) || evs[0].Metadata.Actor.Tenant != holder.Tenant {
-		return fmt.Errorf("end session: the cookie holds token %s, which was not issued by the UI's sign-in; it stays valid", holder.Subject)
-	}
-	if _, err := svc.RevokeToken(ctx, command.Meta{Actor: holder}, hash); err != nil && !errors.Is(err, domain.ErrTokenRevoked) {
-		return fmt.Errorf("end session: revoke token %s: %w", holder.Subject, err)
-	}
-	return nil
 }
 
 // closeOrFail closes one part of the stack; a failing close (such as a
