@@ -95,24 +95,11 @@ func (db *DB) Customers(ctx context.Context, reseller domain.ResellerID, page do
 		if err != nil {
 			return err
 		}
-		var items []domain.CustomerRecord
-		keys := map[domain.CustomerID]string{}
-		for rows.Next() {
-			var key string
-			cr, err := scanCustomer(rows, &key)
-			if err != nil {
-				_ = rows.Close()
-				return err
-			}
-			keys[cr.ID] = key
-			items = append(items, cr)
-		}
-		if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+		if pg, err = namePage(rows, list, limit, func(rows *sql.Rows, key *string) (domain.CustomerRecord, error) {
+			return scanCustomer(rows, key)
+		}, func(c domain.CustomerRecord) string { return string(c.ID) }); err != nil {
 			return err
 		}
-		pg = pageOf(items, limit, func(c domain.CustomerRecord) cursor {
-			return cursor{List: list, Key: keys[c.ID], ID: string(c.ID)}
-		})
 		return fillOfferCounts(ctx, q, pg.Items)
 	})
 	if err != nil {

@@ -1,8 +1,10 @@
 package projections
 
 import (
+	"database/sql"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 
 	"github.com/offerflow/offerflow/domain"
 )
@@ -74,4 +76,28 @@ func pageOf[T any](items []T, limit int, next func(T) cursor) domain.Page[T] {
 	}
 	items = items[:limit]
 	return domain.Page[T]{Items: items, NextCursor: next(items[limit-1]).encode()}
+}
+
+// namePage reads rows of a list ordered by (name key, id) into a page: scan
+// reads one row and its name key, id names the item for the next cursor.
+// It closes rows.
+func namePage[T any](rows *sql.Rows, list string, limit int, scan func(*sql.Rows, *string) (T, error), id func(T) string) (domain.Page[T], error) {
+	var items []T
+	keys := map[string]string{}
+	for rows.Next() {
+		var key string
+		item, err := scan(rows, &key)
+		if err != nil {
+			_ = rows.Close()
+			return domain.Page[T]{}, err
+		}
+		keys[id(item)] = key
+		items = append(items, item)
+	}
+	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+		return domain.Page[T]{}, err
+	}
+	return pageOf(items, limit, func(item T) cursor {
+		return cursor{List: list, Key: keys[id(item)], ID: id(item)}
+	}), nil
 }

@@ -78,24 +78,13 @@ func (db *DB) Products(ctx context.Context, reseller domain.ResellerID, q string
 	if err != nil {
 		return domain.Page[domain.ProductRecord]{}, fmt.Errorf("query products of %s: %w", reseller, err)
 	}
-	defer rows.Close()
-	var items []domain.ProductRecord
-	keys := map[domain.ProductID]string{}
-	for rows.Next() {
-		var key string
-		p, err := scanProduct(rows, &key)
-		if err != nil {
-			return domain.Page[domain.ProductRecord]{}, fmt.Errorf("query products of %s: %w", reseller, err)
-		}
-		keys[p.ID] = key
-		items = append(items, p)
-	}
-	if err := rows.Err(); err != nil {
+	pg, err := namePage(rows, list, limit, func(rows *sql.Rows, key *string) (domain.ProductRecord, error) {
+		return scanProduct(rows, key)
+	}, func(p domain.ProductRecord) string { return string(p.ID) })
+	if err != nil {
 		return domain.Page[domain.ProductRecord]{}, fmt.Errorf("query products of %s: %w", reseller, err)
 	}
-	return pageOf(items, limit, func(p domain.ProductRecord) cursor {
-		return cursor{List: list, Key: keys[p.ID], ID: string(p.ID)}
-	}), nil
+	return pg, nil
 }
 
 // Product returns product id of reseller, or an error matching

@@ -120,28 +120,17 @@ func (db *DB) Templates(ctx context.Context, reseller domain.ResellerID, include
 		if err != nil {
 			return err
 		}
-		var items []domain.TemplateRecord
-		keys := map[domain.TemplateID]string{}
-		for rows.Next() {
+		if pg, err = namePage(rows, list, limit, func(rows *sql.Rows, key *string) (domain.TemplateRecord, error) {
 			var (
 				t       domain.TemplateRecord
 				version int64
-				key     string
 			)
-			if err := rows.Scan(&t.ID, &t.ResellerID, &t.Name, &t.Archived, &version, &key); err != nil {
-				_ = rows.Close()
-				return err
-			}
+			err := rows.Scan(&t.ID, &t.ResellerID, &t.Name, &t.Archived, &version, key)
 			t.Version = uint64(version)
-			keys[t.ID] = key
-			items = append(items, t)
-		}
-		if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+			return t, err
+		}, func(t domain.TemplateRecord) string { return string(t.ID) }); err != nil {
 			return err
 		}
-		pg = pageOf(items, limit, func(t domain.TemplateRecord) cursor {
-			return cursor{List: list, Key: keys[t.ID], ID: string(t.ID)}
-		})
 		return fillTemplateItems(ctx, q, pg.Items)
 	})
 	if err != nil {
