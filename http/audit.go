@@ -6,8 +6,6 @@ import (
 	"net/http"
 	"strconv"
 
-	"github.com/go-chi/chi/v5"
-
 	"github.com/offerflow/offerflow/domain"
 )
 
@@ -22,19 +20,9 @@ type History interface {
 
 // handleOfferHistory lists every event of an offer, oldest first.
 func (s *Server) handleOfferHistory(w http.ResponseWriter, r *http.Request) {
-	page, err := s.queryPage(r)
-	invalid, err := deferInvalid(err)
-	if err != nil {
-		s.Error(w, r, err)
+	id, page, invalid, ok := s.pagedPath(w, r, domain.ErrOfferNotFound)
+	if !ok {
 		return
-	}
-	id := chi.URLParam(r, "id")
-	if !validID(id) {
-		s.Error(w, r, domain.ErrOfferNotFound)
-		return
-	}
-	if invalid != nil {
-		page = probePage(page)
 	}
 	p, err := s.cfg.History.OfferHistory(r.Context(), identity(r), domain.OfferID(id), page)
 	if err == nil {

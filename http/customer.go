@@ -3,8 +3,6 @@ package http
 import (
 	"net/http"
 
-	"github.com/go-chi/chi/v5"
-
 	"github.com/offerflow/offerflow/domain"
 )
 
@@ -51,19 +49,9 @@ func (s *Server) handleCustomerList(w http.ResponseWriter, r *http.Request) {
 // handleCustomerGet returns one customer with its offer counts and its
 // offers, newest first (the first page; ?limit= and ?cursor= page them).
 func (s *Server) handleCustomerGet(w http.ResponseWriter, r *http.Request) {
-	page, err := s.queryPage(r)
-	invalid, err := deferInvalid(err)
-	if err != nil {
-		s.Error(w, r, err)
+	id, page, invalid, ok := s.pagedPath(w, r, domain.ErrCustomerNotFound)
+	if !ok {
 		return
-	}
-	id := chi.URLParam(r, "id")
-	if !validID(id) {
-		s.Error(w, r, domain.ErrCustomerNotFound)
-		return
-	}
-	if invalid != nil {
-		page = probePage(page)
 	}
 	// The offers are read first, as a bad cursor (400) is answered before a
 	// customer that is not the reseller's (404); the filter keeps them to

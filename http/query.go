@@ -148,6 +148,30 @@ func deferInvalid(err error) (invalid, other error) {
 	return nil, err
 }
 
+// pagedPath reads the {id} of a path whose resource carries a list, and the
+// request's page, in the contract's order of checks: a bad cursor (400)
+// answers at once, an id the server cannot have issued is notFound (404), and
+// a bad limit (422) comes back as invalid, to be answered only once the
+// resource is found; meanwhile page is the probe page to find it with. ok is
+// false when an answer was written.
+func (s *Server) pagedPath(w http.ResponseWriter, r *http.Request, notFound error) (id string, page domain.PageRequest, invalid error, ok bool) {
+	page, err := s.queryPage(r)
+	invalid, err = deferInvalid(err)
+	if err != nil {
+		s.Error(w, r, err)
+		return "", page, nil, false
+	}
+	id = chi.URLParam(r, "id")
+	if !validID(id) {
+		s.Error(w, r, notFound)
+		return "", page, nil, false
+	}
+	if invalid != nil {
+		page = probePage(page)
+	}
+	return id, page, invalid, true
+}
+
 // probePage is the page a handler reads to find the resource of its path
 // while the request's own page parameters are invalid: the request's cursor
 // (a bad one is answered 400, before 404) and the default limit.
