@@ -127,6 +127,17 @@ func (s *Server) Identify(ctx context.Context, token string) (id Identity, ok bo
 	return Identity{}, false, err
 }
 
+// StillAuthenticated reports whether the credential that authenticated r
+// (its bearer token or session cookie) still authenticates: not revoked, neither it nor a token it derives from, and not expired.
+// Long-lived responses (the event stream) call it now and then, since a
+// request is authenticated only once, at its start. err is reserved for
+// failures of the look-up itself.
+func (s *Server) StillAuthenticated(ctx context.Context, r *http.Request) (bool, error) {
+	token, _ := bearerToken(r)
+	_, ok, err := s.Identify(ctx, token)
+	return ok, err
+}
+
 var errUnauthenticated = domain.Errorf(domain.EUNAUTHENTICATED, "a valid bearer token is required")
 
 // identify finds who holds token. The operator token is compared in

@@ -2,6 +2,8 @@ package http_test
 
 import (
 	"context"
+	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"testing"
 
@@ -78,4 +80,38 @@ func TestFlow_RevokeToken(t *testing.T) {
 	out := ts.As("").Must(t, 204, "DELETE", "/v1/tokens/self", nil, "Cookie", cookie, "Sec-Fetch-Site", "same-origin")
 	ts.As("").Must(t, 401, "GET", "/v1/inbox/badge?min_position="+strconv.FormatUint(out.Position(t), 10), nil, "Cookie", cookie)
 	session.Must(t, 401, "GET", "/v1/inbox/badge", nil)
+}
+
+// TestStillAuthenticated checks the re-check that long-lived responses make:
+// true while the request's token (by header or cookie) is valid, false from
+// its revocation on.
+func TestStillAuthenticated(t *testing.T) {
+	ts := MustOpenServer(t, func(o *Options) { o.NoProcesses = true })
+	_, reseller := ts.NewReseller(t, "Lernwerk")
+	for _, byCookie := range []bool{false, true} {
+		tok := reseller.ts.NewToken(t, "reseller", identityOf(t, reseller).Tenant)
+		r := httptest.NewRequest("GET", "/v1/stream", nil)
+		if byCookie {
+			r.AddCookie(&http.Cookie{Name: ofhttp.SessionCookie, Value: tok.Token})
+		} else {
+			r.Header.Set("Authorization", "Bearer "+tok.Token)
+		}
+		if ok, err := ts.StillAuthenticated(context.Background(), r); !ok || err != nil {
+			t.Fatalf("cookie %v: a valid token: ok %v, err %v", byCookie, ok, err)
+		}
+		tok.Must(t, 204, "DELETE", "/v1/tokens/self", nil)
+		if ok, err := ts.StillAuthenticated(context.Background(), r); ok || err != nil {
+			t.Fatalf("cookie %v: a revoked token: ok %v, err %v", byCookie, ok, err)
+		}
+	}
+}
+
+// identityOf returns who c's token authenticates.
+func identityOf(tb testing.TB, c Client) ofhttp.Identity {
+	tb.Helper()
+	id, ok, err := c.ts.Identify(context.Background(), c.Token)
+	if !ok || err != nil {
+		tb.Fatalf("token does not identify: ok %v, err %v", ok, err)
+	}
+	return id
 }
