@@ -149,6 +149,18 @@ func Execute[A Aggregate](ctx context.Context, h *Handler, stream string, newAgg
 		if err != nil {
 			return zero, Result{}, fmt.Errorf("append %s: %w", stream, err)
 		}
+		if res.Version != version+uint64(len(events)) {
+			// The store took the append for a retry of an earlier one with
+			// the same event ids and wrote nothing: answer with what the
+			// stream holds, never with the state just decided, which was
+			// not stored (a reused seed may carry another decision).
+			stored := newAgg()
+			v, p, err := h.load(ctx, stream, stored)
+			if err != nil {
+				return zero, Result{}, err
+			}
+			return stored, Result{Version: v, Position: p}, nil
+		}
 		for _, e := range events {
 			agg.Apply(e)
 		}

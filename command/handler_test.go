@@ -283,3 +283,27 @@ func TestOffer_AsOf(t *testing.T) {
 		t.Fatalf("now: %v %d %v", got.Status(), v, err)
 	}
 }
+
+// TestExecute_ReusedSeedAnswersTheStoredState reuses an idempotency seed
+// for another decision on a stream that moved on: the store takes the
+// append for a retry and writes nothing, so the answer is what the stream
+// holds, not the decision that was dropped.
+func TestExecute_ReusedSeedAnswersTheStoredState(t *testing.T) {
+	ctx := context.Background()
+	w := mustWorld(t, command.Config{})
+	m := w.customer
+	m.IdempotencySeed = "key-42"
+	first, res1, err := w.svc.SetWebhook(ctx, m, "http://127.0.0.1:1/first", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, res2, err := w.svc.SetWebhook(ctx, m, "http://127.0.0.1:1/second", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	url1, secret1 := first.Webhook()
+	url2, secret2 := second.Webhook()
+	if url2 != url1 || secret2 != secret1 || res2.Version != res1.Version || len(res2.Events) != 0 {
+		t.Fatalf("second answer %s %s v%d %d events, want the stored %s %s v%d", url2, secret2, res2.Version, len(res2.Events), url1, secret1, res1.Version)
+	}
+}

@@ -67,8 +67,10 @@ type storedResponse struct {
 // replayedHeaders are the headers a replay gives back.
 var replayedHeaders = []string{"Content-Type", "ETag", "X-Log-Position", "Location", "Cache-Control"}
 
-// idempotent makes a creating command honour Idempotency-Key. body is the
-// command's request type: its fields decide which bodies are malformed, so
+// idempotent makes a command honour Idempotency-Key: every command, not only
+// those that create, since a retried command whose deterministic event ids
+// are already stored writes nothing, and answering it anew would show a
+// state that was never stored. body is the command's request type: its fields decide which bodies are malformed, so
 // that 413 and 400 are answered before the key is looked at.
 func (s *Server) idempotent(body any) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {

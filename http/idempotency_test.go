@@ -2,8 +2,10 @@ package http_test
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"testing"
 )
@@ -109,4 +111,65 @@ func TestIdempotencyKey(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestIdempotencyKey_EveryCommand reuses a key on commands that create
+// nothing: the same body replays the first answer, another body is 422
+// idempotency_key_reused, and neither writes; what a 2xx shows is what is
+// stored.
+func TestIdempotencyKey_EveryCommand(t *testing.T) {
+	ts := MustOpenServer(t, func(o *Options) { o.NoProcesses = true })
+	_, r := ts.NewReseller(t, "R")
+	_, c := r.CreateCustomer(t, "C")
+	tmpl := r.CreateTemplate(t, "T")
+	item := r.AddItem(t, tmpl, r.CreateProduct(t, "P", 12), 12)
+
+	cases := []struct {
+		name         string
+		client       Client
+		method, path string
+		first, other string
+		get          string // where the stored state is read, "" for none
+	}{
+		{"Webhook", c, "PUT", "/v1/webhook", `{"url":"http://127.0.0.1:1/first"}`, `{"url":"http://127.0.0.1:1/second"}`, "/v1/webhook"},
+		{"ItemToggle", r, "PATCH", "/v1/templates/" + tmpl + "/items/" + item, `{"license_mode":"relative"}`, `{"license_mode":"absolute"}`, "/v1/templates/" + tmpl},
+		{"WebhookRemove", c, "DELETE", "/v1/webhook", ``, `{"x":1}`, ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			first := tc.client.Do(t, tc.method, tc.path, tc.first, "Idempotency-Key", "42")
+			if first.Status/100 != 2 {
+				t.Fatalf("first: %s", first)
+			}
+			head := ts.Head(t)
+			again := tc.client.Do(t, tc.method, tc.path, tc.first, "Idempotency-Key", "42")
+			if again.Status != first.Status || !bytes.Equal(again.Body, first.Body) || again.Header.Get("ETag") != first.Header.Get("ETag") {
+				t.Fatalf("same body again: %s, want the first answer %s", again, first)
+			}
+			other := tc.client.Do(t, tc.method, tc.path, tc.other, "Idempotency-Key", "42")
+			if tc.name == "WebhookRemove" {
+				// An unknown field is malformed before the key is looked at.
+				if other.Status != 400 {
+					t.Fatalf("another body: %s, want 400", other)
+				}
+				return
+			}
+			if other.Status != 422 || other.Code() != "idempotency_key_reused" {
+				t.Fatalf("another body: %s, want 422 idempotency_key_reused", other)
+			}
+			if ts.Head(t) != head {
+				t.Fatal("a replay or a refused reuse wrote to the log")
+			}
+			stored := tc.client.Must(t, 200, "GET", tc.get+"?min_position="+strconv.FormatUint(head, 10), nil).Map(t)
+			firstState := first.Map(t)
+			for k, v := range stored {
+				if k == "secret" || k == "version" {
+					continue
+				}
+				if fmt.Sprint(firstState[k]) != fmt.Sprint(v) {
+					t.Fatalf("stored %s = %v, the first answer showed %v", k, v, firstState[k])
+				}
+			}
+		})
+	}
 }

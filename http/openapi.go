@@ -46,8 +46,8 @@ type op struct {
 	params                    []obj
 	body                      obj // request body schema; nil for none
 	bodyRequired              bool
-	idempotent                bool // honours Idempotency-Key
-	command                   bool // a command: If-Match, ETag, X-Log-Position, 409/412
+	idempotent                bool // creates a resource: answers Location
+	command                   bool // a command: If-Match, ETag, X-Log-Position, 409/412, Idempotency-Key
 	unversioned               bool // a command on what serves no version (tokens): X-Log-Position, no If-Match or ETag
 	ok                        int
 	okSchema                  obj    // nil for no body
@@ -104,7 +104,8 @@ func (o op) build() obj {
 	if o.command && !o.unversioned {
 		params = append(params, pref("IfMatch"))
 	}
-	if o.idempotent {
+	if o.command {
+		// Every command honours Idempotency-Key (contract 1.1).
 		params = append(params, pref("IdempotencyKey"))
 	}
 	if len(params) > 0 {
@@ -122,8 +123,10 @@ func (o op) build() obj {
 	if o.okETag || (o.command && !o.unversioned) {
 		headers["ETag"] = obj{"description": `The resource's version, quoted: "<version>".`, "schema": str()}
 	}
-	if o.idempotent {
+	if o.command {
 		headers["Idempotency-Replayed"] = obj{"description": "true when this is the stored response of an earlier request with the same key.", "schema": str()}
+	}
+	if o.idempotent {
 		headers["Location"] = obj{"description": "Where the created resource is read.", "schema": str()}
 	}
 	if len(headers) > 0 {
@@ -139,6 +142,10 @@ func (o op) build() obj {
 	responses[itoa(o.ok)] = success
 	for _, st := range o.errors {
 		responses[itoa(st)] = problemResponse(st)
+	}
+	if o.command {
+		// Idempotency-Key: idempotency_key_reused and idempotency_in_progress.
+		responses["409"], responses["422"] = problemResponse(409), problemResponse(422)
 	}
 	for st, r := range o.more {
 		responses[st] = r

@@ -36,9 +36,11 @@ type route struct {
 	// command names the command the route runs, for the latency metric;
 	// empty for queries.
 	command string
-	// create is the request body type of a creating command, which honours
-	// Idempotency-Key; nil for every other route.
-	create  any
+	// body is the request body type of a command: every command honours
+	// Idempotency-Key, and the body's fields decide which bodies are
+	// malformed before the key is looked at. nil for queries and for
+	// commands without a body.
+	body    any
 	handler http.HandlerFunc
 }
 
@@ -48,7 +50,7 @@ func (s *Server) apiRoutes() []route {
 	return []route{
 		{"POST", "/resellers", operatorOnly, "reseller_create", createResellerRequest{}, s.handleResellerCreate},
 		{"POST", "/tokens", operatorOnly, "token_create", createTokenRequest{}, s.handleTokenCreate},
-		{"POST", "/tokens/revoke", operatorOnly, "token_revoke", nil, s.handleTokenRevoke},
+		{"POST", "/tokens/revoke", operatorOnly, "token_revoke", revokeTokenRequest{}, s.handleTokenRevoke},
 		{"DELETE", "/tokens/self", everyRole, "token_revoke_self", nil, s.handleTokenRevokeSelf},
 
 		{"POST", "/products", resellerOnly, "product_create", createProductRequest{}, s.handleProductCreate},
@@ -60,7 +62,7 @@ func (s *Server) apiRoutes() []route {
 		{"GET", "/templates/{id}", resellerOnly, "", nil, s.handleTemplateGet},
 		{"DELETE", "/templates/{id}", resellerOnly, "template_archive", nil, s.handleTemplateArchive},
 		{"POST", "/templates/{id}/items", resellerOnly, "template_item_add", addItemRequest{}, s.handleTemplateItemAdd},
-		{"PATCH", "/templates/{id}/items/{item_id}", resellerOnly, "template_item_mode", nil, s.handleTemplateItemMode},
+		{"PATCH", "/templates/{id}/items/{item_id}", resellerOnly, "template_item_mode", setItemModeRequest{}, s.handleTemplateItemMode},
 		{"DELETE", "/templates/{id}/items/{item_id}", resellerOnly, "template_item_remove", nil, s.handleTemplateItemRemove},
 
 		{"POST", "/customers", resellerOnly, "customer_create", createCustomerRequest{}, s.handleCustomerCreate},
@@ -79,9 +81,9 @@ func (s *Server) apiRoutes() []route {
 		{"GET", "/inbox/badge", customerOnly, "", nil, s.handleInboxBadge},
 		{"POST", "/inbox/{offer_id}/read", customerOnly, "offer_read", nil, s.handleInboxRead},
 		{"POST", "/inbox/{offer_id}/accept", customerOnly, "offer_accept", nil, s.handleInboxAccept},
-		{"POST", "/inbox/{offer_id}/reject", customerOnly, "offer_reject", nil, s.handleInboxReject},
+		{"POST", "/inbox/{offer_id}/reject", customerOnly, "offer_reject", rejectRequest{}, s.handleInboxReject},
 		{"GET", "/licenses", customerOnly, "", nil, s.handleLicenseList},
-		{"PUT", "/webhook", customerOnly, "webhook_set", nil, s.handleWebhookSet},
+		{"PUT", "/webhook", customerOnly, "webhook_set", setWebhookRequest{}, s.handleWebhookSet},
 		{"GET", "/webhook", customerOnly, "", nil, s.handleWebhookGet},
 		{"DELETE", "/webhook", customerOnly, "webhook_remove", nil, s.handleWebhookDelete},
 
@@ -125,11 +127,12 @@ func (s *Server) routes() http.Handler {
 			r.Use(s.authenticate)
 			for _, rt := range s.apiRoutes() {
 				h := http.Handler(rt.handler)
-				if rt.create != nil {
-					h = s.idempotent(rt.create)(h)
-				}
 				if rt.command != "" {
-					h = s.timeCommand(rt.command, h)
+					body := rt.body
+					if body == nil {
+						body = struct{}{}
+					}
+					h = s.timeCommand(rt.command, s.idempotent(body)(h))
 				}
 				h = s.allow(rt.roles...)(h)
 				r.Method(rt.method, rt.pattern, h)
