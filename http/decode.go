@@ -17,9 +17,6 @@ import (
 // included; a larger one is answered 413 body_too_large.
 const MaxBodyBytes = 1 << 20
 
-// bodyReadTimeout bounds how long reading one request body may take.
-const bodyReadTimeout = 30 * time.Second
-
 // readBody reads the whole request body, refusing more than MaxBodyBytes.
 // A declared Content-Length over the cap is refused without reading.
 func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
@@ -29,17 +26,15 @@ func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	if r.Body == nil {
 		return nil, nil
 	}
-	// A client may not trickle a body in forever. The deadline is set here,
-	// not as the server's ReadTimeout, which would also end the event
-	// stream's long responses. Writers that cannot set it are test doubles.
-	rc := http.NewResponseController(w)
-	_ = rc.SetReadDeadline(time.Now().Add(bodyReadTimeout))
-	defer func() { _ = rc.SetReadDeadline(time.Time{}) }()
+	// The body's deadline is set by the bodyDeadline middleware, for every
+	// route, so that one that never reads its body is not held either.
 	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
 	var tooLarge *http.MaxBytesError
 	switch {
 	case errors.As(err, &tooLarge):
 		return nil, errorf(EBODYTOOLARGE, "the body must be at most %d bytes", MaxBodyBytes)
+	case isTimeout(err):
+		return nil, errorf(EREQUESTTIMEOUT, "the body did not arrive in time")
 	case err != nil:
 		return nil, errorf(domain.EMALFORMED, "the body could not be read")
 	}

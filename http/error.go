@@ -18,6 +18,7 @@ const (
 	EIDEMPOTENCYINPROGRESS = "idempotency_in_progress"
 	EMETHODNOTALLOWED      = "method_not_allowed"
 	EUNAVAILABLE           = "unavailable"
+	EREQUESTTIMEOUT        = "request_timeout"
 )
 
 // problemKind is how one error code is answered.
@@ -36,6 +37,7 @@ var problems = map[string]problemKind{
 	domain.EMALFORMED:       {http.StatusBadRequest, "Malformed request"},
 	domain.ENOTFOUND:        {http.StatusNotFound, "Not found"},
 	EMETHODNOTALLOWED:       {http.StatusMethodNotAllowed, "Method not allowed"},
+	EREQUESTTIMEOUT:         {http.StatusRequestTimeout, "Request timeout"},
 	domain.EINVALID:         {http.StatusUnprocessableEntity, "Validation failed"},
 	EIDEMPOTENCYREUSED:      {http.StatusUnprocessableEntity, "Idempotency key reused"},
 	domain.EVERSION:         {http.StatusPreconditionFailed, "Version conflict"},
@@ -117,6 +119,10 @@ func writeProblem(w http.ResponseWriter, p Problem) {
 		h.Set("WWW-Authenticate", `Bearer realm="offerflow"`)
 	case http.StatusServiceUnavailable:
 		h.Set("Retry-After", "1")
+	case http.StatusRequestTimeout:
+		// What is left of the body may still arrive: it must not be read
+		// as the next request.
+		h.Set("Connection", "close")
 	}
 	w.WriteHeader(p.Status)
 	_ = json.NewEncoder(w).Encode(p)

@@ -67,6 +67,15 @@ type Config struct {
 	WaitTimeout time.Duration
 	// Heartbeat is the interval of comment lines on /v1/stream (15 s).
 	Heartbeat time.Duration
+	// BodyTimeout bounds how long a request's body may take to arrive (30 s);
+	// a request whose body is late is answered 408 request_timeout and its
+	// connection closed.
+	BodyTimeout time.Duration
+	// ReadHeaderTimeout bounds how long a request's headers may take to
+	// arrive (10 s); IdleTimeout how long a kept-alive connection waits for
+	// its next request (2 min).
+	ReadHeaderTimeout time.Duration
+	IdleTimeout       time.Duration
 	// NewID returns new unique ids (token ids, request ids); UUIDv7 by default.
 	NewID func() string
 }
@@ -83,6 +92,15 @@ func (c *Config) setDefaults() {
 	}
 	if c.Heartbeat <= 0 {
 		c.Heartbeat = 15 * time.Second
+	}
+	if c.BodyTimeout <= 0 {
+		c.BodyTimeout = 30 * time.Second
+	}
+	if c.ReadHeaderTimeout <= 0 {
+		c.ReadHeaderTimeout = 10 * time.Second
+	}
+	if c.IdleTimeout <= 0 {
+		c.IdleTimeout = 2 * time.Minute
 	}
 	if c.NewID == nil {
 		c.NewID = func() string { return uuid.Must(uuid.NewV7()).String() }
@@ -110,6 +128,10 @@ func (c *Config) Validate() error {
 	}
 	return nil
 }
+
+// maxHeaderBytes bounds a request's headers: a token, a cookie and a few
+// short values need far less than net/http's default of 1 MB.
+const maxHeaderBytes = 64 << 10
 
 // Server is the HTTP API.
 type Server struct {
@@ -162,10 +184,13 @@ func (s *Server) Open() error {
 	if err != nil {
 		return fmt.Errorf("listen %s: %w", s.cfg.Addr, err)
 	}
+	// No ReadTimeout or WriteTimeout: they would cut the event stream. The
+	// body has its own deadline (bodyDeadline), the headers this one.
 	srv := &http.Server{
 		Handler:           s.handler,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
+		ReadHeaderTimeout: s.cfg.ReadHeaderTimeout,
+		IdleTimeout:       s.cfg.IdleTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
 		BaseContext:       func(net.Listener) context.Context { return context.Background() },
 		ErrorLog:          slog.NewLogLogger(s.logger.Handler(), slog.LevelWarn),
 	}

@@ -96,7 +96,7 @@ func (s *Server) apiRoutes() []route {
 // the body (413, 400), then the handler.
 func (s *Server) routes() http.Handler {
 	r := chi.NewRouter()
-	r.Use(s.requestID, s.observe, s.recoverPanic)
+	r.Use(s.requestID, s.observe, s.recoverPanic, s.bodyDeadline)
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, domain.Errorf(domain.ENOTFOUND, "no such endpoint"))
 	})

@@ -68,6 +68,9 @@ type Options struct {
 	NoProcesses bool
 	// LogTo, when set, receives the server's logs from level Info on.
 	LogTo io.Writer
+	// Configure, when set, adjusts the server's configuration last (limits,
+	// timeouts).
+	Configure func(*ofhttp.Config)
 }
 
 // MustOpenServer starts a TestServer and stops it when the test ends.
@@ -162,7 +165,7 @@ func MustOpenServer(tb testing.TB, opts ...func(*Options)) *TestServer {
 		EndSession: func(ctx context.Context, session string) error { return srv.EndSession(ctx, session) },
 	})
 	must(err)
-	srv, err = ofhttp.NewServer(ofhttp.Config{
+	cfg := ofhttp.Config{
 		Addr:                  "127.0.0.1:0",
 		Commands:              svc,
 		Queries:               reads,
@@ -178,7 +181,11 @@ func MustOpenServer(tb testing.TB, opts ...func(*Options)) *TestServer {
 		Heartbeat:             o.Heartbeat,
 		WaitTimeout:           o.WaitTimeout,
 		UI:                    webUI,
-	})
+	}
+	if o.Configure != nil {
+		o.Configure(&cfg)
+	}
+	srv, err = ofhttp.NewServer(cfg)
 	must(err)
 	must(srv.Open())
 	closers = append(closers, func() error {

@@ -65,6 +65,7 @@ type serveConfig struct {
 	logLevel        string
 	logJSON         bool
 	shutdownTimeout time.Duration
+	bodyTimeout     time.Duration
 	processes       bool
 	secureCookie    bool
 }
@@ -87,6 +88,7 @@ func (m *Main) ParseFlags(args []string) error {
 	fs.BoolVar(&c.secureCookie, "secure-cookie", false, "mark the web UI's session cookie Secure on every response (set it behind a proxy that terminates TLS)")
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.BoolVar(&c.logJSON, "log-json", false, "log JSON lines instead of text")
+	fs.DurationVar(&c.bodyTimeout, "body-timeout", 30*time.Second, "how long a request's body may take to arrive before the request is answered 408 and its connection closed")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 30*time.Second, "how long a shutdown waits for requests in flight")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -102,6 +104,9 @@ func (m *Main) ParseFlags(args []string) error {
 	}
 	if c.webhookAttempts < 1 {
 		return usageError{"--webhook-attempts must be at least 1"}
+	}
+	if c.bodyTimeout <= 0 {
+		return usageError{"--body-timeout must be positive"}
 	}
 	if c.webhookBackoff <= 0 {
 		return usageError{"--webhook-backoff must be positive"}
@@ -218,6 +223,7 @@ func (m *Main) Run(ctx context.Context) error {
 		Projectors:            m.rm.Positions,
 		Metrics:               metrics,
 		Logger:                m.log.With("component", "http"),
+		BodyTimeout:           c.bodyTimeout,
 	}); err != nil {
 		return err
 	}
