@@ -1,0 +1,307 @@
+package treehead
+
+import (
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/offerflow/offerflow/domain"
+	"github.com/offerflow/offerflow/eventstore"
+	"github.com/offerflow/offerflow/eventstore/merkle"
+)
+
+// Stream is the stream that keeps the signed tree heads, one event each.
+const Stream = "treeheads"
+
+// TypeSigned is the type of the event that records a signed tree head; its
+// data is the head as the API serves it.
+const TypeSigned = "tree_head.signed"
+
+// Config holds a Service's dependencies.
+type Config struct {
+	Store eventstore.Store // required
+	Key   *Key             // required
+	// Witness, when set, is the witness file the service extends as the
+	// log grows (see merkle.Witness).
+	Witness string
+	// Now is the clock of head timestamps; time.Now by default.
+	Now func() time.Time
+	// Logger receives what the service finds wrong with the log.
+	Logger *slog.Logger
+}
+
+// Service keeps the Merkle tree over the log up to date, signs heads, keeps
+// them in Stream and answers proofs.
+//
+// The tree is not stored: New computes it from the whole log, and every
+// call after that reads only the events appended since.
+type Service struct {
+	cfg     Config
+	log     *merkle.Log
+	witness *merkle.Witness
+
+	// mu serialises syncing and signing; the fields below it are filled in
+	// by onEvent under it.
+	mu sync.Mutex
+	// last is the newest head this key signed that the log records.
+	last *domain.TreeHead
+	// covered is the size of the tree up to and including the newest event
+	// that is not a recorded head: a head of that size or more is current.
+	covered uint64
+	// version is the version of Stream's last event.
+	version uint64
+	// problems are the recorded heads the log no longer extends, and a
+	// witness mismatch.
+	problems []error
+}
+
+// New computes the tree over cfg.Store's whole log (progress, when not nil,
+// is told the leaves so far) and returns the service. Problems reports
+// what it found wrong.
+func New(ctx context.Context, cfg Config, progress func(leaves uint64)) (*Service, error) {
+	if cfg.Store == nil || cfg.Key == nil {
+		return nil, errors.New("treehead: Store and Key are required")
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	s := &Service{cfg: cfg}
+	if cfg.Witness != "" {
+		w, err := merkle.OpenWitness(cfg.Witness)
+		if err != nil {
+			return nil, err
+		}
+		s.witness = w
+	}
+	s.log = merkle.NewLog(cfg.Store, s.onEvent)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, err := s.sync(ctx, progress); err != nil {
+		_ = s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// onEvent sees each event as it joins the tree (under mu, from sync).
+func (s *Service) onEvent(e eventstore.Event, leaf merkle.Leaf) error {
+	if s.witness != nil {
+		m, err := s.witness.Observe(leaf)
+		if err != nil {
+			return err
+		}
+		if m != nil && leaf.Index == m.Index {
+			s.problem(fmt.Errorf("the log differs from this node's witness (the witness file is kept unchanged as evidence): %w", m))
+		}
+	}
+	if e.Stream != Stream {
+		s.covered = leaf.Index + 1
+		return nil
+	}
+	s.version = e.Version
+	var h domain.TreeHead
+	if err := json.Unmarshal(e.Data, &h); err != nil {
+		s.problem(fmt.Errorf("tree head at position %d cannot be read: %w", e.Position, err))
+		return nil
+	}
+	if err := Extends(s.log.Tree(), h); err != nil {
+		s.problem(fmt.Errorf("the log no longer extends the tree head it records at position %d: %w", e.Position, err))
+		return nil
+	}
+	if h.KeyID == s.cfg.Key.ID() {
+		s.last = &h
+	}
+	return nil
+}
+
+func (s *Service) problem(err error) {
+	s.cfg.Logger.Error("tamper evidence", "err", err)
+	s.problems = append(s.problems, err)
+}
+
+// sync brings the tree up to the log's head; the caller holds mu.
+func (s *Service) sync(ctx context.Context, progress func(uint64)) (uint64, error) {
+	size, err := s.log.Sync(ctx, progress)
+	if s.witness != nil {
+		err = errors.Join(err, s.witness.Flush())
+	}
+	return size, err
+}
+
+// Problems returns what the service found wrong with the log so far.
+func (s *Service) Problems() []error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]error(nil), s.problems...)
+}
+
+// Key returns the public key that verifies the heads.
+func (s *Service) Key() domain.TreeKey { return s.cfg.Key.Public() }
+
+// Sign returns a head over the whole log as it is now, without recording
+// it (offerflow head).
+func (s *Service) Sign(ctx context.Context) (domain.TreeHead, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	size, err := s.sync(ctx, nil)
+	if err != nil {
+		return domain.TreeHead{}, err
+	}
+	return s.sign(size)
+}
+
+func (s *Service) sign(size uint64) (domain.TreeHead, error) {
+	root, err := s.log.Tree().Root(size)
+	if err != nil {
+		return domain.TreeHead{}, err
+	}
+	return s.cfg.Key.Sign(size, root, s.cfg.Now()), nil
+}
+
+// Head returns the current signed head: the newest one this key recorded
+// when nothing but heads was appended since, or else a new head over the
+// whole log, which it records in Stream first.
+func (s *Service) Head(ctx context.Context) (domain.TreeHead, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for attempt := 0; ; attempt++ {
+		size, err := s.sync(ctx, nil)
+		if err != nil {
+			return domain.TreeHead{}, err
+		}
+		if s.last != nil && s.last.Size >= s.covered {
+			return *s.last, nil
+		}
+		h, err := s.sign(size)
+		if err != nil {
+			return domain.TreeHead{}, err
+		}
+		err = s.record(ctx, h)
+		if errors.Is(err, eventstore.ErrWrongVersion) && attempt < 5 {
+			continue // another node recorded a head: read it and decide again
+		}
+		if err != nil {
+			return domain.TreeHead{}, err
+		}
+		s.last = &h
+		return h, nil
+	}
+}
+
+// record appends h to Stream.
+func (s *Service) record(ctx context.Context, h domain.TreeHead) error {
+	data, err := json.Marshal(h)
+	if err != nil {
+		return fmt.Errorf("encode tree head: %w", err)
+	}
+	_, err = s.cfg.Store.Append(ctx, Stream, s.version, eventstore.NewEvent{
+		ID: uuid.Must(uuid.NewV7()).String(), Type: TypeSigned, SchemaVersion: 1, Data: data,
+		Metadata: eventstore.Metadata{Actor: eventstore.Actor{Role: string(domain.RoleSystem), Tenant: "*", Subject: "treehead"},
+			OccurredAt: h.Timestamp},
+	})
+	if err != nil {
+		return fmt.Errorf("record tree head of size %d: %w", h.Size, err)
+	}
+	return nil
+}
+
+// Run signs and records a head every interval while the log grows, until
+// ctx ends.
+func (s *Service) Run(ctx context.Context, interval time.Duration) error {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+			if _, err := s.Head(ctx); err != nil && ctx.Err() == nil {
+				s.cfg.Logger.Error("sign tree head", "err", err)
+			}
+		}
+	}
+}
+
+// Consistency returns the consistency proof between the trees of sizes
+// from and to, 1 <= from <= to <= the log's size; other sizes are invalid.
+func (s *Service) Consistency(ctx context.Context, from, to uint64) ([]string, error) {
+	size, err := s.synced(ctx)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case from < 1:
+		return nil, domain.Invalid("from", "from must be at least 1")
+	case to > size:
+		return nil, domain.Invalid("to", "to must be at most the log's size, %d", size)
+	case from > to:
+		return nil, domain.Invalid("from", "from must be at most to")
+	}
+	p, err := s.log.Tree().Consistency(from, to)
+	if err != nil {
+		return nil, err
+	}
+	return hexAll(p), nil
+}
+
+// Inclusion returns the root of the tree of the given size and the
+// inclusion proof of each of events in it; events beyond that tree are
+// left out. A size of 0 or beyond the log is invalid.
+func (s *Service) Inclusion(ctx context.Context, size uint64, events []domain.AuditEvent) (string, []domain.LeafProof, error) {
+	n, err := s.synced(ctx)
+	if err != nil {
+		return "", nil, err
+	}
+	if size < 1 || size > n {
+		return "", nil, domain.Invalid("size", "size must be between 1 and the log's size, %d", n)
+	}
+	root, err := s.log.Tree().Root(size)
+	if err != nil {
+		return "", nil, err
+	}
+	out := []domain.LeafProof{}
+	for _, e := range events {
+		i, ok := s.log.LeafIndex(e.Position)
+		if !ok || i >= size {
+			continue
+		}
+		p, err := s.log.Tree().Inclusion(i, size)
+		if err != nil {
+			return "", nil, err
+		}
+		out = append(out, domain.LeafProof{Position: e.Position, Version: e.Version, Hash: e.Hash, LeafIndex: i, Proof: hexAll(p)})
+	}
+	return hex.EncodeToString(root), out, nil
+}
+
+func (s *Service) synced(ctx context.Context) (uint64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.sync(ctx, nil)
+}
+
+func hexAll(p [][]byte) []string {
+	out := make([]string, len(p))
+	for i, h := range p {
+		out[i] = hex.EncodeToString(h)
+	}
+	return out
+}
+
+// Close closes the witness file.
+func (s *Service) Close() error {
+	if s.witness != nil {
+		return s.witness.Close()
+	}
+	return nil
+}

@@ -1,0 +1,169 @@
+package treehead_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/offerflow/offerflow/domain"
+	"github.com/offerflow/offerflow/eventstore"
+	"github.com/offerflow/offerflow/eventstore/sqlite"
+	"github.com/offerflow/offerflow/eventstore/treehead"
+)
+
+func mustStore(t *testing.T) *sqlite.Store {
+	t.Helper()
+	s, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "events.db"), sqlite.Config{Synchronous: "NORMAL"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	return s
+}
+
+func appendEvents(t *testing.T, s eventstore.Store, stream string, n int) {
+	t.Helper()
+	ctx := context.Background()
+	evs, err := eventstore.ReadStreamAll(ctx, s, stream, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := uint64(len(evs))
+	for i := range n {
+		_, err := s.Append(ctx, stream, v, eventstore.NewEvent{ID: fmt.Sprintf("%s-%d", stream, v+1), Type: "test.happened", SchemaVersion: 1,
+			Data: json.RawMessage(fmt.Sprintf(`{"n":%d}`, i)), Metadata: eventstore.Metadata{OccurredAt: time.Unix(1700000000, 0)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		v++
+	}
+}
+
+func TestKey(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "treehead.key")
+	if _, err := treehead.LoadKey(path); !errors.Is(err, treehead.ErrNoKey) {
+		t.Fatalf("LoadKey of a missing file: %v", err)
+	}
+	k, err := treehead.LoadOrCreateKey(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Mode().Perm() != 0o600 {
+		t.Fatalf("key file mode %v, want 0600", st.Mode().Perm())
+	}
+	again, err := treehead.LoadOrCreateKey(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.Public() != k.Public() {
+		t.Fatal("a second start made another key")
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 1 {
+		t.Fatalf("the directory holds %d files, want the key alone", len(entries))
+	}
+
+	h := k.Sign(7, make([]byte, 32), time.Date(2026, 12, 2, 10, 0, 0, 123, time.UTC))
+	if err := treehead.Verify(h, k.Public()); err != nil {
+		t.Fatal(err)
+	}
+	want := "offerflow tree head v1\nsize 7\nroot_hash " + strings.Repeat("00", 32) + "\ntimestamp 2026-12-02T10:00:00Z\nkey_id " + k.ID() + "\n"
+	if got := string(treehead.Canonical(h)); got != want {
+		t.Fatalf("canonical form\n%q, want\n%q", got, want)
+	}
+	for name, change := range map[string]func(*domain.TreeHead){
+		"size":      func(h *domain.TreeHead) { h.Size++ },
+		"root":      func(h *domain.TreeHead) { h.RootHash = strings.Repeat("11", 32) },
+		"timestamp": func(h *domain.TreeHead) { h.Timestamp = h.Timestamp.Add(time.Second) },
+		"key":       func(h *domain.TreeHead) { h.KeyID = "0000000000000000" },
+	} {
+		bad := h
+		change(&bad)
+		if err := treehead.Verify(bad, k.Public()); !errors.Is(err, treehead.ErrBadSignature) {
+			t.Errorf("a head with a changed %s verifies: %v", name, err)
+		}
+	}
+}
+
+func TestService_Head(t *testing.T) {
+	ctx := context.Background()
+	store := mustStore(t)
+	dir := t.TempDir()
+	key, err := treehead.LoadOrCreateKey(filepath.Join(dir, "key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	appendEvents(t, store, "a", 3)
+	svc, err := treehead.New(ctx, treehead.Config{Store: store, Key: key, Witness: filepath.Join(dir, "witness")}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer svc.Close()
+
+	h1, err := svc.Head(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h1.Size != 3 || treehead.Verify(h1, svc.Key()) != nil {
+		t.Fatalf("first head %+v", h1)
+	}
+	// Recording the head appended one event; asking again gives the same
+	// head rather than a head of the head.
+	h2, err := svc.Head(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h2 != h1 {
+		t.Fatalf("second head %+v, want the first %+v", h2, h1)
+	}
+	recorded, err := eventstore.ReadStreamAll(ctx, store, treehead.Stream, 0)
+	if err != nil || len(recorded) != 1 || recorded[0].Type != treehead.TypeSigned {
+		t.Fatalf("recorded heads %v, %v", recorded, err)
+	}
+
+	appendEvents(t, store, "b", 2)
+	h3, err := svc.Head(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h3.Size != 6 {
+		t.Fatalf("head after growth has size %d, want 6 (3 + the first head + 2)", h3.Size)
+	}
+	proof, err := svc.Consistency(ctx, h1.Size, h3.Size)
+	if err != nil || len(proof) == 0 {
+		t.Fatalf("consistency proof %v, %v", proof, err)
+	}
+	for _, c := range [][2]uint64{{0, 3}, {4, 3}, {1, 100}} {
+		if _, err := svc.Consistency(ctx, c[0], c[1]); domain.ErrorCode(err) != domain.EINVALID {
+			t.Errorf("consistency %d to %d: %v, want invalid", c[0], c[1], err)
+		}
+	}
+	if problems := svc.Problems(); len(problems) != 0 {
+		t.Fatalf("problems on an untouched log: %v", problems)
+	}
+
+	// A restart computes the same tree and knows its last head.
+	again, err := treehead.New(ctx, treehead.Config{Store: store, Key: key, Witness: filepath.Join(dir, "witness")}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer again.Close()
+	h4, err := again.Head(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h4 != h3 || len(again.Problems()) != 0 {
+		t.Fatalf("after a restart: head %+v (want %+v), problems %v", h4, h3, again.Problems())
+	}
+}
