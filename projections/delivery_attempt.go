@@ -10,21 +10,24 @@ import (
 	"github.com/offerflow/offerflow/domain"
 )
 
-// deliveryRun is one job's progress through its tries. Only the job's own
-// goroutine touches it (Retry calls the attempt synchronously).
+// deliveryRun is one try of a job. Only the job's own goroutine touches it
+// (Retry calls the attempt synchronously).
 type deliveryRun struct {
 	job      deliveryJob
-	attempts int   // webhook calls made, those of earlier runs included
+	attempts int   // webhook calls made, those of earlier tries included
 	lastErr  error // the last webhook failure
 	body     []byte
-	acked    bool   // the webhook answered 2xx: only recording it is left
-	spent    bool   // every webhook try failed: only recording that is left
-	outcome  string // delivered, failed, skipped; set when the job ends well
+	acked    bool      // the webhook answered 2xx: only recording it is left
+	spent    bool      // every webhook try failed: only recording that is left
+	outcome  string    // delivered, failed, skipped; set when the job ends well
+	retryAt  time.Time // the webhook failed and tries are left: when to try again
 }
 
-// attempt is one try of a job, called by the Retry middleware until it
-// returns nil. Each call looks at the offer afresh, so a withdrawal or a
-// newer dispatch stops the job quietly.
+// attempt is one try of a job, called by the Retry middleware (for failures
+// of the stores) until it returns nil. A failed webhook call with tries
+// left returns nil with st.retryAt set: the job goes back to the queue and
+// holds no slot while it waits. Each try looks at the offer afresh, so a
+// withdrawal or a newer dispatch stops the job quietly.
 func (m *DeliveryManager) attempt(ctx context.Context, st *deliveryRun) error {
 	switch {
 	case st.acked:
@@ -90,7 +93,8 @@ func (m *DeliveryManager) attempt(ctx context.Context, st *deliveryRun) error {
 		st.spent = true
 		return m.recordFailed(ctx, st)
 	}
-	return err
+	st.retryAt = m.cfg.Now().Add(m.retryWait(st.attempts))
+	return nil
 }
 
 // call makes one webhook call, within the limit of calls in flight.

@@ -48,11 +48,16 @@ type ProcessConfig struct {
 	// WebhookMaxResponseBytes is how much of a webhook's answer is read
 	// before it is dropped (default 64 KiB).
 	WebhookMaxResponseBytes int64
-	// WebhookConcurrency bounds the webhook calls in flight (default 16).
+	// WebhookConcurrency bounds the webhook calls in flight (default 64).
 	WebhookConcurrency int
-	// MaxActiveDeliveries bounds the deliveries worked on at once, waiting
-	// retries included; more wait in the durable queue (default 256).
+	// MaxActiveDeliveries bounds the delivery tries under way at once; a
+	// job waiting for its next try is not one of them. More wait in the
+	// durable queue (default 256).
 	MaxActiveDeliveries int
+	// MaxActivePerCustomer bounds the delivery tries under way at once for
+	// one customer, so that no customer's failing or hanging webhook takes
+	// the slots that others' deliveries need (default 4).
+	MaxActivePerCustomer int
 	// AllowInsecure lets webhook calls reach loopback, private and
 	// link-local addresses (tests and development only; serve's
 	// --allow-insecure-webhooks).
@@ -103,10 +108,13 @@ func (c *ProcessConfig) setDefaults() {
 		c.WebhookMaxResponseBytes = 64 << 10
 	}
 	if c.WebhookConcurrency == 0 {
-		c.WebhookConcurrency = 16
+		c.WebhookConcurrency = 64
 	}
 	if c.MaxActiveDeliveries == 0 {
 		c.MaxActiveDeliveries = 256
+	}
+	if c.MaxActivePerCustomer == 0 {
+		c.MaxActivePerCustomer = 4
 	}
 	if c.ExpiryInterval == 0 {
 		c.ExpiryInterval = time.Second
@@ -134,7 +142,8 @@ func (c ProcessConfig) Validate() error {
 		return errors.New("process config: durations must not be negative")
 	case c.WebhookJitter < 0 || c.WebhookJitter >= 1:
 		return fmt.Errorf("process config: WebhookJitter %g is not in [0, 1)", c.WebhookJitter)
-	case c.WebhookMaxResponseBytes < 0 || c.WebhookConcurrency < 0 || c.MaxActiveDeliveries < 0 || c.HandlerRetries < 0:
+	case c.WebhookMaxResponseBytes < 0 || c.WebhookConcurrency < 0 || c.MaxActiveDeliveries < 0 ||
+		c.MaxActivePerCustomer < 0 || c.HandlerRetries < 0:
 		return errors.New("process config: sizes must not be negative")
 	}
 	return nil
@@ -246,7 +255,7 @@ func NewProcesses(ctx context.Context, deps ProcessDeps, cfg ProcessConfig) (*Pr
 		p.subs = append(p.subs, sub)
 		rh := p.router.AddConsumerHandler(h.name, "offer", sub, h.fn)
 		// Poison outside Retry: a message is set aside only after its retries.
-		rh.AddMiddleware(poisonMW, p.handlerRetry())
+		rh.AddMiddleware(poisonMW, handlerRetry(p.cfg))
 	}
 	return p, nil
 }
@@ -339,13 +348,14 @@ func (p *Processes) Poisoned(ctx context.Context, limit int) ([]PoisonedMessage,
 	return p.poison.list(ctx, limit)
 }
 
-// handlerRetry is the Retry middleware of the log handlers: a handful of
-// quick retries for a busy or briefly unavailable store. Errors marked
-// permanent (undecodable events) are not retried.
-func (p *Processes) handlerRetry() message.HandlerMiddleware {
+// handlerRetry is the Retry middleware of the log handlers and of a
+// delivery try: a handful of quick retries for a busy or briefly
+// unavailable store. Errors marked permanent (undecodable events) are not
+// retried.
+func handlerRetry(cfg ProcessConfig) message.HandlerMiddleware {
 	return processRetry(middleware.Retry{
-		MaxRetries:      p.cfg.HandlerRetries,
-		InitialInterval: p.cfg.HandlerBackoff,
+		MaxRetries:      cfg.HandlerRetries,
+		InitialInterval: cfg.HandlerBackoff,
 		MaxInterval:     time.Minute,
 		Multiplier:      2,
 	})

@@ -1,0 +1,241 @@
+package projections
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"strconv"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill/message"
+
+	"github.com/offerflow/offerflow/command"
+	"github.com/offerflow/offerflow/domain"
+	"github.com/offerflow/offerflow/eventstore/pubsub"
+)
+
+// run works the queue until ctx is done, then waits for the jobs under way
+// to stop (they stay pending and resume on the next start). It sleeps until
+// a job is enqueued or finished (Wake), the next retry is due, or
+// deliveryRescan passed.
+func (m *DeliveryManager) run(ctx context.Context) {
+	defer m.wg.Wait()
+	// A job poisoned by a failure of the stores gets one more round after a
+	// restart: whatever failed may have recovered.
+	if _, err := m.db.ExecContext(ctx, `UPDATE delivery_jobs SET state = 'pending' WHERE state = 'poisoned'`); err != nil {
+		m.log.ErrorContext(ctx, "cannot requeue poisoned deliveries", "err", err)
+	}
+	m.prune(ctx)
+	lastPrune := m.cfg.Now()
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-m.wake:
+		case <-timer.C:
+		}
+		if now := m.cfg.Now(); now.Sub(lastPrune) > time.Hour {
+			m.prune(ctx)
+			lastPrune = now
+		}
+		wait := deliveryRescan
+		next, err := m.startDue(ctx)
+		switch {
+		case ctx.Err() != nil:
+			return
+		case err != nil:
+			m.log.ErrorContext(ctx, "cannot read the delivery queue; trying again", "err", err)
+		case !next.IsZero():
+			// The clock may be a test's: never sleep longer than the rescan.
+			if d := next.Sub(m.cfg.Now()); d < wait {
+				wait = max(d, 0)
+			}
+		}
+		timer.Reset(wait) // since Go 1.23 no stale tick survives a Reset
+	}
+}
+
+func (m *DeliveryManager) prune(ctx context.Context) {
+	cutoff := m.cfg.Now().Add(-deliveryKeepDone).UnixMilli()
+	if _, err := m.db.ExecContext(ctx, `DELETE FROM delivery_jobs WHERE state = 'done' AND updated_at < ?`, cutoff); err != nil && ctx.Err() == nil {
+		m.log.WarnContext(ctx, "cannot prune finished deliveries", "err", err)
+	}
+}
+
+// startDue starts a goroutine for due pending jobs not yet under way, up to
+// MaxActiveDeliveries in all and MaxActivePerCustomer per customer, and
+// returns when the earliest job not yet due will be. The due jobs are
+// taken in turns: every customer's first, then every customer's second, and
+// so on, so that a customer with a thousand jobs waits its turn like one
+// with a single job.
+func (m *DeliveryManager) startDue(ctx context.Context) (next time.Time, err error) {
+	now := m.cfg.Now().UnixMilli()
+	m.mu.Lock()
+	room := m.cfg.MaxActiveDeliveries - len(m.active)
+	busy := len(m.active) + len(m.held)
+	m.mu.Unlock()
+	if room > 0 {
+		// A customer's jobs under way are among its first turns, so twice
+		// its share of turns holds every job it may start now; LIMIT leaves
+		// room for those under way or held.
+		jobs, err := m.due(ctx, now, 2*m.cfg.MaxActivePerCustomer, room+busy)
+		if err != nil {
+			return next, err
+		}
+		m.start(ctx, jobs)
+	}
+	var ms sql.NullInt64
+	if err := m.db.QueryRowContext(ctx, `SELECT MIN(next_at) FROM delivery_jobs WHERE state = 'pending' AND next_at > ?`,
+		now).Scan(&ms); err != nil {
+		return next, fmt.Errorf("find the next delivery retry: %w", err)
+	}
+	if ms.Valid {
+		next = time.UnixMilli(ms.Int64)
+	}
+	return next, nil
+}
+
+// due reads up to limit pending jobs due at now, at most turns per
+// customer, in turns across customers.
+func (m *DeliveryManager) due(ctx context.Context, now int64, turns, limit int) ([]deliveryJob, error) {
+	rows, err := m.db.QueryContext(ctx, `SELECT event_id, offer_id, customer_id, dispatch, position, correlation_id,
+	dispatched_at, attempts, last_error, next_at FROM (
+		SELECT *, ROW_NUMBER() OVER (PARTITION BY customer_id ORDER BY next_at, created_at, event_id) AS turn
+		FROM delivery_jobs WHERE state = 'pending' AND next_at <= ?)
+	WHERE turn <= ? ORDER BY turn, next_at, created_at, event_id LIMIT ?`, now, turns, limit)
+	if err != nil {
+		return nil, fmt.Errorf("read delivery queue: %w", err)
+	}
+	defer rows.Close()
+	var jobs []deliveryJob
+	for rows.Next() {
+		var j deliveryJob
+		if err := rows.Scan(&j.eventID, &j.offerID, &j.customerID, &j.dispatch, &j.position, &j.corr,
+			&j.dispatchedAt, &j.attempts, &j.lastError, &j.nextAt); err != nil {
+			return nil, fmt.Errorf("read delivery queue: %w", err)
+		}
+		jobs = append(jobs, j)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read delivery queue: %w", err)
+	}
+	return jobs, nil
+}
+
+// start starts the jobs that have room, in their order.
+func (m *DeliveryManager) start(ctx context.Context, jobs []deliveryJob) {
+	now := m.cfg.Now()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, j := range jobs {
+		if len(m.active) >= m.cfg.MaxActiveDeliveries {
+			return
+		}
+		if _, ok := m.active[j.eventID]; ok || m.busy[j.customerID] >= m.cfg.MaxActivePerCustomer {
+			continue
+		}
+		if until, ok := m.held[j.eventID]; ok {
+			if now.Before(until) {
+				continue
+			}
+			delete(m.held, j.eventID)
+		}
+		m.active[j.eventID] = j.customerID
+		m.busy[j.customerID]++
+		m.wg.Go(func() { m.work(ctx, j) })
+	}
+}
+
+// work makes one try of a job (and the writes that record it) and records
+// in the queue how it ended: done, poisoned, or pending until its next try.
+func (m *DeliveryManager) work(ctx context.Context, j deliveryJob) {
+	st := &deliveryRun{job: j, attempts: j.attempts}
+	if j.lastError != "" {
+		st.lastErr = &deliveryWebhookError{msg: j.lastError}
+	}
+	// The payload names the job, for the poison queue should it end there.
+	payload, _ := json.Marshal(domain.OfferDispatched{OfferID: domain.OfferID(j.offerID), Dispatch: j.dispatch})
+	msg := message.NewMessageWithContext(ctx, j.eventID, payload)
+	msg.Metadata.Set(pubsub.MetaEventType, domain.TypeOfferDispatched)
+	msg.Metadata.Set(pubsub.MetaStream, command.OfferStream(domain.OfferID(j.offerID)))
+	msg.Metadata.Set(pubsub.MetaPosition, strconv.FormatInt(j.position, 10))
+	msg.Metadata.Set(pubsub.MetaCorrelationID, j.corr)
+
+	// The retries here are for the stores only (a webhook's failure ends
+	// the try and schedules the next); a job that still fails is set aside.
+	chain := handlerRetry(m.cfg)(func(msg *message.Message) ([]*message.Message, error) {
+		return nil, m.attempt(msg.Context(), st)
+	})
+	handler := m.poison(func(msg *message.Message) ([]*message.Message, error) {
+		out, err := chain(msg)
+		if err != nil && ctx.Err() == nil {
+			st.outcome = "poisoned"
+		}
+		return out, err
+	})
+	_, err := handler(msg)
+
+	state, nextAt := "done", j.nextAt
+	switch {
+	case ctx.Err() != nil && st.outcome == "":
+		state = "pending" // shut down mid-way: resume on the next start
+	case err != nil:
+		// The poison queue could not store it either; the rescan retries.
+		m.log.ErrorContext(ctx, "delivery failed and could not be set aside", "offer_id", j.offerID, "err", err)
+		state, nextAt = "pending", m.cfg.Now().Add(deliveryRescan).UnixMilli()
+	case st.outcome == "poisoned":
+		state = "poisoned"
+	case st.outcome == "":
+		state, nextAt = "pending", st.retryAt.UnixMilli() // the webhook failed; tries are left
+	}
+	if state != "pending" && m.cfg.OnDelivery != nil {
+		m.cfg.OnDelivery(st.outcome)
+	}
+	m.finish(ctx, j, state, nextAt, st, err != nil)
+}
+
+// finish records a job's state and lets go of it; the record is written
+// even when ctx is done, so that a finished job is not run again.
+func (m *DeliveryManager) finish(ctx context.Context, j deliveryJob, state string, nextAt int64, st *deliveryRun, hold bool) {
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	lastErr := ""
+	if st.lastErr != nil {
+		lastErr = st.lastErr.Error()
+	}
+	if _, err := m.db.ExecContext(wctx, `UPDATE delivery_jobs SET state = ?, outcome = ?, attempts = ?,
+	last_error = ?, next_at = ?, updated_at = ? WHERE event_id = ?`,
+		state, st.outcome, st.attempts, lastErr, nextAt, m.cfg.Now().UnixMilli(), j.eventID); err != nil {
+		m.log.ErrorContext(ctx, "cannot record the end of a delivery job", "event_id", j.eventID, "err", err)
+		hold = true
+	}
+	m.mu.Lock()
+	delete(m.active, j.eventID)
+	if m.busy[j.customerID]--; m.busy[j.customerID] <= 0 {
+		delete(m.busy, j.customerID)
+	}
+	if hold {
+		m.held[j.eventID] = m.cfg.Now().Add(deliveryRescan)
+	}
+	m.mu.Unlock()
+	m.Wake() // a slot is free
+}
+
+// retryWait is the wait after the n-th failed webhook call (n from 1):
+// WebhookBackoff, doubling with every further failure, at most
+// WebhookMaxBackoff, spread by WebhookJitter either way.
+func (m *DeliveryManager) retryWait(n int) time.Duration {
+	d := m.cfg.WebhookBackoff
+	for i := 1; i < n && d < m.cfg.WebhookMaxBackoff; i++ {
+		d *= 2
+	}
+	d = min(d, m.cfg.WebhookMaxBackoff)
+	if j := m.cfg.WebhookJitter; j > 0 {
+		d += time.Duration((rand.Float64()*2 - 1) * j * float64(d))
+	}
+	return d
+}
