@@ -108,9 +108,16 @@ func Execute[A Aggregate](ctx context.Context, h *Handler, stream string, newAgg
 	var zero A
 	for attempt := 1; ; attempt++ {
 		agg := newAgg()
-		version, position, err := h.load(ctx, stream, agg)
+		version, position, evs, err := h.loadEvents(ctx, stream, agg)
 		if err != nil {
 			return zero, Result{}, err
+		}
+		if done, ok := earlierRun(evs, stream, meta.IdempotencySeed); ok {
+			// The command ran before and its events are stored, though its
+			// caller may have seen an error (a crash or a lost connection
+			// after the commit): the retry writes nothing and answers as the
+			// first run would have.
+			return agg, done, nil
 		}
 		now := h.cfg.Now()
 		events, err := decide(agg, now)
@@ -199,19 +206,25 @@ func LoadUntil[A Aggregate](ctx context.Context, h *Handler, stream string, agg 
 }
 
 func (h *Handler) load(ctx context.Context, stream string, agg Aggregate) (version, position uint64, err error) {
-	evs, err := eventstore.ReadStreamAll(ctx, h.store, stream, 0)
+	version, position, _, err = h.loadEvents(ctx, stream, agg)
+	return version, position, err
+}
+
+// loadEvents is load that also returns the stream's events.
+func (h *Handler) loadEvents(ctx context.Context, stream string, agg Aggregate) (version, position uint64, evs []eventstore.Event, err error) {
+	evs, err = eventstore.ReadStreamAll(ctx, h.store, stream, 0)
 	if err != nil {
-		return 0, 0, fmt.Errorf("load %s: %w", stream, err)
+		return 0, 0, nil, fmt.Errorf("load %s: %w", stream, err)
 	}
 	for _, e := range evs {
 		de, err := domain.DecodeEvent(e.Type, e.Data)
 		if err != nil {
-			return 0, 0, fmt.Errorf("load %s version %d: %w", stream, e.Version, err)
+			return 0, 0, nil, fmt.Errorf("load %s version %d: %w", stream, e.Version, err)
 		}
 		agg.Apply(de)
 		version, position = e.Version, e.Position
 	}
-	return version, position, nil
+	return version, position, evs, nil
 }
 
 func (h *Handler) encode(stream string, version uint64, events []domain.Event, meta Meta, now time.Time) ([]eventstore.NewEvent, error) {

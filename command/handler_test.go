@@ -39,8 +39,13 @@ type world struct {
 
 func mustWorld(t *testing.T, cfg command.Config) world {
 	t.Helper()
+	return mustWorldOn(t, MustOpenStore(t), cfg)
+}
+
+// mustWorldOn is mustWorld writing through store.
+func mustWorldOn(t *testing.T, store eventstore.Store, cfg command.Config) world {
+	t.Helper()
 	ctx := context.Background()
-	store := MustOpenStore(t)
 	svc := command.NewService(command.NewHandler(store, cfg))
 	r, _, err := svc.RegisterReseller(ctx, command.Meta{Actor: domain.Actor{Role: domain.RoleOperator}}, "R")
 	if err != nil {
@@ -235,9 +240,16 @@ func TestExecute_IdempotencySeed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, _, err = w.svc.DeliverOffer(ctx, m, o.ID(), 1)
-	if !errors.Is(err, domain.ErrOfferNotWaiting) {
-		t.Fatalf("second delivery: %v, want ErrOfferNotWaiting", err)
+	// The same seed again is a retry of the same command: it writes nothing
+	// and answers as the first run did.
+	_, again, err := w.svc.DeliverOffer(ctx, m, o.ID(), 1)
+	if err != nil || again.Version != first.Version || again.Position != first.Position || len(again.Events) != 0 {
+		t.Fatalf("second delivery: %+v, %v; want the first run's %+v and no events", again, err, first)
+	}
+	// Another seed is another command, which the domain refuses.
+	m.IdempotencySeed = "dispatch-event-2"
+	if _, _, err = w.svc.DeliverOffer(ctx, m, o.ID(), 1); !errors.Is(err, domain.ErrOfferNotWaiting) {
+		t.Fatalf("delivery with another seed: %v, want ErrOfferNotWaiting", err)
 	}
 	evs, _ := w.store.ReadStream(ctx, command.OfferStream(o.ID()), 2, 10)
 	if len(evs) != 1 || evs[0].ID != command.DeterministicID("dispatch-event-1", command.OfferStream(o.ID()), 0) {

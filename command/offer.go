@@ -34,7 +34,7 @@ func (s *Service) CreateOffer(ctx context.Context, m Meta, customer domain.Custo
 			return nil, Result{}, err
 		}
 	}
-	id := domain.OfferID(s.h.NewID())
+	id := domain.OfferID(s.h.newIDFor(m))
 	return Execute(ctx, s.h, OfferStream(id), newOffer, m, func(o *domain.Offer, now time.Time) ([]domain.Event, error) {
 		return o.Create(id, reseller, c, t, message, expiresAt, now)
 	})

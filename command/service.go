@@ -28,7 +28,7 @@ func newGrant() *domain.Grant       { return &domain.Grant{} }
 
 // RegisterReseller creates a reseller.
 func (s *Service) RegisterReseller(ctx context.Context, m Meta, name string) (*domain.Reseller, Result, error) {
-	id := domain.ResellerID(s.h.NewID())
+	id := domain.ResellerID(s.h.newIDFor(m))
 	return Execute(ctx, s.h, resellerStream(id), newReseller, m, func(r *domain.Reseller, _ time.Time) ([]domain.Event, error) {
 		return r.Register(id, name)
 	})
@@ -48,7 +48,7 @@ func (s *Service) Reseller(ctx context.Context, id domain.ResellerID) (*domain.R
 
 // AddProduct adds a product to the acting reseller's catalog.
 func (s *Service) AddProduct(ctx context.Context, m Meta, name string, kind domain.ProductKind, terms []int) (*domain.Product, Result, error) {
-	id := domain.ProductID(s.h.NewID())
+	id := domain.ProductID(s.h.newIDFor(m))
 	reseller := domain.ResellerID(m.Actor.Tenant)
 	return Execute(ctx, s.h, productStream(id), newProduct, m, func(p *domain.Product, _ time.Time) ([]domain.Event, error) {
 		return p.Add(id, reseller, name, kind, terms)
@@ -72,7 +72,7 @@ func (s *Service) product(ctx context.Context, m Meta, id domain.ProductID) (*do
 
 // RegisterCustomer adds a customer instance of the acting reseller.
 func (s *Service) RegisterCustomer(ctx context.Context, m Meta, name, externalRef string) (*domain.Customer, Result, error) {
-	id := domain.CustomerID(s.h.NewID())
+	id := domain.CustomerID(s.h.newIDFor(m))
 	reseller := domain.ResellerID(m.Actor.Tenant)
 	return Execute(ctx, s.h, customerStream(id), newCustomer, m, func(c *domain.Customer, _ time.Time) ([]domain.Event, error) {
 		return c.Register(id, reseller, name, externalRef)

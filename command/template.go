@@ -9,7 +9,7 @@ import (
 
 // CreateTemplate creates an empty template of the acting reseller.
 func (s *Service) CreateTemplate(ctx context.Context, m Meta, name string) (*domain.Template, Result, error) {
-	id := domain.TemplateID(s.h.NewID())
+	id := domain.TemplateID(s.h.newIDFor(m))
 	reseller := domain.ResellerID(m.Actor.Tenant)
 	return Execute(ctx, s.h, templateStream(id), newTemplate, m, func(t *domain.Template, _ time.Time) ([]domain.Event, error) {
 		return t.Create(id, reseller, name)

@@ -54,6 +54,11 @@ func (m *DeliveryManager) attempt(ctx context.Context, st *deliveryRun) error {
 	}
 	url, secret := c.Webhook()
 	if url == "" {
+		// Nothing to notify: only recording is left. Marked so that a retry
+		// after a failed record records again (a no-op when the first one
+		// was stored) instead of finding the offer delivered and calling
+		// the job skipped.
+		st.acked = true
 		return m.recordDelivered(ctx, st)
 	}
 	if st.attempts >= m.cfg.WebhookAttempts {

@@ -63,8 +63,9 @@ type processEnv struct {
 }
 
 // newProcessEnv builds the environment; now is the clock of the command
-// side (nil: the real one).
-func newProcessEnv(t *testing.T, now func() time.Time) *processEnv {
+// side (nil: the real one). wrap, when given, wraps the store the command
+// side (and so the process managers) writes and reads through.
+func newProcessEnv(t *testing.T, now func() time.Time, wrap ...func(eventstore.Store) eventstore.Store) *processEnv {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -84,7 +85,11 @@ func newProcessEnv(t *testing.T, now func() time.Time) *processEnv {
 	if now == nil {
 		now = func() time.Time { return time.Now().UTC() }
 	}
-	svc := command.NewService(command.NewHandler(store, command.Config{Now: now}))
+	var writes eventstore.Store = store
+	for _, w := range wrap {
+		writes = w(writes)
+	}
+	svc := command.NewService(command.NewHandler(writes, command.Config{Now: now}))
 	e := &processEnv{store: store, svc: svc, db: db, now: now,
 		log: slog.New(slog.NewTextHandler(processTestWriter{t}, &slog.HandlerOptions{Level: slog.LevelInfo}))}
 
