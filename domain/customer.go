@@ -73,8 +73,8 @@ func (c *Customer) Register(id CustomerID, reseller ResellerID, name, externalRe
 		return nil, err
 	}
 	externalRef = strings.TrimSpace(externalRef)
-	if textLen(externalRef) > MaxExternalRef {
-		return nil, Invalid("external_ref", "external_ref must be at most %d characters", MaxExternalRef)
+	if err := CheckText("external_ref", externalRef, SingleLine, MaxExternalRef); err != nil {
+		return nil, err
 	}
 	return []Event{&CustomerRegistered{CustomerID: id, ResellerID: reseller, Name: name, ExternalRef: externalRef}}, nil
 }

@@ -11,7 +11,6 @@
 package domain
 
 import (
-	"strings"
 	"time"
 )
 
@@ -78,17 +77,3 @@ const (
 	MaxTermsPerItem = 12
 	MaxSeats        = 1_000_000
 )
-
-func textLen(s string) int { return len([]rune(s)) }
-
-// checkName validates a required, trimmed, bounded name.
-func checkName(field, name string) (string, error) {
-	name = strings.TrimSpace(name)
-	if name == "" {
-		return "", Invalid(field, "%s is required", field)
-	}
-	if textLen(name) > MaxNameLen {
-		return "", Invalid(field, "%s must be at most %d characters", field, MaxNameLen)
-	}
-	return name, nil
-}

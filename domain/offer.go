@@ -163,8 +163,8 @@ func (o *Offer) Create(id OfferID, reseller ResellerID, c *Customer, t *Template
 	if len(t.Items()) == 0 {
 		return nil, Invalid("template_id", "template has no items")
 	}
-	if textLen(message) > MaxMessageLen {
-		return nil, Invalid("message", "message must be at most %d characters", MaxMessageLen)
+	if err := CheckText("message", message, MultiLine, MaxMessageLen); err != nil {
+		return nil, err
 	}
 	if expiresAt != nil {
 		if !expiresAt.After(now) {
@@ -251,8 +251,8 @@ func (o *Offer) Reject(reason string, now time.Time) ([]Event, error) {
 		return nil, err
 	}
 	reason = strings.TrimSpace(reason)
-	if textLen(reason) > MaxReasonLen {
-		return nil, Invalid("reason", "reason must be at most %d characters", MaxReasonLen)
+	if err := CheckText("reason", reason, MultiLine, MaxReasonLen); err != nil {
+		return nil, err
 	}
 	if err := o.decidable(); err != nil {
 		return nil, err
