@@ -67,6 +67,10 @@ type Config struct {
 	WaitTimeout time.Duration
 	// Heartbeat is the interval of comment lines on /v1/stream (15 s).
 	Heartbeat time.Duration
+	// StreamRecheck is how often an open /v1/stream checks that its token
+	// still authenticates (15 s): a revoked or expired token's stream ends
+	// within that time.
+	StreamRecheck time.Duration
 	// BodyTimeout bounds how long a request's body may take to arrive (30 s);
 	// a request whose body is late is answered 408 request_timeout and its
 	// connection closed.
@@ -92,6 +96,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.Heartbeat <= 0 {
 		c.Heartbeat = 15 * time.Second
+	}
+	if c.StreamRecheck <= 0 {
+		c.StreamRecheck = 15 * time.Second
 	}
 	if c.BodyTimeout <= 0 {
 		c.BodyTimeout = 30 * time.Second

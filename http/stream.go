@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/offerflow/offerflow/domain"
 )
@@ -34,6 +35,11 @@ type offerEventJSON struct {
 // each followed by a `badge` event with the new unread counts.
 func (s *Server) handleStream(w http.ResponseWriter, r *http.Request) {
 	id := identity(r)
+	if r.ContentLength != 0 {
+		// Nothing would read it: the stream answers as long as it lives.
+		s.Error(w, r, errorf(domain.EMALFORMED, "the stream takes no body"))
+		return
+	}
 	last := r.Header.Get("Last-Event-ID")
 	if last == "" {
 		last = r.URL.Query().Get("last_event_id")
@@ -66,6 +72,7 @@ func (s *Server) handleStream(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	stop := context.AfterFunc(s.ctx, cancel)
 	defer stop()
+	go s.recheckCredential(ctx, r, cancel)
 	s.hub.start(s.ctx)
 
 	h := w.Header()
@@ -87,6 +94,33 @@ func (s *Server) handleStream(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.followLog(ctx, sw, id, after)
+}
+
+// recheckCredential ends a stream (end) once the credential it was opened
+// with no longer authenticates: a request is authenticated once, at its
+// start, and a stream lives for hours. A failing look-up keeps the stream;
+// the next check decides.
+func (s *Server) recheckCredential(ctx context.Context, r *http.Request, end context.CancelFunc) {
+	t := time.NewTicker(s.cfg.StreamRecheck)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		ok, err := s.StillAuthenticated(ctx, r)
+		switch {
+		case err != nil:
+			if ctx.Err() == nil {
+				s.logger.WarnContext(ctx, "stream: re-checking the token", "err", err)
+			}
+		case !ok:
+			s.logger.InfoContext(ctx, "stream: the token no longer authenticates; ending the stream", "request_id", requestID(r.Context()))
+			end()
+			return
+		}
+	}
 }
 
 // followLog sends the events id may see after position after until ctx ends
