@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -18,6 +20,11 @@ const (
 	eventsFile      = "events.db"
 	readModelsFile  = "readmodels.db"
 	idempotencyFile = "idempotency.db"
+	// treeKeyFile is the node's Ed25519 key that signs tree heads (0600).
+	treeKeyFile = "treehead.key"
+	// witnessFile records every leaf of the Merkle tree this node has seen
+	// (see eventstore/merkle.Witness).
+	witnessFile = "merkle.witness"
 )
 
 // storeFlags are the flags every command that opens the log shares.
@@ -46,6 +53,26 @@ func (f *storeFlags) openStore(ctx context.Context) (eventstore.Store, error) {
 		return nil, fmt.Errorf("open event store: %w", err)
 	}
 	return s, nil
+}
+
+// openLog opens the event log the flags name for a command that reads an
+// existing one (verify, history, export, rebuild, head): on a data directory
+// that holds no log it fails with a clear message and creates nothing, not
+// even the directory. A log elsewhere (EventStoreDB) is taken as it is.
+func (f *storeFlags) openLog(ctx context.Context) (eventstore.Store, error) {
+	if f.eventstore == "" {
+		p := f.path(eventsFile)
+		st, err := os.Stat(p)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			return nil, fmt.Errorf("no event log in %s (%s does not exist): check --data; nothing was created", f.data, p)
+		case err != nil:
+			return nil, fmt.Errorf("event log %s: %w", p, err)
+		case !st.Mode().IsRegular():
+			return nil, fmt.Errorf("event log %s is not a file", p)
+		}
+	}
+	return f.openStore(ctx)
 }
 
 func (f *storeFlags) path(name string) string { return filepath.Join(f.data, name) }

@@ -36,7 +36,7 @@ func runHistory(ctx context.Context, args []string, e env) error {
 	if fs.NArg() > 0 {
 		return usageError{fmt.Sprintf("unexpected arguments: %s", strings.Join(fs.Args(), " "))}
 	}
-	store, err := sf.openStore(ctx)
+	store, err := sf.openLog(ctx)
 	if err != nil {
 		return err
 	}

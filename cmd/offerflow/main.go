@@ -4,7 +4,9 @@
 //	offerflow tokens create --data DIR --role ROLE --tenant ID
 //	offerflow tokens revoke --data DIR (--token T | --token - | --token-hash H)
 //	offerflow rebuild  --data DIR
-//	offerflow verify   --data DIR
+//	offerflow verify   --data DIR [--head FILE]
+//	offerflow head     --data DIR
+//	offerflow key      --data DIR
 //	offerflow history  --data DIR OFFER_ID [--json]
 //	offerflow export   --data DIR [--out FILE]
 //	offerflow bench    --data DIR
@@ -45,7 +47,9 @@ Usage:
   offerflow tokens create --data DIR --role ROLE --tenant ID
   offerflow tokens revoke --data DIR (--token T | --token - | --token-hash H)
   offerflow rebuild --data DIR
-  offerflow verify  --data DIR
+  offerflow verify  --data DIR [--head FILE]
+  offerflow head    --data DIR
+  offerflow key     --data DIR
   offerflow history --data DIR OFFER_ID [--json]
   offerflow export  --data DIR [--out FILE]
   offerflow bench   --data DIR [--offers N]
@@ -69,6 +73,10 @@ func run(ctx context.Context, args []string, e env) int {
 		err = runRebuild(ctx, rest, e)
 	case "verify":
 		err = runVerify(ctx, rest, e)
+	case "head":
+		err = runHead(ctx, rest, e)
+	case "key":
+		err = runKey(ctx, rest, e)
 	case "history":
 		err = runHistory(ctx, rest, e)
 	case "export":

@@ -16,7 +16,7 @@ func runRebuild(ctx context.Context, args []string, e env) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	store, err := sf.openStore(ctx)
+	store, err := sf.openLog(ctx)
 	if err != nil {
 		return err
 	}

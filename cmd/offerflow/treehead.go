@@ -1,0 +1,217 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+
+	"github.com/offerflow/offerflow/domain"
+	"github.com/offerflow/offerflow/eventstore"
+	"github.com/offerflow/offerflow/eventstore/merkle"
+	"github.com/offerflow/offerflow/eventstore/treehead"
+)
+
+// runHead prints a signed tree head over the whole log as it is now, one
+// JSON line, for an auditor to keep outside the system. It signs with the
+// node's key (generating it on first use) and writes nothing to the log.
+func runHead(ctx context.Context, args []string, e env) error {
+	sf, err := parseStoreOnly("head", args, e)
+	if err != nil {
+		return err
+	}
+	store, err := sf.openLog(ctx)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	key, err := treehead.LoadOrCreateKey(sf.path(treeKeyFile))
+	if err != nil {
+		return err
+	}
+	svc, err := treehead.New(ctx, treehead.Config{Store: store, Key: key, Witness: sf.path(witnessFile)}, nil)
+	if err != nil {
+		return err
+	}
+	defer svc.Close()
+	h, err := svc.Sign(ctx)
+	if err != nil {
+		return err
+	}
+	// What is wrong with the log goes to stderr (a cron job mails it); the
+	// head is still printed, for it states what the log is now.
+	for _, p := range svc.Problems() {
+		fmt.Fprintf(e.stderr, "offerflow head: warning: %v\n", p)
+	}
+	return json.NewEncoder(e.stdout).Encode(h)
+}
+
+// runKey prints the public key that verifies this node's tree heads.
+func runKey(_ context.Context, args []string, e env) error {
+	sf, err := parseStoreOnly("key", args, e)
+	if err != nil {
+		return err
+	}
+	if st, err := os.Stat(sf.data); err != nil || !st.IsDir() {
+		return fmt.Errorf("no data directory %s: check --data", sf.data)
+	}
+	key, err := treehead.LoadOrCreateKey(sf.path(treeKeyFile))
+	if err != nil {
+		return err
+	}
+	return json.NewEncoder(e.stdout).Encode(key.Public())
+}
+
+// parseStoreOnly parses the command line of a command that takes the store
+// flags and nothing else.
+func parseStoreOnly(name string, args []string, e env) (storeFlags, error) {
+	fs := newFlagSet(name, e)
+	var sf storeFlags
+	sf.register(fs)
+	if err := parseFlags(fs, args); err != nil {
+		return sf, err
+	}
+	if fs.NArg() > 0 {
+		return sf, usageError{fmt.Sprintf("unexpected arguments: %s", strings.Join(fs.Args(), " "))}
+	}
+	return sf, nil
+}
+
+// readHeads reads a file of tree heads, one JSON object a line (blank lines
+// skipped), as `offerflow head >> FILE` writes it.
+func readHeads(path string) ([]domain.TreeHead, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read heads: %w", err)
+	}
+	var out []domain.TreeHead
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	sc.Buffer(nil, 1<<20)
+	for n := 1; sc.Scan(); n++ {
+		line := bytes.TrimSpace(sc.Bytes())
+		if len(line) == 0 {
+			continue
+		}
+		dec := json.NewDecoder(bytes.NewReader(line))
+		dec.DisallowUnknownFields()
+		var h domain.TreeHead
+		if err := dec.Decode(&h); err != nil || h.RootHash == "" || h.KeyID == "" {
+			return nil, fmt.Errorf("%s line %d: not a tree head (%v)", path, n, err)
+		}
+		out = append(out, h)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("%s holds no tree head", path)
+	}
+	return out, sc.Err()
+}
+
+// verifyTree reads the log into its Merkle tree and checks that the log
+// still extends every head it records in its own stream and, when
+// headsFile is not empty, every head in that file: the first size events,
+// in log order, unchanged. A head it does not extend is reported with the
+// first bad position, exactly when this node's witness file still
+// reproduces that head.
+func verifyTree(ctx context.Context, sf storeFlags, store eventstore.Store, headsFile string, e env) error {
+	var heads []domain.TreeHead
+	if headsFile != "" {
+		var err error
+		if heads, err = readHeads(headsFile); err != nil {
+			return err
+		}
+	}
+	var problems []error
+	var l *merkle.Log
+	l = merkle.NewLog(store, func(ev eventstore.Event, leaf merkle.Leaf) error {
+		if ev.Stream != treehead.Stream {
+			return nil
+		}
+		var h domain.TreeHead
+		if err := json.Unmarshal(ev.Data, &h); err != nil {
+			problems = append(problems, fmt.Errorf("tree head recorded at position %d cannot be read: %w", ev.Position, err))
+		} else if err := treehead.Extends(l.Tree(), h); err != nil {
+			problems = append(problems, fmt.Errorf("tree head recorded at position %d: %w", ev.Position, err))
+		}
+		return nil
+	})
+	head, err := store.Head(ctx)
+	if err != nil {
+		return err
+	}
+	bar := newProgress(e.stderr, "merkle tree", int64(head))
+	size, err := l.Sync(ctx, func(n uint64) { bar.set(int64(n)) })
+	bar.done()
+	if err != nil {
+		return err
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("the log no longer extends tree heads it records: %w", errors.Join(problems...))
+	}
+	if headsFile == "" {
+		fmt.Fprintf(e.stdout, "merkle tree ok: %d leaves, every recorded tree head extended\n", size)
+		return nil
+	}
+	return checkHeads(sf, l, heads, headsFile, e)
+}
+
+// checkHeads checks heads (read from file) against the synced tree l.
+func checkHeads(sf storeFlags, l *merkle.Log, heads []domain.TreeHead, file string, e env) error {
+	key, err := treehead.LoadKey(sf.path(treeKeyFile))
+	if err != nil && !errors.Is(err, treehead.ErrNoKey) {
+		return err
+	}
+	var good []uint64 // sizes of the heads the log extends, ascending
+	for i, h := range heads {
+		switch {
+		case key != nil && h.KeyID == key.ID():
+			if err := treehead.Verify(h, key.Public()); err != nil {
+				return fmt.Errorf("%s head %d: %w", file, i+1, err)
+			}
+		default:
+			fmt.Fprintf(e.stderr, "offerflow verify: %s head %d is signed by key %s, not this node's: its signature is not checked\n", file, i+1, h.KeyID)
+		}
+		if treehead.Extends(l.Tree(), h) == nil {
+			good = append(good, h.Size)
+		}
+	}
+	slices.Sort(good)
+	witness, err := merkle.ReadWitness(sf.path(witnessFile))
+	if err != nil {
+		return err
+	}
+	checker, err := treehead.NewChecker(l, witness)
+	if err != nil {
+		return err
+	}
+	var first *treehead.BadPositionError
+	bad := 0
+	for i, h := range heads {
+		var below uint64 // the largest size below this head's that the log extends
+		if j, _ := slices.BinarySearch(good, h.Size); j > 0 {
+			below = good[j-1]
+		}
+		err := checker.Check(h, below)
+		if err == nil {
+			continue
+		}
+		bad++
+		fmt.Fprintf(e.stderr, "offerflow verify: %s head %d: %v\n", file, i+1, err)
+		var bp *treehead.BadPositionError
+		if !errors.As(err, &bp) {
+			return err
+		}
+		if first == nil || bp.Leaf < first.Leaf || (bp.Leaf == first.Leaf && bp.Exact && !first.Exact) {
+			first = bp
+		}
+	}
+	if first != nil {
+		return fmt.Errorf("the log does not extend %d of the %d heads in %s; %w", bad, len(heads), file, first)
+	}
+	fmt.Fprintf(e.stdout, "tree heads ok: the log extends all %d heads in %s (the largest of size %d)\n", len(heads), file, good[len(good)-1])
+	return nil
+}

@@ -1,0 +1,341 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	_ "github.com/mattn/go-sqlite3"
+
+	"github.com/offerflow/offerflow/domain"
+	"github.com/offerflow/offerflow/eventstore"
+	"github.com/offerflow/offerflow/eventstore/sqlite"
+	"github.com/offerflow/offerflow/eventstore/treehead"
+)
+
+// row is one stored event as the tamper test sees the events table.
+type row struct {
+	position uint64
+	stream   string
+	version  uint64
+	data     string
+}
+
+func readRows(tb testing.TB, db *sql.DB) []row {
+	tb.Helper()
+	rows, err := db.Query(`SELECT position, stream, version, data FROM events ORDER BY position`)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer rows.Close()
+	var out []row
+	for rows.Next() {
+		var r row
+		if err := rows.Scan(&r.position, &r.stream, &r.version, &r.data); err != nil {
+			tb.Fatal(err)
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// rechain renumbers a stream's versions from 1 and recomputes its hash
+// chain, as someone covering their tracks would: afterwards every chain
+// checks out and only the tree heads can tell.
+func rechain(tb testing.TB, db *sql.DB, stream string) {
+	tb.Helper()
+	rows, err := db.Query(`SELECT position, id, type, schema_version, data, metadata FROM events WHERE stream = ? ORDER BY position`, stream)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var evs []eventstore.Event
+	for rows.Next() {
+		e := eventstore.Event{Stream: stream}
+		var data, meta string
+		if err := rows.Scan(&e.Position, &e.ID, &e.Type, &e.SchemaVersion, &data, &meta); err != nil {
+			tb.Fatal(err)
+		}
+		e.Data = json.RawMessage(data)
+		if err := json.Unmarshal([]byte(meta), &e.Metadata); err != nil {
+			tb.Fatal(err)
+		}
+		evs = append(evs, e)
+	}
+	rows.Close()
+	prev := ""
+	for i := range evs {
+		e := &evs[i]
+		e.Version = uint64(i + 1)
+		if err := eventstore.Seal(e, prev); err != nil {
+			tb.Fatal(err)
+		}
+		if _, err := db.Exec(`UPDATE events SET version = ?, prev_hash = ?, hash = ? WHERE position = ?`,
+			e.Version, sql.NullString{String: prev, Valid: prev != ""}, e.Hash, e.Position); err != nil {
+			tb.Fatal(err)
+		}
+		prev = e.Hash
+	}
+}
+
+func copyDir(tb testing.TB, from, to string) {
+	tb.Helper()
+	entries, err := os.ReadDir(from)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := os.MkdirAll(to, 0o750); err != nil {
+		tb.Fatal(err)
+	}
+	for _, en := range entries {
+		if !en.Type().IsRegular() {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(from, en.Name()))
+		if err != nil {
+			tb.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(to, en.Name()), b, 0o600); err != nil {
+			tb.Fatal(err)
+		}
+	}
+}
+
+// mustHead runs `offerflow head` and returns its line.
+func mustHead(tb testing.TB, dir string) string {
+	tb.Helper()
+	out, stderr, code := runCLI("head", "--data", dir)
+	if code != 0 {
+		tb.Fatalf("head: exit %d: %s", code, stderr)
+	}
+	var h domain.TreeHead
+	if err := json.Unmarshal([]byte(out), &h); err != nil || h.Size == 0 || h.Signature == "" {
+		tb.Fatalf("head printed %q: %v", out, err)
+	}
+	return out
+}
+
+// TestVerifyHead_Tamper tampers with copies of a data directory in every
+// way an event can go missing or change, each time covering its tracks by
+// re-sealing the hash chains, and expects `verify --head` to fail naming
+// the first bad position, while the untouched copy passes.
+func TestVerifyHead_Tamper(t *testing.T) {
+	root := t.TempDir()
+	base := filepath.Join(root, "base")
+	if _, stderr, code := runCLI("bench", "--data", base, "--offers", "6", "--deliveries", "0"); code != 0 {
+		t.Fatalf("bench: exit %d: %s", code, stderr)
+	}
+	heads := mustHead(t, base)
+	// A few events after the first head, so that the file holds two heads
+	// and the last events of the log are covered only by the second.
+	store, err := sqlite.Open(context.Background(), filepath.Join(base, eventsFile), sqlite.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		if _, err := store.Append(context.Background(), "note-x", uint64(i), eventstore.NewEvent{ID: fmt.Sprint(i), Type: "test.note", SchemaVersion: 1,
+			Data: json.RawMessage(fmt.Sprintf(`{"n":%d}`, i)), Metadata: eventstore.Metadata{OccurredAt: time.Now()}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := store.Close(); err != nil {
+		t.Fatal(err)
+	}
+	heads += mustHead(t, base)
+	headsFile := filepath.Join(root, "heads.ndjson")
+	if err := os.WriteFile(headsFile, []byte(heads), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	untouched := filepath.Join(root, "untouched")
+	copyDir(t, base, untouched)
+	if out, stderr, code := runCLI("verify", "--data", untouched, "--head", headsFile); code != 0 || !strings.Contains(out, "tree heads ok: the log extends all 2 heads") {
+		t.Fatalf("the untouched copy: exit %d\n%s\n%s", code, out, stderr)
+	}
+
+	seed := uint64(time.Now().UnixNano())
+	t.Logf("seed %d", seed)
+	rng := rand.New(rand.NewPCG(seed, 0))
+	pick := func(rs []row) row { return rs[rng.IntN(len(rs))] }
+	lastOf := func(rs []row) map[string]row {
+		m := map[string]row{}
+		for _, r := range rs {
+			m[r.stream] = r
+		}
+		return m
+	}
+	streams := func(rs []row) []string {
+		var out []string
+		for s := range lastOf(rs) {
+			out = append(out, s)
+		}
+		return out
+	}
+
+	// Each tampering changes a copy and returns the position that verify
+	// must name as the first bad one.
+	kinds := []struct {
+		name   string
+		repeat int
+		tamper func(db *sql.DB, rs []row) uint64
+	}{
+		{"last event of the log", 1, func(db *sql.DB, rs []row) uint64 {
+			last := rs[len(rs)-1]
+			mustExec(t, db, `DELETE FROM events WHERE position = ?`, last.position)
+			return last.position
+		}},
+		{"last event of a stream", 5, func(db *sql.DB, rs []row) uint64 {
+			ss := streams(rs)
+			last := lastOf(rs)[ss[rng.IntN(len(ss))]]
+			mustExec(t, db, `DELETE FROM events WHERE position = ?`, last.position)
+			return last.position
+		}},
+		{"whole stream", 5, func(db *sql.DB, rs []row) uint64 {
+			ss := streams(rs)
+			s := ss[rng.IntN(len(ss))]
+			first := uint64(0)
+			for _, r := range rs {
+				if r.stream == s && first == 0 {
+					first = r.position
+				}
+			}
+			mustExec(t, db, `DELETE FROM events WHERE stream = ?`, s)
+			return first
+		}},
+		{"middle event", 5, func(db *sql.DB, rs []row) uint64 {
+			last := lastOf(rs)
+			var middle []row
+			for _, r := range rs {
+				if r.version > 1 && last[r.stream].position != r.position {
+					middle = append(middle, r)
+				}
+			}
+			r := pick(middle)
+			mustExec(t, db, `DELETE FROM events WHERE position = ?`, r.position)
+			rechain(t, db, r.stream)
+			return r.position
+		}},
+		{"changed payload", 5, func(db *sql.DB, rs []row) uint64 {
+			r := pick(rs)
+			mustExec(t, db, `UPDATE events SET data = ? WHERE position = ?`, `{"tampered":true}`, r.position)
+			rechain(t, db, r.stream)
+			return r.position
+		}},
+		{"swapped payloads", 5, func(db *sql.DB, rs []row) uint64 {
+			a, b := pick(rs), pick(rs)
+			for a.data == b.data {
+				b = pick(rs)
+			}
+			if a.position > b.position {
+				a, b = b, a
+			}
+			mustExec(t, db, `UPDATE events SET data = ? WHERE position = ?`, b.data, a.position)
+			mustExec(t, db, `UPDATE events SET data = ? WHERE position = ?`, a.data, b.position)
+			rechain(t, db, a.stream)
+			rechain(t, db, b.stream)
+			return a.position
+		}},
+	}
+	n := 0
+	for _, k := range kinds {
+		for i := range k.repeat {
+			n++
+			dir := filepath.Join(root, fmt.Sprintf("copy-%d", n))
+			copyDir(t, base, dir)
+			db, err := sql.Open("sqlite3", "file:"+filepath.Join(dir, eventsFile))
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := k.tamper(db, readRows(t, db))
+			if err := db.Close(); err != nil {
+				t.Fatal(err)
+			}
+			// The chains were re-sealed: plain verify still passes the
+			// chains, and only the heads can tell.
+			out, stderr, code := runCLI("verify", "--data", dir, "--head", headsFile)
+			if code == 0 {
+				t.Fatalf("%s #%d (position %d): verify --head passed\n%s", k.name, i, want, out)
+			}
+			if msg := fmt.Sprintf("first bad position %d (leaf ", want); !strings.Contains(stderr, msg) {
+				t.Fatalf("%s #%d: verify did not say %q:\n%s", k.name, i, msg, stderr)
+			}
+			if strings.Contains(stderr, "hash chain broken") {
+				t.Fatalf("%s #%d: re-sealing left a broken chain, so the test proves less than it claims:\n%s", k.name, i, stderr)
+			}
+			// Without the witness the heads still catch it, naming where
+			// the search starts.
+			if err := os.Remove(filepath.Join(dir, witnessFile)); err != nil {
+				t.Fatal(err)
+			}
+			if _, stderr, code := runCLI("verify", "--data", dir, "--head", headsFile); code == 0 || !strings.Contains(stderr, "first bad position at or after") {
+				t.Fatalf("%s #%d without a witness: exit %d\n%s", k.name, i, code, stderr)
+			}
+		}
+	}
+}
+
+func mustExec(tb testing.TB, db *sql.DB, q string, args ...any) {
+	tb.Helper()
+	if _, err := db.Exec(q, args...); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+// TestNoLog runs every command that reads an existing log on a directory
+// that holds none: each fails saying so, and nothing is created.
+func TestNoLog(t *testing.T) {
+	for _, args := range [][]string{
+		{"verify"}, {"verify", "--head", "heads"}, {"history", "some-offer"}, {"export"}, {"rebuild"}, {"head"},
+	} {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			for _, dir := range []string{filepath.Join(t.TempDir(), "missing"), t.TempDir()} {
+				cmd := append([]string{args[0], "--data", dir}, args[1:]...)
+				_, stderr, code := runCLI(cmd...)
+				if code == 0 || !strings.Contains(stderr, "no event log in "+dir) {
+					t.Fatalf("%v: exit %d: %s", cmd, code, stderr)
+				}
+				entries, err := os.ReadDir(dir)
+				if err == nil && len(entries) > 0 {
+					t.Fatalf("%v created %v", cmd, entries)
+				}
+				if err != nil && !os.IsNotExist(err) {
+					t.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// TestKeyAndHead checks that `key` prints the public key that verifies the
+// heads `head` prints, and that the key file is private.
+func TestKeyAndHead(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "d")
+	if _, stderr, code := runCLI("bench", "--data", dir, "--offers", "1", "--deliveries", "0"); code != 0 {
+		t.Fatalf("bench: %s", stderr)
+	}
+	var h domain.TreeHead
+	if err := json.Unmarshal([]byte(mustHead(t, dir)), &h); err != nil {
+		t.Fatal(err)
+	}
+	out, stderr, code := runCLI("key", "--data", dir)
+	if code != 0 {
+		t.Fatalf("key: %s", stderr)
+	}
+	var k domain.TreeKey
+	if err := json.Unmarshal([]byte(out), &k); err != nil {
+		t.Fatal(err)
+	}
+	if err := treehead.Verify(h, k); err != nil {
+		t.Fatalf("the head does not verify with the printed key: %v", err)
+	}
+	st, err := os.Stat(filepath.Join(dir, treeKeyFile))
+	if err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("key file: %v, %v", st, err)
+	}
+}
