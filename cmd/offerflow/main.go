@@ -9,7 +9,7 @@
 //	offerflow key      --data DIR
 //	offerflow history  --data DIR OFFER_ID [--json]
 //	offerflow export   --data DIR [--out FILE]
-//	offerflow bench    --data DIR
+//	offerflow bench    [--data DIR] [--parts append,http,log] [--rates R,...] [--events N]
 //
 // Only this package reads flags and the environment; everything below it takes
 // its configuration as arguments.
@@ -52,7 +52,7 @@ Usage:
   offerflow key     --data DIR
   offerflow history --data DIR OFFER_ID [--json]
   offerflow export  --data DIR [--out FILE]
-  offerflow bench   --data DIR [--offers N]
+  offerflow bench   [--data DIR] [--parts append,http,log] [--rates R,...] [--events N]
 
 Run "offerflow COMMAND -h" for the flags of a command.
 `

@@ -206,13 +206,6 @@ func TestCLI_VerifyHistoryExportRebuild(t *testing.T) {
 	if _, _, code = runCLI("history", "--data", dir, "no-such-offer"); code != 1 {
 		t.Fatalf("history of an unknown offer: exit %d, want 1", code)
 	}
-	out, errOut, code = runCLI("bench", "--data", filepath.Join(t.TempDir(), "bench"), "--offers", "5", "--deliveries", "3")
-	if code != 0 || !regexp.MustCompile(`(?s)commands: 25 in .*rebuild: \d+ events.*delivery without webhook: 3 offers, p50 `).MatchString(out) {
-		t.Fatalf("bench: exit %d\n%s\n%s", code, out, errOut)
-	}
-	if _, _, code = runCLI("bench", "--data", dir); code != 2 {
-		t.Fatalf("bench into a data directory in use: exit %d, want 2", code)
-	}
 	if _, _, code = runCLI("frobnicate"); code != 2 {
 		t.Fatalf("unknown command: exit %d, want 2", code)
 	}
@@ -239,10 +232,8 @@ func TestServe_ProcessesOff(t *testing.T) {
 // that line.
 func TestServe_LogsAddressOnceReady(t *testing.T) {
 	dir := t.TempDir()
-	if out, errOut, code := runCLI("bench", "--data", dir, "--offers", "150"); code != 0 {
-		t.Fatalf("bench: exit %d\n%s\n%s", code, out, errOut)
-	}
-	if err := os.Remove(filepath.Join(dir, readModelsFile)); err != nil {
+	// The bench's log, without read models.
+	if _, err := buildLog(context.Background(), filepath.Join(dir, eventsFile), 1500, io.Discard); err != nil {
 		t.Fatal(err)
 	}
 	s := MustServe(t, dir, "--processes=false")

@@ -68,6 +68,7 @@ type serveConfig struct {
 	bodyTimeout     time.Duration
 	processes       bool
 	secureCookie    bool
+	pprofAddr       string
 }
 
 // NewMain returns a serve command that talks to the outside world through e.
@@ -86,6 +87,7 @@ func (m *Main) ParseFlags(args []string) error {
 	fs.DurationVar(&c.webhookBackoff, "webhook-backoff", time.Second, "wait before the first webhook retry; each further wait doubles")
 	fs.BoolVar(&c.processes, "processes", true, "run the process managers (delivery, expiry, license grant); with several nodes on one EventStoreDB cluster, let one node run them")
 	fs.BoolVar(&c.secureCookie, "secure-cookie", false, "mark the web UI's session cookie Secure on every response (set it behind a proxy that terminates TLS)")
+	fs.StringVar(&c.pprofAddr, "pprof-addr", "", "serve Go's profiles (/debug/pprof/) on this address, apart from the API (off by default; use a loopback address)")
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.BoolVar(&c.logJSON, "log-json", false, "log JSON lines instead of text")
 	fs.DurationVar(&c.bodyTimeout, "body-timeout", 30*time.Second, "how long a request's body may take to arrive before the request is answered 408 and its connection closed")
@@ -244,6 +246,11 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	if err := m.srv.Open(); err != nil {
 		return err
+	}
+	if c.pprofAddr != "" {
+		if err := servePprof(runCtx, c.pprofAddr, m.log); err != nil {
+			return err
+		}
 	}
 	stopped := firstOf(m.bg)
 
