@@ -43,54 +43,77 @@ func (db *DB) CaughtUp(ctx context.Context, head uint64) bool {
 	return low >= head
 }
 
-// checkpointStore is the pubsub.CheckpointStore of the projectors' consumer
-// groups: their checkpoint rows, so that a subscription starts exactly
-// after what its read model holds, whatever became of the read-model file
-// (deleted, rebuilt, restored from a backup). The group is the projector's
-// name and the only topic is pubsub.TopicAll.
+// checkpointStore is the pubsub.CheckpointStore of ReadModelsConsumerGroup:
+// the projectors' checkpoint rows, so that a subscription starts exactly
+// after what every read model holds, whatever became of the read-model
+// file (deleted, rebuilt, restored from a backup). The only topic is
+// pubsub.TopicAll.
 type checkpointStore struct{ db *DB }
 
 var _ pubsub.CheckpointStore = checkpointStore{}
 
-// Load returns the projector's checkpoint.
+func (s checkpointStore) check(group, topic string) error {
+	if group != ReadModelsConsumerGroup || topic != pubsub.TopicAll {
+		return fmt.Errorf("read models: subscribed as %s to %q, want %s to %q", group, topic, ReadModelsConsumerGroup, pubsub.TopicAll)
+	}
+	return nil
+}
+
+// Load returns the lowest checkpoint among the projectors: every event
+// after it is owed to at least one of them (those further on skip it).
 func (s checkpointStore) Load(ctx context.Context, group, topic string) (uint64, error) {
-	if topic != pubsub.TopicAll {
-		return 0, fmt.Errorf("projector %s: subscribed to %q, want %q", group, topic, pubsub.TopicAll)
+	if err := s.check(group, topic); err != nil {
+		return 0, err
 	}
 	tx, err := s.db.read.BeginTx(ctx, nil)
 	if err != nil {
-		return 0, fmt.Errorf("load checkpoint %s: %w", group, err)
+		return 0, fmt.Errorf("load checkpoints: %w", err)
 	}
 	defer func() { _ = tx.Rollback() }()
-	return readCheckpoint(ctx, tx, group)
+	var low uint64
+	for i, name := range ProjectorNames() {
+		cp, err := readCheckpoint(ctx, tx, name)
+		if err != nil {
+			return 0, err
+		}
+		if i == 0 || cp < low {
+			low = cp
+		}
+	}
+	return low, nil
 }
 
-// Save moves the projector's checkpoint forward to position unless it is
-// there already. Projectors write their checkpoint with their changes, so
-// the subscriber's save after each Ack normally finds nothing to do; it is
-// kept exact in case an event was acked without going through applyBatch.
+// Save is called after each Ack. The batch's transaction already moved
+// every projector's checkpoint to position, so Save normally finds nothing
+// to do; should a message ever be acked without that, it moves the
+// checkpoints that trail up to position.
 func (s checkpointStore) Save(ctx context.Context, group, topic string, position uint64) error {
-	if topic != pubsub.TopicAll {
-		return fmt.Errorf("projector %s: subscribed to %q, want %q", group, topic, pubsub.TopicAll)
+	if err := s.check(group, topic); err != nil {
+		return err
 	}
-	if s.db.marks.get(group) >= position {
+	names := ProjectorNames()
+	if low, _ := s.db.marks.min(names); low >= position {
 		return nil
 	}
-	moved := false
 	err := s.db.inTx(ctx, func(tx *sql.Tx) error {
-		cp, err := readCheckpoint(ctx, tx, group)
-		if err != nil || cp >= position {
-			return err
+		for _, name := range names {
+			cp, err := readCheckpoint(ctx, tx, name)
+			if err != nil {
+				return err
+			}
+			if cp < position {
+				if err := writeCheckpoint(ctx, tx, name, position); err != nil {
+					return err
+				}
+			}
 		}
-		moved = true
-		return writeCheckpoint(ctx, tx, group, position)
+		return nil
 	})
 	if err != nil {
 		return err
 	}
-	if moved {
-		s.db.marks.store(group, position)
-		s.db.marks.raise(group, position)
+	for _, name := range names {
+		s.db.marks.raise(name, position)
 	}
 	return nil
 }

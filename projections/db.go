@@ -31,56 +31,82 @@ var migrationFiles embed.FS
 // applies those events again. Read models are disposable; the log is not
 // (the event store keeps its own, stricter settings).
 type DB struct {
-	path  string
-	write *sql.DB
-	read  *sql.DB
-	marks *marks
+	path    string
+	scratch bool // a rebuild's scratch file (see openDB)
+	write   *sql.DB
+	read    *sql.DB
+	marks   *marks
 }
 
 // OpenDB opens (creating if missing) the read-model database at path and
 // brings its schema up to date.
 func OpenDB(ctx context.Context, path string) (*DB, error) {
+	return openDB(ctx, path, false)
+}
+
+// openDB opens the database at path; scratch opens a file that a rebuild
+// fills before it is swapped in: no journal and no fsync (a crash only
+// loses the scratch file, which the next rebuild starts afresh), and a
+// larger page cache for the big tables written in one go.
+func openDB(ctx context.Context, path string, scratch bool) (*DB, error) {
 	if path == "" {
 		return nil, errors.New("open read models: empty path")
 	}
-	write, err := sql.Open("sqlite3", dsn(path, false))
-	if err != nil {
-		return nil, fmt.Errorf("open read models %s: %w", path, err)
-	}
-	write.SetMaxOpenConns(1)
-	write.SetMaxIdleConns(1)
-	write.SetConnMaxLifetime(0)
-	db := &DB{path: path, write: write, marks: newMarks()}
-	if err := db.migrate(ctx); err != nil {
-		_ = write.Close()
-		return nil, err
-	}
-	// The read pool opens after the writer has created the file and switched
-	// it to WAL, which read-only connections cannot do themselves.
-	db.read, err = sql.Open("sqlite3", dsn(path, true))
-	if err != nil {
-		_ = write.Close()
-		return nil, fmt.Errorf("open read models %s: %w", path, err)
-	}
-	db.read.SetMaxOpenConns(8)
-	if err := db.loadMarks(ctx); err != nil {
-		_ = db.Close()
+	db := &DB{path: path, marks: newMarks(), scratch: scratch}
+	if err := db.open(ctx); err != nil {
 		return nil, err
 	}
 	return db, nil
 }
 
-func dsn(p string, readOnly bool) string {
+// open opens db's connection pools on db.path, migrates and loads the
+// checkpoints.
+func (db *DB) open(ctx context.Context) error {
+	write, err := sql.Open("sqlite3", dsn(db.path, false, db.scratch))
+	if err != nil {
+		return fmt.Errorf("open read models %s: %w", db.path, err)
+	}
+	write.SetMaxOpenConns(1)
+	write.SetMaxIdleConns(1)
+	write.SetConnMaxLifetime(0)
+	db.write = write
+	if err := db.migrate(ctx); err != nil {
+		_ = write.Close()
+		return err
+	}
+	// The read pool opens after the writer has created the file and switched
+	// it to WAL, which read-only connections cannot do themselves.
+	db.read, err = sql.Open("sqlite3", dsn(db.path, true, db.scratch))
+	if err != nil {
+		_ = write.Close()
+		return fmt.Errorf("open read models %s: %w", db.path, err)
+	}
+	db.read.SetMaxOpenConns(8)
+	if err := db.loadMarks(ctx); err != nil {
+		_ = db.Close()
+		return err
+	}
+	return nil
+}
+
+func dsn(p string, readOnly, scratch bool) string {
 	q := url.Values{}
 	q.Set("_busy_timeout", "5000")
 	// Projector statements run thousands of times; preparing each once per
 	// connection instead of per call more than doubles a rebuild's speed.
 	q.Set("_stmt_cache_size", "64")
-	if readOnly {
+	switch {
+	case readOnly:
 		q.Set("_query_only", "true")
-	} else {
+	case scratch:
+		q.Set("_journal_mode", "OFF")
+		q.Set("_synchronous", "OFF")
+		q.Set("_cache_size", "-65536") // KiB: 64 MiB
+	default:
 		q.Set("_journal_mode", "WAL")
 		q.Set("_synchronous", "NORMAL")
+	}
+	if !readOnly {
 		// BEGIN IMMEDIATE: a projector's transaction takes the write lock up
 		// front instead of failing to upgrade a read lock half-way.
 		q.Set("_txlock", "immediate")
@@ -138,24 +164,6 @@ func (db *DB) migrate(ctx context.Context) error {
 	return nil
 }
 
-// drop removes every table that the migrations create, and the record of
-// the migrations, so that migrate starts over. Tables it did not create are
-// left alone: whoever shares the file keeps its state.
-func (db *DB) drop(ctx context.Context) error {
-	tables, err := migratedTables(ctx)
-	if err != nil {
-		return err
-	}
-	return db.inTx(ctx, func(tx *sql.Tx) error {
-		for _, t := range append(tables, "schema_migrations") {
-			if _, err := tx.ExecContext(ctx, `DROP TABLE IF EXISTS `+quoteIdent(t)); err != nil {
-				return fmt.Errorf("drop %s: %w", t, err)
-			}
-		}
-		return nil
-	})
-}
-
 // migratedTables returns the tables the migrations create, found by applying
 // them to an empty in-memory database, so that the list cannot drift from
 // the migrations.
@@ -211,16 +219,24 @@ func (db *DB) snapshot(ctx context.Context, fn func(querier) error) error {
 	return fn(tx)
 }
 
-// inTx runs fn in a write transaction and commits it when fn succeeds.
+// inTx runs fn in a write transaction and commits it when fn succeeds. A
+// panic in fn rolls the transaction back as it goes by, so that the one
+// writer connection is not left inside it.
 func (db *DB) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
 	tx, err := db.write.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
+	committed := false
+	defer func() {
+		if !committed {
+			_ = tx.Rollback()
+		}
+	}()
 	if err := fn(tx); err != nil {
-		_ = tx.Rollback()
 		return err
 	}
+	committed = true
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
@@ -234,42 +250,11 @@ func (db *DB) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
 type marks struct {
 	mu      sync.Mutex
 	pos     map[string]uint64 // applied: every event up to here is in the read model
-	saved   map[string]uint64 // the checkpoint last committed (pos may be ahead over ignored events)
-	unsaved map[string]int    // events pos moved over since saved, none of them handled
 	changed chan struct{}     // closed and replaced on every move of pos
 }
 
 func newMarks() *marks {
-	return &marks{pos: map[string]uint64{}, saved: map[string]uint64{}, unsaved: map[string]int{},
-		changed: make(chan struct{})}
-}
-
-// store records that projector's stored checkpoint is p.
-func (m *marks) store(projector string, p uint64) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.saved[projector] = p
-	m.unsaved[projector] = 0
-}
-
-// skip moves projector up to p over n events it has no handler for, without
-// a commit, unless that would leave more than checkpointLag events after the
-// stored checkpoint; it reports whether it did. The lag is counted in
-// events, not positions: EventStoreDB's positions are byte offsets, so a
-// lag in positions would cover only a handful of events there.
-func (m *marks) skip(projector string, n int, p uint64) bool {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.unsaved[projector]+n >= checkpointLag {
-		return false
-	}
-	m.unsaved[projector] += n
-	if p > m.pos[projector] {
-		m.pos[projector] = p
-		close(m.changed)
-		m.changed = make(chan struct{})
-	}
-	return true
+	return &marks{pos: map[string]uint64{}, changed: make(chan struct{})}
 }
 
 // set records projector at position p and wakes every waiter.
@@ -299,8 +284,6 @@ func (m *marks) reset() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.pos = map[string]uint64{}
-	m.saved = map[string]uint64{}
-	m.unsaved = map[string]int{}
 	close(m.changed)
 	m.changed = make(chan struct{})
 }
@@ -350,7 +333,6 @@ func (db *DB) loadMarks(ctx context.Context) error {
 			return fmt.Errorf("load checkpoints: %w", err)
 		}
 		db.marks.set(name, uint64(p))
-		db.marks.store(name, uint64(p))
 	}
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("load checkpoints: %w", err)

@@ -3,20 +3,13 @@ package projections
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
-	"strconv"
-	"time"
 
 	"github.com/ThreeDotsLabs/watermill/components/cqrs"
-	"github.com/ThreeDotsLabs/watermill/message"
 
 	"github.com/offerflow/offerflow/domain"
-	"github.com/offerflow/offerflow/eventstore"
-	"github.com/offerflow/offerflow/eventstore/eventlog"
-	"github.com/offerflow/offerflow/eventstore/pubsub"
 )
 
 // Projector names. Each is at once the Watermill handler group name, the
@@ -95,7 +88,7 @@ type change struct {
 type changeKey struct{}
 
 // changeFrom returns the change that ctx carries. Handlers run only inside
-// applyBatch, so a missing change is a wiring bug, reported as an error
+// apply, so a missing change is a wiring bug, reported as an error
 // rather than a panic so that the message is retried and the bug logged.
 func changeFrom(ctx context.Context) (*change, error) {
 	c, ok := ctx.Value(changeKey{}).(*change)
@@ -103,88 +96,6 @@ func changeFrom(ctx context.Context) (*change, error) {
 		return nil, errors.New("projection handler called outside a projector transaction")
 	}
 	return c, nil
-}
-
-// checkpointLag is how many events a projector's stored checkpoint may
-// trail its position by, over events it has no handler for. Those change
-// nothing, so committing a transaction for each would only cost time (on the
-// live path most projectors ignore most events); after a restart they are
-// read again, and ignored again.
-const checkpointLag = 1000
-
-// applyBatch applies envs, in order, to projector p in ONE transaction that
-// also moves p's checkpoint to the last of them. Events at or below the
-// checkpoint are skipped, which makes a redelivered or replayed event
-// harmless. run is called with the index of each event of a type p handles,
-// and ctx carrying the change. A batch of events p has no handler for only
-// moves p's position in memory, until the stored checkpoint would trail by
-// checkpointLag events.
-func (db *DB) applyBatch(ctx context.Context, p *projector, envs []domain.AuditEvent, run func(ctx context.Context, i int) error) error {
-	if len(envs) == 0 {
-		return nil
-	}
-	if !p.handlesAny(envs) && db.marks.skip(p.name, len(envs), envs[len(envs)-1].Position) {
-		return nil
-	}
-	var last uint64
-	err := db.inTx(ctx, func(tx *sql.Tx) error {
-		cp, err := readCheckpoint(ctx, tx, p.name)
-		if err != nil {
-			return err
-		}
-		last = cp
-		for i := range envs {
-			env := &envs[i]
-			if env.Position <= last {
-				continue
-			}
-			if p.types[env.Type] {
-				cctx := context.WithValue(ctx, changeKey{}, &change{tx: tx, env: env})
-				if err := run(cctx, i); err != nil {
-					return fmt.Errorf("%s: apply %s at position %d: %w", p.name, env.Type, env.Position, err)
-				}
-			}
-			last = env.Position
-		}
-		if last == cp {
-			return nil
-		}
-		return writeCheckpoint(ctx, tx, p.name, last)
-	})
-	if err != nil {
-		return err
-	}
-	db.marks.store(p.name, last)
-	// Raised even when everything was skipped: another process sharing the
-	// file may have applied these events, and waiters here should know.
-	db.marks.raise(p.name, last)
-	return nil
-}
-
-// handlesAny reports whether p has a handler for some event of envs.
-func (p *projector) handlesAny(envs []domain.AuditEvent) bool {
-	for i := range envs {
-		if p.types[envs[i].Type] {
-			return true
-		}
-	}
-	return false
-}
-
-// applyEvents applies stored events to p, decoding each once. It is the
-// path of catch-up and rebuild; live messages take the Watermill path, which
-// ends in the same handlers.
-func (db *DB) applyEvents(ctx context.Context, p *projector, events []eventstore.Event, decoded []domain.Event) error {
-	envs := make([]domain.AuditEvent, len(events))
-	for i, e := range events {
-		envs[i] = eventlog.AuditEvent(e)
-	}
-	return db.applyBatch(ctx, p, envs, func(ctx context.Context, i int) error {
-		if decoded[i] == nil {
-			return fmt.Errorf("event %s at %d was not decoded", events[i].Type, events[i].Position)
-		}
-		return p.dispatch(ctx, events[i].Type, decoded[i])
-	})
 }
 
 func readCheckpoint(ctx context.Context, tx *sql.Tx, name string) (uint64, error) {
@@ -209,40 +120,4 @@ func writeCheckpoint(ctx context.Context, tx *sql.Tx, name string, p uint64) err
 		return fmt.Errorf("write checkpoint %s at %d: %w", name, p, err)
 	}
 	return nil
-}
-
-// envelopeFromMessage returns the event a pubsub.Subscriber message carries,
-// in the audit shape. It is the inverse of the subscriber's encoding, so
-// that live projection and rebuild see the same envelope.
-func envelopeFromMessage(msg *message.Message) (domain.AuditEvent, error) {
-	md := msg.Metadata
-	pos, err := pubsub.Position(msg)
-	if err != nil {
-		return domain.AuditEvent{}, err
-	}
-	version, err := strconv.ParseUint(md.Get(pubsub.MetaStreamVersion), 10, 64)
-	if err != nil {
-		return domain.AuditEvent{}, fmt.Errorf("message %s: bad %s: %w", msg.UUID, pubsub.MetaStreamVersion, err)
-	}
-	at, err := time.Parse(time.RFC3339Nano, md.Get(pubsub.MetaOccurredAt))
-	if err != nil {
-		return domain.AuditEvent{}, fmt.Errorf("message %s: bad %s: %w", msg.UUID, pubsub.MetaOccurredAt, err)
-	}
-	schema, err := strconv.Atoi(md.Get(pubsub.MetaSchemaVersion))
-	if err != nil {
-		return domain.AuditEvent{}, fmt.Errorf("message %s: bad %s: %w", msg.UUID, pubsub.MetaSchemaVersion, err)
-	}
-	env := domain.AuditEvent{
-		ID: msg.UUID, Position: pos, Stream: md.Get(pubsub.MetaStream), Version: version, Type: pubsub.EventType(msg),
-		SchemaVersion: schema, OccurredAt: at.UTC(),
-		Actor: domain.Actor{
-			Role: domain.Role(md.Get(pubsub.MetaActorRole)), Tenant: md.Get(pubsub.MetaActorTenant), Subject: md.Get(pubsub.MetaActorSubject),
-		},
-		Data: json.RawMessage(msg.Payload), CorrelationID: md.Get(pubsub.MetaCorrelationID),
-		CausationID: md.Get(pubsub.MetaCausationID), Hash: md.Get(pubsub.MetaHash),
-	}
-	if prev := md.Get(pubsub.MetaPrevHash); prev != "" {
-		env.PrevHash = &prev
-	}
-	return env, nil
 }

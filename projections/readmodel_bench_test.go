@@ -37,7 +37,7 @@ func BenchmarkProjection(b *testing.B) {
 		var spent time.Duration
 		for i := range b.N {
 			db := rmOpenDB(b, filepath.Join(b.TempDir(), fmt.Sprintf("live-%d.db", i)))
-			p, err := projections.New(db, e.store, projections.Config{BatchSize: -1,
+			p, err := projections.New(db, e.store, projections.Config{BatchSize: 1,
 				Subscriber: pubsub.SubscriberConfig{PageSize: 1000}})
 			if err != nil {
 				b.Fatal(err)

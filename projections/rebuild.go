@@ -2,15 +2,18 @@ package projections
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
-	"github.com/offerflow/offerflow/domain"
 	"github.com/offerflow/offerflow/eventstore"
+	"github.com/offerflow/offerflow/eventstore/pubsub"
 )
 
-// RebuildBatchSize is how many events Rebuild applies per transaction.
-const RebuildBatchSize = 1000
+// RebuildBatchSize is how many events Rebuild reads per page and applies
+// per transaction: large, since the scratch file has no journal and no
+// fsync, and a batch only costs memory.
+const RebuildBatchSize = 8192
 
 // RebuildResult tells what a rebuild did.
 type RebuildResult struct {
@@ -18,7 +21,7 @@ type RebuildResult struct {
 	Events uint64
 	// Head is the log position the read models were rebuilt up to.
 	Head uint64
-	// Duration is the time the rebuild took, dropping included.
+	// Duration is the time the rebuild took, swap included.
 	Duration time.Duration
 }
 
@@ -30,106 +33,62 @@ func (r RebuildResult) Rate() float64 {
 	return float64(r.Events) / r.Duration.Seconds()
 }
 
-// Rebuild drops every read-model table of db and the projectors'
-// checkpoints (tables that others keep in the same file stay), recreates the
-// schema, and replays the log from its start up
-// to its head at the time of the call through the projectors' own handlers,
-// RebuildBatchSize events per transaction. Events appended meanwhile are left
-// to the live projection, which resumes after the rebuilt checkpoints.
+// Rebuild replays the log, from its start up to its head at the time of
+// the call, into a fresh copy of the read models, and swaps it in for db's
+// file at the end. The replay takes the live path (a pubsub.Subscriber
+// delivering batches to the projectors' handlers, one transaction per
+// batch) into a scratch file beside db's, written without journal and
+// without fsync; the scratch file is synced once, then renamed over db's
+// file. Until that rename db's read models are untouched, so a crash or a
+// cancelled rebuild leaves them as they were (a leftover scratch file is
+// removed by the next rebuild). Events appended meanwhile are left to the
+// live projection, which resumes after the rebuilt checkpoints.
 //
-// Nothing else may use db meanwhile: run it with the server stopped.
-// progress, when not nil, is called after each batch with the log position
-// reached and the head: on the SQLite store positions count events, so these
-// are events applied and events in all; on EventStoreDB they only grow in
-// proportion.
+// Nothing else may use db's file meanwhile: run it with the server stopped.
+// db stays open and usable, on the new file. progress, when not nil, is
+// called after each batch with the log position reached and the head: on
+// the SQLite store positions count events, so these are events applied and
+// events in all; on EventStoreDB they only grow in proportion.
 func Rebuild(ctx context.Context, store eventstore.Store, db *DB, progress func(applied, total uint64)) (RebuildResult, error) {
 	start := time.Now()
 	head, err := store.Head(ctx)
 	if err != nil {
 		return RebuildResult{}, fmt.Errorf("rebuild: %w", err)
 	}
-	if err := db.drop(ctx); err != nil {
-		return RebuildResult{}, fmt.Errorf("rebuild: drop read models: %w", err)
-	}
-	if err := db.migrate(ctx); err != nil {
+	scratchPath := db.path + ".rebuild"
+	if err := removeDBFiles(scratchPath); err != nil {
 		return RebuildResult{}, fmt.Errorf("rebuild: %w", err)
 	}
-	if err := db.loadMarks(ctx); err != nil {
-		return RebuildResult{}, fmt.Errorf("rebuild: %w", err)
+	n, err := rebuildInto(ctx, store, scratchPath, head, progress)
+	if err == nil {
+		err = db.replace(ctx, scratchPath)
 	}
-	prs, err := projectors()
 	if err != nil {
-		return RebuildResult{}, err
-	}
-	if progress != nil {
-		progress(0, head)
-	}
-	n, err := replay(ctx, store, db, prs, head, RebuildBatchSize, progress)
-	if err != nil {
-		return RebuildResult{}, fmt.Errorf("rebuild: %w", err)
+		return RebuildResult{}, errors.Join(fmt.Errorf("rebuild: %w", err), removeDBFiles(scratchPath))
 	}
 	return RebuildResult{Events: n, Head: head, Duration: time.Since(start)}, nil
 }
 
-// replay applies the log up to head to each of prs from its checkpoint, in
-// transactions of batch events, decoding each event once for all of them.
-// It returns how many log events it read.
-func replay(ctx context.Context, store eventstore.Store, db *DB, prs []*projector, head uint64, batch int, progress func(applied, total uint64)) (uint64, error) {
-	if batch <= 0 {
-		batch = RebuildBatchSize
+// rebuildInto replays the log up to head into a new scratch database at
+// path, and closes it. It returns the number of events read.
+func rebuildInto(ctx context.Context, store eventstore.Store, path string, head uint64, progress func(applied, total uint64)) (uint64, error) {
+	scratch, err := openDB(ctx, path, true)
+	if err != nil {
+		return 0, err
 	}
-	names := make([]string, len(prs))
-	for i, p := range prs {
-		names[i] = p.name
+	prs, err := projectors()
+	if err != nil {
+		return 0, errors.Join(err, scratch.Close())
 	}
-	from, _ := db.marks.min(names)
-	var n uint64
-	for from < head {
-		events, err := store.ReadAll(ctx, from, batch)
-		if err != nil {
-			return n, fmt.Errorf("read log after %d: %w", from, err)
-		}
-		for len(events) > 0 && events[len(events)-1].Position > head {
-			events = events[:len(events)-1]
-		}
-		if len(events) == 0 {
-			break
-		}
-		decoded, err := decodeFor(prs, events)
-		if err != nil {
-			return n, err
-		}
-		for _, p := range prs {
-			if err := db.applyEvents(ctx, p, events, decoded); err != nil {
-				return n, err
-			}
-		}
-		n += uint64(len(events))
-		from = events[len(events)-1].Position
-		if progress != nil {
-			progress(from, head)
-		}
+	sub, err := pubsub.NewSubscriber(store, checkpointStore{db: scratch}, pubsub.SubscriberConfig{
+		ConsumerGroup: ReadModelsConsumerGroup, MaxBatch: RebuildBatchSize, PageSize: RebuildBatchSize,
+	}, nil)
+	if err != nil {
+		return 0, errors.Join(err, scratch.Close())
 	}
-	return n, nil
-}
-
-// decodeFor decodes the events that some projector of prs handles; the
-// others stay nil.
-func decodeFor(prs []*projector, events []eventstore.Event) ([]domain.Event, error) {
-	out := make([]domain.Event, len(events))
-	for i, e := range events {
-		wanted := false
-		for _, p := range prs {
-			wanted = wanted || p.types[e.Type]
-		}
-		if !wanted {
-			continue
-		}
-		de, err := domain.DecodeEvent(e.Type, e.Data)
-		if err != nil {
-			return nil, fmt.Errorf("event at position %d: %w", e.Position, err)
-		}
-		out[i] = de
+	if progress != nil {
+		progress(0, head)
 	}
-	return out, nil
+	n, err := scratch.drain(ctx, sub, prs, head, progress)
+	return n, errors.Join(err, sub.Close(), scratch.Close())
 }

@@ -29,8 +29,16 @@ type SubscriberConfig struct {
 	// topic from the start of the log and nothing is saved.
 	ConsumerGroup string
 
-	// PageSize is how many events one ReadAll fetches (default 256).
+	// PageSize is how many events one ReadAll fetches (default 256, and
+	// never fewer than MaxBatch).
 	PageSize int
+
+	// MaxBatch, above 1, makes every message carry up to MaxBatch
+	// consecutive events of the topic at once: whatever the log holds
+	// after the checkpoint, up to that bound (read them with Events). One
+	// Ack then covers them all, so a consumer can apply a batch in one
+	// transaction. 0 or 1: one event per message (default).
+	MaxBatch int
 
 	// PollInterval bounds how long a caught-up subscription waits in
 	// Store.Wait before reading again (default 1s). Wait wakes on append;
@@ -50,6 +58,7 @@ func (c *SubscriberConfig) setDefaults() {
 	if c.PageSize == 0 {
 		c.PageSize = 256
 	}
+	c.PageSize = max(c.PageSize, c.MaxBatch)
 	if c.PollInterval == 0 {
 		c.PollInterval = time.Second
 	}
@@ -64,8 +73,8 @@ func (c *SubscriberConfig) setDefaults() {
 // Validate reports a configuration that cannot work (negative sizes or
 // durations).
 func (c SubscriberConfig) Validate() error {
-	if c.PageSize < 0 {
-		return fmt.Errorf("subscriber config: PageSize %d is negative", c.PageSize)
+	if c.PageSize < 0 || c.MaxBatch < 0 {
+		return fmt.Errorf("subscriber config: PageSize %d or MaxBatch %d is negative", c.PageSize, c.MaxBatch)
 	}
 	if c.PollInterval < 0 || c.NackResendDelay < 0 || c.RetryDelay < 0 {
 		return errors.New("subscriber config: durations must not be negative")
@@ -212,56 +221,118 @@ type subscription struct {
 	skipped int    // events skipped since the last save
 }
 
-// run follows the log until ctx is done.
+// run follows the log until ctx is done. A second goroutine reads the
+// next page while this one delivers the current, so that a consumer catching
+// up never waits for the store between pages.
 func (sub *subscription) run(ctx context.Context) {
-	cfg := sub.s.cfg
-	for ctx.Err() == nil {
-		events, err := sub.s.store.ReadAll(ctx, sub.pos, cfg.PageSize)
-		if err != nil {
-			sub.retryLater(ctx, "read log", err)
-			continue
+	pages := make(chan []eventstore.Event, 1)
+	fetched := make(chan struct{})
+	go func(after uint64) {
+		defer close(fetched)
+		sub.fetch(ctx, after, pages)
+	}(sub.pos)
+	defer func() { <-fetched }()
+	for {
+		var events []eventstore.Event
+		select {
+		case events = <-pages:
+		case <-ctx.Done():
+			return
 		}
-		if len(events) == 0 {
-			sub.wait(ctx)
-			continue
-		}
-		for _, ev := range events {
-			if !sub.matches(ev) {
-				sub.pos = ev.Position
-				sub.skipped++
-				continue
-			}
-			if !sub.deliver(ctx, ev) {
-				return
-			}
+		if !sub.deliverPage(ctx, events) {
+			return
 		}
 		// A topic that is rare in the log would otherwise be rescanned from
 		// its last matching event after each restart; moving the checkpoint
 		// over a page of events it does not select skips nothing.
-		if sub.skipped >= cfg.PageSize {
+		if sub.skipped >= sub.s.cfg.PageSize {
 			sub.save(ctx)
 		}
 	}
 }
 
-// wait blocks until the log grows past pos, PollInterval passes, or ctx is
-// done.
-func (sub *subscription) wait(ctx context.Context) {
+// fetch reads the log after position after, page by page, and
+// sends each non-empty page to pages until ctx is done. Delivery never
+// skips an event, so reading ahead of it from the last event read is
+// exact: a nacked message is sent again from the page in hand.
+func (sub *subscription) fetch(ctx context.Context, after uint64, pages chan<- []eventstore.Event) {
+	for ctx.Err() == nil {
+		events, err := sub.s.store.ReadAll(ctx, after, sub.s.cfg.PageSize)
+		if err != nil {
+			sub.retryLater(ctx, "read log", after, err)
+			continue
+		}
+		if len(events) == 0 {
+			sub.wait(ctx, after)
+			continue
+		}
+		select {
+		case pages <- events:
+			after = events[len(events)-1].Position
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// deliverPage delivers the events of one page that the topic selects: one
+// message each, or batches of up to MaxBatch. It returns false when ctx
+// ended first.
+func (sub *subscription) deliverPage(ctx context.Context, events []eventstore.Event) bool {
+	batch := sub.s.cfg.MaxBatch
+	var sel []eventstore.Event
+	for _, ev := range events {
+		if !sub.matches(ev) {
+			if len(sel) == 0 {
+				sub.pos = ev.Position
+			}
+			sub.skipped++
+			continue
+		}
+		if batch <= 1 {
+			if !sub.deliver(ctx, ev.Position, func() *message.Message { return toMessage(ev) }) {
+				return false
+			}
+			continue
+		}
+		sel = append(sel, ev)
+		if len(sel) == batch {
+			if !sub.deliverBatch(ctx, sel) {
+				return false
+			}
+			sel = nil
+		}
+	}
+	if len(sel) > 0 && !sub.deliverBatch(ctx, sel) {
+		return false
+	}
+	// Events after the last selected one are passed over too.
+	sub.pos = max(sub.pos, events[len(events)-1].Position)
+	return true
+}
+
+func (sub *subscription) deliverBatch(ctx context.Context, evs []eventstore.Event) bool {
+	return sub.deliver(ctx, evs[len(evs)-1].Position, func() *message.Message { return batchMessage(evs) })
+}
+
+// wait blocks until the log grows past after, PollInterval passes, or ctx
+// is done.
+func (sub *subscription) wait(ctx context.Context, after uint64) {
 	waitCtx, cancel := context.WithTimeout(ctx, sub.s.cfg.PollInterval)
 	defer cancel()
-	err := sub.s.store.Wait(waitCtx, sub.pos)
+	err := sub.s.store.Wait(waitCtx, after)
 	if err == nil || ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded) {
 		return
 	}
-	sub.retryLater(ctx, "wait for log", err)
+	sub.retryLater(ctx, "wait for log", after, err)
 }
 
 // retryLater logs a store failure and pauses before the caller tries again.
-func (sub *subscription) retryLater(ctx context.Context, what string, err error) {
+func (sub *subscription) retryLater(ctx context.Context, what string, after uint64, err error) {
 	if ctx.Err() != nil {
 		return
 	}
-	sub.logger.Error("cannot "+what+", retrying", err, watermill.LogFields{"after": sub.pos})
+	sub.logger.Error("cannot "+what+", retrying", err, watermill.LogFields{"after": after})
 	sleep(ctx, sub.s.cfg.RetryDelay)
 }
 
@@ -269,11 +340,12 @@ func (sub *subscription) matches(ev eventstore.Event) bool {
 	return sub.topic == TopicAll || category(ev.Stream) == sub.category
 }
 
-// deliver sends ev until it is acked, sending it again after each Nack. It
-// returns false when ctx ended first.
-func (sub *subscription) deliver(ctx context.Context, ev eventstore.Event) bool {
+// deliver sends the message that build makes, for the events up to
+// position, until it is acked, building and sending it again after each
+// Nack. It returns false when ctx ended first.
+func (sub *subscription) deliver(ctx context.Context, position uint64, build func() *message.Message) bool {
 	for {
-		msg := toMessage(ev)
+		msg := build()
 		msgCtx, cancelMsg := context.WithCancel(ctx)
 		msg.SetContext(msgCtx)
 
@@ -287,11 +359,11 @@ func (sub *subscription) deliver(ctx context.Context, ev eventstore.Event) bool 
 		select {
 		case <-msg.Acked():
 			cancelMsg()
-			sub.acked(ctx, ev)
+			sub.acked(ctx, position)
 			return true
 		case <-msg.Nacked():
 			cancelMsg()
-			sub.logger.Trace("nacked, resending", watermill.LogFields{"uuid": msg.UUID, "position": ev.Position})
+			sub.logger.Trace("nacked, resending", watermill.LogFields{"uuid": msg.UUID, "position": position})
 			if !sleep(ctx, sub.s.cfg.NackResendDelay) {
 				return false
 			}
@@ -301,7 +373,7 @@ func (sub *subscription) deliver(ctx context.Context, ev eventstore.Event) bool 
 			// subscription does not redeliver what was handled.
 			select {
 			case <-msg.Acked():
-				sub.acked(ctx, ev)
+				sub.acked(ctx, position)
 			default:
 			}
 			return false
@@ -309,9 +381,10 @@ func (sub *subscription) deliver(ctx context.Context, ev eventstore.Event) bool 
 	}
 }
 
-// acked records that ev was handled and checkpoints it.
-func (sub *subscription) acked(ctx context.Context, ev eventstore.Event) {
-	sub.pos = ev.Position
+// acked records that the events up to position were handled and
+// checkpoints them.
+func (sub *subscription) acked(ctx context.Context, position uint64) {
+	sub.pos = position
 	sub.save(ctx)
 }
 

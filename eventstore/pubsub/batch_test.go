@@ -1,0 +1,121 @@
+package pubsub_test
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/offerflow/offerflow/eventstore"
+	"github.com/offerflow/offerflow/eventstore/pubsub"
+	"github.com/offerflow/offerflow/eventstore/sqlite"
+)
+
+// TestSubscriber_Batches delivers a topic in batches: every message carries
+// up to MaxBatch consecutive events of the topic, exactly as stored; a
+// nacked batch comes again whole; an acked one moves the group's checkpoint
+// to its last event, where a new subscription resumes.
+func TestSubscriber_Batches(t *testing.T) {
+	ctx := context.Background()
+	store := mustStore(t, sqlite.Config{})
+	checkpoints := mustCheckpoints(t, filepath.Join(t.TempDir(), "checkpoints.db"))
+	for i := range 23 {
+		if i%3 == 0 {
+			mustAppend(t, store, fmt.Sprintf("template-%d", i), "template.created")
+		}
+		mustAppend(t, store, fmt.Sprintf("offer-%d", i), "offer.created")
+	}
+	all, err := store.ReadAll(ctx, 0, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []eventstore.Event
+	for _, ev := range all {
+		if ev.Type == "offer.created" {
+			want = append(want, ev)
+		}
+	}
+
+	cfg := pubsub.SubscriberConfig{ConsumerGroup: "batcher", MaxBatch: 4, PageSize: 10}
+	sub := mustSubscriber(t, store, checkpoints, cfg)
+	msgs, err := sub.Subscribe(ctx, "offer")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []eventstore.Event
+	nacked := false
+	for len(got) < 12 {
+		msg := receive(t, msgs)
+		evs, err := pubsub.Events(msg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(evs) == 0 || len(evs) > cfg.MaxBatch {
+			t.Fatalf("batch of %d events, want 1 to %d", len(evs), cfg.MaxBatch)
+		}
+		if last := evs[len(evs)-1].Position; mustPosition(t, msg) != last {
+			t.Fatalf("message position %d, last event at %d", mustPosition(t, msg), last)
+		}
+		if !nacked && len(got) > 0 {
+			nacked = true
+			msg.Nack()
+			msg = receive(t, msgs)
+			again, err := pubsub.Events(msg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(evs, again); diff != "" {
+				t.Fatalf("nacked batch came again different (-first +again):\n%s", diff)
+			}
+			evs = again
+		}
+		got = append(got, evs...)
+		msg.Ack()
+	}
+	if err := sub.Close(); err != nil {
+		t.Fatal(err)
+	}
+	mustClosed(t, msgs)
+	if cp := mustLoad(t, checkpoints, "batcher", "offer"); cp != got[len(got)-1].Position {
+		t.Fatalf("checkpoint %d, last acked event at %d", cp, got[len(got)-1].Position)
+	}
+
+	sub = mustSubscriber(t, store, checkpoints, cfg)
+	msgs, err = sub.Subscribe(ctx, "offer")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for len(got) < len(want) {
+		msg := receive(t, msgs)
+		evs, err := pubsub.Events(msg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, evs...)
+		msg.Ack()
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("events delivered in batches differ from the log (-log +delivered):\n%s", diff)
+	}
+}
+
+// TestEvents_OneEventMessage reads back the event of a one-event message,
+// as handlers written for batches see the messages of a subscriber without
+// MaxBatch.
+func TestEvents_OneEventMessage(t *testing.T) {
+	store := mustStore(t, sqlite.Config{})
+	mustAppend(t, store, "offer-1", "offer.created")
+	all, err := store.ReadAll(context.Background(), 0, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := pubsub.Events(pubsub.Message(all[0]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(all, got); diff != "" {
+		t.Errorf("(-stored +read back):\n%s", diff)
+	}
+}

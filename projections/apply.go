@@ -1,0 +1,157 @@
+package projections
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+
+	"github.com/ThreeDotsLabs/watermill/message"
+
+	"github.com/offerflow/offerflow/domain"
+	"github.com/offerflow/offerflow/eventstore"
+	"github.com/offerflow/offerflow/eventstore/eventlog"
+	"github.com/offerflow/offerflow/eventstore/pubsub"
+)
+
+// ReadModelsConsumerGroup is the pubsub consumer group through which the
+// read models follow the log: one subscription feeds every projector. Its
+// checkpoint is not stored under this name; it is the lowest of the
+// projectors' own checkpoints (see checkpointStore).
+const ReadModelsConsumerGroup = "projection.read_models"
+
+// handleMessage is the Watermill handler of the read models, live, at
+// catch-up and in a rebuild: it applies the batch of events msg carries.
+func (db *DB) handleMessage(prs []*projector) message.NoPublishHandlerFunc {
+	return func(msg *message.Message) error {
+		events, err := pubsub.Events(msg)
+		if err != nil {
+			return err
+		}
+		return db.apply(msg.Context(), prs, events)
+	}
+}
+
+// apply applies events, in log order, to every projector of prs in ONE
+// transaction that also moves each projector's checkpoint to the last of
+// them. Each event is decoded once for all projectors. A projector skips
+// the events at or below its checkpoint, so a redelivered batch, or one
+// that a second process on the same file applied first, changes nothing.
+// Either the whole batch commits with the checkpoints, or nothing does: a
+// crash or a failing handler mid-batch leaves the read models and the
+// checkpoints as they were, and the batch comes again.
+func (db *DB) apply(ctx context.Context, prs []*projector, events []eventstore.Event) error {
+	if len(events) == 0 {
+		return nil
+	}
+	decoded, err := decodeFor(prs, events)
+	if err != nil {
+		return err
+	}
+	envs := make([]domain.AuditEvent, len(events))
+	for i := range events {
+		envs[i] = eventlog.AuditEvent(events[i])
+	}
+	reached := make([]uint64, len(prs))
+	err = db.inTx(ctx, func(tx *sql.Tx) error {
+		for k, p := range prs {
+			cp, err := readCheckpoint(ctx, tx, p.name)
+			if err != nil {
+				return err
+			}
+			last := cp
+			for i := range envs {
+				env := &envs[i]
+				if env.Position <= last {
+					continue
+				}
+				if p.types[env.Type] {
+					cctx := context.WithValue(ctx, changeKey{}, &change{tx: tx, env: env})
+					if err := p.dispatch(cctx, env.Type, decoded[i]); err != nil {
+						return fmt.Errorf("%s: apply %s at position %d: %w", p.name, env.Type, env.Position, err)
+					}
+				}
+				last = env.Position
+			}
+			reached[k] = last
+			if last > cp {
+				if err := writeCheckpoint(ctx, tx, p.name, last); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for k, p := range prs {
+		db.marks.raise(p.name, reached[k])
+	}
+	return nil
+}
+
+// decodeFor decodes the events that some projector of prs handles; the
+// others stay nil.
+func decodeFor(prs []*projector, events []eventstore.Event) ([]domain.Event, error) {
+	out := make([]domain.Event, len(events))
+	for i, e := range events {
+		wanted := false
+		for _, p := range prs {
+			wanted = wanted || p.types[e.Type]
+		}
+		if !wanted {
+			continue
+		}
+		de, err := domain.DecodeEvent(e.Type, e.Data)
+		if err != nil {
+			return nil, fmt.Errorf("event at position %d: %w", e.Position, err)
+		}
+		out[i] = de
+	}
+	return out, nil
+}
+
+// drain follows the log through a subscription of sub until the read
+// models of db reach head, applying every batch as the live handler does;
+// progress, when not nil, is called after each batch with the position
+// reached. It is catch-up and rebuild. It returns the number of events
+// delivered.
+func (db *DB) drain(ctx context.Context, sub *pubsub.Subscriber, prs []*projector, head uint64, progress func(applied, total uint64)) (uint64, error) {
+	names := make([]string, len(prs))
+	for i, p := range prs {
+		names[i] = p.name
+	}
+	if low, _ := db.marks.min(names); low >= head {
+		return 0, nil
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	msgs, err := sub.Subscribe(ctx, pubsub.TopicAll)
+	if err != nil {
+		return 0, err
+	}
+	var n uint64
+	for msg := range msgs {
+		events, err := pubsub.Events(msg)
+		if err == nil {
+			err = db.apply(msg.Context(), prs, events)
+		}
+		if err != nil {
+			msg.Nack()
+			return n, err
+		}
+		msg.Ack()
+		n += uint64(len(events))
+		low, _ := db.marks.min(names)
+		if progress != nil {
+			progress(min(low, head), head)
+		}
+		if low >= head {
+			return n, nil
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return n, err
+	}
+	return n, fmt.Errorf("log subscription ended at position %d of %d", db.marks.get(names[0]), head)
+}

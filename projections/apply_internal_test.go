@@ -1,0 +1,172 @@
+package projections
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"testing"
+
+	"github.com/ThreeDotsLabs/watermill/components/cqrs"
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/offerflow/offerflow/command"
+	"github.com/offerflow/offerflow/domain"
+	"github.com/offerflow/offerflow/eventstore"
+	"github.com/offerflow/offerflow/eventstore/sqlite"
+)
+
+// TestApply_StoppedMidBatch stops a batch half-way, once by cancelling its
+// context and once by a panic in a handler (what a crash leaves behind is
+// the same: a transaction that never committed), and checks that nothing of
+// the batch was kept, checkpoints included, and that applying the batch
+// again afterwards gives exactly the read models of a rebuild: nothing
+// skipped, nothing applied twice.
+func TestApply_StoppedMidBatch(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	store, events := applyTestLog(t, filepath.Join(dir, "events.db"), 12)
+	want := applyTestRebuilt(t, store, filepath.Join(dir, "rebuilt.db"))
+
+	for _, tc := range []struct {
+		name string
+		trip func(cancel context.CancelFunc) error
+	}{
+		{"Cancelled", func(cancel context.CancelFunc) error { cancel(); return nil }},
+		{"Panicked", func(context.CancelFunc) error { panic("handler crashed mid-batch") }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			db, err := OpenDB(ctx, filepath.Join(t.TempDir(), "read.db"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = db.Close() })
+			prs, err := projectors()
+			if err != nil {
+				t.Fatal(err)
+			}
+			// The first half of the log commits as a batch of its own.
+			half := len(events) / 2
+			if err := db.apply(ctx, prs, events[:half]); err != nil {
+				t.Fatal(err)
+			}
+			before := applyTestFingerprint(t, db)
+
+			// The second batch stops at its third offer; the four projectors,
+			// which come before the tripwire, have applied all of it by then.
+			bctx, cancel := context.WithCancel(ctx)
+			defer cancel()
+			seen := 0
+			tripwire, err := newProjector("test.tripwire", cqrs.NewGroupEventHandler(
+				func(ctx context.Context, _ *domain.OfferCreated) error {
+					if seen++; seen == 3 {
+						return tc.trip(cancel)
+					}
+					return nil
+				}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = func() (err error) {
+				defer func() {
+					if r := recover(); r != nil {
+						err = errors.New("panicked")
+					}
+				}()
+				return db.apply(bctx, append(append([]*projector{}, prs...), tripwire), events[half:])
+			}()
+			if err == nil || seen < 3 {
+				t.Fatalf("batch stopped at offer %d with %v, want an error from the third on", seen, err)
+			}
+			if err := db.loadMarks(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(before, applyTestFingerprint(t, db)); diff != "" {
+				t.Fatalf("a batch stopped half-way left changes (-before +after):\n%s", diff)
+			}
+			for name, pos := range db.Positions(ctx) {
+				if pos != events[half-1].Position {
+					t.Errorf("%s at %d after the stopped batch, want %d", name, pos, events[half-1].Position)
+				}
+			}
+
+			// Delivered again, overlapping what was committed: the result
+			// is the rebuild's.
+			if err := db.apply(ctx, prs, events[half/2:]); err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(want, applyTestFingerprint(t, db)); diff != "" {
+				t.Errorf("read models differ from a rebuild (-rebuilt +applied):\n%s", diff)
+			}
+		})
+	}
+}
+
+// applyTestLog writes a reseller with a catalog and one customer, and n
+// offers (every other one accepted, so that licenses are granted), and
+// returns the store and its whole log.
+func applyTestLog(t *testing.T, path string, n int) (*sqlite.Store, []eventstore.Event) {
+	t.Helper()
+	ctx := context.Background()
+	store, err := sqlite.Open(ctx, path, sqlite.Config{Synchronous: "NORMAL"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = store.Close() })
+	svc := command.NewService(command.NewHandler(store, command.Config{}))
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	r, _, err := svc.RegisterReseller(ctx, command.Meta{Actor: domain.Actor{Role: domain.RoleOperator, Subject: "op"}}, "R")
+	must(err)
+	rm := command.Meta{Actor: domain.Actor{Role: domain.RoleReseller, Tenant: string(r.ID()), Subject: "r"}}
+	p, _, err := svc.AddProduct(ctx, rm, "Module", domain.KindModule, []int{12})
+	must(err)
+	tpl, _, err := svc.CreateTemplate(ctx, rm, "T")
+	must(err)
+	_, _, _, err = svc.AddTemplateItem(ctx, rm, tpl.ID(), p.ID(), 12, domain.ModeAbsolute, nil)
+	must(err)
+	c, _, err := svc.RegisterCustomer(ctx, rm, "C", "")
+	must(err)
+	cm := command.Meta{Actor: domain.Actor{Role: domain.RoleCustomer, Tenant: string(c.ID()), Subject: "c"}}
+	sys := command.Meta{Actor: domain.SystemActor("test")}
+	for i := range n {
+		o, _, err := svc.CreateOffer(ctx, rm, c.ID(), tpl.ID(), "hello", nil)
+		must(err)
+		_, _, err = svc.DeliverOffer(ctx, sys, o.ID(), 1)
+		must(err)
+		if i%2 == 0 {
+			_, _, err = svc.AcceptOffer(ctx, cm, o.ID())
+			must(err)
+			_, _, err = svc.GrantLicenses(ctx, sys, o.ID())
+			must(err)
+		}
+	}
+	events, err := store.ReadAll(ctx, 0, 10000)
+	must(err)
+	return store, events
+}
+
+func applyTestRebuilt(t *testing.T, store eventstore.Store, path string) map[string]string {
+	t.Helper()
+	db, err := OpenDB(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := Rebuild(context.Background(), store, db, nil); err != nil {
+		t.Fatal(err)
+	}
+	return applyTestFingerprint(t, db)
+}
+
+func applyTestFingerprint(t *testing.T, db *DB) map[string]string {
+	t.Helper()
+	fp, err := db.Fingerprint(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fp
+}
