@@ -102,6 +102,7 @@ var (
 	ErrOfferNotExpirable        = Errorf(ECONFLICT, "offer is already decided, withdrawn or expired")
 	ErrOfferNotDue              = Errorf(ECONFLICT, "offer has not reached its expiry time")
 	ErrOfferHasNoExpiry         = Errorf(ECONFLICT, "offer has no expiry time")
+	ErrOfferPastExpiry          = Errorf(ECONFLICT, "offer has passed its expiry time and can no longer be accepted or rejected")
 	ErrTemplateExists           = Errorf(ECONFLICT, "template already exists")
 	ErrTemplateNotFound         = Errorf(ENOTFOUND, "template not found")
 	ErrTemplateArchived         = Errorf(ECONFLICT, "template is archived")

@@ -26,6 +26,7 @@ func sentinels() map[string]*domain.Error {
 		"ErrOfferNotPending": domain.ErrOfferNotPending, "ErrOfferNotWithdrawable": domain.ErrOfferNotWithdrawable,
 		"ErrOfferNotRedeliverable": domain.ErrOfferNotRedeliverable, "ErrOfferNotExpirable": domain.ErrOfferNotExpirable,
 		"ErrOfferNotDue": domain.ErrOfferNotDue, "ErrOfferHasNoExpiry": domain.ErrOfferHasNoExpiry,
+		"ErrOfferPastExpiry": domain.ErrOfferPastExpiry,
 		"ErrTemplateExists": domain.ErrTemplateExists, "ErrTemplateNotFound": domain.ErrTemplateNotFound,
 		"ErrTemplateArchived": domain.ErrTemplateArchived, "ErrTemplateItemNotFound": domain.ErrTemplateItemNotFound,
 		"ErrTemplateItemExists": domain.ErrTemplateItemExists, "ErrProductExists": domain.ErrProductExists,

@@ -119,7 +119,7 @@ func offerRules() []error {
 	return []error{domain.ErrOfferExists, domain.ErrOfferNotFound, domain.ErrOfferNotDelivered,
 		domain.ErrOfferNotWaiting, domain.ErrOfferNotPending, domain.ErrOfferNotWithdrawable,
 		domain.ErrOfferNotRedeliverable, domain.ErrOfferNotExpirable, domain.ErrOfferNotDue,
-		domain.ErrOfferHasNoExpiry}
+		domain.ErrOfferHasNoExpiry, domain.ErrOfferPastExpiry}
 }
 
 func ptr[T any](v T) *T { return &v }

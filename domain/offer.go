@@ -237,7 +237,7 @@ func (o *Offer) Read(now time.Time) ([]Event, error) {
 
 // Accept records the customer accepting the offer.
 func (o *Offer) Accept(now time.Time) ([]Event, error) {
-	if err := o.decidable(); err != nil {
+	if err := o.decidable(now); err != nil {
 		return nil, err
 	}
 	return []Event{&OfferAccepted{OfferID: o.id, At: now}}, nil
@@ -254,7 +254,7 @@ func (o *Offer) Reject(reason string, now time.Time) ([]Event, error) {
 	if err := CheckText("reason", reason, MultiLine, MaxReasonLen); err != nil {
 		return nil, err
 	}
-	if err := o.decidable(); err != nil {
+	if err := o.decidable(now); err != nil {
 		return nil, err
 	}
 	return []Event{&OfferRejected{OfferID: o.id, Reason: reason, At: now}}, nil
@@ -272,12 +272,17 @@ func (o *Offer) inInbox() error {
 	return nil
 }
 
-func (o *Offer) decidable() error {
+func (o *Offer) decidable(now time.Time) error {
 	if err := o.inInbox(); err != nil {
 		return err
 	}
 	if o.status != StatusWaitingForConfirmation {
 		return ErrOfferNotPending
+	}
+	// The deadline holds by itself: the expiry process may be behind, or
+	// run on another node, and must not be what refuses a late decision.
+	if o.expiresAt != nil && !now.Before(*o.expiresAt) {
+		return ErrOfferPastExpiry
 	}
 	return nil
 }

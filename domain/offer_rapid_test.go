@@ -103,6 +103,10 @@ func (m model) step(v verb, dispatch int, at time.Time, reason string) outcome {
 	if !ok {
 		return refuse(domain.ECONFLICT)
 	}
+	// A decision holds the deadline by itself, expired or not yet.
+	if (v == vAccept || v == vReject) && m.expiresAt != nil && !at.Before(*m.expiresAt) {
+		return refuse(domain.ECONFLICT)
+	}
 	n := m
 	n.status = next
 	switch v {

@@ -386,3 +386,41 @@ func TestOffer_FailDelivery(t *testing.T) {
 		}
 	})
 }
+
+// TestOffer_DecisionDeadline checks that accept and reject hold the
+// deadline by themselves, whether or not the expiry process has run: at or
+// after expires_at both are refused, just before it both are allowed, and
+// an offer without expiry can be decided at any time.
+func TestOffer_DecisionDeadline(t *testing.T) {
+	decisions := map[string]func(o *domain.Offer, now time.Time) ([]domain.Event, error){
+		"Accept": func(o *domain.Offer, now time.Time) ([]domain.Event, error) { return o.Accept(now) },
+		"Reject": func(o *domain.Offer, now time.Time) ([]domain.Event, error) { return o.Reject("too dear", now) },
+	}
+	tests := []struct {
+		name string
+		exp  *time.Time
+		now  time.Time
+		want error
+	}{
+		{"OKJustBefore", &expiresAt, expiresAt.Add(-time.Nanosecond), nil},
+		{"ErrAtTheDeadline", &expiresAt, expiresAt, domain.ErrOfferPastExpiry},
+		{"ErrAfter", &expiresAt, expiresAt.Add(time.Minute), domain.ErrOfferPastExpiry},
+		{"ErrLongAfter", &expiresAt, expiresAt.Add(30 * 24 * time.Hour), domain.ErrOfferPastExpiry},
+		{"OKNoExpiry", nil, expiresAt.Add(365 * 24 * time.Hour), nil},
+	}
+	for dname, decide := range decisions {
+		for _, tt := range tests {
+			t.Run(dname+"/"+tt.name, func(t *testing.T) {
+				o := fold(&domain.Offer{}, after(delivered(1))(tt.exp)...)
+				evs, err := decide(o, tt.now)
+				wantErr(t, err, tt.want)
+				if err == nil && len(evs) != 1 {
+					t.Fatalf("recorded %d events, want 1", len(evs))
+				}
+				if err != nil && domain.ErrorCode(err) != domain.ECONFLICT {
+					t.Fatalf("code %s, want %s (409)", domain.ErrorCode(err), domain.ECONFLICT)
+				}
+			})
+		}
+	}
+}

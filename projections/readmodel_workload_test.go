@@ -183,7 +183,9 @@ func (w *rmWorkload) moveOffer(tb testing.TB) {
 		err error
 	)
 	switch {
-	case of.expires != nil && r < 6:
+	case of.expires != nil && (r < 6 || !w.e.clock.Now().Before(*of.expires)):
+		// Past its deadline an offer can only expire (or be withdrawn):
+		// the domain refuses a decision after expires_at.
 		if now := w.e.clock.Now(); now.Before(*of.expires) {
 			w.e.clock.Advance(of.expires.Sub(now) + time.Second)
 		}
