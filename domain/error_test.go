@@ -27,7 +27,7 @@ func sentinels() map[string]*domain.Error {
 		"ErrOfferNotRedeliverable": domain.ErrOfferNotRedeliverable, "ErrOfferNotExpirable": domain.ErrOfferNotExpirable,
 		"ErrOfferNotDue": domain.ErrOfferNotDue, "ErrOfferHasNoExpiry": domain.ErrOfferHasNoExpiry,
 		"ErrOfferPastExpiry": domain.ErrOfferPastExpiry,
-		"ErrTemplateExists": domain.ErrTemplateExists, "ErrTemplateNotFound": domain.ErrTemplateNotFound,
+		"ErrTemplateExists":  domain.ErrTemplateExists, "ErrTemplateNotFound": domain.ErrTemplateNotFound,
 		"ErrTemplateArchived": domain.ErrTemplateArchived, "ErrTemplateItemNotFound": domain.ErrTemplateItemNotFound,
 		"ErrTemplateItemExists": domain.ErrTemplateItemExists, "ErrProductExists": domain.ErrProductExists,
 		"ErrProductNotFound": domain.ErrProductNotFound, "ErrCustomerExists": domain.ErrCustomerExists,
