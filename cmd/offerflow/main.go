@@ -10,6 +10,7 @@
 //	offerflow history  --data DIR OFFER_ID [--json]
 //	offerflow export   --data DIR [--out FILE]
 //	offerflow bench    [--data DIR] [--parts append,http,log] [--rates R,...] [--events N]
+//	offerflow crashtest [--kills N] [--clients N]
 //
 // Only this package reads flags and the environment; everything below it takes
 // its configuration as arguments.
@@ -53,6 +54,7 @@ Usage:
   offerflow history --data DIR OFFER_ID [--json]
   offerflow export  --data DIR [--out FILE]
   offerflow bench   [--data DIR] [--parts append,http,log] [--rates R,...] [--events N]
+  offerflow crashtest [--kills N] [--clients N] [--bin FILE] [--data DIR]
 
 Run "offerflow COMMAND -h" for the flags of a command.
 `
@@ -83,6 +85,8 @@ func run(ctx context.Context, args []string, e env) int {
 		err = runExport(ctx, rest, e)
 	case "bench":
 		err = runBench(ctx, rest, e)
+	case "crashtest":
+		err = runCrashtest(ctx, rest, e)
 	case "help", "-h", "--help":
 		fmt.Fprint(e.stdout, usage)
 		return 0
