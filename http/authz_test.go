@@ -114,6 +114,12 @@ func TestAuthorization(t *testing.T) {
 			"customer": 200, "sibling": 404, "foreign": 404, "auditor": 200, "auditorAll": 200, "auditorB": 404}},
 		{"GET", "/v1/audit/events", nil, map[string]int{"resellerA": 200, "resellerB": 200,
 			"customer": 200, "sibling": 200, "foreign": 200, "auditor": 200, "auditorAll": 200, "auditorB": 200}},
+		{"GET", "/v1/offers/" + w.Offer + "/proof", nil, map[string]int{"resellerA": 200, "resellerB": 404,
+			"customer": 200, "sibling": 404, "foreign": 404, "auditor": 200, "auditorAll": 200, "auditorB": 404}},
+		{"GET", "/v1/audit/head", nil, map[string]int{"auditor": 200, "auditorAll": 200, "auditorB": 200}},
+		{"GET", "/v1/audit/consistency?from=1&to=2", nil, map[string]int{"auditor": 200, "auditorAll": 200, "auditorB": 200}},
+		{"GET", "/v1/audit/key", nil, map[string]int{"operator": 200, "resellerA": 200, "resellerB": 200,
+			"customer": 200, "sibling": 200, "foreign": 200, "auditor": 200, "auditorAll": 200, "auditorB": 200}},
 
 		{"GET", "/v1/inbox", nil, customers(200, 200, 200)},
 		{"GET", "/v1/inbox/badge", nil, customers(200, 200, 200)},
@@ -194,6 +200,7 @@ func TestAuthorization(t *testing.T) {
 
 // routeOf turns a concrete path back into its route pattern.
 func routeOf(path string) string {
+	path, _, _ = strings.Cut(path, "?")
 	parts := strings.Split(path, "/")
 	for i, p := range parts {
 		if i >= 3 && len(p) >= 32 { // ids are UUIDs

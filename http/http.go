@@ -36,6 +36,11 @@ type Config struct {
 	Tokens      TokenLookup
 	Idempotency IdempotencyStore
 
+	// TreeHeads is the Merkle tree over the log with its signed heads
+	// (/v1/audit/head, /v1/audit/key, /v1/audit/consistency,
+	// /v1/offers/{id}/proof); nil answers those 404.
+	TreeHeads TreeHeads
+
 	// OperatorToken is the token of the operator role, given at start-up.
 	// Empty means no operator can call the API.
 	OperatorToken string

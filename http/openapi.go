@@ -62,7 +62,7 @@ type op struct {
 
 func openAPIDocument() obj {
 	paths := obj{}
-	for _, o := range operations() {
+	for _, o := range append(operations(), treeOperations()...) {
 		item, _ := paths[o.path].(obj)
 		if item == nil {
 			item = obj{}
@@ -89,10 +89,18 @@ func openAPIDocument() obj {
 				"bearer":  obj{"type": "http", "scheme": "bearer", "description": "A token of one role and one tenant (prefix `ofr_`), or the operator token."},
 				"session": obj{"type": "apiKey", "in": "cookie", "name": SessionCookie, "description": "The web UI's session cookie, holding a token; accepted on the same terms."},
 			},
-			"schemas":    schemas(),
+			"schemas":    merge(schemas(), treeSchemas()),
 			"parameters": parameters(),
 		},
 	}
+}
+
+// merge returns a with every key of b added.
+func merge(a, b obj) obj {
+	for k, v := range b {
+		a[k] = v
+	}
+	return a
 }
 
 func (o op) build() obj {

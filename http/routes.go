@@ -16,6 +16,7 @@ var (
 	operatorOnly    = []domain.Role{domain.RoleOperator}
 	resellerOnly    = []domain.Role{domain.RoleReseller}
 	customerOnly    = []domain.Role{domain.RoleCustomer}
+	auditorOnly     = []domain.Role{domain.RoleAuditor}
 	offerReaders    = []domain.Role{domain.RoleReseller, domain.RoleAuditor}
 	historyReaders  = []domain.Role{domain.RoleReseller, domain.RoleCustomer, domain.RoleAuditor}
 	streamListeners = []domain.Role{domain.RoleReseller, domain.RoleCustomer}
@@ -76,6 +77,10 @@ func (s *Server) apiRoutes() []route {
 		{"POST", "/offers/{id}/redeliver", resellerOnly, "offer_redeliver", nil, s.handleOfferRedeliver},
 		{"GET", "/offers/{id}/history", historyReaders, "", nil, s.handleOfferHistory},
 		{"GET", "/audit/events", historyReaders, "", nil, s.handleAuditEvents},
+		{"GET", "/offers/{id}/proof", historyReaders, "", nil, s.handleOfferProof},
+		{"GET", "/audit/head", auditorOnly, "", nil, s.handleAuditHead},
+		{"GET", "/audit/key", everyRole, "", nil, s.handleAuditKey},
+		{"GET", "/audit/consistency", auditorOnly, "", nil, s.handleAuditConsistency},
 
 		{"GET", "/inbox", customerOnly, "", nil, s.handleInboxList},
 		{"GET", "/inbox/badge", customerOnly, "", nil, s.handleInboxBadge},

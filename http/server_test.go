@@ -22,6 +22,7 @@ import (
 	"github.com/offerflow/offerflow/command"
 	"github.com/offerflow/offerflow/eventstore/eventlog"
 	"github.com/offerflow/offerflow/eventstore/sqlite"
+	"github.com/offerflow/offerflow/eventstore/treehead"
 	ofhttp "github.com/offerflow/offerflow/http"
 	"github.com/offerflow/offerflow/http/idempotency"
 	"github.com/offerflow/offerflow/http/ui"
@@ -40,6 +41,7 @@ var (
 	_ ofhttp.History          = (*eventlog.Log)(nil)
 	_ ofhttp.Log              = (*eventlog.Log)(nil)
 	_ ofhttp.IdempotencyStore = (*idempotency.Store)(nil)
+	_ ofhttp.TreeHeads        = (*treehead.Service)(nil)
 )
 
 // TestServer is the whole program behind a real listener: a SQLite event
@@ -165,12 +167,18 @@ func MustOpenServer(tb testing.TB, opts ...func(*Options)) *TestServer {
 		EndSession: func(ctx context.Context, session string) error { return srv.EndSession(ctx, session) },
 	})
 	must(err)
+	treeKey, err := treehead.LoadOrCreateKey(filepath.Join(dir, "treehead.key"))
+	must(err)
+	trees, err := treehead.New(ctx, treehead.Config{Store: store, Key: treeKey, Witness: filepath.Join(dir, "merkle.witness"), Logger: logger}, nil)
+	must(err)
+	closers = append(closers, trees.Close)
 	cfg := ofhttp.Config{
 		Addr:                  "127.0.0.1:0",
 		Commands:              svc,
 		Queries:               reads,
 		History:               log,
 		Log:                   log,
+		TreeHeads:             trees,
 		Tokens:                svc,
 		Idempotency:           idem,
 		OperatorToken:         operatorToken,
