@@ -76,4 +76,7 @@ const (
 	MaxTermMonths   = 120
 	MaxTermsPerItem = 12
 	MaxSeats        = 1_000_000
+	// MaxItemsPerTemplate caps a template (and so an offer): every change
+	// of a template re-reads its stream, and an offer snapshots its items.
+	MaxItemsPerTemplate = 100
 )

@@ -136,6 +136,9 @@ func (t *Template) AddItem(id ItemID, p *Product, termMonths int, mode LicenseMo
 	if seats != nil && (*seats < 1 || *seats > MaxSeats) {
 		return nil, Invalid("seats", "seats must be between 1 and %d, or null for no limit", MaxSeats)
 	}
+	if len(t.items) >= MaxItemsPerTemplate && t.item(id) < 0 {
+		return nil, Invalid("items", "a template holds at most %d items", MaxItemsPerTemplate)
+	}
 	if t.archived {
 		return nil, ErrTemplateArchived
 	}

@@ -99,6 +99,25 @@ func TestTemplate_AddItem(t *testing.T) {
 			wantErr(t, err, nil)
 		})
 	}
+	// holding returns a template of n items.
+	holding := func(n int) *domain.Template {
+		modes := make([]domain.LicenseMode, n)
+		for i := range modes {
+			modes[i] = domain.ModeAbsolute
+		}
+		return MustTemplate(t, "t1", reseller1, p, modes...)
+	}
+	t.Run("UpToMaxItems", func(t *testing.T) {
+		_, err := holding(domain.MaxItemsPerTemplate-1).AddItem("last", p, 12, domain.ModeAbsolute, nil)
+		wantErr(t, err, nil)
+	})
+	t.Run("AboveMaxItems", func(t *testing.T) {
+		evs, err := holding(domain.MaxItemsPerTemplate).AddItem("one-too-many", p, 12, domain.ModeAbsolute, nil)
+		wantInvalid(t, err, "items")
+		if evs != nil {
+			t.Fatalf("events %v, want none", evs)
+		}
+	})
 	t.Run("ErrTemplateItemExists", func(t *testing.T) {
 		_, err := MustTemplate(t, "t1", reseller1, p, domain.ModeAbsolute).AddItem("t1-itema", p, 12, domain.ModeAbsolute, nil)
 		if !errors.Is(err, domain.ErrTemplateItemExists) {

@@ -19,6 +19,7 @@ const (
 	EMETHODNOTALLOWED      = "method_not_allowed"
 	EUNAVAILABLE           = "unavailable"
 	EREQUESTTIMEOUT        = "request_timeout"
+	ERATELIMITED           = "rate_limited" // over one of the Limits
 )
 
 // problemKind is how one error code is answered.
@@ -43,6 +44,7 @@ var problems = map[string]problemKind{
 	domain.EVERSION:         {http.StatusPreconditionFailed, "Version conflict"},
 	domain.ECONFLICT:        {http.StatusConflict, "Invalid transition"},
 	EIDEMPOTENCYINPROGRESS:  {http.StatusConflict, "Idempotency key in progress"},
+	ERATELIMITED:            {http.StatusTooManyRequests, "Rate limited"},
 	ENOTCAUGHTUP:            {http.StatusServiceUnavailable, "Not caught up"},
 	EUNAVAILABLE:            {http.StatusServiceUnavailable, "Unavailable"},
 	domain.EINTERNAL:        {http.StatusInternalServerError, "Internal error"},

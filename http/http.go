@@ -76,6 +76,10 @@ type Config struct {
 	// still authenticates (15 s): a revoked or expired token's stream ends
 	// within that time.
 	StreamRecheck time.Duration
+	// Limits bound the requests of one token and one client address; the
+	// zero value limits nothing (serve starts with DefaultLimits).
+	Limits Limits
+
 	// BodyTimeout bounds how long a request's body may take to arrive (30 s);
 	// a request whose body is late is answered 408 request_timeout and its
 	// connection closed.
@@ -153,6 +157,7 @@ type Server struct {
 	operatorHash []byte
 	handler      http.Handler
 	hub          *hub
+	limiter      *limiter
 	crossOrigin  *http.CrossOriginProtection
 
 	// ctx ends when the server shuts down; long-lived responses (the event
@@ -181,6 +186,7 @@ func NewServer(cfg Config) (*Server, error) {
 	}
 	s.metrics.SetLogSources(cfg.Log.Head, cfg.Projectors)
 	s.hub = newHub(cfg.Log, s.logger)
+	s.limiter = newLimiter(cfg.Limits, s.metrics.rateLimited)
 	s.handler = s.routes()
 	return s, nil
 }

@@ -41,6 +41,9 @@ type Metrics struct {
 	Poisoned *prometheus.CounterVec
 	// StreamConnections is the number of open /v1/stream connections.
 	StreamConnections prometheus.Gauge
+	// RateLimited counts requests refused 429 by which limit refused them:
+	// "token", "address", "auth_failures" or "streams".
+	RateLimited *prometheus.CounterVec
 
 	mu         sync.Mutex
 	head       func(context.Context) (uint64, error)
@@ -93,9 +96,13 @@ func NewMetrics(reg *prometheus.Registry) *Metrics {
 			Name: "offerflow_stream_connections",
 			Help: "Open Server-Sent Events connections on /v1/stream.",
 		}),
+		RateLimited: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "offerflow_rate_limited_total",
+			Help: "Requests refused 429 by limit (token, address, auth_failures, streams).",
+		}, []string{"limit"}),
 	}
 	reg.MustRegister(m.CommandDuration, m.Requests, m.AppendConflicts, m.DeliveryAttempts, m.DeliveryFailures,
-		m.Deliveries, m.Expired, m.Poisoned, m.StreamConnections, positionCollector{m})
+		m.Deliveries, m.Expired, m.Poisoned, m.StreamConnections, m.RateLimited, positionCollector{m})
 	return m
 }
 
@@ -119,6 +126,9 @@ func (m *Metrics) OfferExpired() { m.Expired.Inc() }
 // MessagePoisoned counts one message set aside by handler; it fits
 // projections.ProcessConfig.OnPoisoned.
 func (m *Metrics) MessagePoisoned(handler string) { m.Poisoned.WithLabelValues(handler).Inc() }
+
+// rateLimited counts one request refused by limit.
+func (m *Metrics) rateLimited(limit string) { m.RateLimited.WithLabelValues(limit).Inc() }
 
 // Registry returns the registry the metrics are registered in.
 func (m *Metrics) Registry() *prometheus.Registry { return m.registry }

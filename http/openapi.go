@@ -151,6 +151,11 @@ func (o op) build() obj {
 	for _, st := range o.errors {
 		responses[itoa(st)] = problemResponse(st)
 	}
+	// Any request may be over a limit, and any body may be late.
+	responses["429"] = problemResponse(429)
+	if o.body != nil || o.formBody != nil {
+		responses["408"] = problemResponse(408)
+	}
 	if o.command {
 		// Idempotency-Key: idempotency_key_reused and idempotency_in_progress.
 		responses["409"], responses["422"] = problemResponse(409), problemResponse(422)
@@ -176,13 +181,15 @@ func problemResponse(status int) obj {
 		404: "not_found: the resource in the path does not exist for this tenant",
 		409: "invalid_transition (not allowed in the current state), or idempotency_in_progress",
 		412: "version_conflict: If-Match does not match the current version",
+		408: "request_timeout: the body did not arrive in full in time (30 s); the connection is closed",
 		413: "body_too_large: more than 1,048,576 bytes",
 		422: "validation_failed (the problem's `field` names the input), or idempotency_key_reused",
+		429: "rate_limited: over a per-token or per-address limit, too many failed authentications from the address, or too many open streams of the token; nothing was written (see Retry-After, in seconds)",
 		503: "not_caught_up: the read models did not reach min_position within 5 s (see Retry-After)",
 	}[status]
 	r := obj{"description": desc, "content": obj{"application/problem+json": obj{"schema": ref("Problem")}}}
-	if status == 503 {
-		r["headers"] = obj{"Retry-After": obj{"schema": integer()}}
+	if status == 503 || status == 429 {
+		r["headers"] = obj{"Retry-After": obj{"schema": integer(), "required": true}}
 	}
 	return r
 }

@@ -101,7 +101,7 @@ func (s *Server) apiRoutes() []route {
 // the body (413, 400), then the handler.
 func (s *Server) routes() http.Handler {
 	r := chi.NewRouter()
-	r.Use(s.requestID, s.observe, s.recoverPanic, s.bodyDeadline)
+	r.Use(s.requestID, s.observe, s.recoverPanic, s.bodyDeadline, s.limitAddress)
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, domain.Errorf(domain.ENOTFOUND, "no such endpoint"))
 	})
@@ -129,7 +129,7 @@ func (s *Server) routes() http.Handler {
 	r.Route("/v1", func(r chi.Router) {
 		r.Get("/openapi.json", s.handleOpenAPI)
 		r.Group(func(r chi.Router) {
-			r.Use(s.authenticate)
+			r.Use(s.authenticate, s.limitToken)
 			for _, rt := range s.apiRoutes() {
 				h := http.Handler(rt.handler)
 				if rt.command != "" {

@@ -40,6 +40,11 @@ func (s *Server) handleStream(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, errorf(domain.EMALFORMED, "the stream takes no body"))
 		return
 	}
+	release, ok := s.acquireStream(w, r)
+	if !ok {
+		return
+	}
+	defer release()
 	last := r.Header.Get("Last-Event-ID")
 	if last == "" {
 		last = r.URL.Query().Get("last_event_id")

@@ -66,6 +66,8 @@ type serveConfig struct {
 	logJSON         bool
 	shutdownTimeout time.Duration
 	bodyTimeout     time.Duration
+	limits          ohttp.Limits
+	limitsOn        bool
 	processes       bool
 	secureCookie    bool
 	pprofAddr       string
@@ -91,6 +93,12 @@ func (m *Main) ParseFlags(args []string) error {
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.BoolVar(&c.logJSON, "log-json", false, "log JSON lines instead of text")
 	fs.DurationVar(&c.bodyTimeout, "body-timeout", 30*time.Second, "how long a request's body may take to arrive before the request is answered 408 and its connection closed")
+	d := ohttp.DefaultLimits
+	fs.IntVar(&c.limits.TokenRate, "rate-limit-token", d.TokenRate, "requests a second one token may make (0: no limit)")
+	fs.IntVar(&c.limits.AddressRate, "rate-limit-address", d.AddressRate, "requests a second one client address may make (0: no limit)")
+	fs.IntVar(&c.limits.AuthFailures, "auth-failure-limit", d.AuthFailures, "refused credentials a minute from one address before its requests with a credential are 429 (0: no limit)")
+	fs.IntVar(&c.limits.StreamsPerToken, "streams-per-token", d.StreamsPerToken, "open /v1/stream connections one token may hold (0: no limit)")
+	fs.BoolVar(&c.limitsOn, "limits", true, "apply the four limits above; --limits=false switches them all off (benchmarks)")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 30*time.Second, "how long a shutdown waits for requests in flight")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -106,6 +114,12 @@ func (m *Main) ParseFlags(args []string) error {
 	}
 	if c.webhookAttempts < 1 {
 		return usageError{"--webhook-attempts must be at least 1"}
+	}
+	if c.limits.TokenRate < 0 || c.limits.AddressRate < 0 || c.limits.AuthFailures < 0 || c.limits.StreamsPerToken < 0 {
+		return usageError{"--rate-limit-token, --rate-limit-address, --auth-failure-limit and --streams-per-token must not be negative"}
+	}
+	if !c.limitsOn {
+		c.limits = ohttp.Limits{}
 	}
 	if c.bodyTimeout <= 0 {
 		return usageError{"--body-timeout must be positive"}
@@ -226,6 +240,7 @@ func (m *Main) Run(ctx context.Context) error {
 		Metrics:               metrics,
 		Logger:                m.log.With("component", "http"),
 		BodyTimeout:           c.bodyTimeout,
+		Limits:                c.limits,
 	}); err != nil {
 		return err
 	}

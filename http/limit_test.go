@@ -1,0 +1,161 @@
+package http_test
+
+import (
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/offerflow/offerflow/domain"
+	ofhttp "github.com/offerflow/offerflow/http"
+)
+
+// withLimits starts a server with the given limits.
+func withLimits(t *testing.T, l ofhttp.Limits) *TestServer {
+	t.Helper()
+	return MustOpenServer(t, func(o *Options) {
+		o.NoProcesses = true
+		o.Configure = func(c *ofhttp.Config) { c.Limits = l }
+	})
+}
+
+// untilLimited sends the request until it is answered 429 (at most n
+// times) and returns that answer and the log head just before it.
+func untilLimited(t *testing.T, ts *TestServer, n int, send func() Response) (Response, uint64) {
+	t.Helper()
+	for range n {
+		before := ts.Head(t)
+		if r := send(); r.Status == http.StatusTooManyRequests {
+			return r, before
+		}
+	}
+	t.Fatalf("no 429 in %d requests", n)
+	return Response{}, 0
+}
+
+// assertLimited checks a 429: rate_limited, with Retry-After.
+func assertLimited(t *testing.T, r Response, retryAfter string) {
+	t.Helper()
+	if r.Status != http.StatusTooManyRequests || r.Code() != "rate_limited" || r.Header.Get("Retry-After") != retryAfter {
+		t.Fatalf("got %s (Retry-After %q), want 429 rate_limited with Retry-After %s", r, r.Header.Get("Retry-After"), retryAfter)
+	}
+}
+
+func TestLimits_Token(t *testing.T) {
+	ts := withLimits(t, ofhttp.Limits{TokenRate: 5})
+	_, reseller := ts.NewReseller(t, "Busy")
+	_, other := ts.NewReseller(t, "Calm")
+
+	n := 0
+	r, before := untilLimited(t, ts, 100, func() Response {
+		n++
+		return reseller.Do(t, "POST", "/v1/products", map[string]any{"name": "P" + strings.Repeat("x", n), "kind": "module", "license_terms_months": []int{12}})
+	})
+	assertLimited(t, r, "1")
+	if after := ts.Head(t); after != before {
+		t.Fatalf("a command refused 429 wrote to the log: head %d -> %d", before, after)
+	}
+	// Another token is not held back by this one.
+	other.Must(t, 200, "GET", "/v1/products", nil)
+	// The limit is a rate: a second later the token is served again.
+	Eventually(t, 5*time.Second, "the token to be served again", func() bool {
+		return reseller.Do(t, "GET", "/v1/products", nil).Status == http.StatusOK
+	})
+	if got := testutil.ToFloat64(ts.Metrics.RateLimited.WithLabelValues("token")); got < 1 {
+		t.Fatalf("offerflow_rate_limited_total{limit=token} = %v", got)
+	}
+}
+
+func TestLimits_Address(t *testing.T) {
+	ts := withLimits(t, ofhttp.Limits{AddressRate: 10})
+	r, _ := untilLimited(t, ts, 200, func() Response { return ts.As("").Do(t, "GET", "/healthz", nil) })
+	assertLimited(t, r, "1")
+}
+
+// TestLimits_AuthFailures: after AuthFailures refused credentials from one
+// address, every request of that address with a credential is 429, a right
+// one included, whether it comes as a bearer token, a cookie or a sign-in;
+// requests without a credential are still served.
+func TestLimits_AuthFailures(t *testing.T) {
+	const allowed = 5
+	ts := withLimits(t, ofhttp.Limits{AuthFailures: allowed})
+	bad := ts.As("ofr_guess-0123456789")
+	for i := range allowed {
+		if r := bad.Do(t, "GET", "/v1/products", nil); r.Status != http.StatusUnauthorized {
+			t.Fatalf("guess %d: %s, want 401", i+1, r)
+		}
+	}
+	assertLimited(t, bad.Do(t, "GET", "/v1/products", nil), "60")
+	assertLimited(t, ts.Operator().Do(t, "POST", "/v1/resellers", map[string]string{"name": "Right token"}), "60")
+	assertLimited(t, signIn(t, ts, "ofr_another-guess"), "60")
+	ts.As("").Must(t, 200, "GET", "/healthz", nil)
+	ts.As("").Must(t, 401, "GET", "/v1/products", nil)
+}
+
+// TestLimits_AuthFailuresBySignIn: wrong tokens given to the web UI's
+// sign-in count as failed guesses too.
+func TestLimits_AuthFailuresBySignIn(t *testing.T) {
+	const allowed = 3
+	ts := withLimits(t, ofhttp.Limits{AuthFailures: allowed})
+	for i := range allowed {
+		if r := signIn(t, ts, "ofr_guess"); r.Status != http.StatusUnauthorized {
+			t.Fatalf("sign-in %d: %d, want 401", i+1, r.Status)
+		}
+	}
+	assertLimited(t, ts.Operator().Do(t, "GET", "/v1/openapi.json", nil), "60")
+}
+
+// signIn posts the web UI's sign-in form.
+func signIn(t *testing.T, ts *TestServer, token string) Response {
+	t.Helper()
+	resp, err := http.PostForm(ts.URL()+"/session", url.Values{"token": {token}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return Response{Status: resp.StatusCode, Header: resp.Header, Body: b}
+}
+
+func TestLimits_StreamsPerToken(t *testing.T) {
+	ts := withLimits(t, ofhttp.Limits{StreamsPerToken: 2})
+	_, reseller := ts.NewReseller(t, "Listener")
+	_, other := ts.NewReseller(t, "Other")
+	first := openStream(t, reseller, "", false)
+	openStream(t, reseller, "", false)
+	assertLimited(t, streamStatus(t, reseller), "10")
+	openStream(t, other, "", false)
+
+	// A slot frees when a stream ends.
+	first.Close()
+	Eventually(t, 5*time.Second, "a stream slot to free", func() bool {
+		return streamStatus(t, reseller).Status == http.StatusOK
+	})
+}
+
+// TestLimits_TemplateItems: a template holds at most MaxItemsPerTemplate
+// items; one more is 422 on items and writes nothing.
+func TestLimits_TemplateItems(t *testing.T) {
+	ts := MustOpenServer(t, func(o *Options) { o.NoProcesses = true })
+	_, reseller := ts.NewReseller(t, "Full")
+	product := reseller.CreateProduct(t, "Module", 12)
+	template := reseller.CreateTemplate(t, "Everything")
+	for range domain.MaxItemsPerTemplate {
+		reseller.AddItem(t, template, product, 12)
+	}
+	before := ts.Head(t)
+	r := reseller.Must(t, 422, "POST", "/v1/templates/"+template+"/items", map[string]any{"product_id": product, "term_months": 12})
+	if r.Code() != "validation_failed" || !strings.Contains(string(r.Body), `"field":"items"`) {
+		t.Fatalf("got %s, want validation_failed on items", r)
+	}
+	if after := ts.Head(t); after != before {
+		t.Fatalf("head %d -> %d", before, after)
+	}
+}
