@@ -40,7 +40,10 @@ type benchServer struct {
 // its address. extra are further serve flags.
 func startBenchServer(ctx context.Context, bin, dir, operatorToken string, trace, pprof bool, extra []string) (*benchServer, error) {
 	s := &benchServer{logPath: filepath.Join(dir, "serve.log"), done: make(chan struct{})}
-	args := []string{"serve", "--addr", "127.0.0.1:0", "--data", filepath.Join(dir, "data"), "--operator-token", operatorToken}
+	// The bench measures capacity from one token and one address: the
+	// request limits, which protect a real deployment, would measure
+	// themselves. --serve-flags "--limits=true" puts them back.
+	args := []string{"serve", "--addr", "127.0.0.1:0", "--data", filepath.Join(dir, "data"), "--operator-token", operatorToken, "--limits=false"}
 	if pprof {
 		args = append(args, "--pprof-addr", "127.0.0.1:0")
 	}
