@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -128,9 +129,7 @@ func mustHead(tb testing.TB, dir string) string {
 func TestVerifyHead_Tamper(t *testing.T) {
 	root := t.TempDir()
 	base := filepath.Join(root, "base")
-	if _, stderr, code := runCLI("bench", "--data", base, "--offers", "6", "--deliveries", "0"); code != 0 {
-		t.Fatalf("bench: exit %d: %s", code, stderr)
-	}
+	mustBenchLog(t, base, 60)
 	heads := mustHead(t, base)
 	// A few events after the first head, so that the file holds two heads
 	// and the last events of the log are covered only by the second.
@@ -316,9 +315,7 @@ func TestNoLog(t *testing.T) {
 // heads `head` prints, and that the key file is private.
 func TestKeyAndHead(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "d")
-	if _, stderr, code := runCLI("bench", "--data", dir, "--offers", "1", "--deliveries", "0"); code != 0 {
-		t.Fatalf("bench: %s", stderr)
-	}
+	mustBenchLog(t, dir, 10)
 	var h domain.TreeHead
 	if err := json.Unmarshal([]byte(mustHead(t, dir)), &h); err != nil {
 		t.Fatal(err)
@@ -337,5 +334,17 @@ func TestKeyAndHead(t *testing.T) {
 	st, err := os.Stat(filepath.Join(dir, treeKeyFile))
 	if err != nil || st.Mode().Perm() != 0o600 {
 		t.Fatalf("key file: %v, %v", st, err)
+	}
+}
+
+// mustBenchLog writes the bench's log of about events events into a new data
+// directory dir.
+func mustBenchLog(tb testing.TB, dir string, events int) {
+	tb.Helper()
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		tb.Fatal(err)
+	}
+	if _, err := buildLog(context.Background(), filepath.Join(dir, eventsFile), events, io.Discard); err != nil {
+		tb.Fatal(err)
 	}
 }
