@@ -18,17 +18,31 @@ const racers = 8
 func race(f *fixture, stream string, expected uint64, batches [][]eventstore.NewEvent) ([]eventstore.AppendResult, []error) {
 	results := make([]eventstore.AppendResult, len(batches))
 	errs := make([]error, len(batches))
-	start := make(chan struct{})
-	var wg sync.WaitGroup
-	for i := range batches {
-		wg.Go(func() {
-			<-start
-			results[i], errs[i] = f.store.Append(f.ctx, stream, expected, batches[i]...)
-		})
-	}
-	close(start)
-	wg.Wait()
+	together(len(batches), func(i int) {
+		results[i], errs[i] = f.store.Append(f.ctx, stream, expected, batches[i]...)
+	})
 	return results, errs
+}
+
+// soleWinner checks that exactly one of the racers for version expected
+// succeeded and every other got ErrWrongVersion, and returns the winner.
+func soleWinner(t *testing.T, errs []error, expected uint64) int {
+	t.Helper()
+	winner := -1
+	for i, err := range errs {
+		switch {
+		case err == nil && winner >= 0:
+			t.Fatalf("racers %d and %d both appended at version %d", winner, i, expected)
+		case err == nil:
+			winner = i
+		case !errors.Is(err, eventstore.ErrWrongVersion):
+			t.Errorf("racer %d: err = %v, want nil or ErrWrongVersion", i, err)
+		}
+	}
+	if winner < 0 {
+		t.Fatalf("no racer won at version %d: %v", expected, errors.Join(errs...))
+	}
+	return winner
 }
 
 func testRacingAppends(t *testing.T, f *fixture) {
@@ -42,20 +56,7 @@ func testRacingAppends(t *testing.T, f *fixture) {
 			batches[i] = events(2, "test.racer")
 		}
 		results, errs := race(f, stream, uint64(existing), batches)
-		winner := -1
-		for i, err := range errs {
-			switch {
-			case err == nil && winner >= 0:
-				t.Errorf("racers %d and %d both appended at version %d", winner, i, existing)
-			case err == nil:
-				winner = i
-			case !errors.Is(err, eventstore.ErrWrongVersion):
-				t.Errorf("racer %d: err = %v, want nil or ErrWrongVersion", i, err)
-			}
-		}
-		if winner < 0 {
-			t.Fatalf("no racer won at version %d: %v", existing, errs)
-		}
+		winner := soleWinner(t, errs, uint64(existing))
 		got := f.readStream(stream)
 		want := uint64(existing + 2)
 		if results[winner].Version != want || uint64(len(got)) != want {

@@ -14,3 +14,24 @@ func (s *Store) Pragma(ctx context.Context, writer bool, name string) (string, e
 	err := db.QueryRowContext(ctx, "PRAGMA "+name).Scan(&v)
 	return v, err
 }
+
+// Queued returns how many appends wait in the queue, not yet taken by the
+// writer.
+func (s *Store) Queued() int {
+	s.qmu.Lock()
+	defer s.qmu.Unlock()
+	return len(s.queue)
+}
+
+// Taken returns how many appends the writer has taken from the queue.
+func (s *Store) Taken() uint64 { return s.stats.taken.Load() }
+
+// WriterStopped reports whether the writer goroutine has returned.
+func (s *Store) WriterStopped() bool {
+	select {
+	case <-s.writerDone:
+		return true
+	default:
+		return false
+	}
+}
