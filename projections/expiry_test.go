@@ -71,6 +71,9 @@ func TestExpiry_DueOfferExpiresUndecidedOnly(t *testing.T) {
 	if n := len(e.ofType(t, command.OfferStream(due), domain.TypeOfferExpired)); n != 1 {
 		t.Errorf("%d offer.expired events after another pass, want 1", n)
 	}
+	// The hook runs once the expiry's append has returned, which is after
+	// its event became visible to the reads above: wait for it.
+	processWait(t, 5*time.Second, func() bool { return expiredHook.Load() >= 1 }, "the expiry hook")
 	if n := expiredHook.Load(); n != 1 {
 		t.Errorf("expiry hook called %d times, want 1", n)
 	}
