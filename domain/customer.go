@@ -80,9 +80,9 @@ func (c *Customer) Register(id CustomerID, reseller ResellerID, name, externalRe
 }
 
 // SetWebhook records the customer's webhook. Unless allowInsecure, only https
-// URLs are accepted, and a host given as a loopback, private or link-local
-// address is refused (names are checked again after DNS resolution when the
-// notification is sent).
+// URLs are accepted, and a host given as an address that the address table
+// (IsPublicAddr) does not find public is refused (names are checked against
+// the same table after DNS resolution when the notification is sent).
 func (c *Customer) SetWebhook(rawURL, secret string, allowInsecure bool) ([]Event, error) {
 	if !c.Exists() {
 		return nil, ErrCustomerNotFound
@@ -134,8 +134,10 @@ func CheckWebhookURL(rawURL string, allowInsecure bool) error {
 	if strings.EqualFold(host, "localhost") || strings.HasSuffix(strings.ToLower(host), ".localhost") {
 		return Invalid("url", "url must name a public address")
 	}
-	if addr, err := netip.ParseAddr(host); err == nil && !IsPublicAddr(addr) {
-		return Invalid("url", "url must name a public address")
+	if addr, err := netip.ParseAddr(host); err == nil {
+		if r, ok := addrPolicy(addr); !ok {
+			return Invalid("url", "url must name a public address, not one of %s", r.name)
+		}
 	}
 	if _, err := netip.ParseAddr(host); err != nil && numericHost(host) {
 		// Resolvers read "127.1", "2130706433", "0x7f000001" or
@@ -157,25 +159,6 @@ func numericHost(host string) bool {
 		return strings.Trim(last, "0123456789abcdef") == ""
 	}
 	return last != "" && strings.Trim(last, "0123456789") == ""
-}
-
-// IsPublicAddr reports whether addr may receive webhook notifications: not
-// loopback, private, link-local, multicast or unspecified.
-func IsPublicAddr(addr netip.Addr) bool {
-	addr = addr.Unmap()
-	return addr.IsValid() && !addr.IsLoopback() && !addr.IsPrivate() && !addr.IsLinkLocalUnicast() &&
-		!addr.IsLinkLocalMulticast() && !addr.IsInterfaceLocalMulticast() && !addr.IsMulticast() &&
-		!addr.IsUnspecified() && !cgnat.Contains(addr)
-}
-
-// cgnat is carrier-grade NAT space (RFC 6598): not routable on the internet,
-// so as internal as the private ranges.
-const cgnat = cgnatPrefix(0)
-
-type cgnatPrefix int
-
-func (cgnatPrefix) Contains(a netip.Addr) bool {
-	return netip.PrefixFrom(netip.AddrFrom4([4]byte{100, 64, 0, 0}), 10).Contains(a)
 }
 
 // Apply folds an event into the customer.

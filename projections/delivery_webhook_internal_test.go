@@ -32,6 +32,17 @@ func TestDeliveryDialControl(t *testing.T) {
 		{"[64:ff9b::a00:1]:443", false},    // NAT64 of 10.0.0.1
 		{"[64:ff9b::5db8:d70e]:443", true}, // NAT64 of a public address
 		{"[fd00::1]:443", false},           // unique local
+		// Issue 8, defect 10: the IANA special-purpose blocks.
+		{"0.0.0.1:443", false},
+		{"[::127.0.0.1]:443", false},
+		{"[2002:7f00:1::1]:443", false}, // 6to4 of 127.0.0.1
+		{"[64:ff9b:1::a00:1]:443", false},
+		{"[fec0::1]:443", false},
+		{"198.18.0.1:443", false},
+		{"240.0.0.1:443", false},
+		{"255.255.255.255:443", false},
+		{"[2001:0:4136:e378:8000:63bf:80ff:fffe]:443", false}, // Teredo, client 127.0.0.1
+		{"[2002:5db8:d70e::1]:443", true},                     // 6to4 of a public address
 		{"not-an-address", false},
 	} {
 		err := deliveryDialControl("tcp", tc.addr, nil)
@@ -82,7 +93,7 @@ func TestDeliveryPost_TimeoutAndBodyCap(t *testing.T) {
 	slow := newDeliveryHTTPClient(true, 100*time.Millisecond)
 	err := deliveryPost(context.Background(), slow, srv.URL+"/slow", "id", []byte("k"), []byte("{}"), time.Now(), 1024)
 	var we *deliveryWebhookError
-	if !errors.As(err, &we) || we.outcome() != "transport_error" || !strings.Contains(err.Error(), "Timeout") {
+	if !errors.As(err, &we) || we.outcome() != "transport_error" || err.Error() != "webhook request failed: timeout" {
 		t.Errorf("slow webhook: err = %v, want a transport timeout", err)
 	}
 
