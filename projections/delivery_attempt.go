@@ -92,8 +92,13 @@ func (m *DeliveryManager) attempt(ctx context.Context, st *deliveryRun) error {
 		err.Error(), m.cfg.Now().UnixMilli(), st.job.eventID); dberr != nil {
 		m.log.WarnContext(ctx, "cannot store the last delivery error", "offer_id", id, "err", dberr)
 	}
+	// The log has what delivery_error leaves out: addresses, resolver.
+	detail := err
+	if cause := errors.Unwrap(err); cause != nil {
+		detail = cause
+	}
 	m.log.WarnContext(ctx, "webhook delivery attempt failed", "offer_id", id, "dispatch", st.job.dispatch,
-		"attempt", st.attempts, "of", m.cfg.WebhookAttempts, "err", err)
+		"attempt", st.attempts, "of", m.cfg.WebhookAttempts, "err", err, "detail", detail)
 	if st.attempts >= m.cfg.WebhookAttempts {
 		st.spent = true
 		return m.recordFailed(ctx, st)

@@ -12,7 +12,6 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
-	"net/url"
 	"strconv"
 	"strings"
 	"syscall"
@@ -34,10 +33,11 @@ const WebhookEventType = "offer.received"
 
 // ErrWebhookAddressPolicy is matched (errors.Is) by the error of a webhook
 // call that was refused because the address it resolved to is not public
-// (loopback, private, link-local, multicast, unspecified).
+// (domain.IsPublicAddr: the IANA special-purpose registries).
 var ErrWebhookAddressPolicy = errors.New("webhook address policy: not a public address")
 
-// deliveryAddressError names the refused address.
+// deliveryAddressError names the refused address, for the log; the
+// delivery_error the reseller and the customer see does not (deliveryCause).
 type deliveryAddressError struct{ addr string }
 
 func (e *deliveryAddressError) Error() string {
@@ -48,24 +48,15 @@ func (e *deliveryAddressError) Is(target error) bool { return target == ErrWebho
 
 // deliveryDialControl runs after DNS resolution, on the address actually
 // dialed, so a name that resolves (or re-resolves, DNS rebinding) to an
-// internal address is refused as surely as a literal one.
+// internal address is refused as surely as a literal one, by the same table
+// that refused it when the webhook was set.
 func deliveryDialControl(_, address string, _ syscall.RawConn) error {
 	host, _, err := net.SplitHostPort(address)
 	if err != nil {
 		return &deliveryAddressError{addr: address}
 	}
-	addr, err := netip.ParseAddr(host)
-	if err != nil || !domain.IsPublicAddr(addr) {
+	if addr, err := netip.ParseAddr(host); err != nil || !domain.IsPublicAddr(addr) {
 		return &deliveryAddressError{addr: host}
-	}
-	// The well-known NAT64 prefix 64:ff9b::/96 (RFC 6052) reaches the IPv4
-	// address in an address's last four bytes, which must be public too.
-	nat64 := netip.PrefixFrom(netip.AddrFrom16([16]byte{0, 0x64, 0xff, 0x9b}), 96)
-	if nat64.Contains(addr) {
-		b := addr.As16()
-		if !domain.IsPublicAddr(netip.AddrFrom4([4]byte{b[12], b[13], b[14], b[15]})) {
-			return &deliveryAddressError{addr: host}
-		}
 	}
 	return nil
 }
@@ -185,12 +176,7 @@ func deliveryPost(ctx context.Context, client *http.Client, rawURL, id string, k
 	req.Header.Set(WebhookSignatureHeader, deliverySignature(key, id, ts, body))
 	resp, err := client.Do(req)
 	if err != nil {
-		cause := err
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			cause = ue.Err
-		}
-		return &deliveryWebhookError{msg: "webhook request failed: " + cause.Error(), cause: err}
+		return &deliveryWebhookError{msg: "webhook request failed: " + deliveryCause(err), cause: err}
 	}
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxBody))
 	_ = resp.Body.Close()
