@@ -5,7 +5,9 @@ import (
 	"database/sql"
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"time"
 
 	"github.com/offerflow/offerflow/domain"
@@ -76,12 +78,17 @@ func runLogBench(ctx context.Context, c *benchConfig, r *benchReport, e env) err
 		return err
 	}
 	defer db.Close()
-	win := startWindow(0, nil)
-	res, err := projections.Rebuild(ctx, store, db, nil)
+	stopProfile, err := c.profileSelf("rebuild")
 	if err != nil {
 		return err
 	}
+	win := startWindow(0, nil)
+	res, err := projections.Rebuild(ctx, store, db, nil)
 	win.stop()
+	stopProfile()
+	if err != nil {
+		return err
+	}
 	r.add("3 rebuild", "rebuild of the read models, "+size,
 		fmt.Sprintf("%s events/s (%s) = %.2f of the raw scan", fmtRate(res.Rate()), fmtDur(res.Duration), res.Rate()/scanRate),
 		"≥ 150,000 events/s", win.bound(-1, 0))
@@ -115,4 +122,25 @@ func queryBench(ctx context.Context, c *benchConfig, r *benchReport, db *project
 	r.add("4 query", "inbox (first page of 50), "+size, fmt.Sprintf("%s (%d queries)", inbox.p50p99(), len(inbox)), "p99 < 1ms", bound)
 	r.add("4 query", "badge, "+size, fmt.Sprintf("%s (%d queries)", badge.p50p99(), len(badge)), "p99 < 1ms", bound)
 	return nil
+}
+
+// profileSelf starts a CPU profile of the bench's own process into
+// c.profile/bench-cpu-NAME.pprof, when --profile is set; the returned
+// function stops it.
+func (c *benchConfig) profileSelf(name string) (stop func(), err error) {
+	if c.profile == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(filepath.Join(c.profile, "bench-cpu-"+name+".pprof"))
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("profile %s: %w", name, err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		_ = f.Close()
+	}, nil
 }

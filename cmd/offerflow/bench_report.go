@@ -121,10 +121,16 @@ type window struct {
 	elapsed         time.Duration
 	selfCPU, srvCPU float64 // cores used on average
 	syncCount       int
+	// busy and total are the machine's CPU ticks (all processes, the other
+	// users of a shared machine included) at the start, then over the
+	// window; machine is the busy share of them.
+	busy, total int64
+	machine     float64
 }
 
 func startWindow(serverPID int, syncs func() int) *window {
 	w := &window{start: time.Now(), self: cpuClock(0), serverPID: serverPID, syncs: syncs}
+	w.busy, w.total = machineTicks()
 	if serverPID != 0 {
 		w.server = cpuClock(serverPID)
 	}
@@ -145,20 +151,43 @@ func (w *window) stop() *window {
 	if w.syncs != nil {
 		w.syncCount = w.syncs() - w.startSyncs
 	}
+	busy, total := machineTicks()
+	if total > w.total {
+		w.machine = float64(busy-w.busy) / float64(total-w.total)
+	}
 	return w
 }
 
+// machineTicks reads the machine's busy and total CPU ticks from /proc/stat.
+func machineTicks() (busy, total int64) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, 0
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line)
+	for i, v := range f[1:] {
+		n, _ := strconv.ParseInt(v, 10, 64)
+		total += n
+		if i != 3 && i != 4 { // idle and iowait
+			busy += n
+		}
+	}
+	return busy, total
+}
+
 // bound names what limits a figure measured in w: the CPU when the machine's
-// cores were (nearly) all busy, the disk when commits came at (nearly) the
-// rate it can sync, otherwise waiting (serialisation, latency). commits is
+// cores were (nearly) all busy, by the bench and the server or by the
+// machine's other users; the disk when commits came at (nearly) the rate it
+// can sync; otherwise waiting (serialisation, latency). commits is
 // how many durable commits the work made, -1 when unknown; diskRate is the
 // disk's own rate of durable one-row transactions, 0 when unmeasured.
 func (w *window) bound(commits int, diskRate float64) string {
 	cores := float64(runtime.NumCPU())
 	used := w.selfCPU + w.srvCPU
-	cpu := fmt.Sprintf("bench %.2f + server %.2f of %d cores", w.selfCPU, w.srvCPU, runtime.NumCPU())
+	cpu := fmt.Sprintf("bench %.2f + server %.2f of %d cores, machine %.0f %% busy", w.selfCPU, w.srvCPU, runtime.NumCPU(), 100*w.machine)
 	if w.serverPID == 0 {
-		cpu = fmt.Sprintf("%.2f of %d cores", w.selfCPU, runtime.NumCPU())
+		cpu = fmt.Sprintf("%.2f of %d cores, machine %.0f %% busy", w.selfCPU, runtime.NumCPU(), 100*w.machine)
 	}
 	if w.syncs != nil {
 		commits = w.syncCount
@@ -173,6 +202,9 @@ func (w *window) bound(commits int, diskRate float64) string {
 	}
 	if used >= 0.85*cores {
 		return "CPU (" + cpu + disk + ")"
+	}
+	if w.machine >= 0.85 {
+		return "CPU taken by the machine's other work (" + cpu + disk + ")"
 	}
 	return "waiting, neither CPU nor disk saturated (" + cpu + disk + ")"
 }
