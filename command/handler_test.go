@@ -43,7 +43,7 @@ func mustWorld(t *testing.T, cfg command.Config) world {
 }
 
 // mustWorldOn is mustWorld writing through store.
-func mustWorldOn(t *testing.T, store eventstore.Store, cfg command.Config) world {
+func mustWorldOn(t testing.TB, store eventstore.Store, cfg command.Config) world {
 	t.Helper()
 	ctx := context.Background()
 	svc := command.NewService(command.NewHandler(store, cfg))

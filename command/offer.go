@@ -35,7 +35,7 @@ func (s *Service) CreateOffer(ctx context.Context, m Meta, customer domain.Custo
 		}
 	}
 	id := domain.OfferID(s.h.newIDFor(m))
-	return Execute(ctx, s.h, OfferStream(id), newOffer, m, func(o *domain.Offer, now time.Time) ([]domain.Event, error) {
+	return executeNew(ctx, s.h, OfferStream(id), newOffer, m, func(o *domain.Offer, now time.Time) ([]domain.Event, error) {
 		return o.Create(id, reseller, c, t, message, expiresAt, now)
 	})
 }
