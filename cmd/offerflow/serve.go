@@ -14,6 +14,7 @@ import (
 	"github.com/offerflow/offerflow/command"
 	"github.com/offerflow/offerflow/eventstore"
 	"github.com/offerflow/offerflow/eventstore/eventlog"
+	"github.com/offerflow/offerflow/eventstore/treehead"
 	ohttp "github.com/offerflow/offerflow/http"
 	"github.com/offerflow/offerflow/http/idempotency"
 	"github.com/offerflow/offerflow/http/ui"
@@ -46,6 +47,7 @@ type Main struct {
 	rm     *projections.DB
 	procDB *sql.DB
 	idem   *idempotency.Store
+	trees  *treehead.Service
 	proj   *projections.Projections
 	procs  *projections.Processes
 	srv    *ohttp.Server
@@ -65,6 +67,7 @@ type serveConfig struct {
 	logLevel        string
 	logJSON         bool
 	shutdownTimeout time.Duration
+	headInterval    time.Duration
 	bodyTimeout     time.Duration
 	limits          ohttp.Limits
 	limitsOn        bool
@@ -100,6 +103,7 @@ func (m *Main) ParseFlags(args []string) error {
 	fs.IntVar(&c.limits.StreamsPerToken, "streams-per-token", d.StreamsPerToken, "open /v1/stream connections one token may hold (0: no limit)")
 	fs.BoolVar(&c.limitsOn, "limits", true, "apply the four limits above; --limits=false switches them all off (benchmarks)")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 30*time.Second, "how long a shutdown waits for requests in flight")
+	fs.DurationVar(&c.headInterval, "head-interval", 5*time.Minute, "how often to sign and record a tree head while the log grows (0: only on demand, at GET /v1/audit/head)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -159,6 +163,9 @@ func (m *Main) Run(ctx context.Context) error {
 		return fmt.Errorf("open read models: %w", err)
 	}
 	if m.procDB, err = openProcessDB(c.path(processesFile)); err != nil {
+		return err
+	}
+	if m.trees, err = m.openTreeHeads(ctx); err != nil {
 		return err
 	}
 	if m.idem, err = idempotency.Open(ctx, c.path(idempotencyFile), idempotency.Config{}); err != nil {
@@ -230,6 +237,7 @@ func (m *Main) Run(ctx context.Context) error {
 		Commands:              svc,
 		Queries:               m.rm,
 		History:               eventlog.New(m.store), // the truth, with its hash chain
+		TreeHeads:             m.trees,
 		Log:                   eventlog.New(m.store),
 		Tokens:                svc,
 		Idempotency:           m.idem,
@@ -248,6 +256,9 @@ func (m *Main) Run(ctx context.Context) error {
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancel()
 	m.bg = append(m.bg, m.background(runCtx, "projections", m.proj.Run))
+	if c.headInterval > 0 {
+		m.bg = append(m.bg, m.background(runCtx, "tree heads", func(ctx context.Context) error { return m.trees.Run(ctx, c.headInterval) }))
+	}
 	if c.processes {
 		m.bg = append(m.bg, m.background(runCtx, "processes", m.procs.Run))
 	} else {
@@ -341,6 +352,9 @@ func (m *Main) Close() error {
 	if m.proj != nil {
 		errs = append(errs, m.proj.Close())
 	}
+	if m.trees != nil {
+		errs = append(errs, m.trees.Close())
+	}
 	if m.idem != nil {
 		errs = append(errs, m.idem.Close())
 	}
@@ -387,4 +401,23 @@ func uiSession(session string, holder ohttp.Identity, ok bool, err error) (strin
 		return "", ui.Identity{}, err
 	}
 	return session, ui.Identity{Role: string(holder.Role), Tenant: holder.Tenant}, nil
+}
+
+// openTreeHeads loads (or on first start generates) the key that signs tree
+// heads and computes the Merkle tree over the whole log; what it finds
+// wrong with the log is logged as an error, and serving goes on.
+func (m *Main) openTreeHeads(ctx context.Context) (*treehead.Service, error) {
+	c := m.cfg
+	key, err := treehead.LoadOrCreateKey(c.path(treeKeyFile))
+	if err != nil {
+		return nil, err
+	}
+	started := time.Now()
+	trees, err := treehead.New(ctx, treehead.Config{Store: m.store, Key: key, Witness: c.path(witnessFile),
+		Logger: m.log.With("component", "treehead")}, nil)
+	if err != nil {
+		return nil, fmt.Errorf("merkle tree over the log: %w", err)
+	}
+	m.log.Info("merkle tree over the log computed", "key_id", key.ID(), "problems", len(trees.Problems()), "took", time.Since(started).Round(time.Millisecond))
+	return trees, nil
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -20,93 +21,6 @@ import (
 	"github.com/offerflow/offerflow/eventstore/sqlite"
 	"github.com/offerflow/offerflow/eventstore/treehead"
 )
-
-// row is one stored event as the tamper test sees the events table.
-type row struct {
-	position uint64
-	stream   string
-	version  uint64
-	data     string
-}
-
-func readRows(tb testing.TB, db *sql.DB) []row {
-	tb.Helper()
-	rows, err := db.Query(`SELECT position, stream, version, data FROM events ORDER BY position`)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer rows.Close()
-	var out []row
-	for rows.Next() {
-		var r row
-		if err := rows.Scan(&r.position, &r.stream, &r.version, &r.data); err != nil {
-			tb.Fatal(err)
-		}
-		out = append(out, r)
-	}
-	return out
-}
-
-// rechain renumbers a stream's versions from 1 and recomputes its hash
-// chain, as someone covering their tracks would: afterwards every chain
-// checks out and only the tree heads can tell.
-func rechain(tb testing.TB, db *sql.DB, stream string) {
-	tb.Helper()
-	rows, err := db.Query(`SELECT position, id, type, schema_version, data, metadata FROM events WHERE stream = ? ORDER BY position`, stream)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	var evs []eventstore.Event
-	for rows.Next() {
-		e := eventstore.Event{Stream: stream}
-		var data, meta string
-		if err := rows.Scan(&e.Position, &e.ID, &e.Type, &e.SchemaVersion, &data, &meta); err != nil {
-			tb.Fatal(err)
-		}
-		e.Data = json.RawMessage(data)
-		if err := json.Unmarshal([]byte(meta), &e.Metadata); err != nil {
-			tb.Fatal(err)
-		}
-		evs = append(evs, e)
-	}
-	rows.Close()
-	prev := ""
-	for i := range evs {
-		e := &evs[i]
-		e.Version = uint64(i + 1)
-		if err := eventstore.Seal(e, prev); err != nil {
-			tb.Fatal(err)
-		}
-		if _, err := db.Exec(`UPDATE events SET version = ?, prev_hash = ?, hash = ? WHERE position = ?`,
-			e.Version, sql.NullString{String: prev, Valid: prev != ""}, e.Hash, e.Position); err != nil {
-			tb.Fatal(err)
-		}
-		prev = e.Hash
-	}
-}
-
-func copyDir(tb testing.TB, from, to string) {
-	tb.Helper()
-	entries, err := os.ReadDir(from)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	if err := os.MkdirAll(to, 0o750); err != nil {
-		tb.Fatal(err)
-	}
-	for _, en := range entries {
-		if !en.Type().IsRegular() {
-			continue
-		}
-		b, err := os.ReadFile(filepath.Join(from, en.Name()))
-		if err != nil {
-			tb.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(to, en.Name()), b, 0o600); err != nil {
-			tb.Fatal(err)
-		}
-	}
-}
 
 // mustHead runs `offerflow head` and returns its line.
 func mustHead(tb testing.TB, dir string) string {
@@ -279,13 +193,6 @@ func TestVerifyHead_Tamper(t *testing.T) {
 	}
 }
 
-func mustExec(tb testing.TB, db *sql.DB, q string, args ...any) {
-	tb.Helper()
-	if _, err := db.Exec(q, args...); err != nil {
-		tb.Fatal(err)
-	}
-}
-
 // TestNoLog runs every command that reads an existing log on a directory
 // that holds none: each fails saying so, and nothing is created.
 func TestNoLog(t *testing.T) {
@@ -337,14 +244,62 @@ func TestKeyAndHead(t *testing.T) {
 	}
 }
 
-// mustBenchLog writes the bench's log of about events events into a new data
-// directory dir.
-func mustBenchLog(tb testing.TB, dir string, events int) {
-	tb.Helper()
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		tb.Fatal(err)
+// TestServe_TreeHeads runs serve, which signs heads periodically and on
+// demand: the log records the heads it signs, the head it serves verifies
+// with the key `offerflow key` prints, and once serve is stopped, `verify
+// --head` proves the log still extends the served head.
+func TestServe_TreeHeads(t *testing.T) {
+	dir := t.TempDir()
+	s := MustServe(t, dir, "--demo", "--head-interval", "20ms")
+	var auditor string
+	for _, line := range strings.Split(s.stdout, "\n") {
+		if v, ok := strings.CutPrefix(line, "export AUDITOR_TOKEN="); ok {
+			auditor = strings.TrimSpace(v)
+		}
 	}
-	if _, err := buildLog(context.Background(), filepath.Join(dir, eventsFile), events, io.Discard); err != nil {
-		tb.Fatal(err)
+	if auditor == "" {
+		t.Fatalf("no auditor token in %q", s.stdout)
+	}
+	// Before anyone asks, the periodic signer records a head.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		export, _, _ := runCLI("export", "--data", dir)
+		if strings.Contains(export, `"stream":"`+treehead.Stream+`"`) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("serve recorded no tree head within 10 s")
+		}
+	}
+	req, err := http.NewRequest("GET", s.url+"/v1/audit/head", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+auditor)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	var h domain.TreeHead
+	if resp.StatusCode != 200 || json.Unmarshal(body, &h) != nil || h.Size == 0 {
+		t.Fatalf("GET /v1/audit/head: %d %s", resp.StatusCode, body)
+	}
+	out, stderr, code := runCLI("key", "--data", dir)
+	var k domain.TreeKey
+	if code != 0 || json.Unmarshal([]byte(out), &k) != nil {
+		t.Fatalf("key: %d %s", code, stderr)
+	}
+	if err := treehead.Verify(h, k); err != nil {
+		t.Fatal(err)
+	}
+	s.stop(t)
+
+	heads := filepath.Join(t.TempDir(), "heads")
+	if err := os.WriteFile(heads, append(body, '\n'), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, stderr, code := runCLI("verify", "--data", dir, "--head", heads); code != 0 {
+		t.Fatalf("verify --head: exit %d\n%s\n%s", code, out, stderr)
 	}
 }
