@@ -21,6 +21,7 @@ type deliveryRun struct {
 	spent    bool      // every webhook try failed: only recording that is left
 	outcome  string    // delivered, failed, skipped; set when the job ends well
 	retryAt  time.Time // the webhook failed and tries are left: when to try again
+	customer string    // the offer's customer, once read
 }
 
 // attempt is one try of a job, called by the Retry middleware (for failures
@@ -48,6 +49,7 @@ func (m *DeliveryManager) attempt(ctx context.Context, st *deliveryRun) error {
 		m.skip(ctx, st, "offer no longer waiting for this dispatch")
 		return nil
 	}
+	st.customer = string(o.Customer())
 	c, _, err := m.svc.Customer(ctx, o.Customer())
 	if err != nil {
 		return fmt.Errorf("load customer %s of offer %s: %w", o.Customer(), id, err)

@@ -178,7 +178,7 @@ func TestDelivery_FailingWebhookDoesNotStallOthers(t *testing.T) {
 // TestDelivery_RetryScheduleSurvivesRestart stops the managers while a job
 // waits for its second try: the next start neither forgets the try made nor
 // tries again before the stored time, and the job still ends as
-// delivery_failed after the last try.
+// delivery_failed after the last try. A job without its customer learns it.
 func TestDelivery_RetryScheduleSurvivesRestart(t *testing.T) {
 	e := newProcessEnv(t, nil)
 	hook := newHookServer(t, func(int) int { return http.StatusInternalServerError })
@@ -206,8 +206,18 @@ func TestDelivery_RetryScheduleSurvivesRestart(t *testing.T) {
 			attempts, time.UnixMilli(nextAt), first)
 	}
 
+	// As a row queued by an earlier version, or while the offer could not
+	// be read: no customer yet. The next try fills it in.
+	if _, err := e.db.Exec(`UPDATE delivery_jobs SET customer_id = ''`); err != nil {
+		t.Fatal(err)
+	}
+
 	e.start(t, cfg)
 	v := e.waitStatus(t, id, domain.StatusDeliveryFailed, 10*time.Second)
+	var customer string
+	if err := e.db.QueryRow(`SELECT customer_id FROM delivery_jobs WHERE offer_id = ?`, string(id)).Scan(&customer); err != nil || customer != e.customer.Tenant {
+		t.Errorf("job's customer %q, %v; want %s filled in by its try", customer, err, e.customer.Tenant)
+	}
 	calls := hook.Calls()
 	if len(calls) != 3 {
 		t.Fatalf("webhook called %d times across the restart, want 3", len(calls))

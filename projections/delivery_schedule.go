@@ -207,9 +207,15 @@ func (m *DeliveryManager) finish(ctx context.Context, j deliveryJob, state strin
 	if st.lastErr != nil {
 		lastErr = st.lastErr.Error()
 	}
+	// A job queued without its customer (its offer could not be read then)
+	// takes its own customer's turns from now on.
+	customer := j.customerID
+	if customer == "" {
+		customer = st.customer
+	}
 	if _, err := m.db.ExecContext(wctx, `UPDATE delivery_jobs SET state = ?, outcome = ?, attempts = ?,
-	last_error = ?, next_at = ?, updated_at = ? WHERE event_id = ?`,
-		state, st.outcome, st.attempts, lastErr, nextAt, m.cfg.Now().UnixMilli(), j.eventID); err != nil {
+	last_error = ?, next_at = ?, customer_id = ?, updated_at = ? WHERE event_id = ?`,
+		state, st.outcome, st.attempts, lastErr, nextAt, customer, m.cfg.Now().UnixMilli(), j.eventID); err != nil {
 		m.log.ErrorContext(ctx, "cannot record the end of a delivery job", "event_id", j.eventID, "err", err)
 		hold = true
 	}
