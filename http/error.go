@@ -20,7 +20,15 @@ const (
 	EUNAVAILABLE           = "unavailable"
 	EREQUESTTIMEOUT        = "request_timeout"
 	ERATELIMITED           = "rate_limited" // over one of the Limits
+	// ECLIENTCLOSED is a request whose client went away before it was
+	// answered: no fault of the server's, and no answer reaches anyone.
+	// It is counted and logged as 499, nginx's status for it.
+	ECLIENTCLOSED = "client_closed"
 )
+
+// statusClientClosed is the status under which a request whose client went
+// away is counted; it is never seen by a client.
+const statusClientClosed = 499
 
 // problemKind is how one error code is answered.
 type problemKind struct {
@@ -47,6 +55,7 @@ var problems = map[string]problemKind{
 	ERATELIMITED:            {http.StatusTooManyRequests, "Rate limited"},
 	ENOTCAUGHTUP:            {http.StatusServiceUnavailable, "Not caught up"},
 	EUNAVAILABLE:            {http.StatusServiceUnavailable, "Unavailable"},
+	ECLIENTCLOSED:           {statusClientClosed, "Client closed request"},
 	domain.EINTERNAL:        {http.StatusInternalServerError, "Internal error"},
 }
 
@@ -96,6 +105,12 @@ func problemFor(err error) Problem {
 // so nothing internal leaks to the client.
 func (s *Server) Error(w http.ResponseWriter, r *http.Request, err error) {
 	p := problemFor(err)
+	if p.Code == domain.EINTERNAL && r.Context().Err() != nil {
+		// The client gave up (a min_position wait, a slow query): what
+		// failed was waiting for it, not the server.
+		s.logger.DebugContext(r.Context(), "client closed the request", "err", err, "method", r.Method, "path", r.URL.Path)
+		p = problemFor(errorf(ECLIENTCLOSED, "the client closed the request"))
+	}
 	if st := stateOf(r.Context()); st != nil {
 		st.code = p.Code
 	}

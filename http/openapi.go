@@ -2,6 +2,7 @@ package http
 
 import (
 	"encoding/json"
+	"math"
 	"net/http"
 	"strings"
 	"sync"
@@ -212,7 +213,13 @@ func nullable(o obj) obj        { o["nullable"] = true; return o }
 func listOf(name string) obj {
 	return object([]string{"items", "next_cursor"}, obj{"items": arr(ref(name)), "next_cursor": nullable(str())})
 }
-func strMax(n int) obj        { return obj{"type": "string", "maxLength": n} }
+func strMax(n int) obj { return obj{"type": "string", "maxLength": n} }
+
+// position is a log position or version from the query: 64 bits, as the
+// server reads it, from lo.
+func position(lo int) obj {
+	return obj{"type": "integer", "format": "int64", "minimum": lo, "maximum": int64(math.MaxInt64)}
+}
 func intRange(lo, hi int) obj { return obj{"type": "integer", "minimum": lo, "maximum": hi} }
 func pathParam(name string) obj {
 	return obj{"name": name, "in": "path", "required": true, "schema": str()}
@@ -242,12 +249,12 @@ func parameters() obj {
 	return obj{
 		"Limit":       queryParam("limit", intRange(1, maxLimit), "Page size, 1 to 500 (default 50); anything else is 422."),
 		"Cursor":      queryParam("cursor", str(), "The next_cursor of the previous page; an unknown one is 400."),
-		"MinPosition": queryParam("min_position", obj{"type": "integer", "minimum": 0}, "Wait until the read models have applied this log position (read-your-writes)."),
-		"XMinPosition": obj{"name": "X-Min-Position", "in": "header", "required": false, "schema": obj{"type": "integer", "minimum": 0},
+		"MinPosition": queryParam("min_position", position(0), "Wait until the read models have applied this log position (read-your-writes)."),
+		"XMinPosition": obj{"name": "X-Min-Position", "in": "header", "required": false, "schema": position(0),
 			"description": "Same as min_position."},
-		"IfMatch": obj{"name": "If-Match", "in": "header", "required": false, "schema": str(),
+		"IfMatch": obj{"name": "If-Match", "in": "header", "required": false, "schema": obj{"type": "string", "pattern": `^\s*(\*|(W/)?"?[0-9]{1,20}"?)`},
 			"description": `The version last seen, as "<version>"; a mismatch is 412.`},
-		"IdempotencyKey": obj{"name": "Idempotency-Key", "in": "header", "required": false, "schema": obj{"type": "string", "minLength": 1, "maxLength": maxIdempotencyKeyLen},
+		"IdempotencyKey": obj{"name": "Idempotency-Key", "in": "header", "required": false, "schema": obj{"type": "string", "pattern": "^[\\x20-\\x7e]{1,255}$"},
 			"description": "Makes a creating command safe to retry for 24 hours: the same key with a JSON-equal body replays the first response; with another body it is 422 idempotency_key_reused; while the first runs, 409 idempotency_in_progress."},
 	}
 }

@@ -86,7 +86,7 @@ func operations() []op {
 				queryParam("status", enum(statuses()...), "Only offers in this status.")),
 			ok: 200, okSchema: ref("OfferList"), errors: listErrs},
 		{method: "GET", path: "/v1/offers/{id}", id: "getOffer", summary: "One offer from its event stream; as_of_version or as_of give it as it stood then.", roles: "reseller (own), auditor (own reseller or all)",
-			params: queryParams(id, queryParam("as_of_version", obj{"type": "integer", "minimum": 1}, "The offer as of this version."),
+			params: queryParams(id, queryParam("as_of_version", position(1), "The offer as of this version."),
 				queryParam("as_of", dateTime(), "The offer as of this time (RFC 3339).")),
 			ok: 200, okSchema: ref("Offer"), okETag: true, errors: pathQuery},
 		{method: "POST", path: "/v1/offers/{id}/withdraw", id: "withdrawOffer", summary: "Withdraw an offer (from waiting, waiting_for_confirmation or delivery_failed).", roles: "reseller",
@@ -96,7 +96,7 @@ func operations() []op {
 		{method: "GET", path: "/v1/offers/{id}/history", id: "offerHistory", summary: "Every event of the offer, oldest first, with the hash chain.", roles: "reseller (own), customer (own delivered offers), auditor",
 			params: listParams(id), ok: 200, okSchema: ref("EventList"), errors: append(pathQuery, 400)},
 		{method: "GET", path: "/v1/audit/events", id: "auditEvents", summary: "The events the token may see, in global order, one JSON object (history shape) a line.", roles: "reseller, customer, auditor",
-			params: queryParams(queryParam("after", obj{"type": "integer", "minimum": 0}, "Only events after this position."), pref("Limit")),
+			params: queryParams(queryParam("after", position(0), "Only events after this position."), pref("Limit")),
 			ok:     200, okSchema: str(), okType: "application/x-ndjson", errors: query},
 
 		{method: "GET", path: "/v1/inbox", id: "listInbox", summary: "Delivered offers newest first.", roles: "customer",
@@ -119,7 +119,7 @@ func operations() []op {
 			body: emptyBody(), command: true, ok: 204, errors: pathCmd},
 
 		{method: "GET", path: "/v1/stream", id: "stream", summary: "Live updates as Server-Sent Events; ids are log positions and Last-Event-ID resumes.", roles: "reseller, customer",
-			params: []obj{{"name": "Last-Event-ID", "in": "header", "required": false, "schema": str(), "description": "Resume after this log position."}},
+			params: []obj{{"name": "Last-Event-ID", "in": "header", "required": false, "schema": obj{"type": "string", "pattern": `^\s*[0-9]{1,20}\s*$`}, "description": "Resume after this log position."}},
 			ok:     200, okSchema: str(), okType: "text/event-stream", errors: append(auth, 400)},
 	}
 }

@@ -29,7 +29,7 @@ func schemas() obj {
 	return obj{
 		"Problem": object([]string{"type", "title", "status", "detail", "code"}, obj{
 			"type": str(), "title": str(), "status": integer(), "detail": str(),
-			"code":  obj{"type": "string", "description": "Stable machine word: unauthenticated, forbidden, body_too_large, malformed, not_found, validation_failed, version_conflict, invalid_transition, idempotency_key_reused, idempotency_in_progress, not_caught_up, method_not_allowed, unavailable, internal."},
+			"code":  obj{"type": "string", "description": "Stable machine word: unauthenticated, forbidden, body_too_large, malformed, not_found, validation_failed, version_conflict, invalid_transition, idempotency_key_reused, idempotency_in_progress, not_caught_up, method_not_allowed, unavailable, request_timeout, rate_limited, internal."},
 			"field": obj{"type": "string", "description": "The input a validation_failed (or malformed unknown-field) problem is about."},
 		}),
 		"Status": object([]string{"status"}, obj{"status": str()}),
@@ -90,33 +90,66 @@ func schemas() obj {
 		}),
 		"EventList": listOf("Event"),
 
-		"CreateResellerRequest": input([]string{"name"}, obj{"name": strMax(domain.MaxNameLen)}),
-		"CreateTokenRequest": input([]string{"role"}, obj{
-			"role":   enum("operator", "reseller", "customer", "auditor"),
-			"tenant": obj{"type": "string", "description": "A reseller id (reseller, auditor; `*` for an auditor of every reseller), a customer id (customer), or empty (operator)."},
-		}),
-		"RevokeTokenRequest": input(nil, obj{
-			"token":      obj{"type": "string", "description": "The token to revoke. Give this or token_hash, not both."},
-			"token_hash": obj{"type": "string", "pattern": "^[0-9a-f]{64}$", "description": "The hex SHA-256 of the token to revoke, as `token.issued` records it."},
-		}),
+		"CreateResellerRequest": input([]string{"name"}, obj{"name": name()}),
+		"CreateTokenRequest":    createTokenSchema(),
+		"RevokeTokenRequest":    revokeTokenSchema(),
 		"CreateProductRequest": input([]string{"name", "kind", "license_terms_months"}, obj{
-			"name": strMax(domain.MaxNameLen), "kind": enum("module", "course"),
+			"name": name(), "kind": enum("module", "course"),
 			"license_terms_months": obj{"type": "array", "items": intRange(1, domain.MaxTermMonths), "minItems": 1, "maxItems": domain.MaxTermsPerItem},
 		}),
-		"CreateTemplateRequest": input([]string{"name"}, obj{"name": strMax(domain.MaxNameLen)}),
+		"CreateTemplateRequest": input([]string{"name"}, obj{"name": name()}),
 		"AddItemRequest": input([]string{"product_id", "term_months"}, obj{
-			"product_id": str(), "term_months": obj{"type": "integer", "description": "One of the product's license terms."},
+			"product_id": str(), "term_months": withDescription(intRange(1, domain.MaxTermMonths), "One of the product's license terms."),
 			"license_mode": enum("absolute", "relative"), "seats": nullable(intRange(1, domain.MaxSeats)),
 		}),
 		"SetItemModeRequest": input([]string{"license_mode"}, obj{"license_mode": enum("absolute", "relative")}),
 		"CreateCustomerRequest": input([]string{"name"}, obj{
-			"name": strMax(domain.MaxNameLen), "external_ref": strMax(domain.MaxExternalRef),
+			"name": name(), "external_ref": strMax(domain.MaxExternalRef),
 		}),
 		"CreateOfferRequest": input([]string{"template_id"}, obj{
 			"template_id": str(), "message": strMax(domain.MaxMessageLen),
 			"expires_at": nullable(obj{"type": "string", "format": "date-time", "description": "In the future, at most 365 days ahead."}),
 		}),
 		"RejectRequest":     input(nil, obj{"reason": strMax(domain.MaxReasonLen)}),
-		"SetWebhookRequest": input([]string{"url"}, obj{"url": obj{"type": "string", "maxLength": 2048, "description": "https to a public address (unless the server allows insecure webhooks)."}}),
+		"SetWebhookRequest": input([]string{"url"}, obj{"url": obj{"type": "string", "minLength": 1, "maxLength": 2048, "description": "https to a public address (unless the server allows insecure webhooks)."}}),
 	}
+}
+
+// name is a name's schema: the server trims it and refuses it empty.
+func name() obj {
+	return obj{"type": "string", "minLength": 1, "maxLength": domain.MaxNameLen, "pattern": `\S`,
+		"description": "Not blank; at most 200 characters (code points)."}
+}
+
+func withDescription(o obj, desc string) obj { o["description"] = desc; return o }
+
+// createTokenSchema says which tenant each role takes: none for the
+// operator, a reseller for a reseller or auditor (an auditor may name `*`,
+// every reseller), a customer for a customer.
+func createTokenSchema() obj {
+	tenant := obj{"type": "string", "description": "A reseller id (reseller, auditor; `*` for an auditor of every reseller), a customer id (customer); absent or empty for an operator."}
+	o := input([]string{"role"}, obj{"role": enum("operator", "reseller", "customer", "auditor"), "tenant": tenant})
+	o["oneOf"] = []obj{
+		{"properties": obj{"role": enum("operator"), "tenant": enum("")}},
+		{"required": []string{"tenant"}, "properties": obj{"role": enum("reseller", "customer"), "tenant": obj{"type": "string", "minLength": 1, "not": enum("*")}}},
+		{"required": []string{"tenant"}, "properties": obj{"role": enum("auditor"), "tenant": obj{"type": "string", "minLength": 1}}},
+	}
+	return o
+}
+
+// revokeTokenSchema names the token by itself or by its hash, not both.
+func revokeTokenSchema() obj {
+	o := input(nil, obj{
+		"token":      obj{"type": "string", "description": "The token to revoke. Give this or token_hash, not both."},
+		"token_hash": obj{"type": "string", "pattern": "^[0-9a-f]{64}$", "description": "The hex SHA-256 of the token to revoke, as `token.issued` records it."},
+	})
+	// given is a field present and not empty (empty counts as absent).
+	given := func(field string) obj {
+		return obj{"required": []string{field}, "properties": obj{field: obj{"type": "string", "minLength": 1}}}
+	}
+	o["oneOf"] = []obj{
+		{"allOf": []obj{given("token"), {"not": given("token_hash")}}},
+		{"allOf": []obj{given("token_hash"), {"not": given("token")}}},
+	}
+	return o
 }
