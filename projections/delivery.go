@@ -137,8 +137,11 @@ func deliveryMigrate(ctx context.Context, db *sql.DB) error {
 			return fmt.Errorf("migrate delivery_jobs: add %s: %w", name, err)
 		}
 	}
+	// delivery_jobs_due finds the next retry; delivery_jobs_turns each
+	// customer's first due jobs.
 	if _, err := db.ExecContext(ctx, `DROP INDEX IF EXISTS delivery_jobs_state;
-CREATE INDEX IF NOT EXISTS delivery_jobs_due ON delivery_jobs (state, next_at)`); err != nil {
+CREATE INDEX IF NOT EXISTS delivery_jobs_due ON delivery_jobs (state, next_at);
+CREATE INDEX IF NOT EXISTS delivery_jobs_turns ON delivery_jobs (state, customer_id, next_at)`); err != nil {
 		return fmt.Errorf("index delivery_jobs: %w", err)
 	}
 	return nil
