@@ -110,9 +110,14 @@ func saveOffer(ctx context.Context, tx *sql.Tx, table string, r offerRow) error 
 // the offer's creation event is an error: the log is ordered, so it means a
 // read model lost rows.
 func offerEvent(ctx context.Context, c *change, table string, id domain.OfferID, e domain.Event) (before, after offerRow, err error) {
-	before, found, err := loadOffer(ctx, c.tx, table, id)
-	if err != nil {
-		return offerRow{}, offerRow{}, err
+	before, found := offerRow{}, false
+	if c.batch != nil {
+		before, found = c.batch.offer(table, id)
+	}
+	if !found {
+		if before, found, err = loadOffer(ctx, c.tx, table, id); err != nil {
+			return offerRow{}, offerRow{}, err
+		}
 	}
 	_, creating := e.(*domain.OfferCreated)
 	switch {
@@ -129,6 +134,9 @@ func offerEvent(ctx context.Context, c *change, table string, id domain.OfferID,
 	}
 	if err := saveOffer(ctx, c.tx, table, after); err != nil {
 		return offerRow{}, offerRow{}, err
+	}
+	if c.batch != nil {
+		c.batch.keep(table, after)
 	}
 	return before, after, nil
 }
