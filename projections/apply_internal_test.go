@@ -3,6 +3,7 @@ package projections
 import (
 	"context"
 	"errors"
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -169,4 +170,72 @@ func applyTestFingerprint(t *testing.T, db *DB) map[string]string {
 		t.Fatal(err)
 	}
 	return fp
+}
+
+// TestRebuild_CrashLeavesOldReadModels ends a rebuild half-way, after some
+// of its batches committed to the scratch file, as a kill would, and checks
+// that the read models it was to replace are untouched and still served;
+// then that the next rebuild, finding the scratch file left behind, swaps
+// in read models equal to a fresh rebuild's.
+func TestRebuild_CrashLeavesOldReadModels(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	store, events := applyTestLog(t, filepath.Join(dir, "events.db"), 12)
+	want := applyTestRebuilt(t, store, filepath.Join(dir, "rebuilt.db"))
+
+	path := filepath.Join(dir, "read.db")
+	db, err := OpenDB(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	prs, err := projectors()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The old read models: the first half of the log.
+	if err := db.apply(ctx, prs, events[:len(events)/2]); err != nil {
+		t.Fatal(err)
+	}
+	old := applyTestFingerprint(t, db)
+
+	cctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	batches := 0
+	_, err = rebuild(cctx, store, db, 8, func(applied, _ uint64) {
+		if applied > 0 {
+			if batches++; batches == 2 {
+				cancel()
+			}
+		}
+	})
+	if err == nil || batches != 2 {
+		t.Fatalf("rebuild ended after %d batches with %v, want an error after the second", batches, err)
+	}
+	if diff := cmp.Diff(old, applyTestFingerprint(t, db)); diff != "" {
+		t.Fatalf("a rebuild ended half-way changed the read models (-old +now):\n%s", diff)
+	}
+	for name, pos := range db.Positions(ctx) {
+		if pos != events[len(events)/2-1].Position {
+			t.Errorf("%s at %d after the interrupted rebuild, want %d", name, pos, events[len(events)/2-1].Position)
+		}
+	}
+
+	// What a kill leaves: a scratch file with some batches in it.
+	if err := os.WriteFile(path+".rebuild", []byte("half a rebuild"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res, err := rebuild(ctx, store, db, 8, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Events != uint64(len(events)) {
+		t.Errorf("rebuilt %d events, want %d", res.Events, len(events))
+	}
+	if diff := cmp.Diff(want, applyTestFingerprint(t, db)); diff != "" {
+		t.Errorf("read models differ from a fresh rebuild (-fresh +rebuilt):\n%s", diff)
+	}
+	if _, err := os.Stat(path + ".rebuild"); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("scratch file still there after the swap: %v", err)
+	}
 }

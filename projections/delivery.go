@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -13,7 +12,6 @@ import (
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
-	"github.com/ThreeDotsLabs/watermill/message/router/middleware"
 
 	"github.com/offerflow/offerflow/command"
 	"github.com/offerflow/offerflow/domain"
@@ -40,7 +38,7 @@ type DeliveryManager struct {
 	cfg    ProcessConfig
 	log    *slog.Logger
 	client *http.Client
-	poison message.HandlerMiddleware
+	poison *processPoisonQueue
 	wake   chan struct{}
 	http   chan struct{} // semaphore of webhook calls in flight
 
@@ -80,18 +78,12 @@ func NewDeliveryManager(ctx context.Context, svc *command.Service, db *sql.DB, c
 	if err := deliveryMigrate(ctx, db); err != nil {
 		return nil, err
 	}
-	poison, err := newProcessPoisonQueue(ctx, db, cfg, log, DeliveryWorkerName)
+	poison, err := newProcessPoisonQueue(ctx, db, cfg, log)
 	if err != nil {
 		return nil, err
 	}
-	pmw, err := middleware.PoisonQueueWithFilter(poison, processPoisonTopic, func(err error) bool {
-		return !errors.Is(err, context.Canceled)
-	})
-	if err != nil {
-		return nil, fmt.Errorf("delivery poison queue: %w", err)
-	}
 	return &DeliveryManager{
-		svc: svc, db: db, cfg: cfg, log: log, poison: pmw,
+		svc: svc, db: db, cfg: cfg, log: log, poison: poison,
 		client: newDeliveryHTTPClient(cfg.AllowInsecure, cfg.WebhookTimeout),
 		wake:   make(chan struct{}, 1),
 		http:   make(chan struct{}, cfg.WebhookConcurrency),
@@ -181,7 +173,7 @@ func (m *DeliveryManager) Handle(msg *message.Message) error {
 			"offer_id", ev.OfferID, "err", err)
 	}
 	now := m.cfg.Now().UnixMilli()
-	if _, err := m.db.ExecContext(msg.Context(), `INSERT INTO delivery_jobs
+	if _, err := processExec(msg.Context(), m.db).ExecContext(msg.Context(), `INSERT INTO delivery_jobs
 	(event_id, offer_id, customer_id, dispatch, position, correlation_id, dispatched_at, state, attempts, last_error, outcome,
 	 created_at, updated_at, next_at)
 	VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', 0, '', '', ?, ?, ?) ON CONFLICT (event_id) DO NOTHING`,

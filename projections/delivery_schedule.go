@@ -6,10 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
-	"strconv"
 	"time"
-
-	"github.com/ThreeDotsLabs/watermill/message"
 
 	"github.com/offerflow/offerflow/command"
 	"github.com/offerflow/offerflow/domain"
@@ -168,27 +165,13 @@ func (m *DeliveryManager) work(ctx context.Context, j deliveryJob) {
 	if j.lastError != "" {
 		st.lastErr = &deliveryWebhookError{msg: j.lastError}
 	}
-	// The payload names the job, for the poison queue should it end there.
-	payload, _ := json.Marshal(domain.OfferDispatched{OfferID: domain.OfferID(j.offerID), Dispatch: j.dispatch})
-	msg := message.NewMessageWithContext(ctx, j.eventID, payload)
-	msg.Metadata.Set(pubsub.MetaEventType, domain.TypeOfferDispatched)
-	msg.Metadata.Set(pubsub.MetaStream, command.OfferStream(domain.OfferID(j.offerID)))
-	msg.Metadata.Set(pubsub.MetaPosition, strconv.FormatInt(j.position, 10))
-	msg.Metadata.Set(pubsub.MetaCorrelationID, j.corr)
-
 	// The retries here are for the stores only (a webhook's failure ends
 	// the try and schedules the next); a job that still fails is set aside.
-	chain := handlerRetry(m.cfg)(func(msg *message.Message) ([]*message.Message, error) {
-		return nil, m.attempt(msg.Context(), st)
-	})
-	handler := m.poison(func(msg *message.Message) ([]*message.Message, error) {
-		out, err := chain(msg)
-		if err != nil && ctx.Err() == nil {
-			st.outcome = "poisoned"
-		}
-		return out, err
-	})
-	_, err := handler(msg)
+	err := retryStores(ctx, m.cfg, func() error { return m.attempt(ctx, st) })
+	if err != nil && ctx.Err() == nil {
+		st.outcome = "poisoned"
+		err = m.poison.setAside(ctx, deliveryPoisonRecord(j), err)
+	}
 
 	state, nextAt := "done", j.nextAt
 	switch {
@@ -255,4 +238,15 @@ func (m *DeliveryManager) retryWait(n int) time.Duration {
 		d += time.Duration((rand.Float64()*2 - 1) * j * float64(d))
 	}
 	return d
+}
+
+// deliveryPoisonRecord is what the poison queue keeps of a job that could
+// not finish: the dispatch event it works on, named by its payload.
+func deliveryPoisonRecord(j deliveryJob) poisonRecord {
+	payload, _ := json.Marshal(domain.OfferDispatched{OfferID: domain.OfferID(j.offerID), Dispatch: j.dispatch})
+	return poisonRecord{
+		handler: DeliveryWorkerName, eventID: j.eventID, eventType: domain.TypeOfferDispatched,
+		stream: command.OfferStream(domain.OfferID(j.offerID)), position: uint64(j.position), payload: payload,
+		metadata: map[string]string{pubsub.MetaCorrelationID: j.corr},
+	}
 }

@@ -74,7 +74,7 @@ func (m *ExpiryManager) Handle(msg *message.Message) error {
 		if corr == "" {
 			corr = msg.UUID
 		}
-		if _, err := m.db.ExecContext(ctx, `INSERT INTO expiry_pending (offer_id, expires_at, cause_id, correlation_id)
+		if _, err := processExec(ctx, m.db).ExecContext(ctx, `INSERT INTO expiry_pending (offer_id, expires_at, cause_id, correlation_id)
 			VALUES (?, ?, ?, ?) ON CONFLICT (offer_id) DO NOTHING`,
 			string(ev.OfferID), expiryMillis(*ev.ExpiresAt), msg.UUID, corr); err != nil {
 			return fmt.Errorf("schedule expiry of offer %s: %w", ev.OfferID, err)
@@ -115,7 +115,7 @@ func (m *ExpiryManager) Wake() {
 }
 
 func (m *ExpiryManager) unschedule(ctx context.Context, id domain.OfferID) error {
-	if _, err := m.db.ExecContext(ctx, `DELETE FROM expiry_pending WHERE offer_id = ?`, string(id)); err != nil {
+	if _, err := processExec(ctx, m.db).ExecContext(ctx, `DELETE FROM expiry_pending WHERE offer_id = ?`, string(id)); err != nil {
 		return fmt.Errorf("unschedule expiry of offer %s: %w", id, err)
 	}
 	return nil

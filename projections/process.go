@@ -6,12 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill"
 	"github.com/ThreeDotsLabs/watermill/message"
-	"github.com/ThreeDotsLabs/watermill/message/router/middleware"
 
 	"github.com/offerflow/offerflow/command"
 	"github.com/offerflow/offerflow/eventstore"
@@ -170,26 +168,29 @@ type ProcessDeps struct {
 }
 
 // Processes runs the delivery, expiry and license-grant process managers:
-// Watermill handlers following the log, each in its own consumer group, with
-// Retry and PoisonQueue middleware, plus the delivery workers and the expiry
-// loop.
+// Watermill handlers following the log in batches, each in its own consumer
+// group, plus the delivery workers and the expiry loop, on one router
+// runner.
 type Processes struct {
 	cfg    ProcessConfig
 	log    *slog.Logger
-	router *message.Router
-	subs   []*pubsub.Subscriber
+	db     *sql.DB
+	run    *runner
 	poison *processPoisonQueue
+	// checkpoints is set when the groups' checkpoints live in db, so that
+	// a batch's writes and its checkpoint commit together.
+	checkpoints *pubsub.SQLCheckpoints
 
 	delivery *DeliveryManager
 	expiry   *ExpiryManager
 	grant    *GrantManager
-
-	mu      sync.Mutex
-	started bool
-	closed  bool
-	cancel  context.CancelFunc
-	done    chan struct{}
 }
+
+// processTopic is what the managers follow: the offers' streams.
+const processTopic = "offer"
+
+// processBatch bounds the events one message of the managers carries.
+const processBatch = 256
 
 // NewProcesses creates the managers' tables if missing and wires their
 // handlers. Nothing runs until Run.
@@ -207,18 +208,18 @@ func NewProcesses(ctx context.Context, deps ProcessDeps, cfg ProcessConfig) (*Pr
 	if deps.Logger == nil {
 		deps.Logger = slog.New(slog.DiscardHandler)
 	}
+	p := &Processes{cfg: cfg, log: deps.Logger, db: deps.DB}
 	if deps.Checkpoints == nil {
 		cp, err := pubsub.NewSQLCheckpoints(ctx, deps.DB)
 		if err != nil {
 			return nil, fmt.Errorf("new processes: %w", err)
 		}
-		deps.Checkpoints = cp
+		deps.Checkpoints, p.checkpoints = cp, cp
 	}
-	poison, err := newProcessPoisonQueue(ctx, deps.DB, cfg, deps.Logger, "")
-	if err != nil {
+	var err error
+	if p.poison, err = newProcessPoisonQueue(ctx, deps.DB, cfg, deps.Logger); err != nil {
 		return nil, err
 	}
-	p := &Processes{cfg: cfg, log: deps.Logger, poison: poison, done: make(chan struct{})}
 	if p.delivery, err = NewDeliveryManager(ctx, deps.Service, deps.DB, cfg, deps.Logger); err != nil {
 		return nil, err
 	}
@@ -230,34 +231,92 @@ func NewProcesses(ctx context.Context, deps ProcessDeps, cfg ProcessConfig) (*Pr
 	// Watermill's Info lines (handler started, router closing) are routine
 	// here; they go to Debug so that the process log stays about offers.
 	wlog := watermill.NewSlogLoggerWithLevelMapping(deps.Logger, map[slog.Level]slog.Level{slog.LevelInfo: slog.LevelDebug})
-	p.router, err = message.NewRouter(message.RouterConfig{CloseTimeout: 15 * time.Second}, wlog)
-	if err != nil {
-		return nil, fmt.Errorf("new processes: %w", err)
-	}
-	poisonMW, err := p.poisonMiddleware()
-	if err != nil {
+	if p.run, err = newRunner("processes", 15*time.Second, wlog); err != nil {
 		return nil, err
 	}
+	p.run.loops = append(p.run.loops, p.delivery.run, p.expiry.run)
 	handlers := []struct {
 		name, group string
-		fn          message.NoPublishHandlerFunc
+		fn          func(*message.Message) error
+		// inTx: the handler writes only to the managers' database. The
+		// grant manager writes to the log, which no SQLite transaction
+		// of ours can span, and must not hold the managers' one
+		// connection while it appends.
+		inTx bool
 	}{
-		{"process.delivery", DeliveryConsumerGroup, p.delivery.Handle},
-		{"process.expiry", ExpiryConsumerGroup, p.expiry.Handle},
-		{"process.grant", GrantConsumerGroup, p.grant.Handle},
+		{"process.delivery", DeliveryConsumerGroup, p.delivery.Handle, true},
+		{"process.expiry", ExpiryConsumerGroup, p.expiry.Handle, true},
+		{"process.grant", GrantConsumerGroup, p.grant.Handle, false},
 	}
 	for _, h := range handlers {
-		sub, err := pubsub.NewSubscriber(deps.Store, deps.Checkpoints, pubsub.SubscriberConfig{ConsumerGroup: h.group}, wlog)
-		if err != nil {
-			p.closeSubscribers()
-			return nil, fmt.Errorf("new processes: %w", err)
+		sc := pubsub.SubscriberConfig{ConsumerGroup: h.group, MaxBatch: processBatch}
+		if err := p.run.follow(h.name, processTopic, deps.Store, deps.Checkpoints, sc,
+			p.handler(h.name, h.group, h.fn, h.inTx)); err != nil {
+			return nil, errors.Join(fmt.Errorf("new processes: %w", err), p.run.Close())
 		}
-		p.subs = append(p.subs, sub)
-		rh := p.router.AddConsumerHandler(h.name, "offer", sub, h.fn)
-		// Poison outside Retry: a message is set aside only after its retries.
-		rh.AddMiddleware(poisonMW, handlerRetry(p.cfg))
 	}
 	return p, nil
+}
+
+// handler is the router handler of one manager: it hands each event of the
+// batch a message carries to handle, as the one-event message handle
+// expects, retrying failures of the stores with backoff and setting aside
+// an event that keeps failing, so that the manager moves on. With inTx (and
+// the checkpoints in the managers' database) the handler's writes, the
+// poison records and the group's checkpoint commit in one transaction: one
+// commit per batch, and a crash mid-batch keeps none of it (the batch comes
+// again; every handler is idempotent besides).
+func (p *Processes) handler(name, group string, handle func(*message.Message) error, inTx bool) message.NoPublishHandlerFunc {
+	each := func(ctx context.Context, events []eventstore.Event) error {
+		for _, ev := range events {
+			m := pubsub.Message(ev)
+			m.SetContext(ctx)
+			err := retryStores(ctx, p.cfg, func() error { return handle(m) })
+			if err == nil {
+				continue
+			}
+			// Shutting down is not poison: the batch comes again after a
+			// restart.
+			if ctx.Err() != nil {
+				return err
+			}
+			if err := p.poison.setAside(ctx, poisonRecordOf(name, m), err); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return func(msg *message.Message) error {
+		events, err := pubsub.Events(msg)
+		if err != nil {
+			return err
+		}
+		if !inTx || p.checkpoints == nil {
+			return each(msg.Context(), events)
+		}
+		last, err := pubsub.Position(msg)
+		if err != nil {
+			return err
+		}
+		return p.inTx(msg.Context(), func(ctx context.Context, tx *sql.Tx) error {
+			if err := each(ctx, events); err != nil {
+				return err
+			}
+			return p.checkpoints.SaveTx(ctx, tx, group, processTopic, last)
+		})
+	}
+}
+
+// inTx runs fn in a transaction of the managers' database, which ctx
+// carries to the handlers (processExec), and commits it when fn succeeds.
+func (p *Processes) inTx(ctx context.Context, fn func(context.Context, *sql.Tx) error) error {
+	err := inTx(ctx, p.db, func(tx *sql.Tx) error {
+		return fn(context.WithValue(ctx, processTxKey{}, tx), tx)
+	})
+	if err != nil {
+		return fmt.Errorf("processes: %w", err)
+	}
+	return nil
 }
 
 // Delivery returns the delivery manager.
@@ -271,105 +330,18 @@ func (p *Processes) Grant() *GrantManager { return p.grant }
 
 // Run runs the handlers, the delivery workers and the expiry loop until ctx
 // is done or Close is called. It may be called once, and not after Close.
-func (p *Processes) Run(ctx context.Context) error {
-	p.mu.Lock()
-	switch {
-	case p.closed:
-		p.mu.Unlock()
-		return errors.New("processes: closed")
-	case p.started:
-		p.mu.Unlock()
-		return errors.New("processes: Run called twice")
-	}
-	p.started = true
-	ctx, p.cancel = context.WithCancel(ctx)
-	p.mu.Unlock()
-	defer close(p.done)
-	defer p.cancel()
-
-	var wg sync.WaitGroup
-	wg.Go(func() { p.delivery.run(ctx) })
-	wg.Go(func() { p.expiry.run(ctx) })
-	err := p.router.Run(ctx)
-	// A Subscribe that reads its checkpoint fails with the context: the
-	// router's error then only says that Run was stopped while starting.
-	stopped := ctx.Err() != nil
-	p.cancel()
-	wg.Wait()
-	if err != nil && !stopped {
-		return fmt.Errorf("processes: %w", err)
-	}
-	return nil
-}
+func (p *Processes) Run(ctx context.Context) error { return p.run.Run(ctx) }
 
 // Running is closed once the handlers subscribed to the log.
-func (p *Processes) Running() <-chan struct{} { return p.router.Running() }
+func (p *Processes) Running() <-chan struct{} { return p.run.Running() }
 
 // Close stops Run, waits for it, and releases the subscribers. Deliveries in
 // flight stop where they are and resume from the durable queue on the next
 // start. Processes that never ran close at once. It is safe to call more
 // than once.
-func (p *Processes) Close() error {
-	p.mu.Lock()
-	started, cancel := p.started, p.cancel
-	p.closed = true
-	p.mu.Unlock()
-	if !started {
-		// The router never ran, and Router.Close would wait its whole
-		// CloseTimeout for handlers that were added but never started.
-		p.closeSubscribers()
-		return nil
-	}
-	cancel()
-	<-p.done
-	var err error
-	// A router whose Run failed to subscribe every handler (its context
-	// ended meanwhile) never ran: Router.Close would wait its whole
-	// CloseTimeout for the handlers that never started, and fail. Those
-	// that did start stopped with the router's context.
-	if p.router.IsRunning() {
-		err = p.router.Close()
-	}
-	p.closeSubscribers()
-	if err != nil {
-		return fmt.Errorf("close processes: %w", err)
-	}
-	return nil
-}
-
-func (p *Processes) closeSubscribers() {
-	for _, s := range p.subs {
-		_ = s.Close() // Subscriber.Close never fails
-	}
-}
+func (p *Processes) Close() error { return p.run.Close() }
 
 // Poisoned lists the messages set aside in the poison queue, newest first.
 func (p *Processes) Poisoned(ctx context.Context, limit int) ([]PoisonedMessage, error) {
 	return p.poison.list(ctx, limit)
-}
-
-// handlerRetry is the Retry middleware of the log handlers and of a
-// delivery try: a handful of quick retries for a busy or briefly
-// unavailable store. Errors marked permanent (undecodable events) are not
-// retried.
-func handlerRetry(cfg ProcessConfig) message.HandlerMiddleware {
-	return processRetry(middleware.Retry{
-		MaxRetries:      cfg.HandlerRetries,
-		InitialInterval: cfg.HandlerBackoff,
-		MaxInterval:     time.Minute,
-		Multiplier:      2,
-	})
-}
-
-// poisonMiddleware sets a message that kept failing aside in the durable
-// poison table, so that the handler can move on; an error caused by
-// shutting down is not poison (the message comes again after a restart).
-func (p *Processes) poisonMiddleware() (message.HandlerMiddleware, error) {
-	mw, err := middleware.PoisonQueueWithFilter(p.poison, processPoisonTopic, func(err error) bool {
-		return !errors.Is(err, context.Canceled)
-	})
-	if err != nil {
-		return nil, fmt.Errorf("poison queue: %w", err)
-	}
-	return mw, nil
 }

@@ -1,6 +1,8 @@
 package projections
 
 import (
+	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -54,4 +56,25 @@ func processDecode(msg *message.Message, v any) error {
 		return processPermanent(fmt.Errorf("decode %s event %s: %w", pubsub.EventType(msg), msg.UUID, err))
 	}
 	return nil
+}
+
+// processTxKey carries, in a handler's context, the transaction of the
+// batch it runs in (see Processes.handler).
+type processTxKey struct{}
+
+// processExecer is what the managers' handlers write through.
+type processExecer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+// processExec returns the transaction of the batch that ctx belongs to, or
+// db outside one (the workers, the expiry loop, tests calling a handler).
+// The managers' database has one connection, so a handler in a batch must
+// write through the batch's transaction: a statement on db would wait for
+// the connection the transaction holds.
+func processExec(ctx context.Context, db *sql.DB) processExecer {
+	if tx, ok := ctx.Value(processTxKey{}).(*sql.Tx); ok {
+		return tx
+	}
+	return db
 }

@@ -10,14 +10,9 @@ import (
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
-	"github.com/ThreeDotsLabs/watermill/message/router/middleware"
 
 	"github.com/offerflow/offerflow/eventstore/pubsub"
 )
-
-// processPoisonTopic is the topic the PoisonQueue middleware publishes to;
-// processPoisonQueue is its only subscriber-less destination.
-const processPoisonTopic = "process.poison"
 
 // PoisonedMessage is a message a process manager gave up on: it was retried
 // and still failed, so it was set aside to let the handler move on.
@@ -39,23 +34,18 @@ type PoisonedMessage struct {
 	LastSeen  time.Time
 }
 
-// processPoisonQueue is a message.Publisher that stores poisoned messages in
+// processPoisonQueue keeps the messages the process managers gave up on in
 // the table process_poison of the managers' database: durable, and visible
 // through Processes.Poisoned, the error log and the OnPoisoned hook. It is
-// deliberately not the event log: a poison record is an operational fact, not
-// a business one, and the message still carries the original event type.
+// deliberately not the event log: a poison record is an operational fact,
+// not a business one, and it still carries the original event type.
 type processPoisonQueue struct {
 	db  *sql.DB
 	cfg ProcessConfig
 	log *slog.Logger
-	// handler names the handler of messages that did not come through the
-	// router, whose context therefore carries no handler name.
-	handler string
 }
 
-var _ message.Publisher = (*processPoisonQueue)(nil)
-
-func newProcessPoisonQueue(ctx context.Context, db *sql.DB, cfg ProcessConfig, log *slog.Logger, handler string) (*processPoisonQueue, error) {
+func newProcessPoisonQueue(ctx context.Context, db *sql.DB, cfg ProcessConfig, log *slog.Logger) (*processPoisonQueue, error) {
 	const ddl = `CREATE TABLE IF NOT EXISTS process_poison (
 	handler    TEXT NOT NULL,
 	event_id   TEXT NOT NULL,
@@ -73,59 +63,55 @@ func newProcessPoisonQueue(ctx context.Context, db *sql.DB, cfg ProcessConfig, l
 	if _, err := db.ExecContext(ctx, ddl); err != nil {
 		return nil, fmt.Errorf("create process_poison: %w", err)
 	}
-	return &processPoisonQueue{db: db, cfg: cfg, log: log, handler: handler}, nil
+	return &processPoisonQueue{db: db, cfg: cfg, log: log}, nil
 }
 
-// Publish stores msgs; a message poisoned again (after a restart) updates
-// its row and counts up.
-func (q *processPoisonQueue) Publish(topic string, msgs ...*message.Message) error {
-	for _, msg := range msgs {
-		if err := q.store(msg); err != nil {
-			return fmt.Errorf("publish to %s: %w", topic, err)
-		}
-	}
-	return nil
+// poisonRecord is what is kept of a message set aside.
+type poisonRecord struct {
+	handler, eventID, eventType, stream string
+	position                            uint64
+	payload                             []byte
+	metadata                            map[string]string
 }
 
-func (q *processPoisonQueue) store(msg *message.Message) error {
-	handler := msg.Metadata.Get(middleware.PoisonedHandlerKey)
-	if handler == "" {
-		handler = q.handler
-		msg.Metadata.Set(middleware.PoisonedHandlerKey, handler)
-	}
-	reason := msg.Metadata.Get(middleware.ReasonForPoisonedKey)
-	pos, _ := pubsub.Position(msg) // 0 for a message that did not come from the log
-	md, err := json.Marshal(msg.Metadata)
+// poisonRecordOf is the record of a message that came from the log.
+func poisonRecordOf(handler string, msg *message.Message) poisonRecord {
+	pos, _ := pubsub.Position(msg)
+	return poisonRecord{handler: handler, eventID: msg.UUID, eventType: pubsub.EventType(msg),
+		stream: msg.Metadata.Get(pubsub.MetaStream), position: pos, payload: msg.Payload, metadata: msg.Metadata}
+}
+
+// setAside stores r with the reason it failed; a record set aside again
+// (after a restart) is counted up. It writes through the transaction ctx
+// carries, if any, else the database; ctx may be done already, the record
+// is written regardless.
+func (q *processPoisonQueue) setAside(ctx context.Context, r poisonRecord, reason error) error {
+	md, err := json.Marshal(r.metadata)
 	if err != nil {
-		return fmt.Errorf("encode metadata of %s: %w", msg.UUID, err)
+		return fmt.Errorf("encode metadata of %s: %w", r.eventID, err)
 	}
 	now := q.cfg.Now().UnixMilli()
-	// The message's own context may be cancelled already; the record must
-	// be written regardless.
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(msg.Context()), 10*time.Second)
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	_, err = q.db.ExecContext(ctx, `INSERT INTO process_poison
+	_, err = processExec(ctx, q.db).ExecContext(wctx, `INSERT INTO process_poison
 	(handler, event_id, event_type, stream, position, reason, payload, metadata, count, first_seen, last_seen)
 	VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)
 	ON CONFLICT (handler, event_id) DO UPDATE SET reason = excluded.reason, metadata = excluded.metadata,
 		count = count + 1, last_seen = excluded.last_seen`,
-		handler, msg.UUID, pubsub.EventType(msg), msg.Metadata.Get(pubsub.MetaStream), int64(pos), reason,
-		append([]byte{}, msg.Payload...), string(md), now, now)
+		r.handler, r.eventID, r.eventType, r.stream, int64(r.position), reason.Error(),
+		append([]byte{}, r.payload...), string(md), now, now)
 	if err != nil {
-		q.log.Error("cannot store a poisoned message", "event_id", msg.UUID, "handler", handler, "err", err)
-		return fmt.Errorf("store poisoned message %s: %w", msg.UUID, err)
+		q.log.Error("cannot store a poisoned message", "event_id", r.eventID, "handler", r.handler, "err", err)
+		return fmt.Errorf("store poisoned message %s: %w", r.eventID, err)
 	}
 	q.log.Error("process manager set a message aside in the poison queue",
-		"handler", handler, "event_id", msg.UUID, "event_type", pubsub.EventType(msg),
-		"stream", msg.Metadata.Get(pubsub.MetaStream), "position", pos, "reason", reason)
+		"handler", r.handler, "event_id", r.eventID, "event_type", r.eventType,
+		"stream", r.stream, "position", r.position, "reason", reason)
 	if q.cfg.OnPoisoned != nil {
-		q.cfg.OnPoisoned(handler)
+		q.cfg.OnPoisoned(r.handler)
 	}
 	return nil
 }
-
-// Close does nothing: the database belongs to the caller.
-func (q *processPoisonQueue) Close() error { return nil }
 
 // list returns up to limit poisoned messages, most recently poisoned first.
 func (q *processPoisonQueue) list(ctx context.Context, limit int) ([]PoisonedMessage, error) {

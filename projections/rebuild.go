@@ -50,6 +50,10 @@ func (r RebuildResult) Rate() float64 {
 // the SQLite store positions count events, so these are events applied and
 // events in all; on EventStoreDB they only grow in proportion.
 func Rebuild(ctx context.Context, store eventstore.Store, db *DB, progress func(applied, total uint64)) (RebuildResult, error) {
+	return rebuild(ctx, store, db, RebuildBatchSize, progress)
+}
+
+func rebuild(ctx context.Context, store eventstore.Store, db *DB, batch int, progress func(applied, total uint64)) (RebuildResult, error) {
 	start := time.Now()
 	head, err := store.Head(ctx)
 	if err != nil {
@@ -59,7 +63,7 @@ func Rebuild(ctx context.Context, store eventstore.Store, db *DB, progress func(
 	if err := removeDBFiles(scratchPath); err != nil {
 		return RebuildResult{}, fmt.Errorf("rebuild: %w", err)
 	}
-	n, err := rebuildInto(ctx, store, scratchPath, head, progress)
+	n, err := rebuildInto(ctx, store, scratchPath, head, batch, progress)
 	if err == nil {
 		err = db.replace(ctx, scratchPath)
 	}
@@ -71,7 +75,7 @@ func Rebuild(ctx context.Context, store eventstore.Store, db *DB, progress func(
 
 // rebuildInto replays the log up to head into a new scratch database at
 // path, and closes it. It returns the number of events read.
-func rebuildInto(ctx context.Context, store eventstore.Store, path string, head uint64, progress func(applied, total uint64)) (uint64, error) {
+func rebuildInto(ctx context.Context, store eventstore.Store, path string, head uint64, batch int, progress func(applied, total uint64)) (uint64, error) {
 	scratch, err := openDB(ctx, path, true)
 	if err != nil {
 		return 0, err
@@ -81,7 +85,7 @@ func rebuildInto(ctx context.Context, store eventstore.Store, path string, head 
 		return 0, errors.Join(err, scratch.Close())
 	}
 	sub, err := pubsub.NewSubscriber(store, checkpointStore{db: scratch}, pubsub.SubscriberConfig{
-		ConsumerGroup: ReadModelsConsumerGroup, MaxBatch: RebuildBatchSize, PageSize: RebuildBatchSize,
+		ConsumerGroup: ReadModelsConsumerGroup, MaxBatch: batch, PageSize: batch,
 	}, nil)
 	if err != nil {
 		return 0, errors.Join(err, scratch.Close())

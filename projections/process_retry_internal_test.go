@@ -1,27 +1,26 @@
 package projections
 
 import (
+	"context"
 	"errors"
 	"testing"
 	"time"
-
-	"github.com/ThreeDotsLabs/watermill/message"
-	"github.com/ThreeDotsLabs/watermill/message/router/middleware"
 )
 
 func TestProcessRetry(t *testing.T) {
 	const backoff = 20 * time.Millisecond
-	retry := processRetry(middleware.Retry{MaxRetries: 4, InitialInterval: backoff, MaxInterval: time.Minute, Multiplier: 2})
+	ctx := context.Background()
+	retry := func(op func() error) error { return processRetry(ctx, 5, backoff, time.Minute, 0, op) }
 
 	t.Run("WaitsDouble", func(t *testing.T) {
 		var calls []time.Time
-		_, err := retry(func(*message.Message) ([]*message.Message, error) {
+		err := retry(func() error {
 			calls = append(calls, time.Now())
 			if len(calls) < 4 {
-				return nil, errors.New("store busy")
+				return errors.New("store busy")
 			}
-			return nil, nil
-		})(message.NewMessage("m", nil))
+			return nil
+		})
 		if err != nil || len(calls) != 4 {
 			t.Fatalf("err %v after %d calls, want success on the 4th", err, len(calls))
 		}
@@ -33,15 +32,12 @@ func TestProcessRetry(t *testing.T) {
 		}
 	})
 
-	t.Run("GivesUpAfterMaxRetries", func(t *testing.T) {
+	t.Run("GivesUpAfterItsTries", func(t *testing.T) {
 		calls := 0
 		busy := errors.New("store busy")
-		_, err := retry(func(*message.Message) ([]*message.Message, error) {
-			calls++
-			return nil, busy
-		})(message.NewMessage("m", nil))
+		err := retry(func() error { calls++; return busy })
 		if !errors.Is(err, busy) || calls != 5 {
-			t.Errorf("err %v after %d calls, want the handler's error after 1 + 4 retries", err, calls)
+			t.Errorf("err %v after %d calls, want the handler's error after 5 tries", err, calls)
 		}
 	})
 
@@ -49,15 +45,25 @@ func TestProcessRetry(t *testing.T) {
 		calls := 0
 		cause := errors.New("undecodable")
 		start := time.Now()
-		_, err := retry(func(*message.Message) ([]*message.Message, error) {
-			calls++
-			return nil, processPermanent(cause)
-		})(message.NewMessage("m", nil))
+		err := retry(func() error { calls++; return processPermanent(cause) })
 		if calls != 1 || !errors.Is(err, cause) || !processIsPermanent(err) {
 			t.Errorf("err %v after %d calls, want the permanent error after one call", err, calls)
 		}
 		if d := time.Since(start); d >= backoff {
 			t.Errorf("returned after %v, want no wait", d)
+		}
+	})
+
+	t.Run("EndsWithItsContext", func(t *testing.T) {
+		cctx, cancel := context.WithCancel(ctx)
+		calls := 0
+		err := processRetry(cctx, 5, time.Hour, time.Hour, 0, func() error {
+			calls++
+			cancel()
+			return errors.New("store busy")
+		})
+		if !errors.Is(err, context.Canceled) || calls != 1 {
+			t.Errorf("err %v after %d calls, want the context's end after one", err, calls)
 		}
 	})
 }
