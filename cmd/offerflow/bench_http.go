@@ -7,6 +7,7 @@ import (
 	"maps"
 	"net/http"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -87,7 +88,8 @@ func sendOffers(srv *benchServer, t benchTenant, rate int, d time.Duration) load
 			last = r.End()
 		}
 		if r.Code != http.StatusAccepted {
-			key := r.Error
+			// One key per kind of failure, not per customer's URL.
+			key := urlRe.ReplaceAllString(r.Error, "POST")
 			if key == "" {
 				key = fmt.Sprintf("%d %s", r.Code, problemCode(r.Body))
 			}
@@ -104,6 +106,8 @@ func sendOffers(srv *benchServer, t benchTenant, rate int, d time.Duration) load
 	res.span = last.Sub(first)
 	return res
 }
+
+var urlRe = regexp.MustCompile(`Post "[^"]*"`)
 
 // problemCode is the code of a problem+json body, or "".
 func problemCode(b []byte) string {
