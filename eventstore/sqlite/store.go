@@ -187,6 +187,10 @@ func dsn(path string, cfg Config, writer bool) string {
 	q.Set("_synchronous", cfg.Synchronous)
 	q.Set("_busy_timeout", strconv.FormatInt(cfg.BusyTimeout.Milliseconds(), 10))
 	q.Set("_foreign_keys", "1")
+	// Each connection keeps its prepared statements: the reads the command
+	// side makes for every command (a stream, the head) are the same few
+	// statements, and preparing one costs about as much as running it.
+	q.Set("_stmt_cache_size", "16")
 	if writer {
 		// WAL is recorded in the file, so setting it on the writer is
 		// enough; readers must not try to change the journal mode.
