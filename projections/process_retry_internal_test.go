@@ -24,10 +24,12 @@ func TestProcessRetry(t *testing.T) {
 		if err != nil || len(calls) != 4 {
 			t.Fatalf("err %v after %d calls, want success on the 4th", err, len(calls))
 		}
+		// Only the lower bound: on a busy machine a timer fires late, never
+		// early, and waits that did not double would fall short of it.
 		for i := 1; i < len(calls); i++ {
 			gap, want := calls[i].Sub(calls[i-1]), backoff<<(i-1)
-			if gap < want*9/10 || gap >= want*19/10 {
-				t.Errorf("wait %d = %v, want about %v", i, gap, want)
+			if gap < want*9/10 {
+				t.Errorf("wait %d = %v, want at least about %v", i, gap, want)
 			}
 		}
 	})
