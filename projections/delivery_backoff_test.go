@@ -21,14 +21,16 @@ func TestDelivery_BackoffDoubles(t *testing.T) {
 	hook.setSecret(e.setWebhook(t, hook.URL))
 	const (
 		attempts = 5
-		backoff  = 50 * time.Millisecond
+		// Each try starts with a scan of the queue and reads of the offer and
+		// the customer: 100ms leaves room for those on a loaded machine.
+		backoff = 100 * time.Millisecond
 	)
 	cfg := fastRetries(attempts)
 	cfg.WebhookBackoff = backoff
 	p := e.start(t, cfg)
 
 	id := e.createOffer(t, nil)
-	// 50+100+200+400 ms as specified; 100+400+1600+6400 ms fourfold.
+	// 100+200+400+800 ms as specified; 200+800+3200+12800 ms fourfold.
 	v := e.waitStatus(t, id, domain.StatusDeliveryFailed, 20*time.Second)
 	e.waitIdle(t, p)
 	calls := hook.Calls()
