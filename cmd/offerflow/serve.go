@@ -413,7 +413,7 @@ func (m *Main) openTreeHeads(ctx context.Context) (*treehead.Service, error) {
 		return nil, err
 	}
 	started := time.Now()
-	trees, err := treehead.New(ctx, treehead.Config{Store: m.store, Key: key, Witness: c.path(witnessFile),
+	trees, err := treehead.New(ctx, treehead.Config{Store: m.store, Key: key, Witness: c.path(witnessFile), StoredHashes: true,
 		Logger: m.log.With("component", "treehead")}, nil)
 	if err != nil {
 		return nil, fmt.Errorf("merkle tree over the log: %w", err)

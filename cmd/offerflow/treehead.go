@@ -127,7 +127,7 @@ func verifyTree(ctx context.Context, sf storeFlags, store eventstore.Store, head
 	}
 	var problems []error
 	var l *merkle.Log
-	l = merkle.NewLog(store, func(ev eventstore.Event, leaf merkle.Leaf) error {
+	l = merkle.NewLog(store, true, func(ev eventstore.Event, leaf merkle.Leaf) error {
 		if ev.Stream != treehead.Stream {
 			return nil
 		}

@@ -28,6 +28,10 @@ const TypeSigned = "tree_head.signed"
 type Config struct {
 	Store eventstore.Store // required
 	Key   *Key             // required
+	// StoredHashes builds the tree from the hashes stored in the events'
+	// envelopes instead of recomputing them (see merkle.Log): for serve,
+	// which wrote them, and whose start-up it makes several times faster.
+	StoredHashes bool
 	// Witness, when set, is the witness file the service extends as the
 	// log grows (see merkle.Witness).
 	Witness string
@@ -83,7 +87,7 @@ func New(ctx context.Context, cfg Config, progress func(leaves uint64)) (*Servic
 		}
 		s.witness = w
 	}
-	s.log = merkle.NewLog(cfg.Store, s.onEvent)
+	s.log = merkle.NewLog(cfg.Store, !cfg.StoredHashes, s.onEvent)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, err := s.sync(ctx, progress); err != nil {

@@ -17,7 +17,7 @@ import (
 	"github.com/offerflow/offerflow/eventstore/treehead"
 )
 
-func mustStore(t *testing.T) *sqlite.Store {
+func mustStore(t testing.TB) *sqlite.Store {
 	t.Helper()
 	s, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "events.db"), sqlite.Config{Synchronous: "NORMAL"})
 	if err != nil {
