@@ -3,7 +3,6 @@ package sqlite
 import (
 	"bytes"
 	"context"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -69,6 +68,7 @@ func (s *Store) Append(ctx context.Context, stream string, expected uint64, even
 type row struct {
 	ev   eventstore.Event
 	meta []byte
+	pre  presealed
 }
 
 // prepare checks and encodes events outside the transaction, which keeps the
@@ -102,36 +102,15 @@ func prepare(stream string, events []eventstore.NewEvent) ([]row, error) {
 		if err != nil {
 			return nil, fmt.Errorf("event %s: encode metadata: %w", ne.ID, err)
 		}
-		rows[i] = row{
-			ev: eventstore.Event{
-				ID: ne.ID, Stream: stream, Type: ne.Type, SchemaVersion: ne.SchemaVersion,
-				Data: data, Metadata: md,
-			},
-			meta: meta,
+		ev := eventstore.Event{
+			ID: ne.ID, Stream: stream, Type: ne.Type, SchemaVersion: ne.SchemaVersion,
+			Data: data, Metadata: md,
 		}
+		pre, err := preseal(ev)
+		if err != nil {
+			return nil, fmt.Errorf("event %s: %w", ne.ID, err)
+		}
+		rows[i] = row{ev: ev, meta: meta, pre: pre}
 	}
 	return rows, nil
-}
-
-// findRetry reports whether the first event's id is already stored in
-// stream and, if so, the highest version and position among the given ids
-// that are stored: the result the earlier append returned.
-func findRetry(ctx context.Context, byID *sql.Stmt, stream string, rows []row) (eventstore.AppendResult, bool, error) {
-	var res eventstore.AppendResult
-	for i, r := range rows {
-		var version, position int64
-		err := byID.QueryRowContext(ctx, stream, r.ev.ID).Scan(&version, &position)
-		if errors.Is(err, sql.ErrNoRows) {
-			if i == 0 {
-				return res, false, nil
-			}
-			continue
-		}
-		if err != nil {
-			return res, false, fmt.Errorf("look up event %s: %w", r.ev.ID, err)
-		}
-		res.Version = max(res.Version, uint64(version))
-		res.Position = max(res.Position, uint64(position))
-	}
-	return res, true, nil
 }

@@ -2,9 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
-	"errors"
-	"fmt"
 	"slices"
 	"sync/atomic"
 
@@ -46,43 +43,6 @@ type counters struct {
 // Transactions is the mean number of appends per group commit.
 func (s *Store) Stats() Stats {
 	return Stats{Transactions: s.stats.transactions.Load(), Appends: s.stats.appends.Load()}
-}
-
-// statements are the writer's prepared statements, prepared once on its one
-// connection and bound to each batch's transaction.
-type statements struct {
-	byID, tip, insert *sql.Stmt
-}
-
-func prepareStatements(ctx context.Context, db *sql.DB) (statements, error) {
-	var st statements
-	for _, p := range []struct {
-		stmt  **sql.Stmt
-		query string
-	}{
-		{&st.byID, "SELECT version, position FROM events WHERE stream = ? AND id = ?"},
-		{&st.tip, "SELECT version, hash FROM events WHERE stream = ? ORDER BY version DESC LIMIT 1"},
-		{&st.insert, `INSERT INTO events (id, stream, version, type, schema_version, data, metadata, prev_hash, hash)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`},
-	} {
-		stmt, err := db.PrepareContext(ctx, p.query)
-		if err != nil {
-			_ = st.close()
-			return statements{}, fmt.Errorf("prepare %q: %w", p.query, err)
-		}
-		*p.stmt = stmt
-	}
-	return st, nil
-}
-
-func (st statements) close() error {
-	var errs []error
-	for _, stmt := range []*sql.Stmt{st.byID, st.tip, st.insert} {
-		if stmt != nil {
-			errs = append(errs, stmt.Close())
-		}
-	}
-	return errors.Join(errs...)
 }
 
 // enqueue hands req to the writer, or returns ErrClosed once Close has begun.
@@ -143,6 +103,11 @@ func (s *Store) take(batch []*request) []*request {
 // append is committed at once. After Close it drains the queue and returns.
 func (s *Store) run() {
 	defer close(s.writerDone)
+	defer func() {
+		// The statements go before the connection does (in Close).
+		_ = s.withConn(context.Background(), func(c *conn) error { c.close(); return nil })
+		s.conn = nil
+	}()
 	var batch []*request
 	for {
 		batch = s.take(batch)
@@ -165,7 +130,15 @@ func (s *Store) commitBatch(batch []*request) {
 	// The writer's work is not cancelled by any one caller: once taken, an
 	// append is committed with its batch (see Append).
 	ctx := context.Background()
-	written, last, err := s.applyBatch(ctx, batch)
+	var (
+		written int
+		last    uint64
+	)
+	err := s.withConn(ctx, func(c *conn) error {
+		var err error
+		written, last, err = c.applyBatch(ctx, batch)
+		return err
+	})
 	if err != nil {
 		for _, r := range batch {
 			r.res, r.err = eventstore.AppendResult{}, err
@@ -177,112 +150,4 @@ func (s *Store) commitBatch(batch []*request) {
 		s.stats.appends.Add(uint64(written))
 		s.committed(last)
 	}
-}
-
-// applyBatch runs the batch's transaction and returns how many requests
-// wrote events and the position of the last event written.
-func (s *Store) applyBatch(ctx context.Context, batch []*request) (written int, last uint64, err error) {
-	tx, err := s.writer.BeginTx(ctx, nil)
-	if err != nil {
-		return 0, 0, fmt.Errorf("begin: %w", err)
-	}
-	defer func() { _ = tx.Rollback() }()
-	st := statements{
-		byID:   tx.StmtContext(ctx, s.stmts.byID),
-		tip:    tx.StmtContext(ctx, s.stmts.tip),
-		insert: tx.StmtContext(ctx, s.stmts.insert),
-	}
-	for _, r := range batch {
-		wrote, err := applyOne(ctx, tx, st, r)
-		if err != nil {
-			return 0, 0, err
-		}
-		if wrote {
-			written++
-			last = r.res.Position
-		}
-	}
-	if written == 0 {
-		// Only retries and rejections: nothing to make durable.
-		return 0, 0, nil
-	}
-	if err := tx.Commit(); err != nil {
-		return 0, 0, fmt.Errorf("commit: %w", err)
-	}
-	return written, last, nil
-}
-
-// applyOne applies r inside the batch's transaction, after the requests
-// before it in the batch, whose writes it sees: a second append to the same
-// stream checks its expected version against the first's result and chains
-// its hashes on. It sets r's answer and reports whether r wrote events; its
-// error is one that leaves the transaction unusable.
-func applyOne(ctx context.Context, tx *sql.Tx, st statements, r *request) (bool, error) {
-	// A retry is recognised before the version check: the caller may have
-	// reloaded the stream, seen its own earlier append, and now expects the
-	// version that append produced.
-	res, retry, err := findRetry(ctx, st.byID, r.stream, r.rows)
-	if err != nil {
-		return false, err
-	}
-	if retry {
-		r.res = res
-		return false, nil
-	}
-	var (
-		version  int64
-		prevHash sql.NullString
-	)
-	err = st.tip.QueryRowContext(ctx, r.stream).Scan(&version, &prevHash)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return false, fmt.Errorf("read stream version of %s: %w", r.stream, err)
-	}
-	if uint64(version) != r.expected {
-		r.err = &eventstore.VersionError{Stream: r.stream, Expected: r.expected, Actual: uint64(version)}
-		return false, nil
-	}
-	if _, err := tx.ExecContext(ctx, "SAVEPOINT append"); err != nil {
-		return false, fmt.Errorf("savepoint: %w", err)
-	}
-	res, err = insertRows(ctx, st.insert, uint64(version), prevHash.String, r.rows)
-	if err != nil {
-		// Undo this append's inserts only. If SQLite has already rolled
-		// back the whole transaction (as it does on I/O errors or a full
-		// disk), the savepoint is gone and the batch fails.
-		if _, rerr := tx.ExecContext(ctx, "ROLLBACK TO append; RELEASE append"); rerr != nil {
-			return false, fmt.Errorf("roll back %s after %v: %w", r.stream, err, rerr)
-		}
-		r.err = err
-		return false, nil
-	}
-	if _, err := tx.ExecContext(ctx, "RELEASE append"); err != nil {
-		return false, fmt.Errorf("release savepoint: %w", err)
-	}
-	r.res = res
-	return true, nil
-}
-
-// insertRows seals rows onto the chain that ends at version and prev and
-// inserts them.
-func insertRows(ctx context.Context, insert *sql.Stmt, version uint64, prev string, rows []row) (eventstore.AppendResult, error) {
-	var res eventstore.AppendResult
-	for i := range rows {
-		e := &rows[i].ev
-		e.Version = version + uint64(i) + 1
-		if err := eventstore.Seal(e, prev); err != nil {
-			return res, fmt.Errorf("seal event %s: %w", e.ID, err)
-		}
-		r, err := insert.ExecContext(ctx, e.ID, e.Stream, int64(e.Version), e.Type, e.SchemaVersion,
-			string(e.Data), string(rows[i].meta), sql.NullString{String: prev, Valid: prev != ""}, e.Hash)
-		if err != nil {
-			return res, fmt.Errorf("insert event %s at version %d: %w", e.ID, e.Version, err)
-		}
-		pos, err := r.LastInsertId()
-		if err != nil {
-			return res, fmt.Errorf("insert event %s: read position: %w", e.ID, err)
-		}
-		res = eventstore.AppendResult{Version: e.Version, Position: uint64(pos)}
-		prev = e.Hash
-	}
-	return res, nil
 }

@@ -17,9 +17,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	// The driver registers itself as "sqlite3".
-	_ "github.com/mattn/go-sqlite3"
-
 	"github.com/offerflow/offerflow/eventstore"
 )
 
@@ -102,7 +99,9 @@ type Store struct {
 	// stale before its insert even when another process writes the same
 	// file.
 	writer *sql.DB
-	stmts  statements
+	// conn is the writer connection's prepared statements; only the
+	// writer goroutine touches it.
+	conn *conn
 	// reader serves ReadStream, ReadAll and Head; in WAL mode they never
 	// block the writer nor wait for it.
 	reader *sql.DB
@@ -156,10 +155,6 @@ func Open(ctx context.Context, path string, cfg Config) (*Store, error) {
 	s.writer.SetConnMaxLifetime(0)
 	s.writer.SetConnMaxIdleTime(0)
 	if err := s.init(ctx); err != nil {
-		_ = s.writer.Close()
-		return nil, fmt.Errorf("open event store %s: %w", path, err)
-	}
-	if s.stmts, err = prepareStatements(ctx, s.writer); err != nil {
 		_ = s.writer.Close()
 		return nil, fmt.Errorf("open event store %s: %w", path, err)
 	}
@@ -228,7 +223,7 @@ func (s *Store) Close() error {
 		if s.writerDone != nil {
 			<-s.writerDone
 		}
-		errs := []error{s.stmts.close(), s.writer.Close()}
+		errs := []error{s.writer.Close()}
 		if s.reader != nil {
 			errs = append(errs, s.reader.Close())
 		}
