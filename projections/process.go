@@ -46,7 +46,9 @@ type ProcessConfig struct {
 	// WebhookMaxResponseBytes is how much of a webhook's answer is read
 	// before it is dropped (default 64 KiB).
 	WebhookMaxResponseBytes int64
-	// WebhookConcurrency bounds the webhook calls in flight (default 64).
+	// WebhookConcurrency bounds the webhook calls in flight (default:
+	// MaxActiveDeliveries, so that no try waits for a call while it holds a
+	// delivery slot that another customer's delivery needs).
 	WebhookConcurrency int
 	// MaxActiveDeliveries bounds the delivery tries under way at once; a
 	// job waiting for its next try is not one of them. More wait in the
@@ -105,11 +107,11 @@ func (c *ProcessConfig) setDefaults() {
 	if c.WebhookMaxResponseBytes == 0 {
 		c.WebhookMaxResponseBytes = 64 << 10
 	}
-	if c.WebhookConcurrency == 0 {
-		c.WebhookConcurrency = 64
-	}
 	if c.MaxActiveDeliveries == 0 {
 		c.MaxActiveDeliveries = 256
+	}
+	if c.WebhookConcurrency == 0 {
+		c.WebhookConcurrency = c.MaxActiveDeliveries
 	}
 	if c.MaxActivePerCustomer == 0 {
 		c.MaxActivePerCustomer = 4
