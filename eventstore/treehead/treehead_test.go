@@ -2,6 +2,7 @@ package treehead_test
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	_ "github.com/mattn/go-sqlite3"
 
 	"github.com/offerflow/offerflow/domain"
 	"github.com/offerflow/offerflow/eventstore"
@@ -165,5 +168,75 @@ func TestService_Head(t *testing.T) {
 	}
 	if h4 != h3 || len(again.Problems()) != 0 {
 		t.Fatalf("after a restart: head %+v (want %+v), problems %v", h4, h3, again.Problems())
+	}
+}
+
+// TestService_FindsTampering starts a service over a log that was changed
+// behind its back: it reports that the log no longer extends the head it
+// recorded and no longer matches its witness, and leaves the witness as it
+// was.
+func TestService_FindsTampering(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "events.db")
+	store, err := sqlite.Open(ctx, path, sqlite.Config{Synchronous: "NORMAL"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := treehead.LoadOrCreateKey(filepath.Join(dir, "key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	witness := filepath.Join(dir, "witness")
+	appendEvents(t, store, "a", 4)
+	svc, err := treehead.New(ctx, treehead.Config{Store: store, Key: key, Witness: witness}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Head(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := errors.Join(svc.Close(), store.Close()); err != nil {
+		t.Fatal(err)
+	}
+	before, err := os.ReadFile(witness)
+	if err != nil || len(before) != 4*40 {
+		t.Fatalf("witness of %d bytes, want the 4 leaves seen before the head was recorded, 40 bytes each: %v", len(before), err)
+	}
+
+	db, err := sql.Open("sqlite3", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`DELETE FROM events WHERE stream = 'a' AND version = 2`); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	store, err = sqlite.Open(ctx, path, sqlite.Config{Synchronous: "NORMAL"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	// More events than the witness holds: a witness that went on being
+	// written would grow.
+	appendEvents(t, store, "b", 3)
+	again, err := treehead.New(ctx, treehead.Config{Store: store, Key: key, Witness: witness}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer again.Close()
+	problems := errors.Join(again.Problems()...)
+	if problems == nil || !strings.Contains(problems.Error(), "witness") || !errors.Is(problems, treehead.ErrNotExtended) {
+		t.Fatalf("problems: %v", problems)
+	}
+	if _, err := again.Head(ctx); err != nil {
+		t.Fatal(err)
+	}
+	after, err := os.ReadFile(witness)
+	if err != nil || string(after) != string(before) {
+		t.Fatal("the witness was rewritten after a mismatch")
 	}
 }
