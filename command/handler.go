@@ -241,7 +241,7 @@ func (h *Handler) encode(stream string, version uint64, events []domain.Event, m
 		out[i] = eventstore.NewEvent{
 			ID: id, Type: e.EventType(), SchemaVersion: 1, Data: data,
 			Metadata: eventstore.Metadata{
-				Actor:         eventstore.Actor{Role: string(meta.Actor.Role), Tenant: meta.Actor.Tenant, Subject: meta.Actor.Subject},
+				Actor:         eventstore.Actor{Role: string(meta.Actor.Role), Tenant: meta.Actor.Tenant, Subject: meta.Actor.Subject, Name: meta.Actor.Name},
 				CorrelationID: meta.CorrelationID,
 				CausationID:   meta.CausationID,
 				OccurredAt:    now,

@@ -261,7 +261,7 @@ func TestLookupToken(t *testing.T) {
 	ctx := context.Background()
 	w := mustWorld(t, command.Config{})
 	op := command.Meta{Actor: domain.Actor{Role: domain.RoleOperator}}
-	if _, err := w.svc.IssueToken(ctx, op, "tok-1", "hash-1", domain.RoleCustomer, string(w.cust)); err != nil {
+	if _, err := w.svc.IssueToken(ctx, op, domain.TokenSpec{ID: "tok-1", Hash: "hash-1", Role: domain.RoleCustomer, Tenant: string(w.cust)}); err != nil {
 		t.Fatal(err)
 	}
 	a, ok, err := w.svc.LookupToken(ctx, "hash-1")
@@ -271,7 +271,7 @@ func TestLookupToken(t *testing.T) {
 	if _, ok, err := w.svc.LookupToken(ctx, "hash-2"); ok || err != nil {
 		t.Fatalf("unknown hash: ok %v err %v", ok, err)
 	}
-	if _, err := w.svc.IssueToken(ctx, op, "tok-2", "hash-3", domain.RoleCustomer, "no-such-customer"); domain.ErrorCode(err) != domain.EINVALID {
+	if _, err := w.svc.IssueToken(ctx, op, domain.TokenSpec{ID: "tok-2", Hash: "hash-3", Role: domain.RoleCustomer, Tenant: "no-such-customer"}); domain.ErrorCode(err) != domain.EINVALID {
 		t.Fatalf("token for unknown customer: %v", err)
 	}
 }

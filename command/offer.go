@@ -78,17 +78,19 @@ func (s *Service) RedeliverOffer(ctx context.Context, m Meta, id domain.OfferID)
 
 // ReadOffer records the acting customer opening an offer.
 func (s *Service) ReadOffer(ctx context.Context, m Meta, id domain.OfferID) (*domain.Offer, Result, error) {
-	return s.updateOffer(ctx, m, id, func(o *domain.Offer, now time.Time) ([]domain.Event, error) { return o.Read(now) })
+	return s.updateOffer(ctx, m, id, func(o *domain.Offer, now time.Time) ([]domain.Event, error) { return o.Read(now, m.Actor.Name) })
 }
 
 // AcceptOffer records the acting customer accepting an offer.
 func (s *Service) AcceptOffer(ctx context.Context, m Meta, id domain.OfferID) (*domain.Offer, Result, error) {
-	return s.updateOffer(ctx, m, id, func(o *domain.Offer, now time.Time) ([]domain.Event, error) { return o.Accept(now) })
+	return s.updateOffer(ctx, m, id, func(o *domain.Offer, now time.Time) ([]domain.Event, error) { return o.Accept(now, m.Actor.Name) })
 }
 
 // RejectOffer records the acting customer rejecting an offer.
 func (s *Service) RejectOffer(ctx context.Context, m Meta, id domain.OfferID, reason string) (*domain.Offer, Result, error) {
-	return s.updateOffer(ctx, m, id, func(o *domain.Offer, now time.Time) ([]domain.Event, error) { return o.Reject(reason, now) })
+	return s.updateOffer(ctx, m, id, func(o *domain.Offer, now time.Time) ([]domain.Event, error) {
+		return o.Reject(reason, now, m.Actor.Name)
+	})
 }
 
 // DeliverOffer records round dispatch of an offer's delivery as done.

@@ -10,11 +10,13 @@ import (
 // Service offers every command of offerflow as a method. Each checks that the
 // actor's tenant owns what it names: another tenant's resource is not found.
 type Service struct {
-	h *Handler
+	h      *Handler
+	tokens *tokenCache
 }
 
-// NewService returns a Service writing through h.
-func NewService(h *Handler) *Service { return &Service{h: h} }
+// NewService returns a Service writing through h. Its token look-ups are
+// cached while FollowTokens runs.
+func NewService(h *Handler) *Service { return &Service{h: h, tokens: newTokenCache()} }
 
 // Handler returns the handler the service writes through.
 func (s *Service) Handler() *Handler { return s.h }

@@ -14,7 +14,7 @@ func TestRevokeToken(t *testing.T) {
 	ctx := context.Background()
 	w := mustWorld(t, command.Config{})
 	op := command.Meta{Actor: domain.Actor{Role: domain.RoleOperator, Subject: "operator"}, CorrelationID: "req-1"}
-	if _, err := w.svc.IssueToken(ctx, op, "tok-1", "hash-1", domain.RoleCustomer, string(w.cust)); err != nil {
+	if _, err := w.svc.IssueToken(ctx, op, domain.TokenSpec{ID: "tok-1", Hash: "hash-1", Role: domain.RoleCustomer, Tenant: string(w.cust)}); err != nil {
 		t.Fatal(err)
 	}
 	head := func() uint64 {
@@ -70,7 +70,7 @@ func TestRevokeToken(t *testing.T) {
 	t.Run("NotReissued", func(t *testing.T) {
 		// A revoked hash stays revoked: issuing it again would bring a
 		// leaked token back to life.
-		_, err := w.svc.IssueToken(ctx, op, "tok-9", "hash-1", domain.RoleCustomer, string(w.cust))
+		_, err := w.svc.IssueToken(ctx, op, domain.TokenSpec{ID: "tok-9", Hash: "hash-1", Role: domain.RoleCustomer, Tenant: string(w.cust)})
 		if !errors.Is(err, domain.ErrTokenExists) {
 			t.Fatalf("reissue: %v, want %v", err, domain.ErrTokenExists)
 		}
@@ -79,7 +79,7 @@ func TestRevokeToken(t *testing.T) {
 		}
 	})
 	t.Run("OthersUnaffected", func(t *testing.T) {
-		if _, err := w.svc.IssueToken(ctx, op, "tok-3", "hash-3", domain.RoleAuditor, "*"); err != nil {
+		if _, err := w.svc.IssueToken(ctx, op, domain.TokenSpec{ID: "tok-3", Hash: "hash-3", Role: domain.RoleAuditor, Tenant: "*"}); err != nil {
 			t.Fatal(err)
 		}
 		if a, ok, err := w.svc.LookupToken(ctx, "hash-3"); !ok || err != nil || a.Subject != "tok-3" {
@@ -95,7 +95,7 @@ func TestRevokeToken_Concurrent(t *testing.T) {
 	ctx := context.Background()
 	w := mustWorld(t, command.Config{})
 	op := command.Meta{Actor: domain.Actor{Role: domain.RoleOperator, Subject: "operator"}}
-	if _, err := w.svc.IssueToken(ctx, op, "tok-1", "hash-1", domain.RoleAuditor, "*"); err != nil {
+	if _, err := w.svc.IssueToken(ctx, op, domain.TokenSpec{ID: "tok-1", Hash: "hash-1", Role: domain.RoleAuditor, Tenant: "*"}); err != nil {
 		t.Fatal(err)
 	}
 	const n = 8

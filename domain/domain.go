@@ -52,6 +52,9 @@ type Actor struct {
 	Role    Role   `json:"role"`
 	Tenant  string `json:"tenant"`
 	Subject string `json:"subject"`
+	// Name is the display name of the token that acted, where one was
+	// given (see TokenIssued.Name).
+	Name string `json:"name,omitempty"`
 }
 
 // SystemActor is the actor recorded by background processes.

@@ -35,6 +35,7 @@ func sentinels() map[string]*domain.Error {
 		"ErrResellerNotFound": domain.ErrResellerNotFound, "ErrWebhookNotSet": domain.ErrWebhookNotSet,
 		"ErrLicensesAlreadyGranted": domain.ErrLicensesAlreadyGranted, "ErrLicensesOfferNotAccepted": domain.ErrLicensesOfferNotAccepted,
 		"ErrTokenExists": domain.ErrTokenExists, "ErrTokenNotFound": domain.ErrTokenNotFound, "ErrTokenRevoked": domain.ErrTokenRevoked,
+		"ErrTokenNotValid": domain.ErrTokenNotValid, "ErrTokenTooDeep": domain.ErrTokenTooDeep, "ErrTokenNoSliding": domain.ErrTokenNoSliding,
 	}
 }
 

@@ -46,7 +46,7 @@ func EventTypes() []string {
 		TypeTemplateItemRemoved, TypeTemplateArchived,
 		TypeOfferCreated, TypeOfferDispatched, TypeOfferDelivered, TypeOfferDeliveryFailed,
 		TypeOfferRead, TypeOfferAccepted, TypeOfferRejected, TypeOfferWithdrawn, TypeOfferExpired,
-		TypeLicensesGranted, TypeTokenIssued, TypeTokenRevoked,
+		TypeLicensesGranted, TypeTokenIssued, TypeTokenRevoked, TypeTokenExtended,
 	}
 }
 
@@ -97,6 +97,8 @@ func NewEvent(typ string) (Event, bool) {
 		return &TokenIssued{}, true
 	case TypeTokenRevoked:
 		return &TokenRevoked{}, true
+	case TypeTokenExtended:
+		return &TokenExtended{}, true
 	}
 	return nil, false
 }

@@ -39,16 +39,18 @@ func sampleEvents() []domain.Event {
 		&domain.OfferDispatched{OfferID: "o1", Dispatch: 2, At: at},
 		&domain.OfferDelivered{OfferID: "o1", Dispatch: 2, At: at},
 		&domain.OfferDeliveryFailed{OfferID: "o1", Dispatch: 2, Error: "503 Service Unavailable", Attempts: 8, At: at},
-		&domain.OfferRead{OfferID: "o1", At: at},
-		&domain.OfferAccepted{OfferID: "o1", At: at},
-		&domain.OfferRejected{OfferID: "o1", Reason: "zu teuer", At: at},
+		&domain.OfferRead{OfferID: "o1", At: at, By: "Anna"},
+		&domain.OfferAccepted{OfferID: "o1", At: at, By: "Anna"},
+		&domain.OfferRejected{OfferID: "o1", Reason: "zu teuer", At: at, By: "Anna"},
 		&domain.OfferWithdrawn{OfferID: "o1", At: at},
 		&domain.OfferExpired{OfferID: "o1", At: at},
 		&domain.LicensesGranted{OfferID: "o1", CustomerID: "c1", ResellerID: "r1", Licenses: []domain.License{{
 			OfferID: "o1", ItemID: "i1", ProductID: "p1", ProductName: "Erste Hilfe", Kind: domain.KindModule, TermMonths: 12,
 			LicenseMode: domain.ModeAbsolute, Seats: ptr(30), GrantedAt: at, ValidUntil: &until}}},
-		&domain.TokenIssued{TokenID: "k1", Hash: "9f86d081", Role: domain.RoleAuditor, Tenant: "*"},
+		&domain.TokenIssued{TokenID: "k1", Hash: "9f86d081", Role: domain.RoleAuditor, Tenant: "*", Name: "Audit",
+			Parent: "0a1b", Depth: 1, ExpiresAt: &at, IdleSeconds: 3600},
 		&domain.TokenRevoked{TokenID: "k1"},
+		&domain.TokenExtended{TokenID: "k1", ExpiresAt: at},
 	}
 }
 

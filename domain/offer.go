@@ -51,6 +51,8 @@ type Offer struct {
 	deliveredAt   *time.Time
 	openedAt      *time.Time
 	decidedAt     *time.Time
+	openedBy      string
+	decidedBy     string
 	withdrawnAt   *time.Time
 	expiredAt     *time.Time
 	reason        string
@@ -78,6 +80,10 @@ type OfferView struct {
 	ExpiredAt       *time.Time
 	RejectionReason string
 	DeliveryError   string
+	// OpenedBy and DecidedBy are the display names of the tokens that
+	// opened and decided the offer, "" where they had none.
+	OpenedBy  string
+	DecidedBy string
 }
 
 // View returns a copy of the offer's state.
@@ -89,6 +95,7 @@ func (o *Offer) View() OfferView {
 		DeliveredAt: cloneTime(o.deliveredAt), OpenedAt: cloneTime(o.openedAt),
 		DecidedAt: cloneTime(o.decidedAt), WithdrawnAt: cloneTime(o.withdrawnAt),
 		ExpiredAt: cloneTime(o.expiredAt), RejectionReason: o.reason, DeliveryError: o.deliveryError,
+		OpenedBy: o.openedBy, DecidedBy: o.decidedBy,
 	}
 }
 
@@ -103,6 +110,7 @@ func RestoreOffer(v OfferView) *Offer {
 		deliveredAt: cloneTime(v.DeliveredAt), openedAt: cloneTime(v.OpenedAt),
 		decidedAt: cloneTime(v.DecidedAt), withdrawnAt: cloneTime(v.WithdrawnAt),
 		expiredAt: cloneTime(v.ExpiredAt), reason: v.RejectionReason, deliveryError: v.DeliveryError,
+		openedBy: v.OpenedBy, decidedBy: v.DecidedBy,
 	}
 }
 
@@ -221,8 +229,9 @@ func (o *Offer) Redeliver(now time.Time) ([]Event, error) {
 }
 
 // Read records the customer opening the offer. Only the first opening is
-// recorded; a repeat records nothing.
-func (o *Offer) Read(now time.Time) ([]Event, error) {
+// recorded; a repeat records nothing. by is the display name of whoever
+// opened it ("" for none).
+func (o *Offer) Read(now time.Time, by string) ([]Event, error) {
 	if !o.Exists() {
 		return nil, ErrOfferNotFound
 	}
@@ -232,19 +241,20 @@ func (o *Offer) Read(now time.Time) ([]Event, error) {
 	if o.openedAt != nil {
 		return nil, nil
 	}
-	return []Event{&OfferRead{OfferID: o.id, At: now}}, nil
+	return []Event{&OfferRead{OfferID: o.id, At: now, By: by}}, nil
 }
 
-// Accept records the customer accepting the offer.
-func (o *Offer) Accept(now time.Time) ([]Event, error) {
+// Accept records the customer accepting the offer; by is the display name
+// of whoever decided ("" for none).
+func (o *Offer) Accept(now time.Time, by string) ([]Event, error) {
 	if err := o.decidable(now); err != nil {
 		return nil, err
 	}
-	return []Event{&OfferAccepted{OfferID: o.id, At: now}}, nil
+	return []Event{&OfferAccepted{OfferID: o.id, At: now, By: by}}, nil
 }
 
 // Reject records the customer rejecting the offer, with an optional reason.
-func (o *Offer) Reject(reason string, now time.Time) ([]Event, error) {
+func (o *Offer) Reject(reason string, now time.Time, by string) ([]Event, error) {
 	// The contract answers a missing offer (404) before a bad body (422),
 	// and a bad body before a wrong state (409).
 	if err := o.inInbox(); err != nil {
@@ -257,7 +267,7 @@ func (o *Offer) Reject(reason string, now time.Time) ([]Event, error) {
 	if err := o.decidable(now); err != nil {
 		return nil, err
 	}
-	return []Event{&OfferRejected{OfferID: o.id, Reason: reason, At: now}}, nil
+	return []Event{&OfferRejected{OfferID: o.id, Reason: reason, At: now, By: by}}, nil
 }
 
 // inInbox reports whether the offer exists for its customer: created and
@@ -333,11 +343,11 @@ func (o *Offer) Apply(e Event) {
 	case *OfferDeliveryFailed:
 		o.status, o.deliveryError = StatusDeliveryFailed, ev.Error
 	case *OfferRead:
-		o.openedAt = timePtr(ev.At)
+		o.openedAt, o.openedBy = timePtr(ev.At), ev.By
 	case *OfferAccepted:
-		o.status, o.decidedAt = StatusAccepted, timePtr(ev.At)
+		o.status, o.decidedAt, o.decidedBy = StatusAccepted, timePtr(ev.At), ev.By
 	case *OfferRejected:
-		o.status, o.decidedAt, o.reason = StatusRejected, timePtr(ev.At), ev.Reason
+		o.status, o.decidedAt, o.reason, o.decidedBy = StatusRejected, timePtr(ev.At), ev.Reason, ev.By
 	case *OfferWithdrawn:
 		o.status, o.withdrawnAt = StatusWithdrawn, timePtr(ev.At)
 	case *OfferExpired:

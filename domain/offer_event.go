@@ -53,6 +53,8 @@ func (OfferDeliveryFailed) EventType() string { return TypeOfferDeliveryFailed }
 type OfferRead struct {
 	OfferID OfferID   `json:"offer_id"`
 	At      time.Time `json:"at"`
+	// By is the display name of the token that opened it, where it has one.
+	By string `json:"by,omitempty"`
 }
 
 func (OfferRead) EventType() string { return TypeOfferRead }
@@ -61,6 +63,8 @@ func (OfferRead) EventType() string { return TypeOfferRead }
 type OfferAccepted struct {
 	OfferID OfferID   `json:"offer_id"`
 	At      time.Time `json:"at"`
+	// By is the display name of the token that decided, where it has one.
+	By string `json:"by,omitempty"`
 }
 
 func (OfferAccepted) EventType() string { return TypeOfferAccepted }
@@ -70,6 +74,8 @@ type OfferRejected struct {
 	OfferID OfferID   `json:"offer_id"`
 	Reason  string    `json:"reason"`
 	At      time.Time `json:"at"`
+	// By is the display name of the token that decided, where it has one.
+	By string `json:"by,omitempty"`
 }
 
 func (OfferRejected) EventType() string { return TypeOfferRejected }

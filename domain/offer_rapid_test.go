@@ -215,16 +215,16 @@ func TestOffer_LifecycleProperty(t *testing.T) {
 			},
 			"read": func(t *rapid.T) {
 				tick(t)
-				run(t, "read", m.read(), func() ([]domain.Event, error) { return o.Read(now) })
+				run(t, "read", m.read(), func() ([]domain.Event, error) { return o.Read(now, "") })
 			},
 			"accept": func(t *rapid.T) {
 				tick(t)
-				run(t, "accept", m.step(vAccept, 0, now, ""), func() ([]domain.Event, error) { return o.Accept(now) })
+				run(t, "accept", m.step(vAccept, 0, now, ""), func() ([]domain.Event, error) { return o.Accept(now, "") })
 			},
 			"reject": func(t *rapid.T) {
 				tick(t)
 				reason := rapid.SampledFrom([]string{"", " zu teuer ", strings.Repeat("ö", domain.MaxReasonLen+1)}).Draw(t, "reason")
-				run(t, "reject", m.step(vReject, 0, now, reason), func() ([]domain.Event, error) { return o.Reject(reason, now) })
+				run(t, "reject", m.step(vReject, 0, now, reason), func() ([]domain.Event, error) { return o.Reject(reason, now, "") })
 			},
 			"withdraw": func(t *rapid.T) {
 				tick(t)

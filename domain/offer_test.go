@@ -122,15 +122,15 @@ func columns() [nCols]column {
 			},
 			status: to(domain.StatusWaiting)},
 		colRead: {name: "Read",
-			run:    func(o *domain.Offer, _ int) ([]domain.Event, error) { return o.Read(when) },
+			run:    func(o *domain.Offer, _ int) ([]domain.Event, error) { return o.Read(when, "") },
 			want:   func(int) []domain.Event { return []domain.Event{&domain.OfferRead{OfferID: offer1, At: when}} },
 			status: same},
 		colAccept: {name: "Accept",
-			run:    func(o *domain.Offer, _ int) ([]domain.Event, error) { return o.Accept(when) },
+			run:    func(o *domain.Offer, _ int) ([]domain.Event, error) { return o.Accept(when, "") },
 			want:   func(int) []domain.Event { return []domain.Event{&domain.OfferAccepted{OfferID: offer1, At: when}} },
 			status: to(domain.StatusAccepted)},
 		colReject: {name: "Reject",
-			run: func(o *domain.Offer, _ int) ([]domain.Event, error) { return o.Reject("  zu teuer\n", when) },
+			run: func(o *domain.Offer, _ int) ([]domain.Event, error) { return o.Reject("  zu teuer\n", when, "") },
 			want: func(int) []domain.Event {
 				return []domain.Event{&domain.OfferRejected{OfferID: offer1, Reason: "zu teuer", At: when}}
 			},
@@ -293,9 +293,9 @@ func TestOffer_NotCreated(t *testing.T) {
 		"Deliver":      func() ([]domain.Event, error) { return o.Deliver(1, when) },
 		"FailDelivery": func() ([]domain.Event, error) { return o.FailDelivery(1, "x", 1, when) },
 		"Redeliver":    func() ([]domain.Event, error) { return o.Redeliver(when) },
-		"Read":         func() ([]domain.Event, error) { return o.Read(when) },
-		"Accept":       func() ([]domain.Event, error) { return o.Accept(when) },
-		"Reject":       func() ([]domain.Event, error) { return o.Reject("", when) },
+		"Read":         func() ([]domain.Event, error) { return o.Read(when, "") },
+		"Accept":       func() ([]domain.Event, error) { return o.Accept(when, "") },
+		"Reject":       func() ([]domain.Event, error) { return o.Reject("", when, "") },
 		"Withdraw":     func() ([]domain.Event, error) { return o.Withdraw(when) },
 		"Expire":       func() ([]domain.Event, error) { return o.Expire(when) },
 	} {
@@ -312,12 +312,12 @@ func TestOffer_NotCreated(t *testing.T) {
 func TestOffer_Read(t *testing.T) {
 	t.Run("OnceOnly", func(t *testing.T) {
 		o := fold(&domain.Offer{}, after(delivered(1))(nil)...)
-		evs, err := o.Read(when)
+		evs, err := o.Read(when, "")
 		mustApply(t, o, evs, err)
 		if got := o.View().OpenedAt; got == nil || !got.Equal(when) {
 			t.Fatalf("opened_at %v, want %v", got, when)
 		}
-		evs, err = o.Read(when.Add(time.Hour))
+		evs, err = o.Read(when.Add(time.Hour), "")
 		if err != nil || evs != nil {
 			t.Fatalf("second read: events %v, error %v; want nothing", evs, err)
 		}
@@ -329,7 +329,7 @@ func TestOffer_Reject(t *testing.T) {
 	t.Run("ReasonOfMaxLength", func(t *testing.T) {
 		o := fold(&domain.Offer{}, after(delivered(1))(nil)...)
 		reason := strings.Repeat("ü", domain.MaxReasonLen)
-		evs, err := o.Reject(reason, when)
+		evs, err := o.Reject(reason, when, "")
 		wantErr(t, err, nil)
 		if got := evs[0].(*domain.OfferRejected).Reason; got != reason {
 			t.Fatalf("reason of %d code points, want %d", len([]rune(got)), domain.MaxReasonLen)
@@ -337,7 +337,7 @@ func TestOffer_Reject(t *testing.T) {
 	})
 	t.Run("ReasonTooLong", func(t *testing.T) {
 		o := fold(&domain.Offer{}, after(delivered(1))(nil)...)
-		_, err := o.Reject(long, when)
+		_, err := o.Reject(long, when, "")
 		if domain.ErrorCode(err) != domain.EINVALID || domain.ErrorField(err) != "reason" {
 			t.Fatalf("error %v, want validation_failed on reason", err)
 		}
@@ -346,14 +346,14 @@ func TestOffer_Reject(t *testing.T) {
 	// a missing resource (404) before both.
 	t.Run("ReasonTooLongBeatsDecided", func(t *testing.T) {
 		o := fold(&domain.Offer{}, after(delivered(1), accepted)(nil)...)
-		_, err := o.Reject(long, when)
+		_, err := o.Reject(long, when, "")
 		if domain.ErrorCode(err) != domain.EINVALID {
 			t.Fatalf("error %v, want validation_failed", err)
 		}
 	})
 	t.Run("NotDeliveredBeatsReasonTooLong", func(t *testing.T) {
 		o := fold(&domain.Offer{}, after()(nil)...)
-		_, err := o.Reject(long, when)
+		_, err := o.Reject(long, when, "")
 		wantErr(t, err, domain.ErrOfferNotDelivered)
 	})
 }
@@ -393,8 +393,8 @@ func TestOffer_FailDelivery(t *testing.T) {
 // an offer without expiry can be decided at any time.
 func TestOffer_DecisionDeadline(t *testing.T) {
 	decisions := map[string]func(o *domain.Offer, now time.Time) ([]domain.Event, error){
-		"Accept": func(o *domain.Offer, now time.Time) ([]domain.Event, error) { return o.Accept(now) },
-		"Reject": func(o *domain.Offer, now time.Time) ([]domain.Event, error) { return o.Reject("too dear", now) },
+		"Accept": func(o *domain.Offer, now time.Time) ([]domain.Event, error) { return o.Accept(now, "") },
+		"Reject": func(o *domain.Offer, now time.Time) ([]domain.Event, error) { return o.Reject("too dear", now, "") },
 	}
 	tests := []struct {
 		name string

@@ -74,7 +74,7 @@ func TestText_EveryNameAndFreeText(t *testing.T) {
 		return err
 	}
 	checks["RejectionReason"] = func() error {
-		_, err := fold(&domain.Offer{}, after(delivered(1))(nil)...).Reject("no\x1b[2J", when)
+		_, err := fold(&domain.Offer{}, after(delivered(1))(nil)...).Reject("no\x1b[2J", when, "")
 		return err
 	}
 	for name, f := range checks {

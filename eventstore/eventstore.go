@@ -23,6 +23,8 @@ type Actor struct {
 	Role    string `json:"role"`
 	Tenant  string `json:"tenant"`
 	Subject string `json:"subject"`
+	// Name is the display name of the token that acted, where it has one.
+	Name string `json:"name,omitempty"`
 }
 
 // Metadata is what the log records about an event besides its data.

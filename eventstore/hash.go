@@ -16,7 +16,7 @@ import (
 //
 // The canonical envelope is the JSON object
 //
-//	{"data":…,"id":…,"metadata":{"actor":{"role","subject","tenant"},"causation_id","correlation_id","occurred_at"},
+//	{"data":…,"id":…,"metadata":{"actor":{"name"?,"role","subject","tenant"},"causation_id","correlation_id","occurred_at"},
 //	 "prev_hash":…|null,"schema_version":…,"stream":…,"type":…,"version":…}
 //
 // with keys sorted, no insignificant white space, numbers as written, and
@@ -45,7 +45,7 @@ func Canonical(e Event) ([]byte, error) {
 		"data": json.RawMessage(data),
 		"id":   e.ID,
 		"metadata": map[string]any{
-			"actor":          map[string]any{"role": e.Metadata.Actor.Role, "subject": e.Metadata.Actor.Subject, "tenant": e.Metadata.Actor.Tenant},
+			"actor":          canonicalActor(e.Metadata.Actor),
 			"causation_id":   e.Metadata.CausationID,
 			"correlation_id": e.Metadata.CorrelationID,
 			"occurred_at":    e.Metadata.OccurredAt.UTC().Format(time.RFC3339Nano),
@@ -63,6 +63,17 @@ func Canonical(e Event) ([]byte, error) {
 		return nil, err
 	}
 	return bytes.TrimRight(buf.Bytes(), "\n"), nil
+}
+
+// canonicalActor is the actor of the canonical envelope: role, subject,
+// tenant, and name only where there is one, so that events recorded before
+// names existed keep their hashes.
+func canonicalActor(a Actor) map[string]any {
+	m := map[string]any{"role": a.Role, "subject": a.Subject, "tenant": a.Tenant}
+	if a.Name != "" {
+		m["name"] = a.Name
+	}
+	return m
 }
 
 // canonicalJSON re-encodes a JSON value with sorted keys and no white space,

@@ -21,7 +21,11 @@ import (
 // invalid_transition; anything else is internal.
 type Commands interface {
 	RegisterReseller(ctx context.Context, m command.Meta, name string) (*domain.Reseller, command.Result, error)
-	IssueToken(ctx context.Context, m command.Meta, id, hash string, role domain.Role, tenant string) (command.Result, error)
+	IssueToken(ctx context.Context, m command.Meta, spec domain.TokenSpec) (command.Result, error)
+	// DeriveToken issues a token derived from the one recorded under
+	// parent (a web UI session): unauthenticated when the parent no longer
+	// authenticates. It returns the new token's actor.
+	DeriveToken(ctx context.Context, m command.Meta, parent string, spec domain.TokenSpec) (domain.Actor, command.Result, error)
 	// RevokeToken revokes the token issued under hash: not_found when none
 	// was, invalid_transition when it was already revoked.
 	RevokeToken(ctx context.Context, m command.Meta, hash string) (command.Result, error)

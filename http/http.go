@@ -89,6 +89,9 @@ type Config struct {
 	// its next request (2 min).
 	ReadHeaderTimeout time.Duration
 	IdleTimeout       time.Duration
+	// SessionIdle is how long a web UI session lasts unused (12 h): each
+	// use slides its expiry, and it never outlives the token it began with.
+	SessionIdle time.Duration
 	// NewID returns new unique ids (token ids, request ids); UUIDv7 by default.
 	NewID func() string
 }
@@ -117,6 +120,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.IdleTimeout <= 0 {
 		c.IdleTimeout = 2 * time.Minute
+	}
+	if c.SessionIdle <= 0 {
+		c.SessionIdle = DefaultSessionIdle
 	}
 	if c.NewID == nil {
 		c.NewID = func() string { return uuid.Must(uuid.NewV7()).String() }
@@ -148,6 +154,9 @@ func (c *Config) Validate() error {
 // maxHeaderBytes bounds a request's headers: a token, a cookie and a few
 // short values need far less than net/http's default of 1 MB.
 const maxHeaderBytes = 64 << 10
+
+// DefaultSessionIdle is how long a web UI session lasts unused.
+const DefaultSessionIdle = 12 * time.Hour
 
 // Server is the HTTP API.
 type Server struct {

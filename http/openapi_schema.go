@@ -1,6 +1,10 @@
 package http
 
-import "github.com/offerflow/offerflow/domain"
+import (
+	"time"
+
+	"github.com/offerflow/offerflow/domain"
+)
 
 func statuses() []string {
 	var out []string
@@ -36,9 +40,10 @@ func schemas() obj {
 		"Reseller": object([]string{"id", "name", "version"}, obj{
 			"id": str(), "name": str(), "version": integer(),
 		}),
-		"Token": object([]string{"id", "token", "role", "tenant"}, obj{
+		"Token": object([]string{"id", "token", "role", "tenant", "name", "expires_at"}, obj{
 			"id": str(), "token": obj{"type": "string", "description": "Shown only here; the server keeps its SHA-256."},
 			"role": enum("operator", "reseller", "customer", "auditor"), "tenant": str(),
+			"name": nullable(str()), "expires_at": nullable(dateTime()),
 		}),
 		"Product": object([]string{"id", "name", "kind", "license_terms_months", "version"}, obj{
 			"id": str(), "name": str(), "kind": enum("module", "course"), "license_terms_months": arr(integer()), "version": integer(),
@@ -58,6 +63,7 @@ func schemas() obj {
 			"status": enum(statuses()...), "items": arr(ref("Item")), "message": str(),
 			"expires_at": nullable(dateTime()), "created_at": dateTime(), "delivered_at": nullable(dateTime()),
 			"opened_at": nullable(dateTime()), "decided_at": nullable(dateTime()), "withdrawn_at": nullable(dateTime()),
+			"opened_by": nullable(str()), "decided_by": nullable(str()),
 			"expired_at": nullable(dateTime()), "rejection_reason": nullable(str()), "delivery_error": nullable(str()),
 			"version": integer(),
 		}),
@@ -128,7 +134,12 @@ func withDescription(o obj, desc string) obj { o["description"] = desc; return o
 // every reseller), a customer for a customer.
 func createTokenSchema() obj {
 	tenant := obj{"type": "string", "description": "A reseller id (reseller, auditor; `*` for an auditor of every reseller), a customer id (customer); absent or empty for an operator."}
-	o := input([]string{"role"}, obj{"role": enum("operator", "reseller", "customer", "auditor"), "tenant": tenant})
+	o := input([]string{"role"}, obj{"role": enum("operator", "reseller", "customer", "auditor"), "tenant": tenant,
+		"name": obj{"type": "string", "maxLength": domain.MaxNameLen,
+			"description": "The holder's display name, recorded as `actor.name` of what the token does; no control or bidirectional formatting characters."},
+		"ttl_seconds": obj{"type": "integer", "format": "int64", "minimum": 1, "maximum": int64(domain.MaxTokenTTL / time.Second),
+			"description": "The token expires this many seconds after its issue; default never."},
+	})
 	o["oneOf"] = []obj{
 		{"properties": obj{"role": enum("operator"), "tenant": enum("")}},
 		{"required": []string{"tenant"}, "properties": obj{"role": enum("reseller", "customer"), "tenant": obj{"type": "string", "minLength": 1, "not": enum("*")}}},

@@ -2,6 +2,7 @@ package http
 
 import (
 	"net/http"
+	"time"
 
 	"github.com/offerflow/offerflow/domain"
 )
@@ -31,6 +32,10 @@ func (s *Server) handleResellerCreate(w http.ResponseWriter, r *http.Request) {
 type createTokenRequest struct {
 	Role   string `json:"role"`
 	Tenant string `json:"tenant"`
+	// Name is the holder's display name, recorded as actor.name.
+	Name string `json:"name"`
+	// TTLSeconds, when set, is how long the token lives.
+	TTLSeconds *int64 `json:"ttl_seconds"`
 }
 
 // handleTokenCreate issues a token (operator). The token is in this response
@@ -41,13 +46,31 @@ func (s *Server) handleTokenCreate(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, err)
 		return
 	}
-	id := s.cfg.NewID()
+	spec := domain.TokenSpec{ID: s.cfg.NewID(), Role: domain.Role(req.Role), Tenant: req.Tenant, Name: req.Name}
+	if req.TTLSeconds != nil {
+		if *req.TTLSeconds < 1 || *req.TTLSeconds > int64(domain.MaxTokenTTL/time.Second) {
+			s.Error(w, r, domain.Invalid("ttl_seconds", "ttl_seconds must be between 1 and %d", int64(domain.MaxTokenTTL/time.Second)))
+			return
+		}
+		spec.TTL = time.Duration(*req.TTLSeconds) * time.Second
+	}
 	token, hash := NewToken()
-	res, err := s.cfg.Commands.IssueToken(r.Context(), createMeta(r), id, hash, domain.Role(req.Role), req.Tenant)
+	spec.Hash = hash
+	res, err := s.cfg.Commands.IssueToken(r.Context(), createMeta(r), spec)
 	if err != nil {
 		s.Error(w, r, err)
 		return
 	}
+	out := tokenJSON{ID: spec.ID, Token: token, Role: spec.Role, Tenant: spec.Tenant}
+	for _, e := range res.Events {
+		if ev, ok := e.(*domain.TokenIssued); ok {
+			out.ExpiresAt = utcPtr(ev.ExpiresAt)
+			if ev.Name != "" {
+				out.Name = &ev.Name
+			}
+		}
+	}
 	setCommandHeaders(w, res, false)
-	writeJSON(w, http.StatusCreated, tokenJSON{ID: id, Token: token, Role: domain.Role(req.Role), Tenant: req.Tenant})
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusCreated, out)
 }

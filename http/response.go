@@ -26,10 +26,12 @@ type resellerJSON struct {
 }
 
 type tokenJSON struct {
-	ID     string      `json:"id"`
-	Token  string      `json:"token"`
-	Role   domain.Role `json:"role"`
-	Tenant string      `json:"tenant"`
+	ID        string      `json:"id"`
+	Token     string      `json:"token"`
+	Role      domain.Role `json:"role"`
+	Tenant    string      `json:"tenant"`
+	Name      *string     `json:"name"`
+	ExpiresAt *time.Time  `json:"expires_at"`
 }
 
 type productJSON struct {
@@ -124,7 +126,9 @@ type offerJSON struct {
 	CreatedAt       time.Time          `json:"created_at"`
 	DeliveredAt     *time.Time         `json:"delivered_at"`
 	OpenedAt        *time.Time         `json:"opened_at"`
+	OpenedBy        *string            `json:"opened_by"`
 	DecidedAt       *time.Time         `json:"decided_at"`
+	DecidedBy       *string            `json:"decided_by"`
 	WithdrawnAt     *time.Time         `json:"withdrawn_at"`
 	ExpiredAt       *time.Time         `json:"expired_at"`
 	RejectionReason *string            `json:"rejection_reason"`
@@ -139,6 +143,7 @@ func offerFromView(o domain.OfferView, version uint64) offerJSON {
 		CreatedAt: o.CreatedAt.UTC(), DeliveredAt: utcPtr(o.DeliveredAt), OpenedAt: utcPtr(o.OpenedAt),
 		DecidedAt: utcPtr(o.DecidedAt), WithdrawnAt: utcPtr(o.WithdrawnAt), ExpiredAt: utcPtr(o.ExpiredAt),
 		DeliveryError: optString(o.DeliveryError), Version: version,
+		OpenedBy: optString(o.OpenedBy), DecidedBy: optString(o.DecidedBy),
 	}
 	if o.Status == domain.StatusRejected {
 		// A rejection without a reason still has one: the empty one.

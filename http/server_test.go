@@ -70,6 +70,9 @@ type Options struct {
 	NoProcesses bool
 	// LogTo, when set, receives the server's logs from level Info on.
 	LogTo io.Writer
+	// Now, when set, is the command side's clock (token expiry, offer
+	// deadlines).
+	Now func() time.Time
 	// Configure, when set, adjusts the server's configuration last (limits,
 	// timeouts).
 	Configure func(*ofhttp.Config)
@@ -127,7 +130,7 @@ func MustOpenServer(tb testing.TB, opts ...func(*Options)) *TestServer {
 	if o.LogTo != nil {
 		srvLogger = slog.New(slog.NewJSONHandler(o.LogTo, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	}
-	svc := command.NewService(command.NewHandler(store, command.Config{OnConflict: metrics.AppendConflicts.Inc, Logger: logger}))
+	svc := command.NewService(command.NewHandler(store, command.Config{OnConflict: metrics.AppendConflicts.Inc, Logger: logger, Now: o.Now}))
 
 	proj, err := projections.New(reads, store, projections.Config{Logger: logger})
 	must(err)
@@ -148,6 +151,7 @@ func MustOpenServer(tb testing.TB, opts ...func(*Options)) *TestServer {
 		}
 	}
 
+	go func() { _ = svc.FollowTokens(ctx, 50*time.Millisecond) }()
 	log := eventlog.New(store)
 	// The UI signs in through the server's own identification, which
 	// exists only once the server does: the closure reads srv later.

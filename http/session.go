@@ -10,20 +10,29 @@ import (
 )
 
 // StartSession issues the web UI's session token for a sign-in with token:
-// a new token of the same role and tenant, recorded (token.issued) with
-// token's holder as actor, so the log tells whose sign-in it was and the
-// pasted token itself never sits in a browser cookie. ok is false when token
-// is not valid.
+// a token derived from it (token.issued with token's hash as parent), of
+// the same role, tenant and name, recorded with token's holder as actor, so
+// the log tells whose sign-in it was and the pasted token itself never sits
+// in a browser cookie. The session expires after Config.SessionIdle unused
+// (each use slides it), never later than token, and ends when token is
+// revoked. ok is false when token is not valid.
 func (s *Server) StartSession(ctx context.Context, token string) (session string, holder Identity, ok bool, err error) {
 	holder, ok, err = s.Identify(ctx, token)
 	if err != nil || !ok {
 		return "", Identity{}, ok, err
 	}
 	session, hash := NewToken()
-	if _, err := s.cfg.Commands.IssueToken(ctx, command.Meta{Actor: holder}, s.cfg.NewID(), hash, holder.Role, holder.Tenant); err != nil {
-		return "", Identity{}, false, fmt.Errorf("start session: issue token: %w", err)
+	spec := domain.TokenSpec{ID: s.cfg.NewID(), Hash: hash, Idle: s.cfg.SessionIdle}
+	actor, _, err := s.cfg.Commands.DeriveToken(ctx, command.Meta{Actor: holder}, HashToken(token), spec)
+	switch {
+	case isCode(err, domain.EUNAUTHENTICATED):
+		// Revoked or expired since the look-up, or the operator token,
+		// which has no stream to derive from.
+		return "", Identity{}, false, nil
+	case err != nil:
+		return "", Identity{}, false, fmt.Errorf("start session: derive token: %w", err)
 	}
-	return session, holder, true, nil
+	return session, actor, true, nil
 }
 
 // EndSession revokes a session token at sign-out, with its holder as actor.

@@ -34,7 +34,7 @@ type offerRow struct {
 
 const offerColumns = `id, created_pos, reseller_id, customer_id, template_id, status, items, message, expires_at,
 	dispatch, delivered, created_at, delivered_at, opened_at, decided_at, withdrawn_at, expired_at,
-	rejection_reason, delivery_error, version`
+	rejection_reason, delivery_error, version, opened_by, decided_by`
 
 // scanOffer scans offerColumns, then extra.
 func scanOffer(s interface{ Scan(...any) error }, extra ...any) (offerRow, error) {
@@ -48,7 +48,7 @@ func scanOffer(s interface{ Scan(...any) error }, extra ...any) (offerRow, error
 	v := &r.view
 	dest := append([]any{&v.ID, &createdPos, &v.ResellerID, &v.CustomerID, &v.TemplateID, &v.Status, &items, &v.Message,
 		&expires, &v.Dispatch, &isDelivered, &createdAt, &delivered, &opened, &decided, &withdrawn, &expired,
-		&v.RejectionReason, &v.DeliveryError, &version}, extra...)
+		&v.RejectionReason, &v.DeliveryError, &version, &v.OpenedBy, &v.DecidedBy}, extra...)
 	if err := s.Scan(dest...); err != nil {
 		return offerRow{}, err
 	}
@@ -87,18 +87,19 @@ func saveOffer(ctx context.Context, tx *sql.Tx, table string, r offerRow) error 
 		return fmt.Errorf("encode items of %s: %w", v.ID, err)
 	}
 	_, err = tx.ExecContext(ctx, `INSERT INTO `+table+` (`+offerColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET
 			reseller_id = excluded.reseller_id, customer_id = excluded.customer_id, template_id = excluded.template_id,
 			status = excluded.status, items = excluded.items, message = excluded.message, expires_at = excluded.expires_at,
 			dispatch = excluded.dispatch, delivered = excluded.delivered, created_at = excluded.created_at,
 			delivered_at = excluded.delivered_at, opened_at = excluded.opened_at, decided_at = excluded.decided_at,
 			withdrawn_at = excluded.withdrawn_at, expired_at = excluded.expired_at,
-			rejection_reason = excluded.rejection_reason, delivery_error = excluded.delivery_error, version = excluded.version`,
+			rejection_reason = excluded.rejection_reason, delivery_error = excluded.delivery_error, version = excluded.version,
+			opened_by = excluded.opened_by, decided_by = excluded.decided_by`,
 		v.ID, int64(r.createdPos), v.ResellerID, v.CustomerID, v.TemplateID, v.Status, string(b), v.Message,
 		nullNanos(v.ExpiresAt), v.Dispatch, v.Delivered, nanos(v.CreatedAt), nullNanos(v.DeliveredAt),
 		nullNanos(v.OpenedAt), nullNanos(v.DecidedAt), nullNanos(v.WithdrawnAt), nullNanos(v.ExpiredAt),
-		v.RejectionReason, v.DeliveryError, int64(r.version))
+		v.RejectionReason, v.DeliveryError, int64(r.version), v.OpenedBy, v.DecidedBy)
 	if err != nil {
 		return fmt.Errorf("save %s %s: %w", table, v.ID, err)
 	}

@@ -195,14 +195,14 @@ func (g *offerGen) offer(i int) ([]genStream, error) {
 		err = step(system, func(now time.Time) ([]domain.Event, error) { return o.Deliver(o.Dispatch(), now) })
 	}
 	if err == nil && fate != 7 && fate != 8 && fate != 6 {
-		err = step(customer, o.Read)
+		err = step(customer, func(now time.Time) ([]domain.Event, error) { return o.Read(now, "") })
 	}
 	switch {
 	case err != nil:
 	case fate < 4:
-		err = step(customer, o.Accept)
+		err = step(customer, func(now time.Time) ([]domain.Event, error) { return o.Accept(now, "") })
 	case fate < 6:
-		err = step(customer, func(now time.Time) ([]domain.Event, error) { return o.Reject("too expensive", now) })
+		err = step(customer, func(now time.Time) ([]domain.Event, error) { return o.Reject("too expensive", now, "") })
 	case fate == 6:
 		err = step(reseller, o.Withdraw)
 	}

@@ -52,7 +52,7 @@ func (m *Main) seedDemo(ctx context.Context, svc *command.Service) error {
 	op := command.Meta{Actor: domain.Actor{Role: domain.RoleOperator, Subject: "demo"}}
 	issue := func(role domain.Role, tenant string) (string, error) {
 		tok, hash := ohttp.NewToken()
-		if _, err := svc.IssueToken(ctx, op, svc.Handler().NewID(), hash, role, tenant); err != nil {
+		if _, err := svc.IssueToken(ctx, op, domain.TokenSpec{ID: svc.Handler().NewID(), Hash: hash, Role: role, Tenant: tenant}); err != nil {
 			return "", fmt.Errorf("issue %s token: %w", role, err)
 		}
 		return tok, nil

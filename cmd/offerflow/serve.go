@@ -259,6 +259,11 @@ func (m *Main) Run(ctx context.Context) error {
 	if c.headInterval > 0 {
 		m.bg = append(m.bg, m.background(runCtx, "tree heads", func(ctx context.Context) error { return m.trees.Run(ctx, c.headInterval) }))
 	}
+	// The token cache: while it follows the log, token look-ups are served
+	// from memory, and dropped the moment any process revokes a token.
+	m.bg = append(m.bg, m.background(runCtx, "token cache", func(ctx context.Context) error {
+		return svc.FollowTokens(ctx, time.Second)
+	}))
 	if c.processes {
 		m.bg = append(m.bg, m.background(runCtx, "processes", m.procs.Run))
 	} else {

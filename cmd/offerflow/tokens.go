@@ -7,13 +7,14 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/offerflow/offerflow/command"
 	"github.com/offerflow/offerflow/domain"
 	ohttp "github.com/offerflow/offerflow/http"
 )
 
-const tokensUsage = "usage: offerflow tokens create --data DIR --role ROLE --tenant ID\n" +
+const tokensUsage = "usage: offerflow tokens create --data DIR --role ROLE --tenant ID [--name NAME] [--ttl DURATION]\n" +
 	"       offerflow tokens revoke --data DIR (--token T | --token - | --token-hash H)"
 
 // cliOperator is the metadata of what the command line records: the
@@ -44,8 +45,13 @@ func runTokensCreate(ctx context.Context, args []string, e env) error {
 	sf.register(fs)
 	role := fs.String("role", "", "operator, reseller, customer or auditor")
 	tenant := fs.String("tenant", "", "reseller id (reseller, auditor; * for an auditor of every reseller) or customer id (customer)")
+	name := fs.String("name", "", "the holder's display name, recorded as actor.name of what the token does (at most 200 characters)")
+	ttl := fs.Duration("ttl", 0, "how long the token lives, e.g. 720h (default: until revoked)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	if *ttl < 0 || (*ttl > 0 && *ttl < time.Second) {
+		return usageError{"--ttl must be at least 1s"}
 	}
 	r, err := domain.ParseRole(*role)
 	if err != nil {
@@ -58,7 +64,8 @@ func runTokensCreate(ctx context.Context, args []string, e env) error {
 	defer store.Close()
 	svc := command.NewService(command.NewHandler(store, command.Config{}))
 	token, hash := ohttp.NewToken()
-	if _, err := svc.IssueToken(ctx, cliOperator(), svc.Handler().NewID(), hash, r, *tenant); err != nil {
+	spec := domain.TokenSpec{ID: svc.Handler().NewID(), Hash: hash, Role: r, Tenant: *tenant, Name: *name, TTL: ttl.Truncate(time.Second)}
+	if _, err := svc.IssueToken(ctx, cliOperator(), spec); err != nil {
 		if domain.ErrorCode(err) == domain.EINTERNAL {
 			return fmt.Errorf("create token: %w", err)
 		}

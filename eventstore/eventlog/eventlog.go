@@ -121,7 +121,7 @@ func AuditEvent(e eventstore.Event) domain.AuditEvent {
 		ID: e.ID, Position: e.Position, Stream: e.Stream, Version: e.Version, Type: e.Type, SchemaVersion: e.SchemaVersion,
 		OccurredAt: e.Metadata.OccurredAt.UTC(),
 		Actor: domain.Actor{Role: domain.Role(e.Metadata.Actor.Role), Tenant: e.Metadata.Actor.Tenant,
-			Subject: e.Metadata.Actor.Subject},
+			Subject: e.Metadata.Actor.Subject, Name: e.Metadata.Actor.Name},
 		Data: e.Data, CorrelationID: e.Metadata.CorrelationID, CausationID: e.Metadata.CausationID, Hash: e.Hash,
 	}
 	if e.PrevHash != "" {

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
 	_ "github.com/mattn/go-sqlite3" // the processes' database, as serve opens it
 
@@ -65,6 +66,7 @@ func startStack(t *testing.T) *stack {
 
 	metrics := ohttp.NewMetrics(nil)
 	svc := command.NewService(command.NewHandler(store, command.Config{Logger: log, OnConflict: metrics.AppendConflicts.Inc}))
+	go func() { _ = svc.FollowTokens(ctx, 50*time.Millisecond) }()
 	proj, err := projections.New(rm, store, projections.Config{Logger: log})
 	if err != nil {
 		t.Fatalf("projections: %v", err)
@@ -193,7 +195,7 @@ func (s *stack) seedScenario(t *testing.T) seed {
 	}
 	issue := func(role domain.Role, tenant string) string {
 		tok, hash := ohttp.NewToken()
-		if _, err := s.Svc.IssueToken(ctx, op, s.Svc.Handler().NewID(), hash, role, tenant); err != nil {
+		if _, err := s.Svc.IssueToken(ctx, op, domain.TokenSpec{ID: s.Svc.Handler().NewID(), Hash: hash, Role: role, Tenant: tenant}); err != nil {
 			t.Fatalf("issue %s token: %v", role, err)
 		}
 		return tok
