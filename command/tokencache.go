@@ -39,6 +39,8 @@ type tokenCache struct {
 	// live is set while FollowTokens follows the log: only then are
 	// entries kept.
 	live bool
+	// followed is the log position FollowTokens has read up to.
+	followed uint64
 }
 
 func newTokenCache() *tokenCache {
@@ -87,6 +89,20 @@ func (c *tokenCache) reset(live bool) {
 	c.live = live
 }
 
+// TokenCacheFollowed returns the log position up to which the token cache
+// has read the log, and whether it is in use (FollowTokens runs).
+func (s *Service) TokenCacheFollowed() (position uint64, live bool) {
+	s.tokens.mu.Lock()
+	defer s.tokens.mu.Unlock()
+	return s.tokens.followed, s.tokens.live
+}
+
+func (c *tokenCache) setFollowed(pos uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.followed = pos
+}
+
 // followPage is how many events FollowTokens reads at a time.
 const followPage = 1000
 
@@ -121,6 +137,7 @@ func (s *Service) followTokens(ctx context.Context) error {
 	// Entries loaded from here on reflect the log at pos or later; later
 	// events are read below and invalidate them.
 	s.tokens.reset(true)
+	s.tokens.setFollowed(pos)
 	for {
 		if err := store.Wait(ctx, pos); err != nil {
 			return fmt.Errorf("token cache: wait after %d: %w", pos, err)
@@ -135,5 +152,6 @@ func (s *Service) followTokens(ctx context.Context) error {
 			}
 			pos = e.Position
 		}
+		s.tokens.setFollowed(pos)
 	}
 }
