@@ -1,6 +1,7 @@
 package sqlite_test
 
 import (
+	"flag"
 	"fmt"
 	"strings"
 	"testing"
@@ -82,4 +83,23 @@ func TestBenchAppends(t *testing.T) {
 	if n := strings.Count(table.String(), "\n"); n != 4 {
 		t.Errorf("table has %d lines, want 4:\n%s", n, table.String())
 	}
+}
+
+var appendTable = flag.Duration("append-table", 0, "run BenchAppends for this long per cell and print the table of docs/benchmarks.md")
+
+// TestAppendTable prints the append table of docs/benchmarks.md when run
+// with -append-table=3s; without the flag it is skipped.
+func TestAppendTable(t *testing.T) {
+	if *appendTable <= 0 {
+		t.Skip("run with -append-table=3s to measure")
+	}
+	rows, err := sqlite.BenchAppends(t.Context(), sqlite.AppendBenchConfig{Dir: t.TempDir(), Duration: *appendTable})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var table strings.Builder
+	if err := sqlite.WriteAppendTable(&table, rows); err != nil {
+		t.Fatal(err)
+	}
+	t.Log("\n" + table.String())
 }

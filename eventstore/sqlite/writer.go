@@ -39,11 +39,9 @@ var writerStatements = []struct {
 	{func(c *conn) *driver.Stmt { return &c.savepoint }, "SAVEPOINT append"},
 	{func(c *conn) *driver.Stmt { return &c.release }, "RELEASE append"},
 	{func(c *conn) *driver.Stmt { return &c.rollbackTo }, "ROLLBACK TO append"},
-	{func(c *conn) *driver.Stmt { return &c.lookup }, `SELECT
-		(SELECT version FROM events WHERE stream = ?1 AND id = ?2),
-		(SELECT position FROM events WHERE stream = ?1 AND id = ?2),
-		(SELECT version FROM events WHERE stream = ?1 ORDER BY version DESC LIMIT 1),
-		(SELECT hash FROM events WHERE stream = ?1 ORDER BY version DESC LIMIT 1)`},
+	{func(c *conn) *driver.Stmt { return &c.lookup }, `SELECT (SELECT position FROM events WHERE stream = ?1 AND id = ?2), tip.version, tip.hash
+		FROM (SELECT 1) LEFT JOIN
+		(SELECT version, hash FROM events WHERE stream = ?1 ORDER BY version DESC LIMIT 1) AS tip ON 1`},
 	{func(c *conn) *driver.Stmt { return &c.byID }, "SELECT version, position FROM events WHERE stream = ? AND id = ?"},
 	{func(c *conn) *driver.Stmt { return &c.insert }, `INSERT INTO events (id, stream, version, type, schema_version, data, metadata, prev_hash, hash)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`},
@@ -164,7 +162,9 @@ func (c *conn) applyBatch(ctx context.Context, batch []*request) (written int, l
 // its hashes on. It sets r's answer and reports whether r wrote events; its
 // error is one that leaves the transaction unusable.
 func (c *conn) applyOne(ctx context.Context, r *request) (bool, error) {
-	var found [4]driver.Value
+	// found: the position of the first event's id if stored, then the
+	// stream's last version and hash (NULL for a new stream).
+	var found [3]driver.Value
 	if _, err := queryRow(ctx, c.lookup, found[:], r.stream, r.rows[0].ev.ID); err != nil {
 		return false, fmt.Errorf("look up %s: %w", r.stream, err)
 	}
@@ -179,8 +179,8 @@ func (c *conn) applyOne(ctx context.Context, r *request) (bool, error) {
 		r.res = res
 		return false, nil
 	}
-	version, _ := found[2].(int64)
-	prev, _ := found[3].(string)
+	version, _ := found[1].(int64)
+	prev, _ := found[2].(string)
 	if uint64(version) != r.expected {
 		r.err = &eventstore.VersionError{Stream: r.stream, Expected: r.expected, Actual: uint64(version)}
 		return false, nil
