@@ -79,12 +79,13 @@ func (c *Config) setDefaults() {
 type Handler struct {
 	store eventstore.Store
 	cfg   Config
+	cache *streamCache
 }
 
 // NewHandler returns a handler over store.
 func NewHandler(store eventstore.Store, cfg Config) *Handler {
 	cfg.setDefaults()
-	return &Handler{store: store, cfg: cfg}
+	return &Handler{store: store, cfg: cfg, cache: newStreamCache()}
 }
 
 // Now returns the handler's current time.
@@ -210,8 +211,13 @@ func (h *Handler) load(ctx context.Context, stream string, agg Aggregate) (versi
 	return version, position, err
 }
 
-// loadEvents is load that also returns the stream's events.
+// loadEvents is load that also returns the stream's events: their
+// envelopes, whose data may be left out (customer and template streams come
+// from the handler's cache of decoded events).
 func (h *Handler) loadEvents(ctx context.Context, stream string, agg Aggregate) (version, position uint64, evs []eventstore.Event, err error) {
+	if cacheable(stream) {
+		return h.loadCached(ctx, stream, agg)
+	}
 	evs, err = eventstore.ReadStreamAll(ctx, h.store, stream, 0)
 	if err != nil {
 		return 0, 0, nil, fmt.Errorf("load %s: %w", stream, err)
