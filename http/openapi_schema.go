@@ -110,21 +110,50 @@ func schemas() obj {
 		}),
 		"SetItemModeRequest": input([]string{"license_mode"}, obj{"license_mode": enum("absolute", "relative")}),
 		"CreateCustomerRequest": input([]string{"name"}, obj{
-			"name": name(), "external_ref": strMax(domain.MaxExternalRef),
+			"name": name(), "external_ref": singleLine(domain.MaxExternalRef),
 		}),
 		"CreateOfferRequest": input([]string{"template_id"}, obj{
-			"template_id": str(), "message": strMax(domain.MaxMessageLen),
+			"template_id": str(), "message": multiLine(domain.MaxMessageLen),
 			"expires_at": nullable(obj{"type": "string", "format": "date-time", "description": "In the future, at most 365 days ahead."}),
 		}),
-		"RejectRequest":     input(nil, obj{"reason": strMax(domain.MaxReasonLen)}),
+		"RejectRequest":     input(nil, obj{"reason": multiLine(domain.MaxReasonLen)}),
 		"SetWebhookRequest": input([]string{"url"}, obj{"url": obj{"type": "string", "minLength": 1, "maxLength": 2048, "description": "https to a public address (unless the server allows insecure webhooks)."}}),
 	}
 }
 
-// name is a name's schema: the server trims it and refuses it empty.
+// The characters domain.CheckText refuses in text people write, as a
+// pattern class: control characters, and bidirectional formatting
+// characters. Patterns are ECMA 262, as JSON Schema has them (hex digits
+// upper-case: kin-openapi's translation to Go's syntax needs them so).
+const (
+	controls    = `\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F`
+	lineBreaks  = `\u0009\u000A\u000D`
+	bidiFormats = `\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069`
+	// spaces are what strings.TrimSpace trims, besides the controls.
+	spaces = `\u0020\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000`
+)
+
+// singleLine is a text of one line: a name or a reference.
+func singleLine(max int) obj {
+	o := strMax(max)
+	o["pattern"] = "^[^" + controls + lineBreaks + bidiFormats + "]*$"
+	return o
+}
+
+// multiLine is a text that may hold line breaks and tabs: a message, a
+// reason.
+func multiLine(max int) obj {
+	o := strMax(max)
+	o["pattern"] = "^[^" + controls + bidiFormats + "]*$"
+	return o
+}
+
+// name is a name's schema: one line, and not blank (the server trims it).
 func name() obj {
-	return obj{"type": "string", "minLength": 1, "maxLength": domain.MaxNameLen, "pattern": `\S`,
-		"description": "Not blank; at most 200 characters (code points)."}
+	bad := controls + lineBreaks + bidiFormats
+	return obj{"type": "string", "minLength": 1, "maxLength": domain.MaxNameLen,
+		"pattern":     "^[^" + bad + "]*[^" + bad + spaces + "][^" + bad + "]*$",
+		"description": "Not blank; at most 200 characters (code points); no control or bidirectional formatting characters."}
 }
 
 func withDescription(o obj, desc string) obj { o["description"] = desc; return o }
