@@ -174,7 +174,7 @@ func (s *Service) sign(size uint64) (domain.TreeHead, error) {
 
 // Head returns the current signed head: the newest one this key recorded
 // when nothing but heads was appended since, or else a new head over the
-// whole log, which it records in Stream first.
+// whole log, which it records in Stream first (unless the log is empty).
 func (s *Service) Head(ctx context.Context) (domain.TreeHead, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -187,8 +187,10 @@ func (s *Service) Head(ctx context.Context) (domain.TreeHead, error) {
 			return *s.last, nil
 		}
 		h, err := s.sign(size)
-		if err != nil {
-			return domain.TreeHead{}, err
+		if err != nil || size == 0 {
+			// An empty log has nothing to protect, and recording the head
+			// would make it non-empty (which import refuses).
+			return h, err
 		}
 		err = s.record(ctx, h)
 		if errors.Is(err, eventstore.ErrWrongVersion) && attempt < 5 {

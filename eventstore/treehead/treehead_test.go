@@ -107,12 +107,21 @@ func TestService_Head(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	appendEvents(t, store, "a", 3)
 	svc, err := treehead.New(ctx, treehead.Config{Store: store, Key: key, Witness: filepath.Join(dir, "witness")}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer svc.Close()
+	// The head of an empty log is signed but not recorded: the log stays
+	// empty.
+	h0, err := svc.Head(ctx)
+	if err != nil || h0.Size != 0 || treehead.Verify(h0, svc.Key()) != nil {
+		t.Fatalf("head of the empty log %+v: %v", h0, err)
+	}
+	if n, err := store.Head(ctx); err != nil || n != 0 {
+		t.Fatalf("the empty log is at %d after its head: %v", n, err)
+	}
+	appendEvents(t, store, "a", 3)
 
 	h1, err := svc.Head(ctx)
 	if err != nil {
