@@ -22,9 +22,9 @@ type conn struct {
 	sc *sqlite3.SQLiteConn
 	// begin … rollbackTo frame the batch and each append in it.
 	begin, commit, rollback, savepoint, release, rollbackTo driver.Stmt
-	// lookup finds, in one statement, whether the first event's id is
-	// already stored in the stream and where the stream ends.
-	lookup driver.Stmt
+	// tip finds where a stream ends; byID whether an event id is stored in
+	// it.
+	tip    driver.Stmt
 	byID   driver.Stmt
 	insert driver.Stmt
 }
@@ -39,9 +39,7 @@ var writerStatements = []struct {
 	{func(c *conn) *driver.Stmt { return &c.savepoint }, "SAVEPOINT append"},
 	{func(c *conn) *driver.Stmt { return &c.release }, "RELEASE append"},
 	{func(c *conn) *driver.Stmt { return &c.rollbackTo }, "ROLLBACK TO append"},
-	{func(c *conn) *driver.Stmt { return &c.lookup }, `SELECT (SELECT position FROM events WHERE stream = ?1 AND id = ?2), tip.version, tip.hash
-		FROM (SELECT 1) LEFT JOIN
-		(SELECT version, hash FROM events WHERE stream = ?1 ORDER BY version DESC LIMIT 1) AS tip ON 1`},
+	{func(c *conn) *driver.Stmt { return &c.tip }, "SELECT version, hash FROM events WHERE stream = ? ORDER BY version DESC LIMIT 1"},
 	{func(c *conn) *driver.Stmt { return &c.byID }, "SELECT version, position FROM events WHERE stream = ? AND id = ?"},
 	{func(c *conn) *driver.Stmt { return &c.insert }, `INSERT INTO events (id, stream, version, type, schema_version, data, metadata, prev_hash, hash)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`},
@@ -162,25 +160,32 @@ func (c *conn) applyBatch(ctx context.Context, batch []*request) (written int, l
 // its hashes on. It sets r's answer and reports whether r wrote events; its
 // error is one that leaves the transaction unusable.
 func (c *conn) applyOne(ctx context.Context, r *request) (bool, error) {
-	// found: the position of the first event's id if stored, then the
-	// stream's last version and hash (NULL for a new stream).
-	var found [3]driver.Value
-	if _, err := queryRow(ctx, c.lookup, found[:], r.stream, r.rows[0].ev.ID); err != nil {
-		return false, fmt.Errorf("look up %s: %w", r.stream, err)
+	var tip [2]driver.Value
+	exists, err := queryRow(ctx, c.tip, tip[:], r.stream)
+	if err != nil {
+		return false, fmt.Errorf("read the version of %s: %w", r.stream, err)
 	}
 	// A retry is recognised before the version check: the caller may have
 	// reloaded the stream, seen its own earlier append, and now expects the
-	// version that append produced.
-	if found[0] != nil {
-		res, err := c.retryResult(ctx, r.stream, r.rows)
+	// version that append produced. A new stream, the common case, holds
+	// no ids and costs no second look-up.
+	if exists {
+		var found [2]driver.Value
+		retry, err := queryRow(ctx, c.byID, found[:], r.stream, r.rows[0].ev.ID)
 		if err != nil {
-			return false, err
+			return false, fmt.Errorf("look up event %s: %w", r.rows[0].ev.ID, err)
 		}
-		r.res = res
-		return false, nil
+		if retry {
+			res, err := c.retryResult(ctx, r.stream, r.rows)
+			if err != nil {
+				return false, err
+			}
+			r.res = res
+			return false, nil
+		}
 	}
-	version, _ := found[1].(int64)
-	prev, _ := found[2].(string)
+	version, _ := tip[0].(int64)
+	prev, _ := tip[1].(string)
 	if uint64(version) != r.expected {
 		r.err = &eventstore.VersionError{Stream: r.stream, Expected: r.expected, Actual: uint64(version)}
 		return false, nil
