@@ -176,6 +176,14 @@ func machineTicks() (busy, total int64) {
 	return busy, total
 }
 
+// boundOf is bound for a part of w's time that lasted elapsed and made
+// commits durable commits; the CPU shares are w's, over the whole window.
+func (w *window) boundOf(elapsed time.Duration, commits int, diskRate float64) string {
+	part := *w
+	part.elapsed, part.syncs = elapsed, nil
+	return part.bound(commits, diskRate)
+}
+
 // bound names what limits a figure measured in w: the CPU when the machine's
 // cores were (nearly) all busy, by the bench and the server or by the
 // machine's other users; the disk when commits came at (nearly) the rate it

@@ -164,10 +164,20 @@ func (s *benchServer) peakRSS() (int64, error) {
 
 // profile takes a CPU profile of the server for d into path.
 func (s *benchServer) profile(ctx context.Context, d time.Duration, path string) error {
+	return s.fetchProfile(ctx, fmt.Sprintf("profile?seconds=%d", int(d.Seconds()+0.5)), path)
+}
+
+// heapProfile writes the server's heap profile into path.
+func (s *benchServer) heapProfile(ctx context.Context, path string) error {
+	return s.fetchProfile(ctx, "heap", path)
+}
+
+// fetchProfile writes the profile at /debug/pprof/NAME into path.
+func (s *benchServer) fetchProfile(ctx context.Context, name, path string) error {
 	if s.pprofURL == "" {
 		return errors.New("the server runs without --pprof-addr")
 	}
-	url := fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", s.pprofURL, int(d.Seconds()+0.5))
+	url := s.pprofURL + "/debug/pprof/" + name
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return err
