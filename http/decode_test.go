@@ -267,6 +267,7 @@ var requestTypes = []func() any{
 	func() any { return &createOfferRequest{} },
 	func() any { return &rejectRequest{} },
 	func() any { return &setWebhookRequest{} },
+	func() any { return &revokeTokenRequest{} },
 	func() any { return &struct{}{} },
 }
 

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
@@ -45,19 +44,10 @@ func (s *Server) handleStream(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer release()
-	last := r.Header.Get("Last-Event-ID")
-	if last == "" {
-		last = r.URL.Query().Get("last_event_id")
-	}
-	resumed := last != ""
-	var from uint64
-	if resumed {
-		n, err := strconv.ParseUint(strings.TrimSpace(last), 10, 64)
-		if err != nil {
-			s.Error(w, r, errorf(domain.EMALFORMED, "Last-Event-ID must be a log position"))
-			return
-		}
-		from = n
+	from, resumed, err := lastEventID(r)
+	if err != nil {
+		s.Error(w, r, err)
+		return
 	}
 	head, err := s.cfg.Log.Head(r.Context())
 	if err != nil {
