@@ -13,6 +13,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/offerflow/offerflow/eventstore"
 )
 
@@ -120,7 +122,7 @@ func benchCell(ctx context.Context, dir string, cfg Config, writers int, d time.
 }
 
 // MeasureAppends runs writers goroutines that append one event at a time to
-// s, each to a new stream, as long as more(i) is true for the i-th append
+// s, each to a new stream named like an offer's, as long as more(i) is true for the i-th append
 // (counted across all writers from 0), and reports the rate and latencies.
 // The transactions are counted from s.Stats, so s should see no other
 // appends meanwhile.
@@ -130,7 +132,6 @@ func MeasureAppends(ctx context.Context, s *Store, writers int, more func(i int)
 	}
 	data := json.RawMessage(`{"offer_id":"0190f1c2-7a4b-7c3d-9e5f-112233445566","customer_id":"c-1","product_id":"p-1","price":{"amount":"19.90","currency":"EUR"},"note":"an event of the append benchmark"}`)
 	md := eventstore.Metadata{Actor: eventstore.Actor{Role: "reseller", Tenant: "r-1", Subject: "bench"}, CorrelationID: "bench"}
-	prefix := fmt.Sprintf("bench-%d-", time.Now().UnixNano())
 	var (
 		next atomic.Int64
 		wg   sync.WaitGroup
@@ -142,15 +143,18 @@ func MeasureAppends(ctx context.Context, s *Store, writers int, more func(i int)
 	for w := range writers {
 		wg.Go(func() {
 			for {
-				i := int(next.Add(1) - 1)
-				if !more(i) {
+				if !more(int(next.Add(1) - 1)) {
 					return
 				}
-				id := prefix + fmt.Sprint(i)
+				// Offer streams are named by UUIDv7 ids, which grow with
+				// time; so do these, so that the indexes see the locality
+				// they see in production.
+				id := uuid.Must(uuid.NewV7()).String()
+				stream := "bench-offer-" + id
 				m := md
 				m.OccurredAt = time.Now()
 				t := time.Now()
-				_, err := s.Append(ctx, id, eventstore.NoStream,
+				_, err := s.Append(ctx, stream, eventstore.NoStream,
 					eventstore.NewEvent{ID: id, Type: "bench.appended", SchemaVersion: 1, Data: data, Metadata: m})
 				if err != nil {
 					errs[w] = err
