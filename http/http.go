@@ -10,6 +10,7 @@ package http
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"errors"
 	"fmt"
@@ -35,6 +36,11 @@ type Config struct {
 	Log         Log
 	Tokens      TokenLookup
 	Idempotency IdempotencyStore
+	// IdempotencySecret keys the responses kept for Idempotency-Key (at
+	// least 32 bytes; cmd keeps it in the data directory): without it the
+	// idempotency store can be neither searched nor opened. Empty: a
+	// random one for this process, so replays do not outlive it.
+	IdempotencySecret []byte
 
 	// TreeHeads is the Merkle tree over the log with its signed heads
 	// (/v1/audit/head, /v1/audit/key, /v1/audit/consistency,
@@ -124,6 +130,10 @@ func (c *Config) setDefaults() {
 	if c.SessionIdle <= 0 {
 		c.SessionIdle = DefaultSessionIdle
 	}
+	if len(c.IdempotencySecret) == 0 {
+		c.IdempotencySecret = make([]byte, 32)
+		_, _ = rand.Read(c.IdempotencySecret) // crypto/rand.Read never fails (Go 1.24+)
+	}
 	if c.NewID == nil {
 		c.NewID = func() string { return uuid.Must(uuid.NewV7()).String() }
 	}
@@ -147,6 +157,8 @@ func (c *Config) Validate() error {
 		return errors.New("http config: Tokens is required")
 	case c.Idempotency == nil:
 		return errors.New("http config: Idempotency is required")
+	case len(c.IdempotencySecret) < 32:
+		return errors.New("http config: IdempotencySecret must be at least 32 bytes")
 	}
 	return nil
 }

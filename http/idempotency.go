@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
@@ -104,9 +105,8 @@ func (s *Server) idempotent(body any) func(http.Handler) http.Handler {
 func (s *Server) runIdempotent(w http.ResponseWriter, r *http.Request, next http.Handler, key string, raw json.RawMessage) {
 	id := identity(r)
 	scope := string(id.Role) + "\x00" + id.Tenant + "\x00" + r.Method + "\x00" + r.URL.Path + "\x00" + key
-	lookup := sha256.Sum256([]byte("offerflow idempotency lookup\x00" + scope))
-	sealKey := sha256.Sum256([]byte("offerflow idempotency seal\x00" + scope))
-	lookupKey := hex.EncodeToString(lookup[:])
+	lookupKey := hex.EncodeToString(s.idempotencyKey("lookup", scope))
+	sealKey := s.idempotencyKey("seal", scope)
 
 	fp, err := fingerprint(raw)
 	if err != nil {
@@ -126,7 +126,7 @@ func (s *Server) runIdempotent(w http.ResponseWriter, r *http.Request, next http
 		s.Error(w, r, errorf(EIDEMPOTENCYINPROGRESS, "a request with this Idempotency-Key is still running"))
 		return
 	case IdempotencyReplay:
-		resp, err := openResponse(sealKey[:], sealed)
+		resp, err := openResponse(sealKey, sealed)
 		if err != nil {
 			s.Error(w, r, fmt.Errorf("idempotency replay: %w", err))
 			return
@@ -166,7 +166,7 @@ func (s *Server) runIdempotent(w http.ResponseWriter, r *http.Request, next http
 			resp.Header[h] = v
 		}
 	}
-	sealedResp, err := sealResponse(sealKey[:], resp)
+	sealedResp, err := sealResponse(sealKey, resp)
 	if err == nil {
 		err = s.cfg.Idempotency.Complete(ctx, lookupKey, sealedResp)
 	}
@@ -177,6 +177,16 @@ func (s *Server) runIdempotent(w http.ResponseWriter, r *http.Request, next http
 		return
 	}
 	completed = true
+}
+
+// idempotencyKey derives the key of purpose ("lookup", "seal") for scope:
+// HMAC-SHA256 under the server's secret, so that the idempotency store
+// alone, short keys such as "42" included, cannot be searched by guessing
+// the scope nor its responses opened.
+func (s *Server) idempotencyKey(purpose, scope string) []byte {
+	m := hmac.New(sha256.New, s.cfg.IdempotencySecret)
+	m.Write([]byte("offerflow idempotency " + purpose + "\x00" + scope))
+	return m.Sum(nil)
 }
 
 // validIdempotencyKey reports whether key is 1 to 255 printable ASCII

@@ -73,6 +73,8 @@ type Options struct {
 	// Now, when set, is the command side's clock (token expiry, offer
 	// deadlines).
 	Now func() time.Time
+	// IdempotencySecret, when set, keys the kept Idempotency-Key responses.
+	IdempotencySecret []byte
 	// Configure, when set, adjusts the server's configuration last (limits,
 	// timeouts).
 	Configure func(*ofhttp.Config)
@@ -185,6 +187,7 @@ func MustOpenServer(tb testing.TB, opts ...func(*Options)) *TestServer {
 		TreeHeads:             trees,
 		Tokens:                svc,
 		Idempotency:           idem,
+		IdempotencySecret:     o.IdempotencySecret,
 		OperatorToken:         operatorToken,
 		AllowInsecureWebhooks: true,
 		Projectors:            reads.Positions,

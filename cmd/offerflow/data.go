@@ -42,8 +42,11 @@ func (f *storeFlags) register(fs *flag.FlagSet) {
 
 // openStore opens the event log the flags name, creating the data directory.
 func (f *storeFlags) openStore(ctx context.Context) (eventstore.Store, error) {
-	if err := os.MkdirAll(f.data, 0o750); err != nil {
+	if err := os.MkdirAll(f.data, 0o700); err != nil {
 		return nil, fmt.Errorf("create data directory: %w", err)
+	}
+	if err := secureDataDir(f.data); err != nil {
+		return nil, err
 	}
 	if f.eventstore != "" {
 		return openESDB(ctx, f.eventstore, f.logger)

@@ -27,8 +27,14 @@ func runExport(ctx context.Context, args []string, e env) (err error) {
 
 	var w io.Writer = e.stdout
 	if *out != "" {
-		f, err := os.Create(*out)
+		// The export holds every webhook secret: readable by its owner
+		// only, also when it replaces an older file.
+		f, err := os.OpenFile(*out, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
 		if err != nil {
+			return fmt.Errorf("create %s: %w", *out, err)
+		}
+		if err := f.Chmod(0o600); err != nil {
+			_ = f.Close()
 			return fmt.Errorf("create %s: %w", *out, err)
 		}
 		defer func() {

@@ -171,6 +171,16 @@ func (m *Main) Run(ctx context.Context) error {
 	if m.idem, err = idempotency.Open(ctx, c.path(idempotencyFile), idempotency.Config{}); err != nil {
 		return fmt.Errorf("open idempotency keys: %w", err)
 	}
+	secret, err := loadOrCreateSecret(c.path(secretFile))
+	if err != nil {
+		return err
+	}
+	// Every file now exists: none may stay readable by others, whatever
+	// the umask they were created with (SQLite gives -wal and -shm files
+	// their database's mode).
+	if err := secureDataDir(c.data); err != nil {
+		return err
+	}
 
 	metrics := ohttp.NewMetrics(nil)
 	handler := command.NewHandler(m.store, command.Config{Logger: m.log, OnConflict: metrics.AppendConflicts.Inc})
@@ -241,6 +251,7 @@ func (m *Main) Run(ctx context.Context) error {
 		Log:                   eventlog.New(m.store),
 		Tokens:                svc,
 		Idempotency:           m.idem,
+		IdempotencySecret:     secret,
 		OperatorToken:         c.operatorToken,
 		AllowInsecureWebhooks: c.allowInsecure,
 		Ready:                 ready,
