@@ -149,14 +149,19 @@ func verifyTree(ctx context.Context, sf storeFlags, store eventstore.Store, head
 	if err != nil {
 		return err
 	}
+	var recorded error
 	if len(problems) > 0 {
-		return fmt.Errorf("the log no longer extends tree heads it records: %w", errors.Join(problems...))
+		recorded = fmt.Errorf("the log no longer extends tree heads it records: %w", errors.Join(problems...))
 	}
 	if headsFile == "" {
-		fmt.Fprintf(e.stdout, "merkle tree ok: %d leaves, every recorded tree head extended\n", size)
-		return nil
+		if recorded == nil {
+			fmt.Fprintf(e.stdout, "merkle tree ok: %d leaves, every recorded tree head extended\n", size)
+		}
+		return recorded
 	}
-	return checkHeads(sf, l, heads, headsFile, e)
+	// The auditor's heads are checked whatever the recorded ones say: they
+	// are the evidence, and they name the first bad position.
+	return errors.Join(checkHeads(sf, l, heads, headsFile, e), recorded)
 }
 
 // checkHeads checks heads (read from file) against the synced tree l.

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/offerflow/offerflow/eventstore"
+	"github.com/offerflow/offerflow/eventstore/treehead"
 )
 
 // Fixtures of the tamper tests: the bench's log, copies of data
@@ -117,6 +118,27 @@ func mustBenchLog(tb testing.TB, dir string, events int) {
 		tb.Fatal(err)
 	}
 	if _, err := buildLog(context.Background(), filepath.Join(dir, eventsFile), events, io.Discard); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+// recordHead records a signed head in the log's treeheads stream, as serve
+// does, with the key and witness of dir.
+func recordHead(tb testing.TB, store eventstore.Store, dir string) {
+	tb.Helper()
+	ctx := context.Background()
+	key, err := treehead.LoadOrCreateKey(filepath.Join(dir, treeKeyFile))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	svc, err := treehead.New(ctx, treehead.Config{Store: store, Key: key, Witness: filepath.Join(dir, witnessFile), StoredHashes: true}, nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if _, err := svc.Head(ctx); err != nil {
+		tb.Fatal(err)
+	}
+	if err := svc.Close(); err != nil {
 		tb.Fatal(err)
 	}
 }

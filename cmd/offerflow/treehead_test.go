@@ -46,11 +46,13 @@ func TestVerifyHead_Tamper(t *testing.T) {
 	mustBenchLog(t, base, 60)
 	heads := mustHead(t, base)
 	// A few events after the first head, so that the file holds two heads
-	// and the last events of the log are covered only by the second.
+	// and the last events of the log are covered only by the second; and a
+	// head recorded in the log between them, as serve records them.
 	store, err := sqlite.Open(context.Background(), filepath.Join(base, eventsFile), sqlite.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
+	recordHead(t, store, base)
 	for i := range 3 {
 		if _, err := store.Append(context.Background(), "note-x", uint64(i), eventstore.NewEvent{ID: fmt.Sprint(i), Type: "test.note", SchemaVersion: 1,
 			Data: json.RawMessage(fmt.Sprintf(`{"n":%d}`, i)), Metadata: eventstore.Metadata{OccurredAt: time.Now()}}); err != nil {
