@@ -53,7 +53,8 @@ type Service struct {
 
 	// mu serialises syncing and signing; the fields below it are filled in
 	// by onEvent under it.
-	mu sync.Mutex
+	mu     sync.Mutex
+	closed bool
 	// last is the newest head this key signed that the log records.
 	last *domain.TreeHead
 	// covered is the size of the tree up to and including the newest event
@@ -135,6 +136,9 @@ func (s *Service) problem(err error) {
 
 // sync brings the tree up to the log's head; the caller holds mu.
 func (s *Service) sync(ctx context.Context, progress func(uint64)) (uint64, error) {
+	if s.closed {
+		return 0, errClosed
+	}
 	size, err := s.log.Sync(ctx, progress)
 	if s.witness != nil {
 		err = errors.Join(err, s.witness.Flush())
@@ -304,8 +308,19 @@ func hexAll(p [][]byte) []string {
 	return out
 }
 
-// Close closes the witness file.
+// errClosed is what the service answers once closed: a background signer
+// that outlives Close must not write to the closed witness file.
+var errClosed = errors.New("tree head service closed")
+
+// Close closes the witness file. It waits for a sync under way, since the
+// periodic signer may still be running when the node shuts down.
 func (s *Service) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil
+	}
+	s.closed = true
 	if s.witness != nil {
 		return s.witness.Close()
 	}

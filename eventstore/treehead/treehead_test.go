@@ -249,3 +249,38 @@ func TestService_FindsTampering(t *testing.T) {
 		t.Fatal("the witness was rewritten after a mismatch")
 	}
 }
+
+// TestService_CloseWhileSigning closes the service while its periodic signer
+// still runs, as serve's shutdown does: under -race this fails if Close
+// touches the witness without the signer's lock, and a sync after Close is
+// refused instead of writing to the closed witness file.
+func TestService_CloseWhileSigning(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	store := mustStore(t)
+	dir := t.TempDir()
+	key, err := treehead.LoadOrCreateKey(filepath.Join(dir, "key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := treehead.New(ctx, treehead.Config{Store: store, Key: key, Witness: filepath.Join(dir, "witness")}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = svc.Run(ctx, time.Millisecond)
+	}()
+	for i := range 20 {
+		appendEvents(t, store, fmt.Sprintf("s%d", i), 2)
+	}
+	if err := svc.Close(); err != nil {
+		t.Fatalf("close: %v", err)
+	}
+	if _, err := svc.Head(ctx); err == nil {
+		t.Fatal("a head after Close was signed")
+	}
+	cancel()
+	<-done
+}
