@@ -103,7 +103,9 @@ func (s *Service) onEvent(e eventstore.Event, leaf merkle.Leaf) error {
 	if s.witness != nil {
 		m, err := s.witness.Observe(leaf)
 		if err != nil {
-			return err
+			// The witness only helps to locate tampering; failing to keep
+			// it must not stop the tree.
+			s.dropWitness(err)
 		}
 		if m != nil && leaf.Index == m.Index {
 			s.problem(fmt.Errorf("the log differs from this node's witness (the witness file is kept unchanged as evidence): %w", m))
@@ -141,9 +143,18 @@ func (s *Service) sync(ctx context.Context, progress func(uint64)) (uint64, erro
 	}
 	size, err := s.log.Sync(ctx, progress)
 	if s.witness != nil {
-		err = errors.Join(err, s.witness.Flush())
+		if ferr := s.witness.Flush(); ferr != nil {
+			s.dropWitness(ferr)
+		}
 	}
 	return size, err
+}
+
+// dropWitness stops keeping the witness after err; the caller holds mu.
+func (s *Service) dropWitness(err error) {
+	s.problem(fmt.Errorf("witness file no longer kept: %w", err))
+	_ = s.witness.Close()
+	s.witness = nil
 }
 
 // Problems returns what the service found wrong with the log so far.
