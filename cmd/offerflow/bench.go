@@ -21,16 +21,17 @@ type benchConfig struct {
 	appendTime time.Duration
 	diskTime   time.Duration
 
-	bin        string
-	serveFlags []string
-	strace     bool
-	profile    string
-	customers  int
-	rates      []int
-	rateTime   time.Duration
-	inboxRate  int
-	inboxTime  time.Duration
-	followed   int
+	bin         string
+	serveFlags  []string
+	strace      bool
+	profile     string
+	customers   int
+	connections int
+	rates       []int
+	rateTime    time.Duration
+	inboxRate   int
+	inboxTime   time.Duration
+	followed    int
 
 	events  int
 	queries int
@@ -68,6 +69,7 @@ func runBench(ctx context.Context, args []string, e env) error {
 	fs.StringVar(&strace, "strace", "auto", "part 2: run the server under strace to count its fsyncs: on, off, or auto (when strace is installed)")
 	fs.StringVar(&c.profile, "profile", "", "part 2: write a CPU profile of the server during each rate step into this directory")
 	fs.IntVar(&c.customers, "customers", 100, "part 2: customers the offers go to, round robin")
+	fs.IntVar(&c.connections, "connections", 256, "part 2: at most this many connections to the server")
 	fs.StringVar(&rates, "rates", "500,1000,2000,3500,5000,7000", "part 2: offers per second, one step each")
 	fs.DurationVar(&c.rateTime, "rate-time", 10*time.Second, "part 2: how long each rate is offered")
 	fs.IntVar(&c.inboxRate, "inbox-rate", 1000, "part 2: offers per second while send-to-inbox times are measured (0: skip)")
@@ -92,8 +94,8 @@ func runBench(ctx context.Context, args []string, e env) error {
 	switch {
 	case c.events < 100:
 		return usageError{"--events must be at least 100"}
-	case c.queries < 1, c.customers < 1, c.followed < 1:
-		return usageError{"--queries, --customers and --followed must be at least 1"}
+	case c.queries < 1, c.customers < 1, c.followed < 1, c.connections < 1:
+		return usageError{"--queries, --customers, --followed and --connections must be at least 1"}
 	case c.appendTime <= 0, c.diskTime <= 0, c.rateTime <= 0, c.inboxTime <= 0:
 		return usageError{"durations must be positive"}
 	}

@@ -73,7 +73,7 @@ func (l loadResult) errorSummary() string {
 // sendOffers sends offers from t's reseller to its customers, round robin,
 // at a fixed arrival rate for d: an open model, in which a slow answer does
 // not slow the arrivals down, so it shows in the latencies instead of hiding.
-func sendOffers(srv *benchServer, t benchTenant, rate int, d time.Duration) loadResult {
+func sendOffers(srv *benchServer, t benchTenant, rate int, d time.Duration, conns int) loadResult {
 	body := fmt.Appendf(nil, `{"template_id":%q,"message":"An offer from offerflow bench"}`, t.template)
 	hdr := http.Header{"Authorization": {"Bearer " + t.resellerToken}, "Content-Type": {"application/json"}}
 	var n atomic.Uint64
@@ -85,7 +85,13 @@ func sendOffers(srv *benchServer, t benchTenant, rate int, d time.Duration) load
 		tg.Header = hdr
 		return nil
 	}
-	atk := vegeta.NewAttacker(vegeta.Timeout(30*time.Second), vegeta.KeepAlive(true), vegeta.Connections(10000))
+	// Arrivals keep their pace whatever the answers (vegeta starts a worker
+	// for every request due); the connections are bounded, as a proxy in
+	// front of the service would pool them, so an overloaded server is not
+	// also handed thousands of connections (whose buffers were most of its
+	// memory). A request waiting for a connection counts that wait.
+	atk := vegeta.NewAttacker(vegeta.Timeout(30*time.Second), vegeta.KeepAlive(true),
+		vegeta.Connections(conns), vegeta.MaxConnections(conns))
 	res := loadResult{rate: rate, errors: map[string]int{}}
 	var first, last time.Time
 	res.win = startWindow(srv.pid, srv.syncCounter())
@@ -154,7 +160,7 @@ func runHTTPBench(ctx context.Context, c *benchConfig, r *benchReport, disk floa
 				prof <- srv.profile(ctx, c.rateTime-time.Second, filepath.Join(c.profile, fmt.Sprintf("server-cpu-%d.pprof", rate)))
 			}()
 		}
-		res := sendOffers(srv, tenant, rate, c.rateTime)
+		res := sendOffers(srv, tenant, rate, c.rateTime, c.connections)
 		accepted += len(res.accepted)
 		// The step's deliveries belong to it, and must not load the next.
 		drain, err := api.waitDelivered(ctx, accepted, 2*time.Minute)

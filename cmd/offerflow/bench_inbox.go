@@ -104,7 +104,7 @@ func runInboxBench(ctx context.Context, c *benchConfig, r *benchReport, srv *ben
 			return fmt.Errorf("follow customer %d: %w", i, err)
 		}
 	}
-	res := sendOffers(srv, followed, c.inboxRate, c.inboxTime)
+	res := sendOffers(srv, followed, c.inboxRate, c.inboxTime, c.connections)
 	c.lastInboxOffers = len(res.accepted)
 	deadline := time.Now().Add(30 * time.Second)
 	for w.missing(res.accepted) > 0 && time.Now().Before(deadline) {
