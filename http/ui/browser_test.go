@@ -132,6 +132,31 @@ func (tb *tab) do(what string, steps ...chromedp.Action[chromedp.Void]) {
 	}
 }
 
+// click waits until sel matches a visible element that is enabled and
+// clicks it. A live update may still swap the element between finding it
+// and clicking it (chromedp: "Could not find node with given id"), so the
+// find-and-click is repeated until it succeeds or the step's time is up.
+func (tb *tab) click(what, sel string) {
+	tb.t.Helper()
+	deadline := time.Now().Add(stepTimeout)
+	ready := fmt.Sprintf(`(() => { const el = document.querySelector(%s); return !!el && !el.disabled && el.getClientRects().length > 0; })()`, js(sel))
+	for {
+		ctx, cancel := context.WithDeadline(tb.ctx, deadline)
+		_, err := chromedp.Run(ctx,
+			chromedp.Poll[bool](ready, chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(time.Until(deadline))))
+		if err == nil {
+			err = chromedp.Do(ctx, chromedp.Click(chromedp.CSS(sel)))
+		}
+		cancel()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) || tb.ctx.Err() != nil {
+			tb.t.Fatalf("%s: %s: click %s: %v", tb.name, what, sel, err)
+		}
+	}
+}
+
 // waitFor polls a JavaScript predicate until it is true.
 func (tb *tab) waitFor(what, predicate string) {
 	tb.t.Helper()

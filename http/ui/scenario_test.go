@@ -53,11 +53,13 @@ func TestBrowser_OfferRoundTrip(t *testing.T) {
 	// An API error is shown as the API words it: a template without items.
 	r.choose("#offer-customer", sd.CustomerID)
 	r.choose("#offer-template", string(sd.EmptyTemplate))
-	r.do("send an offer of the empty template", chromedp.Click(chromedp.ID("offer-send")), chromedp.WaitVisible(chromedp.ID("notice")))
+	r.click("send an offer of the empty template", "#offer-send")
+	r.do("see the error", chromedp.WaitVisible(chromedp.ID("notice")))
 	if code, detail := r.text("#notice-code"), r.text("#notice-detail"); code != "validation_failed" || detail == "" {
 		t.Errorf("error shown: code %q, detail %q; want validation_failed with a detail", code, detail)
 	}
-	r.do("dismiss the error", chromedp.Click(chromedp.ID("notice-close")), chromedp.WaitNotVisible(chromedp.ID("notice")))
+	r.click("dismiss the error", "#notice-close")
+	r.do("the error goes", chromedp.WaitNotVisible(chromedp.ID("notice")))
 
 	// The real offer, with a message that looks like markup.
 	eval[bool](r, statusRecorder)
@@ -68,7 +70,8 @@ func TestBrowser_OfferRoundTrip(t *testing.T) {
 	if got, want := r.text("#offer-message-count"), fmt.Sprintf("%d / 2,000 characters", len([]rune(message))); got != want {
 		t.Errorf("message counter = %q, want %q", got, want)
 	}
-	r.do("send the offer", chromedp.Click(chromedp.ID("offer-send")), chromedp.WaitVisible(chromedp.ID("offer-sent")))
+	r.click("send the offer", "#offer-send")
+	r.do("see it sent", chromedp.WaitVisible(chromedp.ID("offer-sent")))
 	r.waitFor("the form reports status Waiting", `document.getElementById('offer-sent').textContent.includes('Status: Waiting.')`)
 	r.waitFor("the list shows the offer delivered",
 		`(document.querySelector('#offers tr[data-offer-id] .status') || {}).textContent === 'Waiting for Confirmation'`)
@@ -78,6 +81,10 @@ func TestBrowser_OfferRoundTrip(t *testing.T) {
 	}
 	offerID := eval[string](r, `document.querySelector('#offers tr[data-offer-id]').dataset.offerId`)
 	r.waitFor("a withdraw button while it waits", `!!document.querySelector('#offers tr[data-offer-id] button.danger')`)
+
+	// Live updates redraw the list in place: the row (and the button in it)
+	// stays the same element through the customer's decision below.
+	eval[bool](r, fmt.Sprintf(`(window.__row = document.querySelector(%s), true)`, js(`#offers tr[data-offer-id="`+offerID+`"]`)))
 
 	// The customer, in a browser context of its own, sees the badges.
 	c := openTab(t, browser, "customer")
@@ -89,16 +96,16 @@ func TestBrowser_OfferRoundTrip(t *testing.T) {
 	if color := eval[string](c, `getComputedStyle(document.getElementById('badge-updates')).backgroundColor`); color != "rgb(180, 35, 24)" {
 		t.Errorf("badge colour = %s, want the red rgb(180, 35, 24)", color)
 	}
-	c.do("open Updates", chromedp.Click(chromedp.ID("nav-updates")), chromedp.WaitVisible(chromedp.CSS("#inbox button.entry.unread")))
+	c.click("open Updates", "#nav-updates")
+	c.do("see the unread entry", chromedp.WaitVisible(chromedp.CSS("#inbox button.entry.unread")))
 	if w := eval[string](c, `getComputedStyle(document.querySelector('#inbox button.entry')).fontWeight`); w != "700" {
 		t.Errorf("unread entry font weight = %s, want bold (700)", w)
 	}
 	if got := c.text("#inbox"); !strings.Contains(got, "Lernwerk Reseller GmbH") {
 		t.Errorf("inbox does not name the reseller: %q", got)
 	}
-	c.do("open the offer",
-		chromedp.Click(chromedp.CSS(fmt.Sprintf(`#inbox button.entry[data-offer-id=%s]`, js(offerID)))),
-		chromedp.WaitVisible(chromedp.ID("offer-message")))
+	c.click("open the offer", fmt.Sprintf(`#inbox button.entry[data-offer-id=%s]`, js(offerID)))
+	c.do("see the offer", chromedp.WaitVisible(chromedp.ID("offer-message")))
 	if got := eval[string](c, `document.getElementById('offer-message').textContent`); got != message {
 		t.Errorf("message shown = %q, want %q", got, message)
 	}
@@ -117,12 +124,14 @@ func TestBrowser_OfferRoundTrip(t *testing.T) {
 	})`)
 	c.waitFor("the entry is no longer unread", `!document.querySelector('#inbox button.entry.unread')`)
 
-	c.do("accept", chromedp.Click(chromedp.ID("accept")), chromedp.WaitVisible(chromedp.CSS("#offer-status .status-accepted")))
+	c.click("accept", "#accept")
+	c.do("see it accepted", chromedp.WaitVisible(chromedp.CSS("#offer-status .status-accepted")))
 	c.waitFor("the granted licenses under the offer", `document.querySelectorAll('#offer-license-list tbody tr').length === 1`)
 	if got := c.text("#offer-license-list tbody"); !strings.Contains(got, "Datenschutz-Grundlagen") || !strings.Contains(got, "Absolute") {
 		t.Errorf("licenses under the offer = %q", got)
 	}
-	c.do("open Licenses", chromedp.Click(chromedp.ID("nav-licenses")), chromedp.WaitVisible(chromedp.CSS("#licenses tbody tr")))
+	c.click("open Licenses", "#nav-licenses")
+	c.do("see the licenses", chromedp.WaitVisible(chromedp.CSS("#licenses tbody tr")))
 	if got := c.text("#licenses tbody"); !strings.Contains(got, "Datenschutz-Grundlagen") || !strings.Contains(got, "12 months") {
 		t.Errorf("licenses = %q", got)
 	}
@@ -130,10 +139,14 @@ func TestBrowser_OfferRoundTrip(t *testing.T) {
 	// The reseller's page follows without a reload.
 	r.waitFor("the reseller's list shows Accepted", `(document.querySelector('#offers tr[data-offer-id] .status') || {}).textContent === 'Accepted'`)
 	r.waitFor("no withdraw button once accepted", `!document.querySelector('#offers tr[data-offer-id] button.danger')`)
+	if !eval[bool](r, fmt.Sprintf(`window.__row.isConnected && window.__row === document.querySelector(%s)`, js(`#offers tr[data-offer-id="`+offerID+`"]`))) {
+		t.Errorf("the offer's row was replaced by a live update; it must be updated in place")
+	}
 
 	rejectAndWithdraw(t, r, c, sd)
 
-	r.do("open Customers", chromedp.Click(chromedp.ID("nav-customers")), chromedp.WaitVisible(chromedp.CSS("#customers tr[data-customer-id]")))
+	r.click("open Customers", "#nav-customers")
+	r.do("see the customers", chromedp.WaitVisible(chromedp.CSS("#customers tr[data-customer-id]")))
 	if got := eval[string](r, `document.querySelector('#customers tr[data-customer-id] td').textContent`); got != sd.CustomerName {
 		t.Errorf("customer name shown = %q, want %q as text", got, sd.CustomerName)
 	}
@@ -143,11 +156,12 @@ func TestBrowser_OfferRoundTrip(t *testing.T) {
 
 	// The green/red toggle of the template item's license mode.
 	tpl := fmt.Sprintf(`section.template[data-template-id=%s]`, js(string(sd.Template)))
-	r.do("open Templates", chromedp.Click(chromedp.ID("nav-templates")), chromedp.WaitVisible(chromedp.CSS(tpl+" button.mode")))
+	r.click("open Templates", "#nav-templates")
+	r.do("see the templates", chromedp.WaitVisible(chromedp.CSS(tpl+" button.mode")))
 	if got := eval[string](r, fmt.Sprintf(`document.querySelector(%s).dataset.mode`, js(tpl+" button.mode"))); got != "absolute" {
 		t.Fatalf("item mode = %q before the toggle, want absolute", got)
 	}
-	r.do("toggle the mode", chromedp.Click(chromedp.CSS(tpl+" button.mode")))
+	r.click("toggle the mode", tpl+" button.mode")
 	r.waitFor("the mode flips to relative (red)", fmt.Sprintf(`(() => { const b = document.querySelector(%s);
 		return b.dataset.mode === 'relative' && b.textContent === 'Relative' && b.classList.contains('mode-relative'); })()`, js(tpl+" button.mode")))
 	r.do("reload the templates", chromedp.Navigate(base+"/app#templates"),
@@ -158,7 +172,7 @@ func TestBrowser_OfferRoundTrip(t *testing.T) {
 	r.waitFor("the term select offers the product's terms",
 		fmt.Sprintf(`Array.from(document.querySelectorAll(%s), (o) => o.value).join(',') === '6,12'`, js(tpl+" select.item-term option")))
 	r.choose(tpl+" select.item-term", "6")
-	r.do("add the item", chromedp.Click(chromedp.CSS(tpl+" button.item-add")))
+	r.click("add the item", tpl+" button.item-add")
 	r.waitFor("the template has two items", fmt.Sprintf(`document.querySelectorAll(%s).length === 2`, js(tpl+" tbody tr[data-item-id]")))
 	if got := r.text(tpl + " tbody"); !strings.Contains(got, "Arbeitsschutz kompakt") || !strings.Contains(got, "6 months") {
 		t.Errorf("template items = %q", got)
@@ -167,7 +181,8 @@ func TestBrowser_OfferRoundTrip(t *testing.T) {
 	catalog(t, r)
 
 	// Signing out ends the session: the app sends the visitor to sign in.
-	r.do("sign out", chromedp.Click(chromedp.ID("logout")), chromedp.WaitVisible(chromedp.ID("token")))
+	r.click("sign out", "#logout")
+	r.do("back at sign-in", chromedp.WaitVisible(chromedp.ID("token")))
 	r.do("open the app signed out", chromedp.Navigate(base+"/app"), chromedp.WaitVisible(chromedp.ID("token")))
 }
 
@@ -188,7 +203,7 @@ func sendOffer(r *tab, sd seed) string {
 	before := eval[int](r, `document.querySelectorAll('#offers tr[data-offer-id]').length`)
 	r.choose("#offer-customer", sd.CustomerID)
 	r.choose("#offer-template", string(sd.Template))
-	r.do("send an offer", chromedp.Click(chromedp.ID("offer-send")))
+	r.click("send an offer", "#offer-send")
 	r.waitFor("the new offer is listed", fmt.Sprintf(`document.querySelectorAll('#offers tr[data-offer-id]').length === %d`, before+1))
 	id := eval[string](r, `document.querySelector('#offers tr[data-offer-id]').dataset.offerId`)
 	r.waitFor("the new offer is delivered", rowStatus(id)+` === 'Waiting for Confirmation'`)
@@ -204,14 +219,12 @@ func rejectAndWithdraw(t *testing.T, r, c *tab, sd seed) {
 	second := sendOffer(r, sd)
 	c.waitFor("the customer's badge rises to 1 without a reload", badgesAre(1))
 	entry := fmt.Sprintf(`#inbox button.entry.unread[data-offer-id=%s]`, js(second))
-	c.do("open the second offer",
-		chromedp.Click(chromedp.ID("nav-updates")),
-		chromedp.WaitVisible(chromedp.CSS(entry)),
-		chromedp.Click(chromedp.CSS(entry)),
-		chromedp.WaitVisible(chromedp.ID("reject-reason")),
-		chromedp.SendKeys(chromedp.ID("reject-reason"), "Zu teuer in diesem Jahr"),
-		chromedp.Click(chromedp.ID("reject")),
-		chromedp.WaitVisible(chromedp.CSS("#offer-status .status-rejected")))
+	c.click("open Updates", "#nav-updates")
+	c.click("open the second offer", entry)
+	c.do("give a reason", chromedp.WaitVisible(chromedp.ID("reject-reason")),
+		chromedp.SendKeys(chromedp.ID("reject-reason"), "Zu teuer in diesem Jahr"))
+	c.click("reject", "#reject")
+	c.do("see it rejected", chromedp.WaitVisible(chromedp.CSS("#offer-status .status-rejected")))
 	r.waitFor("the reseller sees the rejection and its reason", fmt.Sprintf(`%s === 'Rejected' &&
 		document.querySelector(%s).textContent.includes('Reason: Zu teuer in diesem Jahr')`,
 		rowStatus(second), js(`#offers tr[data-offer-id="`+second+`"]`)))
@@ -219,7 +232,7 @@ func rejectAndWithdraw(t *testing.T, r, c *tab, sd seed) {
 	third := sendOffer(r, sd)
 	c.waitFor("the badge rises again", badgesAre(1))
 	eval[bool](r, `window.confirm = () => true; true`) // the withdraw button asks first
-	r.do("withdraw the third offer", chromedp.Click(chromedp.CSS(fmt.Sprintf(`#offers tr[data-offer-id=%s] button.danger`, js(third)))))
+	r.click("withdraw the third offer", fmt.Sprintf(`#offers tr[data-offer-id=%s] button.danger`, js(third)))
 	r.waitFor("the offer shows Withdrawn", rowStatus(third)+` === 'Withdrawn'`)
 	c.waitFor("the badge drops back to 0", badgesAre(0))
 	c.waitFor("the inbox lists all three, newest first",
@@ -230,12 +243,13 @@ func rejectAndWithdraw(t *testing.T, r, c *tab, sd seed) {
 func catalog(t *testing.T, r *tab) {
 	t.Helper()
 	rows := `document.querySelectorAll('#products tr[data-product-id]').length`
-	r.do("open Products", chromedp.Click(chromedp.ID("nav-products")), chromedp.WaitVisible(chromedp.CSS("#products tr[data-product-id]")))
+	r.click("open Products", "#nav-products")
+	r.do("see the products", chromedp.WaitVisible(chromedp.CSS("#products tr[data-product-id]")))
 	r.waitFor("both seeded products", rows+` === 2`)
 	r.do("fill in a product", chromedp.SendKeys(chromedp.ID("product-name"), "Brandschutz-Unterweisung"),
 		chromedp.SendKeys(chromedp.ID("product-terms"), "12, 36"))
 	r.choose("#product-kind", "course")
-	r.do("add the product", chromedp.Click(chromedp.ID("product-add")))
+	r.click("add the product", "#product-add")
 	r.waitFor("the product is listed", rows+` === 3`)
 	if got := r.text("#products tbody"); !strings.Contains(got, "Brandschutz-Unterweisung\tCourse\t12 months, 36 months") {
 		t.Errorf("products = %q", got)

@@ -1,7 +1,7 @@
 // catalog.js: the reseller's offer templates (items, the green/red license
 // mode toggle, adding items from the catalog) and the product catalog.
 
-import {ApiError, api, busy, debounce, field, guard, h, listAll, newKey, uniqueId} from './core.js';
+import {ApiError, api, busy, debounce, field, guard, h, listAll, newKey, patch, uniqueId} from './core.js';
 
 const KIND_LABELS = {module: 'Module', course: 'Course'};
 const MODE_LABELS = {absolute: 'Absolute', relative: 'Relative'};
@@ -38,8 +38,14 @@ function templatesView() {
     list, form);
   view.refresh = async () => {
     const [templates, products] = await Promise.all([listAll('/v1/templates'), listAll('/v1/products')]);
-    list.replaceChildren(...templates.map((t) => templateCard(t, products, view.refresh)));
-    if (templates.length === 0) list.append(h('p', {class: 'card muted'}, 'No templates yet.'));
+    // A card is kept while its template is unchanged: its closures own it
+    // (and what is typed in its add form), so it is never redrawn in place.
+    const cards = new Map([...list.children].map((c) => [c.dataset.key, c]));
+    list.replaceChildren(...(templates.length === 0 ? [h('p', {class: 'card muted'}, 'No templates yet.')] : templates.map((t) => {
+      const have = cards.get(t.id);
+      if (have && have.dataset.version === String(t.version)) return have;
+      return templateCard(t, products, view.refresh);
+    })));
   };
   return view;
 }
@@ -50,7 +56,7 @@ function templateCard(t, products, reload) {
   let tpl = t;
   const titleID = uniqueId('tpl');
   const body = h('tbody');
-  const card = h('section', {class: 'card template', dataset: {templateId: t.id}, 'aria-labelledby': titleID});
+  const card = h('section', {class: 'card template', dataset: {key: t.id, version: String(t.version), templateId: t.id}, 'aria-labelledby': titleID});
   const path = () => `/v1/templates/${encodeURIComponent(tpl.id)}`;
 
   // change runs a command on the template and shows the template it
@@ -75,7 +81,7 @@ function templateCard(t, products, reload) {
     const remove = h('button', {type: 'button', class: 'link', 'aria-label': `Remove ${it.product_name} from ${tpl.name}`,
       onclick: (ev) => change(ev.currentTarget, () => api('DELETE', `${path()}/items/${encodeURIComponent(it.id)}`, {ifMatch: tpl.version}))},
     'Remove');
-    return h('tr', {dataset: {itemId: it.id}},
+    return h('tr', {dataset: {key: it.id, itemId: it.id}},
       h('td', null, it.product_name),
       h('td', null, KIND_LABELS[it.kind] || it.kind),
       h('td', null, `${it.term_months} months`),
@@ -84,8 +90,8 @@ function templateCard(t, products, reload) {
       h('td', null, remove));
   };
   const render = () => {
-    body.replaceChildren(...tpl.items.map(itemRow));
-    if (tpl.items.length === 0) body.append(h('tr', null, h('td', {colspan: 6, class: 'muted'}, 'No items yet.')));
+    card.dataset.version = String(tpl.version);
+    patch(body, tpl.items.length === 0 ? h('tr', null, h('td', {colspan: 6, class: 'muted'}, 'No items yet.')) : tpl.items.map(itemRow));
   };
 
   const archive = h('button', {type: 'button', class: 'link danger', 'aria-label': `Archive ${t.name}`,
@@ -179,11 +185,11 @@ function productsView() {
   view.refresh = async () => {
     const q = search.value.trim();
     const products = await listAll(q ? `/v1/products?q=${encodeURIComponent(q)}` : '/v1/products');
-    body.replaceChildren(...products.map((p) => h('tr', {dataset: {productId: p.id}},
+    patch(body, products.length === 0 ? h('tr', null, h('td', {colspan: 3, class: 'muted'}, q ? 'No product matches.' : 'No products yet.'))
+      : products.map((p) => h('tr', {dataset: {key: p.id, productId: p.id}},
       h('td', null, p.name),
       h('td', null, KIND_LABELS[p.kind] || p.kind),
       h('td', null, p.license_terms_months.map((m) => `${m} months`).join(', ')))));
-    if (products.length === 0) body.append(h('tr', null, h('td', {colspan: 3, class: 'muted'}, q ? 'No product matches.' : 'No products yet.')));
   };
   return view;
 }

@@ -28,7 +28,7 @@ export function h(tag, attrs, ...children) {
     if (v === null || v === undefined || v === false) continue;
     if (k === 'class') el.className = v;
     else if (k === 'dataset') Object.assign(el.dataset, v);
-    else if (k.startsWith('on') && typeof v === 'function') el.addEventListener(k.slice(2), v);
+    else if (k.startsWith('on') && typeof v === 'function') on(el, k.slice(2), v);
     else if (k === 'value' || k === 'checked' || k === 'disabled') props[k] = v;
     else el.setAttribute(k, v === true ? '' : String(v));
   }
@@ -38,6 +38,71 @@ export function h(tag, attrs, ...children) {
   }
   Object.assign(el, props);
   return el;
+}
+
+// Listeners set through h live in el.handlers and are called by one shared
+// dispatcher, so that patch can hand a kept element the listeners of the
+// element it was redrawn as (whose closures hold the current data).
+function dispatch(ev) {
+  const fn = this.handlers && this.handlers[ev.type];
+  if (fn) fn.call(this, ev);
+}
+
+function on(el, type, fn) {
+  if (!el.handlers) el.handlers = {};
+  el.handlers[type] = fn;
+  el.addEventListener(type, dispatch);
+}
+
+// patch makes parent's children look like children (nodes or strings)
+// while keeping the nodes already there: an element is kept when its
+// data-key matches (rows keyed by id) or, unkeyed, when it stands at the same
+// place with the same tag; a kept element takes the new attributes,
+// listeners and children, recursively. So a live update leaves the focused
+// button, and an element someone is about to click, where they are.
+// A form control keeps what the person typed (its value is not touched), and
+// a button busy with a request (data-busy) stays disabled until it is done.
+export function patch(parent, ...children) {
+  const next = children.flat(Infinity).filter((c) => c !== null && c !== undefined && c !== false)
+    .map((c) => (c instanceof Node ? c : document.createTextNode(String(c))));
+  const keyed = new Map();
+  for (const c of parent.children) if (c.dataset.key !== undefined) keyed.set(c.dataset.key, c);
+  next.forEach((n, i) => {
+    const cur = parent.childNodes[i] || null;
+    let match = null;
+    if (n.nodeType === Node.ELEMENT_NODE && n.dataset.key !== undefined) {
+      match = keyed.get(n.dataset.key) || null;
+      if (match && match.tagName !== n.tagName) match = null;
+      keyed.delete(n.dataset.key);
+    } else if (cur && cur.nodeType === n.nodeType && (n.nodeType !== Node.ELEMENT_NODE
+      || (cur.tagName === n.tagName && cur.dataset.key === undefined))) {
+      match = cur;
+    }
+    if (!match) {
+      parent.insertBefore(n, cur);
+      return;
+    }
+    if (match !== cur) parent.insertBefore(match, cur);
+    if (n.nodeType === Node.ELEMENT_NODE) morph(match, n);
+    else if (match.data !== n.data) match.data = n.data;
+  });
+  while (parent.childNodes.length > next.length) parent.lastChild.remove();
+}
+
+function morph(el, fresh) {
+  const isBusy = el.dataset.busy !== undefined;
+  for (const a of [...el.attributes]) if (!fresh.hasAttribute(a.name) && a.name !== 'data-busy') el.removeAttribute(a.name);
+  for (const a of fresh.attributes) if (el.getAttribute(a.name) !== a.value) el.setAttribute(a.name, a.value);
+  for (const type of Object.keys(fresh.handlers || {})) el.addEventListener(type, dispatch);
+  el.handlers = fresh.handlers;
+  if ('disabled' in fresh && !isBusy && el.disabled !== fresh.disabled) el.disabled = fresh.disabled;
+  if (el.tagName === 'SELECT') {
+    const keep = el.value;
+    patch(el, ...fresh.childNodes);
+    if ([...el.options].some((o) => o.value === keep)) el.value = keep;
+    return;
+  }
+  patch(el, ...fresh.childNodes);
 }
 
 // field wraps a control with its label (and an optional hint) so that every
@@ -184,9 +249,11 @@ export async function guard(fn) {
 export async function busy(button, fn) {
   if (button.disabled) return undefined;
   button.disabled = true;
+  button.dataset.busy = '';
   try {
     return await guard(fn);
   } finally {
+    delete button.dataset.busy;
     button.disabled = false;
   }
 }

@@ -3,7 +3,7 @@
 // the licenses.
 
 import {
-  MESSAGE_LIMIT, api, bus, busy, codePoints, field, fmtDay, fmtNumber, fmtTime, guard, h, listAll, statusBadge,
+  MESSAGE_LIMIT, api, bus, busy, codePoints, field, fmtDay, fmtNumber, fmtTime, guard, h, listAll, patch, statusBadge,
 } from './core.js';
 
 const KIND_LABELS = {module: 'Module', course: 'Course'};
@@ -77,9 +77,9 @@ function inboxView() {
   const state = {entries: [], cursor: null, open: null};
 
   const renderList = () => {
-    list.replaceChildren(...state.entries.map((e) => {
+    patch(list, state.entries.length === 0 ? h('li', {class: 'muted'}, 'No offers yet.') : state.entries.map((e) => {
       const preview = e.message ? [...e.message].slice(0, 90).join('') : 'No message';
-      return h('li', null, h('button', {type: 'button', class: `entry${e.read ? '' : ' unread'}`, dataset: {offerId: e.id},
+      return h('li', {dataset: {key: e.id}}, h('button', {type: 'button', class: `entry${e.read ? '' : ' unread'}`, dataset: {offerId: e.id},
         'aria-current': state.open === e.id ? 'true' : null, onclick: () => open(e.id)},
       e.read ? null : h('span', {class: 'sr-only'}, 'Unread: '),
       h('span', {class: 'from'}, e.reseller_name),
@@ -87,7 +87,6 @@ function inboxView() {
       h('span', {class: 'when'}, fmtTime(e.received_at)),
       h('span', {class: 'preview'}, preview)));
     }));
-    if (state.entries.length === 0) list.append(h('li', {class: 'muted'}, 'No offers yet.'));
     more.hidden = !state.cursor;
   };
 
@@ -203,7 +202,7 @@ async function showLicenses(offerID, box) {
     const mine = await guard(async () => (await listAll('/v1/licenses')).filter((l) => l.offer_id === offerID));
     if (mine === undefined) return;
     if (mine.length > 0) {
-      box.replaceChildren(h('h3', null, 'Licenses granted'), licenseTable(mine, 'offer-license-list'));
+      patch(box, h('h3', null, 'Licenses granted'), licenseTable(mine, 'offer-license-list'));
       return;
     }
     await new Promise((r) => { setTimeout(r, 500); });
@@ -216,7 +215,7 @@ async function showLicenses(offerID, box) {
 function licenseTable(licenses, id) {
   return h('table', {id, class: 'licenses'},
     h('thead', null, h('tr', null, ['Product', 'Kind', 'Term', 'License mode', 'Seats', 'Granted', 'Valid until'].map((c) => h('th', {scope: 'col'}, c)))),
-    h('tbody', null, licenses.map((l) => h('tr', {dataset: {offerId: l.offer_id, itemId: l.item_id}},
+    h('tbody', null, licenses.map((l) => h('tr', {dataset: {key: `${l.offer_id}/${l.item_id}`, offerId: l.offer_id, itemId: l.item_id}},
       h('td', null, l.product_name),
       h('td', null, KIND_LABELS[l.kind] || l.kind),
       h('td', null, `${l.term_months} months`),
@@ -232,7 +231,7 @@ function licensesView() {
     h('section', {class: 'card', 'aria-labelledby': 'licenses-title'}, h('h2', {id: 'licenses-title'}, 'Licenses'), box));
   const refresh = async () => {
     const licenses = await listAll('/v1/licenses');
-    box.replaceChildren(licenses.length === 0 ? h('p', {class: 'muted'}, 'No licenses yet. Accept an offer in Updates to get some.')
+    patch(box, licenses.length === 0 ? h('p', {class: 'muted'}, 'No licenses yet. Accept an offer in Updates to get some.')
       : licenseTable(licenses, 'licenses'));
   };
   return {el, live: true, refresh};

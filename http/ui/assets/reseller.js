@@ -2,7 +2,7 @@
 // one) and customers. Templates and the catalog live in catalog.js.
 
 import {
-  ApiError, MESSAGE_LIMIT, STATUS_LABELS, api, busy, codePoints, field, fmtNumber, fmtTime, guard, h, listAll, newKey, statusBadge,
+  ApiError, MESSAGE_LIMIT, STATUS_LABELS, api, busy, codePoints, field, fmtNumber, fmtTime, guard, h, listAll, newKey, patch, statusBadge,
 } from './core.js';
 import {productsSection, templatesSection} from './catalog.js';
 
@@ -102,7 +102,7 @@ function isoDay(d) {
 // still there.
 function fillSelect(sel, items, label, placeholder) {
   const keep = sel.value;
-  sel.replaceChildren(h('option', {value: ''}, placeholder), ...items.map((it) => h('option', {value: it.id}, label(it))));
+  patch(sel, h('option', {value: ''}, placeholder), ...items.map((it) => h('option', {value: it.id}, label(it))));
   if (items.some((it) => it.id === keep)) sel.value = keep;
 }
 
@@ -138,7 +138,7 @@ function offerList() {
         })}, 'Deliver again'));
     }
     const items = o.items.map((it) => `${it.product_name} (${it.term_months} mo.)`).join(', ');
-    return h('tr', {dataset: {offerId: o.id}},
+    return h('tr', {dataset: {key: o.id, offerId: o.id}},
       h('td', null, who),
       h('td', null, items),
       h('td', {class: 'message-cell'}, o.message || h('span', {class: 'muted'}, 'no message')),
@@ -148,8 +148,8 @@ function offerList() {
       actions);
   };
   const render = () => {
-    body.replaceChildren(...state.offers.map(row));
-    if (state.offers.length === 0) body.append(h('tr', null, h('td', {colspan: 6, class: 'muted'}, 'No offers yet.')));
+    patch(body, state.offers.length === 0 ? h('tr', null, h('td', {colspan: 6, class: 'muted'}, 'No offers yet.'))
+      : state.offers.map(row));
     more.hidden = !state.cursor;
   };
   const query = (cursor) => {
@@ -220,17 +220,16 @@ function customersView() {
     form);
   view.refresh = async () => {
     const customers = await listAll('/v1/customers');
-    body.replaceChildren(...customers.map((c) => {
+    patch(body, customers.length === 0 ? h('tr', null, h('td', {colspan: 4, class: 'muted'}, 'No customers yet.')) : customers.map((c) => {
       const counts = Object.entries(c.offer_counts || {}).filter(([, n]) => n > 0);
       const total = counts.reduce((sum, [, n]) => sum + n, 0);
-      return h('tr', {dataset: {customerId: c.id}},
+      return h('tr', {dataset: {key: c.id, customerId: c.id}},
         h('td', null, c.name),
         h('td', null, c.external_ref || ''),
         h('td', {class: 'counts'}, counts.length === 0 ? h('span', {class: 'muted'}, 'none')
           : counts.map(([st, n]) => h('span', {class: 'count', dataset: {status: st}}, statusBadge(st), ` ${n}`))),
         h('td', {class: 'num'}, String(total)));
     }));
-    if (customers.length === 0) body.append(h('tr', null, h('td', {colspan: 4, class: 'muted'}, 'No customers yet.')));
   };
   return view;
 }
