@@ -236,8 +236,9 @@ func (s *Server) Open() error {
 	s.mu.Lock()
 	s.srv, s.ln = srv, ln
 	s.mu.Unlock()
+	capped := newCapListener(ln, s.cfg.Limits.ConnectionsPerAddress, func() { s.metrics.rateLimited("connections") })
 	go func() {
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := srv.Serve(capped); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			s.logger.Error("http server stopped", "err", err)
 		}
 	}()

@@ -27,12 +27,15 @@ type Limits struct {
 	AuthFailures int
 	// StreamsPerToken caps the open /v1/stream connections of one token.
 	StreamsPerToken int
+	// ConnectionsPerAddress caps the open connections of one client
+	// address; one more is closed as soon as it is accepted.
+	ConnectionsPerAddress int
 }
 
 // DefaultLimits leave room for a benchmark of 5,000 offers a second from a
 // few tokens on one machine while stopping a runaway client and token
 // guessing.
-var DefaultLimits = Limits{TokenRate: 2000, AddressRate: 10000, AuthFailures: 20, StreamsPerToken: 8}
+var DefaultLimits = Limits{TokenRate: 2000, AddressRate: 10000, AuthFailures: 20, StreamsPerToken: 8, ConnectionsPerAddress: 1000}
 
 // authFailureWindow is the window of Limits.AuthFailures.
 const authFailureWindow = time.Minute
@@ -71,15 +74,18 @@ func newLimiter(l Limits, counted func(string)) *limiter {
 	return lim
 }
 
-// clientAddress is the rate-limit key of the request's peer: its IP (an
-// IPv6 client by its /64, which one client usually holds whole).
+// clientAddress is the rate-limit key of the request's peer.
 func clientAddress(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		host = r.RemoteAddr
 	}
-	return httprate.CanonicalizeIP(host)
+	return canonicalIP(host)
 }
+
+// canonicalIP is the rate-limit key of an IP address: itself, an IPv6
+// address by its /64, which one client usually holds whole.
+func canonicalIP(host string) string { return httprate.CanonicalizeIP(host) }
 
 // presentsCredential reports whether r tries to authenticate: a wrong guess
 // of it counts against Limits.AuthFailures.

@@ -1,7 +1,9 @@
 package http_test
 
 import (
+	"bufio"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -158,4 +160,41 @@ func TestLimits_TemplateItems(t *testing.T) {
 	if after := ts.Head(t); after != before {
 		t.Fatalf("head %d -> %d", before, after)
 	}
+}
+
+// TestLimits_ConnectionsPerAddress: a connection beyond the cap is closed
+// at once, without an answer; once one of the others closes, a new one is
+// served.
+func TestLimits_ConnectionsPerAddress(t *testing.T) {
+	const allowed = 3
+	ts := withLimits(t, ofhttp.Limits{ConnectionsPerAddress: allowed})
+	var held []net.Conn
+	for range allowed {
+		held = append(held, rawRequest(t, ts, "GET /healthz HTTP/1.1\nHost: x", ""))
+	}
+	for _, c := range held {
+		if resp, _ := readReply(t, c, bufio.NewReader(c), 5*time.Second); resp.StatusCode != http.StatusOK {
+			t.Fatalf("a connection under the cap: %d", resp.StatusCode)
+		}
+	}
+	extra := rawRequest(t, ts, "GET /healthz HTTP/1.1\nHost: x", "")
+	assertClosed(t, extra, bufio.NewReader(extra), 5*time.Second)
+	if got := testutil.ToFloat64(ts.Metrics.RateLimited.WithLabelValues("connections")); got != 1 {
+		t.Fatalf("offerflow_rate_limited_total{limit=connections} = %v", got)
+	}
+
+	_ = held[0].Close()
+	Eventually(t, 5*time.Second, "a connection slot to free", func() bool {
+		c, err := net.Dial("tcp", ts.Addr())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		if _, err := io.WriteString(c, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
+			return false
+		}
+		_ = c.SetReadDeadline(time.Now().Add(2 * time.Second))
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		return err == nil && resp.StatusCode == http.StatusOK
+	})
 }

@@ -42,7 +42,8 @@ type Metrics struct {
 	// StreamConnections is the number of open /v1/stream connections.
 	StreamConnections prometheus.Gauge
 	// RateLimited counts requests refused 429 by which limit refused them:
-	// "token", "address", "auth_failures" or "streams".
+	// "token", "address", "auth_failures" or "streams"; and connections
+	// closed over the per-address cap ("connections").
 	RateLimited *prometheus.CounterVec
 
 	mu         sync.Mutex
@@ -98,7 +99,7 @@ func NewMetrics(reg *prometheus.Registry) *Metrics {
 		}),
 		RateLimited: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "offerflow_rate_limited_total",
-			Help: "Requests refused 429 by limit (token, address, auth_failures, streams).",
+			Help: "Requests refused 429 by limit (token, address, auth_failures, streams), and connections closed over the per-address cap (connections).",
 		}, []string{"limit"}),
 	}
 	reg.MustRegister(m.CommandDuration, m.Requests, m.AppendConflicts, m.DeliveryAttempts, m.DeliveryFailures,

@@ -101,7 +101,8 @@ func (m *Main) ParseFlags(args []string) error {
 	fs.IntVar(&c.limits.AddressRate, "rate-limit-address", d.AddressRate, "requests a second one client address may make (0: no limit)")
 	fs.IntVar(&c.limits.AuthFailures, "auth-failure-limit", d.AuthFailures, "refused credentials a minute from one address before its requests with a credential are 429 (0: no limit)")
 	fs.IntVar(&c.limits.StreamsPerToken, "streams-per-token", d.StreamsPerToken, "open /v1/stream connections one token may hold (0: no limit)")
-	fs.BoolVar(&c.limitsOn, "limits", true, "apply the four limits above; --limits=false switches them all off (benchmarks)")
+	fs.IntVar(&c.limits.ConnectionsPerAddress, "connections-per-address", d.ConnectionsPerAddress, "open connections one client address may hold; one more is closed at once (0: no limit)")
+	fs.BoolVar(&c.limitsOn, "limits", true, "apply the five limits above; --limits=false switches them all off (benchmarks)")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 30*time.Second, "how long a shutdown waits for requests in flight")
 	fs.DurationVar(&c.headInterval, "head-interval", 5*time.Minute, "how often to sign and record a tree head while the log grows (0: only on demand, at GET /v1/audit/head)")
 	if err := parseFlags(fs, args); err != nil {
@@ -119,8 +120,8 @@ func (m *Main) ParseFlags(args []string) error {
 	if c.webhookAttempts < 1 {
 		return usageError{"--webhook-attempts must be at least 1"}
 	}
-	if c.limits.TokenRate < 0 || c.limits.AddressRate < 0 || c.limits.AuthFailures < 0 || c.limits.StreamsPerToken < 0 {
-		return usageError{"--rate-limit-token, --rate-limit-address, --auth-failure-limit and --streams-per-token must not be negative"}
+	if l := c.limits; l.TokenRate < 0 || l.AddressRate < 0 || l.AuthFailures < 0 || l.StreamsPerToken < 0 || l.ConnectionsPerAddress < 0 {
+		return usageError{"--rate-limit-token, --rate-limit-address, --auth-failure-limit, --streams-per-token and --connections-per-address must not be negative"}
 	}
 	if !c.limitsOn {
 		c.limits = ohttp.Limits{}

@@ -23,7 +23,8 @@ func TestServe_LimitFlags(t *testing.T) {
 		{"Defaults", nil, ohttp.DefaultLimits},
 		{"Off", []string{"--limits=false"}, ohttp.Limits{}},
 		{"OneChanged", []string{"--rate-limit-token", "3", "--streams-per-token", "0"},
-			ohttp.Limits{TokenRate: 3, AddressRate: ohttp.DefaultLimits.AddressRate, AuthFailures: ohttp.DefaultLimits.AuthFailures}},
+			ohttp.Limits{TokenRate: 3, AddressRate: ohttp.DefaultLimits.AddressRate, AuthFailures: ohttp.DefaultLimits.AuthFailures,
+				ConnectionsPerAddress: ohttp.DefaultLimits.ConnectionsPerAddress}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := parse(tc.args...)
