@@ -103,6 +103,27 @@ func TestAuditTree(t *testing.T) {
 		}
 	})
 
+	t.Run("events after the size are left out", func(t *testing.T) {
+		w.CustomerC.Must(t, 204, "POST", "/v1/inbox/"+w.Offer+"/read", nil)
+		var history struct{ Items []domain.AuditEvent }
+		w.ResellerC.Must(t, 200, "GET", "/v1/offers/"+w.Offer+"/history", nil).Decode(t, &history)
+		var old, now offerProof
+		w.ResellerC.Must(t, 200, "GET", "/v1/offers/"+w.Offer+"/proof?size="+strconv.FormatUint(h1.Size, 10), nil).Decode(t, &old)
+		w.ResellerC.Must(t, 200, "GET", "/v1/offers/"+w.Offer+"/proof", nil).Decode(t, &now)
+		last := history.Items[len(history.Items)-1]
+		if len(old.Items) != len(history.Items)-1 || old.Items[len(old.Items)-1].Position >= last.Position {
+			t.Fatalf("against size %d: %d proofs for %d events, the newest at %d", h1.Size, len(old.Items), len(history.Items), last.Position)
+		}
+		if len(now.Items) != len(history.Items) || now.Items[len(now.Items)-1].Position != last.Position || now.Size <= h1.Size {
+			t.Fatalf("against the current head (size %d): %d proofs for %d events", now.Size, len(now.Items), len(history.Items))
+		}
+		root, _ := hex.DecodeString(now.RootHash)
+		it := now.Items[len(now.Items)-1]
+		if !merkletest.VerifyInclusion(it.LeafIndex, now.Size, merkletest.Leaf(it.Hash), merkletest.Hex(it.Proof), root) {
+			t.Fatalf("the newest event's proof does not verify against the current head")
+		}
+	})
+
 	t.Run("errors", func(t *testing.T) {
 		big := strconv.FormatUint(ts.Head(t)+1000, 10)
 		for _, tc := range []struct {
