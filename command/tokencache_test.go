@@ -164,3 +164,39 @@ func TestTokenCache(t *testing.T) {
 		}
 	})
 }
+
+// BenchmarkLookupToken compares a token look-up served by the cache with
+// one that reads and folds the token's stream (a session token, so its
+// parent is looked up too), on one SQLite file.
+func BenchmarkLookupToken(b *testing.B) {
+	ctx := context.Background()
+	store := MustOpenStore(b)
+	op := command.Meta{Actor: domain.Actor{Role: domain.RoleOperator, Subject: "operator"}}
+	setup := command.NewService(command.NewHandler(store, command.Config{}))
+	if _, err := setup.IssueToken(ctx, op, domain.TokenSpec{ID: "p", Hash: "parent", Role: domain.RoleAuditor, Tenant: "*"}); err != nil {
+		b.Fatal(err)
+	}
+	if _, _, err := setup.DeriveToken(ctx, op, "parent", domain.TokenSpec{ID: "s", Hash: "session", Idle: time.Hour}); err != nil {
+		b.Fatal(err)
+	}
+	for _, cached := range []bool{false, true} {
+		name := "store"
+		svc := command.NewService(command.NewHandler(store, command.Config{}))
+		if cached {
+			name = "cache"
+			fctx, cancel := context.WithCancel(ctx)
+			go func() { _ = svc.FollowTokens(fctx, time.Second) }()
+			for _, live := svc.TokenCacheFollowed(); !live; _, live = svc.TokenCacheFollowed() {
+				time.Sleep(time.Millisecond)
+			}
+			defer cancel()
+		}
+		b.Run(name, func(b *testing.B) {
+			for b.Loop() {
+				if _, ok, err := svc.LookupToken(ctx, "session"); !ok || err != nil {
+					b.Fatal(ok, err)
+				}
+			}
+		})
+	}
+}

@@ -227,3 +227,28 @@ func TestTokenName_RecordedAsActor(t *testing.T) {
 		t.Fatalf("a token without a name: opened_by %v, decided_by %v (present %v), want null", got["opened_by"], v, ok)
 	}
 }
+
+// TestTokenCache_RevocationOnTheNextRequest waits until the server's token
+// cache is in use, warms it with the token, and revokes the token: the very
+// next request is 401, and so is one with a session derived from it.
+func TestTokenCache_RevocationOnTheNextRequest(t *testing.T) {
+	ts := MustOpenServer(t, func(o *Options) { o.NoProcesses = true })
+	reseller, _ := ts.NewReseller(t, "R")
+	tok := ts.NewToken(t, "reseller", reseller)
+	session, _, ok, err := ts.StartSession(context.Background(), tok.Token)
+	if !ok || err != nil {
+		t.Fatalf("start session: %v %v", ok, err)
+	}
+	head := ts.Head(t)
+	Eventually(t, 5*time.Second, "the token cache to follow the log", func() bool {
+		pos, live := ts.Service.TokenCacheFollowed()
+		return live && pos >= head
+	})
+	for range 3 {
+		tok.Must(t, 200, "GET", "/v1/products", nil)
+		ts.As(session).Must(t, 200, "GET", "/v1/products", nil)
+	}
+	ts.Operator().Must(t, 204, "POST", "/v1/tokens/revoke", map[string]string{"token": tok.Token})
+	tok.Must(t, 401, "GET", "/v1/products", nil)
+	ts.As(session).Must(t, 401, "GET", "/v1/products", nil)
+}
