@@ -6,7 +6,9 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"time"
+	"unicode/utf8"
 )
 
 // Hash returns the hex SHA-256 of e's canonical envelope, which includes
@@ -32,48 +34,94 @@ func Hash(e Event) (string, error) {
 }
 
 // Canonical returns the canonical envelope of e that Hash digests.
+//
+// The envelope's keys are fixed, so it is written field by field in their
+// sorted order instead of through maps that encoding/json would sort on
+// every call, and its strings are escaped as encoding/json escapes them.
+// TestCanonical_SameAsMaps holds it to the map-built envelope it replaces.
 func Canonical(e Event) ([]byte, error) {
 	data, err := canonicalJSON(e.Data)
 	if err != nil {
 		return nil, fmt.Errorf("canonical data of %s/%d: %w", e.Stream, e.Version, err)
 	}
-	var prev any
-	if e.PrevHash != "" {
-		prev = e.PrevHash
+	b := make([]byte, 0, len(data)+512)
+	b = append(b, `{"data":`...)
+	b = append(b, data...)
+	b = appendString(append(b, `,"id":`...), e.ID)
+	a := e.Metadata.Actor
+	b = append(b, `,"metadata":{"actor":{`...)
+	if a.Name != "" {
+		b = append(appendString(append(b, `"name":`...), a.Name), ',')
 	}
-	env := map[string]any{
-		"data": json.RawMessage(data),
-		"id":   e.ID,
-		"metadata": map[string]any{
-			"actor":          canonicalActor(e.Metadata.Actor),
-			"causation_id":   e.Metadata.CausationID,
-			"correlation_id": e.Metadata.CorrelationID,
-			"occurred_at":    e.Metadata.OccurredAt.UTC().Format(time.RFC3339Nano),
-		},
-		"prev_hash":      prev,
-		"schema_version": e.SchemaVersion,
-		"stream":         e.Stream,
-		"type":           e.Type,
-		"version":        e.Version,
+	b = appendString(append(b, `"role":`...), a.Role)
+	b = appendString(append(b, `,"subject":`...), a.Subject)
+	b = appendString(append(b, `,"tenant":`...), a.Tenant)
+	b = appendString(append(b, `},"causation_id":`...), e.Metadata.CausationID)
+	b = appendString(append(b, `,"correlation_id":`...), e.Metadata.CorrelationID)
+	b = appendString(append(b, `,"occurred_at":`...), e.Metadata.OccurredAt.UTC().Format(time.RFC3339Nano))
+	if e.PrevHash == "" {
+		b = append(b, `},"prev_hash":null`...)
+	} else {
+		b = appendString(append(b, `},"prev_hash":`...), e.PrevHash)
 	}
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(env); err != nil {
-		return nil, err
-	}
-	return bytes.TrimRight(buf.Bytes(), "\n"), nil
+	b = strconv.AppendInt(append(b, `,"schema_version":`...), int64(e.SchemaVersion), 10)
+	b = appendString(append(b, `,"stream":`...), e.Stream)
+	b = appendString(append(b, `,"type":`...), e.Type)
+	b = strconv.AppendUint(append(b, `,"version":`...), e.Version, 10)
+	return append(b, '}'), nil
 }
 
-// canonicalActor is the actor of the canonical envelope: role, subject,
-// tenant, and name only where there is one, so that events recorded before
-// names existed keep their hashes.
-func canonicalActor(a Actor) map[string]any {
-	m := map[string]any{"role": a.Role, "subject": a.Subject, "tenant": a.Tenant}
-	if a.Name != "" {
-		m["name"] = a.Name
+// appendString appends s as a JSON string exactly as encoding/json writes it
+// with HTML escaping off: quotes, backslashes and control characters
+// escaped (\b, \f, \n, \r, \t by name, the rest as \u00xx), bytes that are
+// not UTF-8 as \ufffd, U+2028 and U+2029 escaped, everything else as is.
+func appendString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		if c := s[i]; c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\b':
+				b = append(b, '\\', 'b')
+			case '\f':
+				b = append(b, '\\', 'f')
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(append(b, s[start:i]...), `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			b = append(append(b, s[start:i]...), '\\', 'u', '2', '0', '2', hex[r&0xf])
+			i += size
+			start = i
+			continue
+		}
+		i += size
 	}
-	return m
+	return append(append(b, s[start:]...), '"')
 }
 
 // canonicalJSON re-encodes a JSON value with sorted keys and no white space,
