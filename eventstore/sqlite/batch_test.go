@@ -21,6 +21,11 @@ func TestStore_ConformanceOneTransactionPerAppend(t *testing.T) {
 	})
 }
 
+// lockPatience is the busy timeout of stores whose writer lockFile blocks: the
+// writer must keep waiting for the lock however slowly a loaded machine runs
+// the steps of the test, and the test never holds it this long.
+const lockPatience = time.Minute
+
 // lockFile takes the file's write lock through a connection of its own, as
 // another process would, so that the store's writer blocks in BEGIN and the
 // appends that follow queue up behind it. The returned function releases
@@ -47,10 +52,10 @@ func lockFile(t *testing.T, path string) (release func()) {
 	return release
 }
 
-// eventually fails the test unless cond becomes true within a few seconds.
+// eventually fails the test unless cond becomes true within 20 s (it returns as soon as it is).
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(20 * time.Second)
 	for !cond() {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting until %s", what)
@@ -93,7 +98,7 @@ func receive(t *testing.T, what string, ch <-chan outcome) outcome {
 func TestStore_GroupCommit(t *testing.T) {
 	ctx := t.Context()
 	path := tempPath(t)
-	s := MustOpen(t, path, sqlite.Config{PollInterval: time.Hour})
+	s := MustOpen(t, path, sqlite.Config{PollInterval: time.Hour, BusyTimeout: lockPatience})
 	release := lockFile(t, path)
 
 	plugCtx, cancelPlug := context.WithCancel(ctx)
@@ -245,7 +250,7 @@ func TestStore_BatchesUnderLoad(t *testing.T) {
 func TestStore_CloseDrainsQueue(t *testing.T) {
 	ctx := t.Context()
 	path := tempPath(t)
-	s, err := sqlite.Open(ctx, path, sqlite.Config{})
+	s, err := sqlite.Open(ctx, path, sqlite.Config{BusyTimeout: lockPatience})
 	if err != nil {
 		t.Fatal(err)
 	}
