@@ -75,6 +75,7 @@ func TestHash_Fields(t *testing.T) {
 		"ActorRole":    func(e *eventstore.Event) { e.Metadata.Actor.Role = "operator" },
 		"ActorTenant":  func(e *eventstore.Event) { e.Metadata.Actor.Tenant = "r-2" },
 		"ActorSubject": func(e *eventstore.Event) { e.Metadata.Actor.Subject = "mallory" },
+		"ActorName":    func(e *eventstore.Event) { e.Metadata.Actor.Name = "Mallory" },
 		"Correlation":  func(e *eventstore.Event) { e.Metadata.CorrelationID = "c-2" },
 		"Causation":    func(e *eventstore.Event) { e.Metadata.CausationID = "k-2" },
 		"OccurredAt":   func(e *eventstore.Event) { e.Metadata.OccurredAt = e.Metadata.OccurredAt.Add(time.Nanosecond) },

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/offerflow/offerflow/eventstore"
 	ofhttp "github.com/offerflow/offerflow/http"
 )
 
@@ -217,6 +218,10 @@ func TestTokenName_RecordedAsActor(t *testing.T) {
 	}
 	if names["offer.read"] != "Anna Admin" || names["offer.accepted"] != "Anna Admin" || names["offer.created"] != nil {
 		t.Fatalf("actor names by event %v", names)
+	}
+	// The name is part of the hashed envelope, and the chains still verify.
+	if _, err := eventstore.VerifyAll(context.Background(), ts.Store, nil); err != nil {
+		t.Fatalf("verify the log with named actors: %v", err)
 	}
 
 	other := r.SendOffer(t, cust, tmpl, "")
