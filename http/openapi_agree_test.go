@@ -84,6 +84,8 @@ func TestOpenAPI_AgreesWithServer(t *testing.T) {
 		{"OperatorToken", op, "POST", "/v1/tokens", map[string]any{"role": "operator"}, nil, true},
 		{"AuditorOfAll", op, "POST", "/v1/tokens", map[string]any{"role": "auditor", "tenant": "*"}, nil, true},
 		{"CustomerToken", op, "POST", "/v1/tokens", map[string]any{"role": "customer", "tenant": customer}, nil, true},
+		{"TokenNameWithOverride", op, "POST", "/v1/tokens", map[string]any{"role": "customer", "tenant": customer, "name": "\u202Eevil"}, nil, false},
+		{"TokenName", op, "POST", "/v1/tokens", map[string]any{"role": "customer", "tenant": customer, "name": "Anna Weber"}, nil, true},
 
 		{"RevokeNothing", op, "POST", "/v1/tokens/revoke", map[string]any{}, nil, false},
 		{"RevokeBoth", op, "POST", "/v1/tokens/revoke", map[string]any{"token": revokable(), "token_hash": hash(revokable())}, nil, false},

@@ -164,8 +164,8 @@ func withDescription(o obj, desc string) obj { o["description"] = desc; return o
 func createTokenSchema() obj {
 	tenant := obj{"type": "string", "description": "A reseller id (reseller, auditor; `*` for an auditor of every reseller), a customer id (customer); absent or empty for an operator."}
 	o := input([]string{"role"}, obj{"role": enum("operator", "reseller", "customer", "auditor"), "tenant": tenant,
-		"name": obj{"type": "string", "maxLength": domain.MaxNameLen,
-			"description": "The holder's display name, recorded as `actor.name` of what the token does; no control or bidirectional formatting characters."},
+		"name": withDescription(singleLine(domain.MaxNameLen),
+			"The holder's display name, recorded as `actor.name` of what the token does; no control or bidirectional formatting characters."),
 		"ttl_seconds": obj{"type": "integer", "format": "int64", "minimum": 1, "maximum": int64(domain.MaxTokenTTL / time.Second),
 			"description": "The token expires this many seconds after its issue; default never."},
 	})
