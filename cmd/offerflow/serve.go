@@ -12,6 +12,7 @@ import (
 	_ "github.com/mattn/go-sqlite3" // the processes' database
 
 	"github.com/offerflow/offerflow/command"
+	"github.com/offerflow/offerflow/domain"
 	"github.com/offerflow/offerflow/eventstore"
 	"github.com/offerflow/offerflow/eventstore/eventlog"
 	"github.com/offerflow/offerflow/eventstore/treehead"
@@ -67,6 +68,7 @@ type serveConfig struct {
 	logLevel        string
 	logJSON         bool
 	shutdownTimeout time.Duration
+	sessionIdle     time.Duration
 	headInterval    time.Duration
 	bodyTimeout     time.Duration
 	limits          ohttp.Limits
@@ -104,6 +106,7 @@ func (m *Main) ParseFlags(args []string) error {
 	fs.IntVar(&c.limits.ConnectionsPerAddress, "connections-per-address", d.ConnectionsPerAddress, "open connections one client address may hold; one more is closed at once (0: no limit)")
 	fs.BoolVar(&c.limitsOn, "limits", true, "apply the five limits above; --limits=false switches them all off (benchmarks)")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 30*time.Second, "how long a shutdown waits for requests in flight")
+	fs.DurationVar(&c.sessionIdle, "session-idle", ohttp.DefaultSessionIdle, "how long a web UI session lasts unused (each use slides it)")
 	fs.DurationVar(&c.headInterval, "head-interval", 5*time.Minute, "how often to sign and record a tree head while the log grows (0: only on demand, at GET /v1/audit/head)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -128,6 +131,9 @@ func (m *Main) ParseFlags(args []string) error {
 	}
 	if c.bodyTimeout <= 0 {
 		return usageError{"--body-timeout must be positive"}
+	}
+	if c.sessionIdle < time.Minute || c.sessionIdle > domain.MaxTokenTTL {
+		return usageError{"--session-idle must be between 1m and ten years"}
 	}
 	if c.webhookBackoff <= 0 {
 		return usageError{"--webhook-backoff must be positive"}
@@ -253,6 +259,7 @@ func (m *Main) Run(ctx context.Context) error {
 		Tokens:                svc,
 		Idempotency:           m.idem,
 		IdempotencySecret:     secret,
+		SessionIdle:           c.sessionIdle,
 		OperatorToken:         c.operatorToken,
 		AllowInsecureWebhooks: c.allowInsecure,
 		Ready:                 ready,

@@ -34,10 +34,12 @@ func (h *Handler) handleSignInPage(w http.ResponseWriter, r *http.Request) {
 }
 
 // handleSignIn checks the pasted token and, when it is good, starts a
-// session: a new token of the same role and tenant goes into the cookie, and
-// the pasted token is kept nowhere. The API looks the session token up on
-// every request, so signing out (which revokes it) or revoking it otherwise
-// ends the session, while the pasted token stays as valid as it was.
+// session: a token derived from it (same role and tenant) goes into the
+// cookie, and the pasted token is kept nowhere. The API checks the session
+// token, and the token it derives from, on every request, so signing out
+// (which revokes the session), revoking it otherwise, revoking the pasted
+// token or leaving the session unused past its idle timeout ends it, while
+// signing out leaves the pasted token as valid as it was.
 func (h *Handler) handleSignIn(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
 	if err := r.ParseForm(); err != nil {
