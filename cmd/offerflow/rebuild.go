@@ -7,8 +7,9 @@ import (
 	"github.com/offerflow/offerflow/projections"
 )
 
-// runRebuild drops every read model and replays the log into them. Run it
-// with the server stopped: the read models are the server's to write.
+// runRebuild replays the log into fresh read models in a scratch file and
+// swaps it in for the old ones (projections.Rebuild). Run it with the
+// server stopped: the read models are the server's to write.
 func runRebuild(ctx context.Context, args []string, e env) error {
 	fs := newFlagSet("rebuild", e)
 	var sf storeFlags
