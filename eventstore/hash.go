@@ -6,6 +6,8 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"time"
 	"unicode/utf8"
@@ -125,24 +127,63 @@ func appendString(b []byte, s string) []byte {
 }
 
 // canonicalJSON re-encodes a JSON value with sorted keys and no white space,
-// keeping numbers exactly as written.
+// keeping numbers exactly as written. It decodes with encoding/json (so a
+// repeated key keeps its last value, as before) and writes the decoded
+// value itself: six kinds of value, written as encoding/json would write
+// them, without its reflection.
 func canonicalJSON(raw json.RawMessage) ([]byte, error) {
 	if len(bytes.TrimSpace(raw)) == 0 {
 		return []byte("null"), nil
 	}
+	v, err := decodeNumbers(raw)
+	if err != nil {
+		return nil, err
+	}
+	return appendValue(make([]byte, 0, len(raw)), v), nil
+}
+
+// decodeNumbers decodes the first JSON value of raw, numbers as written.
+func decodeNumbers(raw json.RawMessage) (any, error) {
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
 	var v any
-	if err := dec.Decode(&v); err != nil {
-		return nil, err
+	err := dec.Decode(&v)
+	return v, err
+}
+
+// appendValue appends v, a value decoded by encoding/json with UseNumber,
+// in canonical form.
+func appendValue(b []byte, v any) []byte {
+	switch v := v.(type) {
+	case nil:
+		return append(b, "null"...)
+	case bool:
+		return strconv.AppendBool(b, v)
+	case json.Number:
+		return append(b, v...)
+	case string:
+		return appendString(b, v)
+	case []any:
+		b = append(b, '[')
+		for i, e := range v {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendValue(b, e)
+		}
+		return append(b, ']')
+	case map[string]any:
+		b = append(b, '{')
+		for i, k := range slices.Sorted(maps.Keys(v)) {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(appendString(b, k), ':')
+			b = appendValue(b, v[k])
+		}
+		return append(b, '}')
 	}
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return nil, err
-	}
-	return bytes.TrimRight(buf.Bytes(), "\n"), nil
+	panic(fmt.Sprintf("canonical JSON: %T is not a decoded JSON value", v))
 }
 
 // Seal sets e's PrevHash to prev and computes its Hash.

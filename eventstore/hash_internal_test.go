@@ -3,6 +3,8 @@ package eventstore
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -13,7 +15,7 @@ import (
 // encoding/json sorts. Canonical, written field by field, must produce the
 // same bytes for every event, or every hash in every log would change.
 func canonicalMaps(e Event) ([]byte, error) {
-	data, err := canonicalJSON(e.Data)
+	data, err := canonicalJSONReflect(e.Data)
 	if err != nil {
 		return nil, err
 	}
@@ -47,6 +49,67 @@ func canonicalMaps(e Event) ([]byte, error) {
 		return nil, err
 	}
 	return bytes.TrimRight(buf.Bytes(), "\n"), nil
+}
+
+// canonicalJSONReflect is canonicalJSON as it was first written: the
+// decoded value re-encoded by encoding/json.
+func canonicalJSONReflect(raw json.RawMessage) ([]byte, error) {
+	if len(bytes.TrimSpace(raw)) == 0 {
+		return []byte("null"), nil
+	}
+	v, err := decodeNumbers(raw)
+	if err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimRight(buf.Bytes(), "\n"), nil
+}
+
+// jsonText draws JSON texts: values of every kind, nested, with keys and
+// strings holding what must be escaped, numbers written in several ways,
+// repeated keys, and white space.
+func jsonText() *rapid.Generator[string] {
+	str := rapid.StringOf(rapid.SampledFrom([]rune{'"', '\\', '\n', '\b', 0, 0x1f, '<', '>', '&', 0x2028, 0x2029, 'ü', 'a', 'b', '/'}))
+	quoted := rapid.Map(str, func(s string) string { q, _ := json.Marshal(s); return string(q) })
+	escaped := rapid.SampledFrom([]string{`"\u00e9\/\u003c"`, `"\ud83d\ude00"`, `"\ud800"`, `"a\tb"`})
+	number := rapid.SampledFrom([]string{"0", "-0", "1.50", "1e5", "-2.5E-3", "12345678901234567890", "3"})
+	scalar := rapid.OneOf(quoted, escaped, number, rapid.SampledFrom([]string{"true", "false", "null"}))
+	var value func(depth int) *rapid.Generator[string]
+	value = func(depth int) *rapid.Generator[string] {
+		if depth == 0 {
+			return scalar
+		}
+		inner := value(depth - 1)
+		array := rapid.Map(rapid.SliceOfN(inner, 0, 4), func(vs []string) string { return "[" + strings.Join(vs, ", ") + "]" })
+		object := rapid.Custom(func(t *rapid.T) string {
+			keys := rapid.SliceOfN(rapid.OneOf(quoted, rapid.SampledFrom([]string{`"a"`, `"b"`, `"\u0061"`})), 0, 5).Draw(t, "keys")
+			var parts []string
+			for i, k := range keys {
+				parts = append(parts, k+" : "+inner.Draw(t, fmt.Sprint("v", i)))
+			}
+			return "{ " + strings.Join(parts, ",") + " }"
+		})
+		return rapid.OneOf(scalar, array, object)
+	}
+	return value(3)
+}
+
+// TestCanonicalJSON_SameAsReflect compares canonicalJSON with encoding/json
+// re-encoding the decoded value, on random JSON texts.
+func TestCanonicalJSON_SameAsReflect(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		raw := json.RawMessage(jsonText().Draw(t, "json"))
+		got, err := canonicalJSON(raw)
+		want, werr := canonicalJSONReflect(raw)
+		if (err != nil) != (werr != nil) || !bytes.Equal(got, want) {
+			t.Fatalf("canonicalJSON(%s) = %s, %v; encoding/json gives %s, %v", raw, got, err, want, werr)
+		}
+	})
 }
 
 // TestCanonical_SameAsMaps compares Canonical with the map-built envelope
