@@ -39,6 +39,9 @@ type Metrics struct {
 	// Poisoned counts log messages a process manager set aside after its
 	// retries, by handler: each one needs an operator's look.
 	Poisoned *prometheus.CounterVec
+	// TamperProblems counts what the tree over the log found wrong: a
+	// recorded tree head the log no longer extends, a witness mismatch.
+	TamperProblems prometheus.Counter
 	// StreamConnections is the number of open /v1/stream connections.
 	StreamConnections prometheus.Gauge
 	// RateLimited counts requests refused 429 by which limit refused them:
@@ -89,6 +92,10 @@ func NewMetrics(reg *prometheus.Registry) *Metrics {
 			Name: "offerflow_offers_expired_total",
 			Help: "Offers recorded as expired by the expiry process.",
 		}),
+		TamperProblems: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "offerflow_tamper_evidence_problems_total",
+			Help: "Problems the Merkle tree over the log found: recorded tree heads the log no longer extends, witness mismatches.",
+		}),
 		Poisoned: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "offerflow_poisoned_messages_total",
 			Help: "Log messages a process manager set aside after its retries, by handler.",
@@ -103,7 +110,7 @@ func NewMetrics(reg *prometheus.Registry) *Metrics {
 		}, []string{"limit"}),
 	}
 	reg.MustRegister(m.CommandDuration, m.Requests, m.AppendConflicts, m.DeliveryAttempts, m.DeliveryFailures,
-		m.Deliveries, m.Expired, m.Poisoned, m.StreamConnections, m.RateLimited, positionCollector{m})
+		m.Deliveries, m.Expired, m.Poisoned, m.TamperProblems, m.StreamConnections, m.RateLimited, positionCollector{m})
 	return m
 }
 

@@ -172,7 +172,8 @@ func (m *Main) Run(ctx context.Context) error {
 	if m.procDB, err = openProcessDB(c.path(processesFile)); err != nil {
 		return err
 	}
-	if m.trees, err = m.openTreeHeads(ctx); err != nil {
+	metrics := ohttp.NewMetrics(nil)
+	if m.trees, err = m.openTreeHeads(ctx, metrics.TamperProblems.Inc); err != nil {
 		return err
 	}
 	if m.idem, err = idempotency.Open(ctx, c.path(idempotencyFile), idempotency.Config{}); err != nil {
@@ -189,7 +190,6 @@ func (m *Main) Run(ctx context.Context) error {
 		return err
 	}
 
-	metrics := ohttp.NewMetrics(nil)
 	handler := command.NewHandler(m.store, command.Config{Logger: m.log, OnConflict: metrics.AppendConflicts.Inc})
 	svc := command.NewService(handler)
 
@@ -438,7 +438,7 @@ func uiSession(session string, holder ohttp.Identity, ok bool, err error) (strin
 // openTreeHeads loads (or on first start generates) the key that signs tree
 // heads and computes the Merkle tree over the whole log; what it finds
 // wrong with the log is logged as an error, and serving goes on.
-func (m *Main) openTreeHeads(ctx context.Context) (*treehead.Service, error) {
+func (m *Main) openTreeHeads(ctx context.Context, onProblem func()) (*treehead.Service, error) {
 	c := m.cfg
 	key, err := treehead.LoadOrCreateKey(c.path(treeKeyFile))
 	if err != nil {
@@ -446,7 +446,7 @@ func (m *Main) openTreeHeads(ctx context.Context) (*treehead.Service, error) {
 	}
 	started := time.Now()
 	trees, err := treehead.New(ctx, treehead.Config{Store: m.store, Key: key, Witness: c.path(witnessFile), StoredHashes: true,
-		Logger: m.log.With("component", "treehead")}, nil)
+		Logger: m.log.With("component", "treehead"), OnProblem: onProblem}, nil)
 	if err != nil {
 		return nil, fmt.Errorf("merkle tree over the log: %w", err)
 	}

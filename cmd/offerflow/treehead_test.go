@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -308,5 +309,27 @@ func TestServe_TreeHeads(t *testing.T) {
 	}
 	if out, stderr, code := runCLI("verify", "--data", dir, "--head", heads); code != 0 {
 		t.Fatalf("verify --head: exit %d\n%s\n%s", code, out, stderr)
+	}
+
+	// Removed behind serve's back, the first event is missed at the next
+	// start: the metric counts what the tree found.
+	db, err := sql.Open("sqlite3", "file:"+filepath.Join(dir, eventsFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustExec(t, db, `DELETE FROM events WHERE position = (SELECT min(position) FROM events)`)
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s = MustServe(t, dir)
+	resp, err = http.Get(s.url + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	m := regexp.MustCompile(`(?m)^offerflow_tamper_evidence_problems_total (\d+)`).FindSubmatch(metrics)
+	if m == nil || string(m[1]) == "0" {
+		t.Fatalf("after tampering, the metric reads %q", m)
 	}
 }

@@ -39,6 +39,9 @@ type Config struct {
 	Now func() time.Time
 	// Logger receives what the service finds wrong with the log.
 	Logger *slog.Logger
+	// OnProblem, when set, is called once for each problem found (a
+	// metric).
+	OnProblem func()
 }
 
 // Service keeps the Merkle tree over the log up to date, signs heads, keeps
@@ -134,6 +137,9 @@ func (s *Service) onEvent(e eventstore.Event, leaf merkle.Leaf) error {
 func (s *Service) problem(err error) {
 	s.cfg.Logger.Error("tamper evidence", "err", err)
 	s.problems = append(s.problems, err)
+	if s.cfg.OnProblem != nil {
+		s.cfg.OnProblem()
+	}
 }
 
 // sync brings the tree up to the log's head; the caller holds mu.

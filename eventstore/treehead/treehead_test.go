@@ -232,11 +232,15 @@ func TestService_FindsTampering(t *testing.T) {
 	// More events than the witness holds: a witness that went on being
 	// written would grow.
 	appendEvents(t, store, "b", 3)
-	again, err := treehead.New(ctx, treehead.Config{Store: store, Key: key, Witness: witness}, nil)
+	counted := 0
+	again, err := treehead.New(ctx, treehead.Config{Store: store, Key: key, Witness: witness, OnProblem: func() { counted++ }}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer again.Close()
+	if counted != len(again.Problems()) || counted < 2 {
+		t.Fatalf("OnProblem called %d times for %d problems, want one each of at least 2", counted, len(again.Problems()))
+	}
 	problems := errors.Join(again.Problems()...)
 	if problems == nil || !strings.Contains(problems.Error(), "witness") || !errors.Is(problems, treehead.ErrNotExtended) {
 		t.Fatalf("problems: %v", problems)
