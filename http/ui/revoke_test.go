@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/offerflow/offerflow/command"
 	"github.com/offerflow/offerflow/domain"
 	ohttp "github.com/offerflow/offerflow/http"
 	"github.com/offerflow/offerflow/http/ui"
@@ -148,5 +149,42 @@ func TestSession_ResellerGetsOwnToken(t *testing.T) {
 	want := tokenEvent{Type: domain.TypeTokenIssued, Role: "reseller", Tenant: pasted.Tenant, Subject: pasted.Subject}
 	if evs := st.tokenEvents(t, c.Value); len(evs) != 1 || evs[0] != want {
 		t.Errorf("session token's stream = %+v; want one %+v", evs, want)
+	}
+}
+
+// TestSession_EndsWhenThePastedTokenIsRevoked is the sign-in of defect 4
+// of issue 8 through POST /session: the session, and a session begun by
+// pasting that session's token, stop working when the pasted token is
+// revoked.
+func TestSession_EndsWhenThePastedTokenIsRevoked(t *testing.T) {
+	st := startStack(t)
+	sd := st.seedScenario(t)
+	first := sessionCookie(st.post(t, "/session", url.Values{"token": {sd.CustomerToken}}, ""))
+	if first == nil {
+		t.Fatal("sign-in set no cookie")
+	}
+	second := sessionCookie(st.post(t, "/session", url.Values{"token": {first.Value}}, ""))
+	if second == nil || second.Value == first.Value {
+		t.Fatalf("sign-in with the session token: cookie %+v, want a session of its own", second)
+	}
+	for _, s := range []string{first.Value, second.Value} {
+		if got := st.status(t, "/v1/inbox/badge", s, ""); got != http.StatusOK {
+			t.Fatalf("a fresh session: %d, want 200", got)
+		}
+	}
+	if got := st.status(t, "/v1/inbox/badge", "", sd.CustomerToken); got != http.StatusOK {
+		t.Fatalf("the pasted token: %d, want 200", got)
+	}
+	if _, err := st.Svc.RevokeToken(context.Background(), command.Meta{Actor: domain.Actor{Role: domain.RoleOperator, Subject: "test"}},
+		ohttp.HashToken(sd.CustomerToken)); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{first.Value, second.Value} {
+		if got := st.status(t, "/v1/inbox/badge", s, ""); got != http.StatusUnauthorized {
+			t.Fatalf("a session after its token was revoked: %d, want 401", got)
+		}
+	}
+	if res := st.post(t, "/session", url.Values{"token": {first.Value}}, ""); sessionCookie(res) != nil {
+		t.Fatal("a session of a revoked token starts another")
 	}
 }
