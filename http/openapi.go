@@ -221,6 +221,14 @@ func position(lo int) obj {
 	return obj{"type": "integer", "format": "int64", "minimum": lo, "maximum": int64(math.MaxInt64)}
 }
 func intRange(lo, hi int) obj { return obj{"type": "integer", "minimum": lo, "maximum": hi} }
+
+// idParam is an id in the path: an id the server could have issued, else
+// it answers 404 without a look-up.
+func idParam(name string) obj {
+	p := pathParam(name)
+	p["schema"] = obj{"type": "string", "pattern": "^[A-Za-z0-9_-]{1,128}$"}
+	return p
+}
 func pathParam(name string) obj {
 	return obj{"name": name, "in": "path", "required": true, "schema": str()}
 }

@@ -96,6 +96,8 @@ func TestOpenAPI_AgreesWithServer(t *testing.T) {
 		{"AsOfVersionZero", rc, "GET", "/v1/offers/" + offer + "?as_of_version=0", nil, nil, false},
 		{"AsOfVersionOver64Bits", rc, "GET", "/v1/offers/" + offer + "?as_of_version=18446744073709551616", nil, nil, false},
 		{"AsOfVersion", rc, "GET", "/v1/offers/" + offer + "?as_of_version=1", nil, nil, true},
+		{"OfferIDTooLong", rc, "GET", "/v1/offers/" + strings.Repeat("a", 129), nil, nil, false},
+		{"OfferIDWithDot", rc, "GET", "/v1/offers/a.b", nil, nil, false},
 		{"AfterOver64Bits", rc, "GET", "/v1/audit/events?after=18446744073709551616", nil, nil, false},
 		{"AfterMaxInt64", rc, "GET", "/v1/audit/events?after=9223372036854775807", nil, nil, true},
 		{"MinPositionNegative", rc, "GET", "/v1/products?min_position=-1", nil, nil, false},

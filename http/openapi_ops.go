@@ -10,9 +10,9 @@ func operations() []op {
 		query     = []int{401, 403, 422, 503}
 		listErrs  = []int{400, 401, 403, 422, 503}
 		pathQuery = []int{401, 403, 404, 422, 503}
-		id        = pathParam("id")
-		offerID   = pathParam("offer_id")
-		itemID    = pathParam("item_id")
+		id        = idParam("id")
+		offerID   = idParam("offer_id")
+		itemID    = idParam("item_id")
 	)
 	return []op{
 		{method: "GET", path: "/", id: "uiSignIn", summary: "Web UI: the sign-in page, or a redirect to /app for a visitor with a session.",
@@ -119,8 +119,9 @@ func operations() []op {
 			body: emptyBody(), command: true, ok: 204, errors: pathCmd},
 
 		{method: "GET", path: "/v1/stream", id: "stream", summary: "Live updates as Server-Sent Events; ids are log positions and Last-Event-ID resumes.", roles: "reseller, customer",
-			params: []obj{{"name": "Last-Event-ID", "in": "header", "required": false, "schema": obj{"type": "string", "pattern": `^\s*[0-9]{1,20}\s*$`}, "description": "Resume after this log position."}},
-			ok:     200, okSchema: str(), okType: "text/event-stream", errors: append(auth, 400)},
+			params: []obj{{"name": "Last-Event-ID", "in": "header", "required": false, "schema": obj{"type": "string", "pattern": `^\s*[0-9]{1,20}\s*$`}, "description": "Resume after this log position."},
+				queryParam("last_event_id", obj{"type": "string", "pattern": `^\s*[0-9]{1,20}\s*$`}, "Same as Last-Event-ID, for clients that cannot set headers; the header wins.")},
+			ok: 200, okSchema: str(), okType: "text/event-stream", errors: append(auth, 400)},
 	}
 }
 
