@@ -160,13 +160,29 @@ func (tb *tab) click(what, sel string) {
 // waitFor polls a JavaScript predicate until it is true.
 func (tb *tab) waitFor(what, predicate string) {
 	tb.t.Helper()
-	ctx, cancel := context.WithTimeout(tb.ctx, stepTimeout+time.Second)
-	defer cancel()
-	_, err := chromedp.Run(ctx, chromedp.Poll[bool](predicate,
-		chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(stepTimeout)))
-	if err != nil {
-		tb.t.Fatalf("%s: waiting until %s: %v\n(predicate: %s)", tb.name, what, err, predicate)
+	deadline := time.Now().Add(stepTimeout)
+	for {
+		ctx, cancel := context.WithDeadline(tb.ctx, deadline.Add(time.Second))
+		_, err := chromedp.Run(ctx, chromedp.Poll[bool](predicate,
+			chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(time.Until(deadline))))
+		cancel()
+		if err == nil {
+			return
+		}
+		// A page that navigates (a reload, the language switch) takes the
+		// poll's JavaScript context with it: poll again in the new page.
+		if !navigatedAway(err) || time.Now().After(deadline) {
+			tb.t.Fatalf("%s: waiting until %s: %v\n(predicate: %s)", tb.name, what, err, predicate)
+		}
 	}
+}
+
+// navigatedAway reports whether err says the page's JavaScript context
+// went away under a running evaluation, as it does when the page navigates.
+func navigatedAway(err error) bool {
+	msg := err.Error()
+	return strings.Contains(msg, "Cannot find context with specified id") || strings.Contains(msg, "Execution context was destroyed") ||
+		strings.Contains(msg, "Inspected target navigated or closed")
 }
 
 // text returns the visible text of the first element sel matches.

@@ -197,8 +197,8 @@ func badgesAre(n int) string {
 }
 
 // sendOffer sends an offer of the seeded template from the reseller's form
-// and returns its id once the list shows it delivered.
-func sendOffer(r *tab, sd seed) string {
+// and returns its id once the list shows it delivered (status label delivered).
+func sendOffer(r *tab, sd seed, delivered string) string {
 	r.t.Helper()
 	before := eval[int](r, `document.querySelectorAll('#offers tr[data-offer-id]').length`)
 	r.choose("#offer-customer", sd.CustomerID)
@@ -206,7 +206,7 @@ func sendOffer(r *tab, sd seed) string {
 	r.click("send an offer", "#offer-send")
 	r.waitFor("the new offer is listed", fmt.Sprintf(`document.querySelectorAll('#offers tr[data-offer-id]').length === %d`, before+1))
 	id := eval[string](r, `document.querySelector('#offers tr[data-offer-id]').dataset.offerId`)
-	r.waitFor("the new offer is delivered", rowStatus(id)+` === 'Waiting for Confirmation'`)
+	r.waitFor("the new offer is delivered", rowStatus(id)+` === `+js(delivered))
 	return id
 }
 
@@ -216,7 +216,7 @@ func sendOffer(r *tab, sd seed) string {
 // follow.
 func rejectAndWithdraw(t *testing.T, r, c *tab, sd seed) {
 	t.Helper()
-	second := sendOffer(r, sd)
+	second := sendOffer(r, sd, "Waiting for Confirmation")
 	c.waitFor("the customer's badge rises to 1 without a reload", badgesAre(1))
 	entry := fmt.Sprintf(`#inbox button.entry.unread[data-offer-id=%s]`, js(second))
 	c.click("open Updates", "#nav-updates")
@@ -229,7 +229,7 @@ func rejectAndWithdraw(t *testing.T, r, c *tab, sd seed) {
 		document.querySelector(%s).textContent.includes('Reason: Zu teuer in diesem Jahr')`,
 		rowStatus(second), js(`#offers tr[data-offer-id="`+second+`"]`)))
 
-	third := sendOffer(r, sd)
+	third := sendOffer(r, sd, "Waiting for Confirmation")
 	c.waitFor("the badge rises again", badgesAre(1))
 	eval[bool](r, `window.confirm = () => true; true`) // the withdraw button asks first
 	r.click("withdraw the third offer", fmt.Sprintf(`#offers tr[data-offer-id=%s] button.danger`, js(third)))

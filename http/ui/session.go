@@ -1,7 +1,6 @@
 package ui
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -18,11 +17,6 @@ const maxFormBytes = 8 << 10
 // use the API (and the command line) only.
 var uiRoles = map[string]bool{"reseller": true, "customer": true}
 
-// signinData is what the sign-in page shows.
-type signinData struct {
-	Error string
-}
-
 // handleSignInPage shows the sign-in form, or sends a visitor who already
 // holds a valid session on to the application.
 func (h *Handler) handleSignInPage(w http.ResponseWriter, r *http.Request) {
@@ -30,7 +24,10 @@ func (h *Handler) handleSignInPage(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/app", http.StatusSeeOther)
 		return
 	}
-	h.renderSignIn(w, http.StatusOK, "")
+	if h.rememberLang(w, r) {
+		return
+	}
+	h.renderSignIn(w, r, http.StatusOK, "")
 }
 
 // handleSignIn checks the pasted token and, when it is good, starts a
@@ -43,24 +40,24 @@ func (h *Handler) handleSignInPage(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) handleSignIn(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
 	if err := r.ParseForm(); err != nil {
-		h.renderSignIn(w, http.StatusBadRequest, "The form could not be read. Please try again.")
+		h.renderSignIn(w, r, http.StatusBadRequest, "signin.error.form")
 		return
 	}
 	token := strings.TrimSpace(r.PostForm.Get("token"))
 	if token == "" {
-		h.renderSignIn(w, http.StatusUnauthorized, "Please paste your API token.")
+		h.renderSignIn(w, r, http.StatusUnauthorized, "signin.error.empty")
 		return
 	}
 	id, ok, err := h.lookup(r, token)
 	switch {
 	case err != nil:
-		h.renderSignIn(w, http.StatusServiceUnavailable, "The token could not be checked just now. Please try again in a moment.")
+		h.renderSignIn(w, r, http.StatusServiceUnavailable, "signin.error.lookup")
 		return
 	case !ok:
-		h.renderSignIn(w, http.StatusUnauthorized, "This token is not valid. Check that you pasted all of it.")
+		h.renderSignIn(w, r, http.StatusUnauthorized, "signin.error.invalid")
 		return
 	case !uiRoles[id.Role]:
-		h.renderSignIn(w, http.StatusForbidden, "The web UI has pages for resellers and customers only; a token of the "+id.Role+" role works with the API.")
+		h.renderSignIn(w, r, http.StatusForbidden, "signin.error.role", "role", id.Role)
 		return
 	}
 	session, sid, err := h.cfg.StartSession(r.Context(), token)
@@ -72,7 +69,7 @@ func (h *Handler) handleSignIn(w http.ResponseWriter, r *http.Request) {
 	}
 	if err != nil {
 		h.cfg.Logger.ErrorContext(r.Context(), "ui: start session failed", "err", err)
-		h.renderSignIn(w, http.StatusServiceUnavailable, "The session could not be started just now. Please try again in a moment.")
+		h.renderSignIn(w, r, http.StatusServiceUnavailable, "signin.error.start")
 		return
 	}
 	http.SetCookie(w, h.sessionCookie(r, session, 0))
@@ -88,8 +85,7 @@ func (h *Handler) handleSignOut(w http.ResponseWriter, r *http.Request) {
 	if c, err := r.Cookie(CookieName); err == nil && c.Value != "" && len(c.Value) <= maxTokenLen {
 		if err := h.cfg.EndSession(r.Context(), c.Value); err != nil {
 			h.cfg.Logger.ErrorContext(r.Context(), "ui: end session failed", "err", err)
-			h.renderSignIn(w, http.StatusServiceUnavailable, "You are signed out in this browser, but the server could not end the session, "+
-				"so a copy of its cookie would still work until the operator revokes its token. Please tell them.")
+			h.renderSignIn(w, r, http.StatusServiceUnavailable, "signin.error.signout")
 			return
 		}
 	}
@@ -156,18 +152,20 @@ func (h *Handler) sessionCookie(r *http.Request, token string, maxAge int) *http
 	}
 }
 
-// renderSignIn writes the sign-in page with status and an optional error.
-func (h *Handler) renderSignIn(w http.ResponseWriter, status int, msg string) {
-	var buf bytes.Buffer
-	if err := h.signin.Execute(&buf, signinData{Error: msg}); err != nil {
-		h.cfg.Logger.Error("ui: render sign-in page", "err", err)
-		http.Error(w, "internal error", http.StatusInternalServerError)
-		return
+// renderSignIn writes the sign-in page with status and, unless msgKey is
+// empty, the error message msgKey (with its placeholder args), in the
+// request's language.
+func (h *Handler) renderSignIn(w http.ResponseWriter, r *http.Request, status int, msgKey string, args ...any) {
+	data := h.page(r)
+	if msgKey != "" {
+		msg, err := data.t.text(msgKey, args...)
+		if err != nil {
+			msg = msgKey
+			h.cfg.Logger.Error("ui: sign-in message", "err", err)
+		}
+		data.Error = msg
 	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	_, _ = w.Write(buf.Bytes())
+	h.render(w, h.signin, status, data)
 }
 
 // writeJSON writes v as a JSON response with status.

@@ -11,6 +11,7 @@
 package ui
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"embed"
@@ -107,8 +108,10 @@ type Handler struct {
 	cfg    Config
 	mux    *http.ServeMux
 	signin *template.Template
-	app    []byte
+	app    *template.Template
 	assets map[string]asset
+	// catalogs are the message catalogues by language ("en", "de").
+	catalogs map[string]catalog
 }
 
 // asset is one embedded file with the validator that lets browsers keep it.
@@ -129,8 +132,11 @@ func New(cfg Config) (*Handler, error) {
 	if h.signin, err = template.ParseFS(assetFS, "assets/signin.html"); err != nil {
 		return nil, fmt.Errorf("ui: parse sign-in page: %w", err)
 	}
-	if h.app, err = assetFS.ReadFile("assets/app.html"); err != nil {
-		return nil, fmt.Errorf("ui: read app page: %w", err)
+	if h.app, err = template.ParseFS(assetFS, "assets/app.html"); err != nil {
+		return nil, fmt.Errorf("ui: parse app page: %w", err)
+	}
+	if h.catalogs, err = loadCatalogs(); err != nil {
+		return nil, err
 	}
 	if err := h.loadAssets(); err != nil {
 		return nil, err
@@ -143,7 +149,7 @@ func New(cfg Config) (*Handler, error) {
 // ETag: the embedded files carry no modification time, and the hash lets a
 // browser revalidate cheaply while never running a stale script.
 func (h *Handler) loadAssets() error {
-	types := map[string]string{".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=utf-8"}
+	types := map[string]string{".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=utf-8", ".json": "application/json"}
 	return fs.WalkDir(assetFS, "assets", func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
@@ -196,10 +202,38 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // the script asks GET /session who is signed in, and goes back to the
 // sign-in page when nobody is. (A SameSite=Strict cookie is not sent when
 // another site links here, so the server could not tell at this point.)
-func (h *Handler) handleApp(w http.ResponseWriter, _ *http.Request) {
+//
+// The page comes in the request's language (see lang); its script reads
+// the language from <html lang> and fetches the same catalogue.
+func (h *Handler) handleApp(w http.ResponseWriter, r *http.Request) {
+	if h.rememberLang(w, r) {
+		return
+	}
+	h.render(w, h.app, http.StatusOK, h.page(r))
+}
+
+// page is the data of a server-rendered page for r.
+func (h *Handler) page(r *http.Request) pageData {
+	l := h.lang(r)
+	return pageData{Lang: l, t: h.catalogs[l]}
+}
+
+// render writes a page template with status; a template that fails (a
+// missing message) is a 500, never a half page.
+func (h *Handler) render(w http.ResponseWriter, tmpl *template.Template, status int, data pageData) {
+	var buf bytes.Buffer
+	if err := tmpl.Execute(&buf, data); err != nil {
+		h.cfg.Logger.Error("ui: render page", "page", tmpl.Name(), "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
-	_, _ = w.Write(h.app)
+	w.Header().Set("Content-Language", data.Lang)
+	// The page depends on these; a shared cache must not mix languages.
+	w.Header().Set("Vary", "Accept-Language, Cookie")
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes())
 }
 
 // handleAsset serves an embedded stylesheet or script.

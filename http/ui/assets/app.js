@@ -2,11 +2,9 @@
 // section at a time (chosen by the URL's #fragment), and passes the live
 // updates on to the section on screen.
 
-import {api, bus, clearError, connectStream, debounce, guard, h, showError} from './core.js';
+import {api, bus, clearError, connectStream, debounce, guard, h, showError, t} from './core.js';
 import {resellerSections} from './reseller.js';
 import {customerSections, startBadge} from './customer.js';
-
-const ROLE_NAMES = {reseller: 'Reseller', customer: 'Customer admin'};
 
 async function start() {
   document.getElementById('notice-close').addEventListener('click', clearError);
@@ -18,14 +16,14 @@ async function start() {
     else showError(err);
     return;
   }
-  document.getElementById('who').textContent = ROLE_NAMES[me.role] || me.role;
+  document.getElementById('who').textContent = ['reseller', 'customer'].includes(me.role) ? t(`role.${me.role}`) : me.role;
   document.body.dataset.role = me.role;
 
   let sections;
   if (me.role === 'reseller') sections = resellerSections();
   else if (me.role === 'customer') sections = customerSections();
   else {
-    showError({message: `The web UI has no pages for the ${me.role} role.`});
+    showError({message: t('error.role', {role: me.role})});
     return;
   }
 
@@ -56,6 +54,9 @@ async function start() {
     await guard(() => view.refresh());
   };
   window.addEventListener('hashchange', show);
+  // The language switch keeps the section on screen.
+  const langSwitch = document.getElementById('lang-switch');
+  langSwitch.addEventListener('click', () => { langSwitch.hash = location.hash; });
 
   // Sections that show offers follow the live updates (templates and the
   // catalog do not change with them). A burst of events (an offer sent and delivered at once) refreshes once.

@@ -1,26 +1,30 @@
 // catalog.js: the reseller's offer templates (items, the green/red license
 // mode toggle, adding items from the catalog) and the product catalog.
 
-import {ApiError, api, busy, debounce, field, guard, h, listAll, newKey, patch, uniqueId} from './core.js';
+import {ApiError, api, busy, debounce, field, fmtNumber, guard, h, listAll, months, newKey, patch, t, uniqueId} from './core.js';
 
-const KIND_LABELS = {module: 'Module', course: 'Course'};
-const MODE_LABELS = {absolute: 'Absolute', relative: 'Relative'};
 const OTHER_MODE = {absolute: 'relative', relative: 'absolute'};
 
+// kindLabel, modeLabel and seatsLabel write a product kind, a license mode
+// and a seat count in the page's language.
+export function kindLabel(kind) { return kind === 'module' || kind === 'course' ? t(`kind.${kind}`) : kind; }
+export function modeLabel(mode) { return mode === 'absolute' || mode === 'relative' ? t(`mode.${mode}`) : mode; }
+export function seatsLabel(seats) { return seats === null || seats === undefined ? t('seats.nolimit') : fmtNumber(seats); }
+
 // templatesSection is the templates section of the reseller's navigation.
-export const templatesSection = {id: 'templates', label: 'Templates', mount: templatesView};
+export function templatesSection() { return {id: 'templates', label: t('nav.templates'), mount: templatesView}; }
 
 // productsSection is the catalog section of the reseller's navigation.
-export const productsSection = {id: 'products', label: 'Products', mount: productsView};
+export function productsSection() { return {id: 'products', label: t('nav.products'), mount: productsView}; }
 
 function templatesView() {
   const name = h('input', {id: 'template-name', name: 'name', required: true});
-  const create = h('button', {type: 'submit', id: 'template-create'}, 'Create template');
+  const create = h('button', {type: 'submit', id: 'template-create'}, t('templates.create'));
   const list = h('div', {id: 'templates'});
   const view = {};
   const form = h('form', {class: 'card', id: 'template-form'},
-    h('h2', null, 'New template'),
-    h('div', {class: 'row'}, field('Name', name), h('div', {class: 'actions'}, create)));
+    h('h2', null, t('templates.new.title')),
+    h('div', {class: 'row'}, field(t('customers.name'), name), h('div', {class: 'actions'}, create)));
   form.addEventListener('submit', (ev) => {
     ev.preventDefault();
     busy(create, async () => {
@@ -31,20 +35,20 @@ function templatesView() {
   });
   view.el = h('div', {class: 'view'},
     h('p', {id: 'mode-legend', class: 'legend'},
-      'License mode: ', h('span', {class: 'mode mode-absolute'}, 'Absolute'),
-      ' one period for the whole customer instance, from acceptance; ',
-      h('span', {class: 'mode mode-relative'}, 'Relative'),
-      ' the term runs for each learner from their own start. Click a mode to switch it.'),
+      t('templates.legend.prefix'), h('span', {class: 'mode mode-absolute'}, t('mode.absolute')),
+      t('templates.legend.absolute'),
+      h('span', {class: 'mode mode-relative'}, t('mode.relative')),
+      t('templates.legend.relative')),
     list, form);
   view.refresh = async () => {
     const [templates, products] = await Promise.all([listAll('/v1/templates'), listAll('/v1/products')]);
     // A card is kept while its template is unchanged: its closures own it
     // (and what is typed in its add form), so it is never redrawn in place.
     const cards = new Map([...list.children].map((c) => [c.dataset.key, c]));
-    list.replaceChildren(...(templates.length === 0 ? [h('p', {class: 'card muted'}, 'No templates yet.')] : templates.map((t) => {
-      const have = cards.get(t.id);
-      if (have && have.dataset.version === String(t.version)) return have;
-      return templateCard(t, products, view.refresh);
+    list.replaceChildren(...(templates.length === 0 ? [h('p', {class: 'card muted'}, t('templates.none'))] : templates.map((tp) => {
+      const have = cards.get(tp.id);
+      if (have && have.dataset.version === String(tp.version)) return have;
+      return templateCard(tp, products, view.refresh);
     })));
   };
   return view;
@@ -52,11 +56,12 @@ function templatesView() {
 
 // templateCard shows one template: its items with their mode toggles, and
 // the form that adds an item. It redraws its table from each answer.
-function templateCard(t, products, reload) {
-  let tpl = t;
+function templateCard(first, products, reload) {
+  let tpl = first;
   const titleID = uniqueId('tpl');
   const body = h('tbody');
-  const card = h('section', {class: 'card template', dataset: {key: t.id, version: String(t.version), templateId: t.id}, 'aria-labelledby': titleID});
+  const card = h('section', {class: 'card template', dataset: {key: tpl.id, version: String(tpl.version), templateId: tpl.id},
+    'aria-labelledby': titleID});
   const path = () => `/v1/templates/${encodeURIComponent(tpl.id)}`;
 
   // change runs a command on the template and shows the template it
@@ -74,38 +79,39 @@ function templateCard(t, products, reload) {
 
   const itemRow = (it) => {
     const mode = h('button', {type: 'button', class: `mode mode-${it.license_mode}`, dataset: {mode: it.license_mode},
-      title: `Switch to ${MODE_LABELS[OTHER_MODE[it.license_mode]]}`, 'aria-describedby': 'mode-legend',
+      title: t('mode.switch', {mode: modeLabel(OTHER_MODE[it.license_mode])}), 'aria-describedby': 'mode-legend',
       onclick: (ev) => change(ev.currentTarget, () => api('PATCH', `${path()}/items/${encodeURIComponent(it.id)}`,
         {body: {license_mode: OTHER_MODE[it.license_mode]}, ifMatch: tpl.version}))},
-    MODE_LABELS[it.license_mode] || it.license_mode);
-    const remove = h('button', {type: 'button', class: 'link', 'aria-label': `Remove ${it.product_name} from ${tpl.name}`,
+    modeLabel(it.license_mode));
+    const remove = h('button', {type: 'button', class: 'link', 'aria-label': t('item.remove.aria', {product: it.product_name, template: tpl.name}),
       onclick: (ev) => change(ev.currentTarget, () => api('DELETE', `${path()}/items/${encodeURIComponent(it.id)}`, {ifMatch: tpl.version}))},
-    'Remove');
+    t('item.remove'));
     return h('tr', {dataset: {key: it.id, itemId: it.id}},
       h('td', null, it.product_name),
-      h('td', null, KIND_LABELS[it.kind] || it.kind),
-      h('td', null, `${it.term_months} months`),
-      h('td', null, it.seats === null || it.seats === undefined ? 'no limit' : String(it.seats)),
+      h('td', null, kindLabel(it.kind)),
+      h('td', null, months(it.term_months)),
+      h('td', null, seatsLabel(it.seats)),
       h('td', null, mode),
       h('td', null, remove));
   };
   const render = () => {
     card.dataset.version = String(tpl.version);
-    patch(body, tpl.items.length === 0 ? h('tr', null, h('td', {colspan: 6, class: 'muted'}, 'No items yet.')) : tpl.items.map(itemRow));
+    patch(body, tpl.items.length === 0 ? h('tr', null, h('td', {colspan: 6, class: 'muted'}, t('items.none'))) : tpl.items.map(itemRow));
   };
 
-  const archive = h('button', {type: 'button', class: 'link danger', 'aria-label': `Archive ${t.name}`,
+  const archive = h('button', {type: 'button', class: 'link danger', 'aria-label': t('template.archive.aria', {name: tpl.name}),
     onclick: (ev) => {
-      if (!window.confirm(`Archive the template ${tpl.name}? Sent offers keep their items.`)) return;
+      if (!window.confirm(t('template.archive.confirm', {name: tpl.name}))) return;
       busy(ev.currentTarget, async () => {
         await api('DELETE', path(), {ifMatch: tpl.version});
         await reload();
       });
-    }}, 'Archive');
+    }}, t('template.archive'));
   card.append(
-    h('div', {class: 'row spread'}, h('h2', {id: titleID}, t.name), archive),
+    h('div', {class: 'row spread'}, h('h2', {id: titleID}, tpl.name), archive),
     h('table', {class: 'items'},
-      h('thead', null, h('tr', null, ['Product', 'Kind', 'Term', 'Seats', 'License mode', ''].map((c) => h('th', {scope: 'col'}, c)))),
+      h('thead', null, h('tr', null, ['col.product', 'col.kind', 'col.term', 'col.seats', 'col.mode'].map((c) => h('th', {scope: 'col'}, t(c))),
+        h('th', {scope: 'col'}, h('span', {class: 'sr-only'}, t('col.actions'))))),
       body),
     addItemForm(products, (b) => change(b.button, () => api('POST', `${path()}/items`, {body: b.body, idempotencyKey: newKey()}))));
   render();
@@ -115,28 +121,28 @@ function templateCard(t, products, reload) {
 // addItemForm picks a product from the catalog and one of its terms.
 function addItemForm(products, submit) {
   const product = h('select', {name: 'product', class: 'item-product', required: true},
-    h('option', {value: ''}, 'Choose a product'),
-    products.map((p) => h('option', {value: p.id}, `${p.name} (${KIND_LABELS[p.kind] || p.kind})`)));
+    h('option', {value: ''}, t('item.choose')),
+    products.map((p) => h('option', {value: p.id}, t('item.product.option', {name: p.name, kind: kindLabel(p.kind)}))));
   const term = h('select', {name: 'term', class: 'item-term', required: true, disabled: true});
   const mode = h('select', {name: 'mode', class: 'item-mode'},
-    h('option', {value: 'absolute'}, 'Absolute'), h('option', {value: 'relative'}, 'Relative'));
+    h('option', {value: 'absolute'}, t('mode.absolute')), h('option', {value: 'relative'}, t('mode.relative')));
   const seats = h('input', {name: 'seats', class: 'item-seats', type: 'number', min: 1, step: 1, inputmode: 'numeric'});
-  const add = h('button', {type: 'submit', class: 'item-add'}, 'Add item');
+  const add = h('button', {type: 'submit', class: 'item-add'}, t('item.add'));
   const fillTerms = () => {
     const p = products.find((x) => x.id === product.value);
     const terms = p ? p.license_terms_months : [];
-    term.replaceChildren(...terms.map((m) => h('option', {value: String(m)}, `${m} months`)));
+    term.replaceChildren(...terms.map((m) => h('option', {value: String(m)}, months(m))));
     term.disabled = terms.length === 0;
   };
   product.addEventListener('change', fillTerms);
   const form = h('form', {class: 'add-item'},
-    h('h3', null, 'Add an item from the catalog'),
-    h('div', {class: 'row'}, field('Product', product), field('Term', term), field('License mode', mode),
-      field('Seats (optional)', seats), h('div', {class: 'actions'}, add)));
+    h('h3', null, t('item.add.title')),
+    h('div', {class: 'row'}, field(t('col.product'), product), field(t('col.term'), term), field(t('col.mode'), mode),
+      field(t('item.seats'), seats), h('div', {class: 'actions'}, add)));
   form.addEventListener('submit', (ev) => {
     ev.preventDefault();
     if (!product.value || !term.value) {
-      guard(() => { throw new ApiError(0, {title: 'Incomplete form', detail: 'Choose a product and a term.'}); });
+      guard(() => { throw new ApiError(0, {title: t('form.incomplete'), detail: t('item.incomplete')}); });
       return;
     }
     const body = {product_id: product.value, term_months: Number(term.value), license_mode: mode.value};
@@ -151,15 +157,15 @@ function productsView() {
   const body = h('tbody');
   const name = h('input', {id: 'product-name', name: 'name', required: true});
   const kind = h('select', {id: 'product-kind', name: 'kind'},
-    h('option', {value: 'module'}, 'Module'), h('option', {value: 'course'}, 'Course'));
+    h('option', {value: 'module'}, t('kind.module')), h('option', {value: 'course'}, t('kind.course')));
   const terms = h('input', {id: 'product-terms', name: 'terms', required: true, placeholder: '12, 24', inputmode: 'numeric',
     'aria-describedby': 'product-terms-hint'});
-  const add = h('button', {type: 'submit', id: 'product-add'}, 'Add product');
+  const add = h('button', {type: 'submit', id: 'product-add'}, t('products.add'));
   const view = {};
   const form = h('form', {class: 'card', id: 'product-form'},
-    h('h2', null, 'Add a product'),
-    h('div', {class: 'row'}, field('Name', name), field('Kind', kind),
-      field('License terms in months', terms, h('p', {id: 'product-terms-hint', class: 'muted small'}, 'Separate several terms with commas.')),
+    h('h2', null, t('products.add.title')),
+    h('div', {class: 'row'}, field(t('customers.name'), name), field(t('col.kind'), kind),
+      field(t('products.terms'), terms, h('p', {id: 'product-terms-hint', class: 'muted small'}, t('products.terms.hint'))),
       h('div', {class: 'actions'}, add)));
   form.addEventListener('submit', (ev) => {
     ev.preventDefault();
@@ -167,7 +173,7 @@ function productsView() {
       const parts = terms.value.split(/[\s,;]+/).filter(Boolean);
       const months = parts.map(Number);
       if (months.length === 0 || months.some((m) => !Number.isInteger(m))) {
-        throw new ApiError(0, {title: 'Check the terms', detail: 'License terms are whole numbers of months, such as 12, 24.'});
+        throw new ApiError(0, {title: t('products.terms.bad.title'), detail: t('products.terms.bad.detail')});
       }
       await api('POST', '/v1/products', {body: {name: name.value, kind: kind.value, license_terms_months: months}, idempotencyKey: newKey()});
       form.reset();
@@ -177,19 +183,19 @@ function productsView() {
   search.addEventListener('input', debounce(() => guard(view.refresh), 250));
   view.el = h('div', {class: 'view'},
     h('section', {class: 'card', 'aria-labelledby': 'products-title'},
-      h('div', {class: 'row spread'}, h('h2', {id: 'products-title'}, 'Product catalog'), field('Search by name', search)),
+      h('div', {class: 'row spread'}, h('h2', {id: 'products-title'}, t('products.title')), field(t('products.search'), search)),
       h('table', {id: 'products'},
-        h('thead', null, h('tr', null, ['Name', 'Kind', 'License terms'].map((c) => h('th', {scope: 'col'}, c)))),
+        h('thead', null, h('tr', null, ['col.name', 'col.kind', 'col.terms'].map((c) => h('th', {scope: 'col'}, t(c))))),
         body)),
     form);
   view.refresh = async () => {
     const q = search.value.trim();
     const products = await listAll(q ? `/v1/products?q=${encodeURIComponent(q)}` : '/v1/products');
-    patch(body, products.length === 0 ? h('tr', null, h('td', {colspan: 3, class: 'muted'}, q ? 'No product matches.' : 'No products yet.'))
+    patch(body, products.length === 0 ? h('tr', null, h('td', {colspan: 3, class: 'muted'}, t(q ? 'products.nomatch' : 'products.none')))
       : products.map((p) => h('tr', {dataset: {key: p.id, productId: p.id}},
       h('td', null, p.name),
-      h('td', null, KIND_LABELS[p.kind] || p.kind),
-      h('td', null, p.license_terms_months.map((m) => `${m} months`).join(', ')))));
+      h('td', null, kindLabel(p.kind)),
+      h('td', null, p.license_terms_months.map(months).join(', ')))));
   };
   return view;
 }

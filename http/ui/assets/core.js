@@ -2,16 +2,16 @@
 // live updates. Every piece of data reaches the page as a text node or an
 // attribute value, never as markup: nothing here parses strings as HTML.
 
-// STATUS_LABELS are the offer statuses as people read them.
-export const STATUS_LABELS = {
-  waiting: 'Waiting',
-  waiting_for_confirmation: 'Waiting for Confirmation',
-  accepted: 'Accepted',
-  rejected: 'Rejected',
-  withdrawn: 'Withdrawn',
-  expired: 'Expired',
-  delivery_failed: 'Delivery failed',
-};
+import {t} from './i18n.js';
+
+export {fmtDay, fmtNumber, fmtTime, months} from './i18n.js';
+export {t};
+
+// STATUSES are the offer statuses, in the order of a filter.
+export const STATUSES = ['waiting', 'waiting_for_confirmation', 'accepted', 'rejected', 'withdrawn', 'expired', 'delivery_failed'];
+
+// statusLabel is an offer status as people read it.
+export function statusLabel(status) { return STATUSES.includes(status) ? t(`status.${status}`) : status; }
 
 // MESSAGE_LIMIT is the longest message or reason, in Unicode code points.
 export const MESSAGE_LIMIT = 2000;
@@ -118,28 +118,12 @@ export function uniqueId(prefix) { idSeq += 1; return `${prefix}-${idSeq}`; }
 
 // statusBadge shows an offer status with its label and colour.
 export function statusBadge(status) {
-  return h('span', {class: `status status-${status}`, dataset: {status}}, STATUS_LABELS[status] || status);
+  return h('span', {class: `status status-${status}`, dataset: {status}}, statusLabel(status));
 }
 
 // codePoints counts what the API counts for text limits.
 export function codePoints(s) { return [...s].length; }
 
-// fmtNumber writes n with thousands separators.
-export function fmtNumber(n) { return Number(n).toLocaleString('en'); }
-
-// fmtTime writes an RFC 3339 time in the browser's locale, or a dash.
-export function fmtTime(iso) {
-  if (!iso) return '–';
-  const d = new Date(iso);
-  return Number.isNaN(d.getTime()) ? iso : d.toLocaleString();
-}
-
-// fmtDay writes the date of an RFC 3339 time, or a dash.
-export function fmtDay(iso) {
-  if (!iso) return '–';
-  const d = new Date(iso);
-  return Number.isNaN(d.getTime()) ? iso : d.toLocaleDateString();
-}
 
 // newKey returns a random Idempotency-Key. crypto.getRandomValues works on
 // plain http too, unlike crypto.randomUUID.
@@ -152,9 +136,9 @@ export function newKey() {
 export class ApiError extends Error {
   constructor(status, problem) {
     const p = problem || {};
-    super(p.detail || p.title || `The server answered ${status}.`);
+    super(p.detail || p.title || t('error.status', {status}));
     this.status = status;
-    this.title = p.title || `Request failed (${status})`;
+    this.title = p.title || t('error.failed.title', {status});
     this.detail = p.detail || '';
     this.code = p.code || '';
   }
@@ -191,7 +175,7 @@ export async function api(method, path, opts = {}) {
   try {
     res = await fetch(url, init);
   } catch {
-    throw new ApiError(0, {title: 'Network error', detail: 'The server could not be reached. Check the connection and try again.', code: 'network'});
+    throw new ApiError(0, {title: t('error.network.title'), detail: t('error.network.detail'), code: 'network'});
   }
   seen(res.headers.get('X-Log-Position'));
   if (res.status === 401 && path !== '/session') {
@@ -222,7 +206,7 @@ export async function listAll(path) {
 // showError puts an error in the page's alert box, in plain words.
 export function showError(err) {
   const box = document.getElementById('notice');
-  const e = err instanceof ApiError ? err : new ApiError(0, {title: 'Something went wrong', detail: String(err && err.message || err)});
+  const e = err instanceof ApiError ? err : new ApiError(0, {title: t('error.generic'), detail: String(err && err.message || err)});
   document.getElementById('notice-title').textContent = e.title;
   document.getElementById('notice-detail').textContent = e.detail && e.detail !== e.title ? e.detail : '';
   const code = document.getElementById('notice-code');
@@ -284,9 +268,9 @@ export function connectStream() {
 
 // debounce calls fn once, ms after the last of a burst of calls.
 export function debounce(fn, ms) {
-  let t = 0;
+  let timer = 0;
   return (...args) => {
-    clearTimeout(t);
-    t = setTimeout(() => fn(...args), ms);
+    clearTimeout(timer);
+    timer = setTimeout(() => fn(...args), ms);
   };
 }

@@ -3,18 +3,16 @@
 // the licenses.
 
 import {
-  MESSAGE_LIMIT, api, bus, busy, codePoints, field, fmtDay, fmtNumber, fmtTime, guard, h, listAll, patch, statusBadge,
+  MESSAGE_LIMIT, api, bus, busy, codePoints, field, fmtDay, fmtNumber, fmtTime, guard, h, listAll, months, patch, statusBadge, t,
 } from './core.js';
-
-const KIND_LABELS = {module: 'Module', course: 'Course'};
-const MODE_LABELS = {absolute: 'Absolute', relative: 'Relative'};
+import {kindLabel, modeLabel, seatsLabel} from './catalog.js';
 
 // customerSections lists the customer's sections in navigation order.
 export function customerSections() {
   return [
-    {id: 'admin', label: 'Admin', extra: () => badge('admin', 'badge-admin'), mount: adminView},
-    {id: 'updates', label: 'Updates', extra: () => badge('updates', 'badge-updates'), mount: inboxView},
-    {id: 'licenses', label: 'Licenses', mount: licensesView},
+    {id: 'admin', label: t('nav.admin'), extra: () => badge('admin', 'badge-admin'), mount: adminView},
+    {id: 'updates', label: t('nav.updates'), extra: () => badge('updates', 'badge-updates'), mount: inboxView},
+    {id: 'licenses', label: t('nav.licenses'), mount: licensesView},
   ];
 }
 
@@ -26,7 +24,7 @@ let lastBadge = {admin: 0, updates: 0};
 // sight, so that the change to zero is heard too.
 function badge(kind, id) {
   const el = h('span', {class: 'badge', id, dataset: {kind}, 'aria-live': 'polite', 'aria-atomic': 'true'},
-    h('span', {class: 'n'}), h('span', {class: 'sr-only'}, ' unread'));
+    h('span', {class: 'n'}), h('span', {class: 'sr-only'}, t('badge.unread')));
   drawBadge(el, lastBadge[kind]);
   return el;
 }
@@ -34,7 +32,7 @@ function badge(kind, id) {
 function drawBadge(el, n) {
   const count = Number(n) || 0;
   el.dataset.count = String(count);
-  el.querySelector('.n').textContent = String(count);
+  el.querySelector('.n').textContent = fmtNumber(count);
   el.classList.toggle('zero', count === 0);
 }
 
@@ -59,29 +57,29 @@ export function startBadge() {
 function adminView() {
   const el = h('div', {class: 'view'},
     h('section', {class: 'card', 'aria-labelledby': 'admin-title'},
-      h('h2', {id: 'admin-title'}, 'Admin'),
-      h('p', null, 'Offers from your reseller arrive in Updates. Accepting one grants its licenses to this instance.'),
+      h('h2', {id: 'admin-title'}, t('admin.title')),
+      h('p', null, t('admin.intro')),
       h('div', {class: 'tiles'},
-        h('a', {class: 'tile', href: '#updates', id: 'tile-updates'}, h('strong', null, 'Updates'), badge('updates'),
-          h('span', {class: 'muted'}, 'Offers waiting for your decision')),
-        h('a', {class: 'tile', href: '#licenses', id: 'tile-licenses'}, h('strong', null, 'Licenses'),
-          h('span', {class: 'muted'}, 'What this instance may use, and until when')))));
+        h('a', {class: 'tile', href: '#updates', id: 'tile-updates'}, h('strong', null, t('nav.updates')), badge('updates'),
+          h('span', {class: 'muted'}, t('admin.tile.updates'))),
+        h('a', {class: 'tile', href: '#licenses', id: 'tile-licenses'}, h('strong', null, t('nav.licenses')),
+          h('span', {class: 'muted'}, t('admin.tile.licenses'))))));
   return {el, live: true, refresh: loadBadge};
 }
 
 // inboxView is the Updates inbox, newest first, and the offer opened from it.
 function inboxView() {
-  const list = h('ul', {id: 'inbox', class: 'inbox', 'aria-label': 'Offers'});
-  const more = h('button', {type: 'button', id: 'inbox-more', hidden: true}, 'Load more');
+  const list = h('ul', {id: 'inbox', class: 'inbox', 'aria-label': t('inbox.aria')});
+  const more = h('button', {type: 'button', id: 'inbox-more', hidden: true}, t('more'));
   const detail = h('section', {id: 'offer-detail', class: 'card detail', hidden: true, 'aria-labelledby': 'offer-title', tabindex: -1});
   const state = {entries: [], cursor: null, open: null};
 
   const renderList = () => {
-    patch(list, state.entries.length === 0 ? h('li', {class: 'muted'}, 'No offers yet.') : state.entries.map((e) => {
-      const preview = e.message ? [...e.message].slice(0, 90).join('') : 'No message';
+    patch(list, state.entries.length === 0 ? h('li', {class: 'muted'}, t('offers.none')) : state.entries.map((e) => {
+      const preview = e.message ? [...e.message].slice(0, 90).join('') : t('inbox.nomessage');
       return h('li', {dataset: {key: e.id}}, h('button', {type: 'button', class: `entry${e.read ? '' : ' unread'}`, dataset: {offerId: e.id},
         'aria-current': state.open === e.id ? 'true' : null, onclick: () => open(e.id)},
-      e.read ? null : h('span', {class: 'sr-only'}, 'Unread: '),
+      e.read ? null : h('span', {class: 'sr-only'}, t('inbox.unread')),
       h('span', {class: 'from'}, e.reseller_name),
       statusBadge(e.status),
       h('span', {class: 'when'}, fmtTime(e.received_at)),
@@ -110,15 +108,15 @@ function inboxView() {
     detail.dataset.status = e.status;
     const decision = h('div', {class: 'decision'});
     if (e.status === 'waiting_for_confirmation') decision.append(decideForm(e));
-    else decision.append(h('p', {id: 'offer-status'}, 'Status: ', statusBadge(e.status),
+    else decision.append(h('p', {id: 'offer-status'}, t('status.prefix'), ' ', statusBadge(e.status),
       e.decided_at ? ` (${fmtTime(e.decided_at)})` : ''));
     const licenses = h('div', {id: 'offer-licenses'});
     detail.replaceChildren(
-      h('h2', {id: 'offer-title'}, `Offer from ${e.reseller_name}`),
-      h('p', {class: 'muted'}, `Received ${fmtTime(e.received_at)}`, e.expires_at ? `; expires ${fmtTime(e.expires_at)}` : ''),
-      h('h3', null, 'Message'),
-      h('p', {id: 'offer-message', class: 'message'}, e.message || h('span', {class: 'muted'}, 'No message.')),
-      h('h3', null, 'Items'),
+      h('h2', {id: 'offer-title'}, t('detail.title', {reseller: e.reseller_name})),
+      h('p', {class: 'muted'}, t('detail.received', {time: fmtTime(e.received_at)}), e.expires_at ? t('detail.expires', {time: fmtTime(e.expires_at)}) : ''),
+      h('h3', null, t('detail.message')),
+      h('p', {id: 'offer-message', class: 'message'}, e.message || h('span', {class: 'muted'}, t('detail.nomessage'))),
+      h('h3', null, t('detail.items')),
       itemsTable(e.items),
       decision,
       licenses);
@@ -126,13 +124,13 @@ function inboxView() {
   };
 
   const decideForm = (e) => {
-    const accept = h('button', {type: 'button', id: 'accept', class: 'primary'}, 'Accept');
+    const accept = h('button', {type: 'button', id: 'accept', class: 'primary'}, t('accept'));
     const reason = h('textarea', {id: 'reject-reason', rows: 3, 'aria-describedby': 'reject-reason-count'});
     const counter = h('p', {id: 'reject-reason-count', class: 'counter', 'aria-live': 'polite'});
-    const reject = h('button', {type: 'button', id: 'reject', class: 'danger'}, 'Reject');
+    const reject = h('button', {type: 'button', id: 'reject', class: 'danger'}, t('reject'));
     const count = () => {
       const n = codePoints(reason.value);
-      counter.textContent = `${fmtNumber(n)} / ${fmtNumber(MESSAGE_LIMIT)} characters`;
+      counter.textContent = t('counter', {n: fmtNumber(n), max: fmtNumber(MESSAGE_LIMIT)});
       counter.classList.toggle('over', n > MESSAGE_LIMIT);
       reject.disabled = n > MESSAGE_LIMIT;
     };
@@ -152,9 +150,9 @@ function inboxView() {
       await decided(await api('POST', `/v1/inbox/${encodeURIComponent(e.id)}/reject`, {body: {reason: reason.value}}));
     }));
     return h('div', null,
-      h('p', null, 'Status: ', statusBadge(e.status)),
+      h('p', null, t('status.prefix'), ' ', statusBadge(e.status)),
       h('div', {class: 'actions'}, accept),
-      h('div', {class: 'reject'}, field('Reason for rejecting (optional)', reason, counter), h('div', {class: 'actions'}, reject)));
+      h('div', {class: 'reject'}, field(t('reject.reason'), reason, counter), h('div', {class: 'actions'}, reject)));
   };
 
   const refresh = async () => {
@@ -176,7 +174,7 @@ function inboxView() {
   }));
 
   const el = h('div', {class: 'view split'},
-    h('section', {class: 'card', 'aria-labelledby': 'updates-title'}, h('h2', {id: 'updates-title'}, 'Updates'), list, more),
+    h('section', {class: 'card', 'aria-labelledby': 'updates-title'}, h('h2', {id: 'updates-title'}, t('inbox.title')), list, more),
     detail);
   return {el, live: true, refresh};
 }
@@ -184,54 +182,55 @@ function inboxView() {
 
 function itemsTable(items) {
   return h('table', {class: 'items'},
-    h('thead', null, h('tr', null, ['Product', 'Kind', 'Term', 'License mode', 'Seats'].map((c) => h('th', {scope: 'col'}, c)))),
+    h('thead', null, h('tr', null, ['col.product', 'col.kind', 'col.term', 'col.mode', 'col.seats'].map((c) => h('th', {scope: 'col'}, t(c))))),
     h('tbody', null, items.map((it) => h('tr', null,
       h('td', null, it.product_name),
-      h('td', null, KIND_LABELS[it.kind] || it.kind),
-      h('td', null, `${it.term_months} months`),
-      h('td', null, MODE_LABELS[it.license_mode] || it.license_mode),
-      h('td', null, it.seats === null || it.seats === undefined ? 'no limit' : String(it.seats))))));
+      h('td', null, kindLabel(it.kind)),
+      h('td', null, months(it.term_months)),
+      h('td', null, modeLabel(it.license_mode)),
+      h('td', null, seatsLabel(it.seats))))));
 }
 
 // showLicenses lists the licenses an accepted offer granted. The grant is
 // the work of a background process that follows the acceptance, so the
 // list is asked for again for a while until they are there.
 async function showLicenses(offerID, box) {
-  box.replaceChildren(h('h3', null, 'Licenses granted'), h('p', {class: 'muted', role: 'status'}, 'Granting the licenses…'));
+  box.replaceChildren(h('h3', null, t('licenses.granted')), h('p', {class: 'muted', role: 'status'}, t('licenses.granting')));
   for (let i = 0; i < 30 && box.isConnected; i += 1) {
     const mine = await guard(async () => (await listAll('/v1/licenses')).filter((l) => l.offer_id === offerID));
     if (mine === undefined) return;
     if (mine.length > 0) {
-      patch(box, h('h3', null, 'Licenses granted'), licenseTable(mine, 'offer-license-list'));
+      patch(box, h('h3', null, t('licenses.granted')), licenseTable(mine, 'offer-license-list'));
       return;
     }
     await new Promise((r) => { setTimeout(r, 500); });
   }
   if (box.isConnected) {
-    box.replaceChildren(h('h3', null, 'Licenses granted'), h('p', {class: 'muted'}, 'The licenses are still being granted; see Licenses shortly.'));
+    box.replaceChildren(h('h3', null, t('licenses.granted')), h('p', {class: 'muted'}, t('licenses.later')));
   }
 }
 
 function licenseTable(licenses, id) {
   return h('table', {id, class: 'licenses'},
-    h('thead', null, h('tr', null, ['Product', 'Kind', 'Term', 'License mode', 'Seats', 'Granted', 'Valid until'].map((c) => h('th', {scope: 'col'}, c)))),
+    h('thead', null, h('tr', null, ['col.product', 'col.kind', 'col.term', 'col.mode', 'col.seats', 'col.granted', 'col.validuntil']
+      .map((c) => h('th', {scope: 'col'}, t(c))))),
     h('tbody', null, licenses.map((l) => h('tr', {dataset: {key: `${l.offer_id}/${l.item_id}`, offerId: l.offer_id, itemId: l.item_id}},
       h('td', null, l.product_name),
-      h('td', null, KIND_LABELS[l.kind] || l.kind),
-      h('td', null, `${l.term_months} months`),
-      h('td', null, MODE_LABELS[l.license_mode] || l.license_mode),
-      h('td', null, l.seats === null || l.seats === undefined ? 'no limit' : String(l.seats)),
+      h('td', null, kindLabel(l.kind)),
+      h('td', null, months(l.term_months)),
+      h('td', null, modeLabel(l.license_mode)),
+      h('td', null, seatsLabel(l.seats)),
       h('td', null, fmtDay(l.granted_at)),
-      h('td', null, l.valid_until ? fmtDay(l.valid_until) : 'per learner, from their start')))));
+      h('td', null, l.valid_until ? fmtDay(l.valid_until) : t('licenses.perlearner'))))));
 }
 
 function licensesView() {
   const box = h('div', {id: 'licenses-box'});
   const el = h('div', {class: 'view'},
-    h('section', {class: 'card', 'aria-labelledby': 'licenses-title'}, h('h2', {id: 'licenses-title'}, 'Licenses'), box));
+    h('section', {class: 'card', 'aria-labelledby': 'licenses-title'}, h('h2', {id: 'licenses-title'}, t('licenses.title')), box));
   const refresh = async () => {
     const licenses = await listAll('/v1/licenses');
-    patch(box, licenses.length === 0 ? h('p', {class: 'muted'}, 'No licenses yet. Accept an offer in Updates to get some.')
+    patch(box, licenses.length === 0 ? h('p', {class: 'muted'}, t('licenses.none'))
       : licenseTable(licenses, 'licenses'));
   };
   return {el, live: true, refresh};

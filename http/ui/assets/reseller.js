@@ -2,17 +2,18 @@
 // one) and customers. Templates and the catalog live in catalog.js.
 
 import {
-  ApiError, MESSAGE_LIMIT, STATUS_LABELS, api, busy, codePoints, field, fmtNumber, fmtTime, guard, h, listAll, newKey, patch, statusBadge,
+  ApiError, MESSAGE_LIMIT, STATUSES, api, busy, codePoints, field, fmtNumber, fmtTime, guard, h, listAll, newKey, patch, statusBadge,
+  statusLabel, t,
 } from './core.js';
 import {productsSection, templatesSection} from './catalog.js';
 
 // resellerSections lists the reseller's sections in navigation order.
 export function resellerSections() {
   return [
-    {id: 'offers', label: 'Offers', mount: offersView},
-    {id: 'customers', label: 'Customers', mount: customersView},
-    templatesSection,
-    productsSection,
+    {id: 'offers', label: t('nav.offers'), mount: offersView},
+    {id: 'customers', label: t('nav.customers'), mount: customersView},
+    templatesSection(),
+    productsSection(),
   ];
 }
 
@@ -32,16 +33,15 @@ function offersView() {
   const last = new Date();
   last.setDate(last.getDate() + 364);
   const expires = h('input', {id: 'offer-expires', name: 'expires', type: 'date', min: isoDay(new Date()), max: isoDay(last)});
-  const send = h('button', {type: 'submit', id: 'offer-send'}, 'Send offer');
+  const send = h('button', {type: 'submit', id: 'offer-send'}, t('offers.send'));
   const sent = h('p', {id: 'offer-sent', role: 'status', class: 'ok'});
   let key = newKey();
 
   const count = () => {
     const n = codePoints(message.value);
     const over = n - MESSAGE_LIMIT;
-    counter.textContent = over > 0
-      ? `${fmtNumber(n)} / ${fmtNumber(MESSAGE_LIMIT)} characters: ${fmtNumber(over)} too many`
-      : `${fmtNumber(n)} / ${fmtNumber(MESSAGE_LIMIT)} characters`;
+    const vars = {n: fmtNumber(n), max: fmtNumber(MESSAGE_LIMIT), over: fmtNumber(over)};
+    counter.textContent = over > 0 ? t('counter.over', vars) : t('counter', vars);
     counter.classList.toggle('over', over > 0);
     send.disabled = over > 0;
   };
@@ -51,10 +51,10 @@ function offersView() {
   count();
 
   const form = h('form', {id: 'offer-form', class: 'card', novalidate: true},
-    h('h2', null, 'Send an offer'),
-    h('div', {class: 'row'}, field('Customer', customerSel), field('Template', templateSel)),
-    field('Message to the customer (optional)', message, counter),
-    field('Expires on (optional)', expires),
+    h('h2', null, t('offers.form.title')),
+    h('div', {class: 'row'}, field(t('offers.customer'), customerSel), field(t('offers.template'), templateSel)),
+    field(t('offers.message'), message, counter),
+    field(t('offers.expires'), expires),
     h('div', {class: 'actions'}, send),
     sent);
   form.addEventListener('submit', (ev) => {
@@ -62,13 +62,13 @@ function offersView() {
     sent.textContent = '';
     busy(send, async () => {
       if (!customerSel.value || !templateSel.value) {
-        throw new ApiError(0, {title: 'Incomplete form', detail: 'Choose a customer and a template.'});
+        throw new ApiError(0, {title: t('form.incomplete'), detail: t('offers.incomplete')});
       }
       const body = {template_id: templateSel.value, message: message.value};
       if (expires.value) body.expires_at = new Date(`${expires.value}T23:59:59`).toISOString();
       const offer = await api('POST', `/v1/customers/${encodeURIComponent(customerSel.value)}/offers`, {body, idempotencyKey: key});
       const who = customerSel.selectedOptions[0].textContent;
-      sent.textContent = `Offer sent to ${who}. Status: ${STATUS_LABELS[offer.status] || offer.status}.`;
+      sent.textContent = t('offers.sent', {who, status: statusLabel(offer.status)});
       message.value = '';
       expires.value = '';
       key = newKey();
@@ -86,8 +86,10 @@ function offersView() {
     async refresh() {
       const [customers, templates] = await Promise.all([listAll('/v1/customers'), listAll('/v1/templates')]);
       list.names = new Map(customers.map((c) => [c.id, c.name]));
-      fillSelect(customerSel, customers, (c) => c.name, 'Choose a customer');
-      fillSelect(templateSel, templates, (t) => `${t.name} (${t.items.length} ${t.items.length === 1 ? 'item' : 'items'})`, 'Choose a template');
+      fillSelect(customerSel, customers, (c) => c.name, t('offers.choose.customer'));
+      fillSelect(templateSel, templates,
+        (tp) => t(tp.items.length === 1 ? 'template.option.one' : 'template.option.other', {name: tp.name, n: fmtNumber(tp.items.length)}),
+        t('offers.choose.template'));
       await list.refresh();
     },
   };
@@ -110,10 +112,10 @@ function fillSelect(sel, items, label, placeholder) {
 // paging, and the withdraw and redeliver buttons.
 function offerList() {
   const filter = h('select', {id: 'offers-filter'},
-    h('option', {value: ''}, 'All statuses'),
-    Object.entries(STATUS_LABELS).map(([v, l]) => h('option', {value: v}, l)));
+    h('option', {value: ''}, t('offers.filter.all')),
+    STATUSES.map((v) => h('option', {value: v}, statusLabel(v))));
   const body = h('tbody');
-  const more = h('button', {type: 'button', id: 'offers-more', hidden: true}, 'Load more');
+  const more = h('button', {type: 'button', id: 'offers-more', hidden: true}, t('more'));
   const state = {offers: [], cursor: null};
   const self = {names: new Map()};
 
@@ -121,34 +123,36 @@ function offerList() {
     const who = o.customer_name || self.names.get(o.customer_id) || o.customer_id;
     const actions = h('td', {class: 'actions'});
     if (WITHDRAWABLE.has(o.status)) {
-      actions.append(h('button', {type: 'button', class: 'danger', 'aria-label': `Withdraw the offer to ${who}`,
+      actions.append(h('button', {type: 'button', class: 'danger', 'aria-label': t('offers.withdraw.aria', {who}),
         onclick: (ev) => {
-          if (!window.confirm(`Withdraw the offer to ${who}? The customer can no longer accept it.`)) return;
+          if (!window.confirm(t('offers.withdraw.confirm', {who}))) return;
           busy(ev.currentTarget, async () => {
             self.upsert(await api('POST', `/v1/offers/${encodeURIComponent(o.id)}/withdraw`, {ifMatch: o.version}));
             await self.refresh();
           });
-        }}, 'Withdraw'));
+        }}, t('offers.withdraw')));
     }
     if (REDELIVERABLE.has(o.status)) {
-      actions.append(h('button', {type: 'button', 'aria-label': `Deliver the offer to ${who} again`,
+      actions.append(h('button', {type: 'button', 'aria-label': t('offers.redeliver.aria', {who}),
         onclick: (ev) => busy(ev.currentTarget, async () => {
           self.upsert(await api('POST', `/v1/offers/${encodeURIComponent(o.id)}/redeliver`, {ifMatch: o.version}));
           await self.refresh();
-        })}, 'Deliver again'));
+        })}, t('offers.redeliver')));
     }
-    const items = o.items.map((it) => `${it.product_name} (${it.term_months} mo.)`).join(', ');
+    const items = o.items.map((it) => t('offers.item', {product: it.product_name, months: fmtNumber(it.term_months)})).join(', ');
     return h('tr', {dataset: {key: o.id, offerId: o.id}},
       h('td', null, who),
       h('td', null, items),
-      h('td', {class: 'message-cell'}, o.message || h('span', {class: 'muted'}, 'no message')),
+      h('td', {class: 'message-cell'}, o.message || h('span', {class: 'muted'}, t('offers.nomessage'))),
       h('td', null, statusBadge(o.status), o.delivery_error ? h('div', {class: 'muted small'}, o.delivery_error) : null,
-        o.rejection_reason ? h('div', {class: 'muted small'}, `Reason: ${o.rejection_reason}`) : null),
-      h('td', null, fmtTime(o.created_at), o.opened_at ? h('div', {class: 'muted small'}, `opened ${fmtTime(o.opened_at)}`) : null),
+        o.rejection_reason ? h('div', {class: 'muted small'}, t('offers.reason', {reason: o.rejection_reason})) : null),
+      h('td', null, fmtTime(o.created_at),
+        o.expires_at ? h('div', {class: 'muted small expires'}, t('offers.expires.at', {time: fmtTime(o.expires_at)})) : null,
+        o.opened_at ? h('div', {class: 'muted small'}, t('offers.opened', {time: fmtTime(o.opened_at)})) : null),
       actions);
   };
   const render = () => {
-    patch(body, state.offers.length === 0 ? h('tr', null, h('td', {colspan: 6, class: 'muted'}, 'No offers yet.'))
+    patch(body, state.offers.length === 0 ? h('tr', null, h('td', {colspan: 6, class: 'muted'}, t('offers.none')))
       : state.offers.map(row));
     more.hidden = !state.cursor;
   };
@@ -182,9 +186,10 @@ function offerList() {
     render();
   }));
   self.el = h('section', {class: 'card', 'aria-labelledby': 'offers-title'},
-    h('div', {class: 'row spread'}, h('h2', {id: 'offers-title'}, 'Offers'), field('Show', filter)),
+    h('div', {class: 'row spread'}, h('h2', {id: 'offers-title'}, t('offers.title')), field(t('offers.show'), filter)),
     h('table', {id: 'offers'},
-      h('thead', null, h('tr', null, ['Customer', 'Items', 'Message', 'Status', 'Sent', ''].map((c) => h('th', {scope: 'col'}, c)))),
+      h('thead', null, h('tr', null, ['col.customer', 'col.items', 'col.message', 'col.status', 'col.sent'].map((c) => h('th', {scope: 'col'}, t(c))),
+        h('th', {scope: 'col'}, h('span', {class: 'sr-only'}, t('col.actions'))))),
       body),
     more);
   return self;
@@ -194,12 +199,12 @@ function offerList() {
 function customersView() {
   const name = h('input', {id: 'customer-name', name: 'name', required: true, maxlength: 200});
   const ref = h('input', {id: 'customer-ref', name: 'external_ref'});
-  const add = h('button', {type: 'submit', id: 'customer-add'}, 'Add customer');
+  const add = h('button', {type: 'submit', id: 'customer-add'}, t('customers.add'));
   const body = h('tbody');
   const view = {live: true};
   const form = h('form', {class: 'card', id: 'customer-form'},
-    h('h2', null, 'Add a customer'),
-    h('div', {class: 'row'}, field('Name', name), field('External reference (optional)', ref)),
+    h('h2', null, t('customers.add.title')),
+    h('div', {class: 'row'}, field(t('customers.name'), name), field(t('customers.ref'), ref)),
     h('div', {class: 'actions'}, add));
   form.addEventListener('submit', (ev) => {
     ev.preventDefault();
@@ -213,22 +218,22 @@ function customersView() {
   });
   view.el = h('div', {class: 'view'},
     h('section', {class: 'card', 'aria-labelledby': 'customers-title'},
-      h('h2', {id: 'customers-title'}, 'Customers'),
+      h('h2', {id: 'customers-title'}, t('customers.title')),
       h('table', {id: 'customers'},
-        h('thead', null, h('tr', null, ['Name', 'Reference', 'Offers', 'Total'].map((c) => h('th', {scope: 'col'}, c)))),
+        h('thead', null, h('tr', null, ['col.name', 'col.reference', 'col.offers', 'col.total'].map((c) => h('th', {scope: 'col'}, t(c))))),
         body)),
     form);
   view.refresh = async () => {
     const customers = await listAll('/v1/customers');
-    patch(body, customers.length === 0 ? h('tr', null, h('td', {colspan: 4, class: 'muted'}, 'No customers yet.')) : customers.map((c) => {
+    patch(body, customers.length === 0 ? h('tr', null, h('td', {colspan: 4, class: 'muted'}, t('customers.none'))) : customers.map((c) => {
       const counts = Object.entries(c.offer_counts || {}).filter(([, n]) => n > 0);
       const total = counts.reduce((sum, [, n]) => sum + n, 0);
       return h('tr', {dataset: {key: c.id, customerId: c.id}},
         h('td', null, c.name),
         h('td', null, c.external_ref || ''),
-        h('td', {class: 'counts'}, counts.length === 0 ? h('span', {class: 'muted'}, 'none')
-          : counts.map(([st, n]) => h('span', {class: 'count', dataset: {status: st}}, statusBadge(st), ` ${n}`))),
-        h('td', {class: 'num'}, String(total)));
+        h('td', {class: 'counts'}, counts.length === 0 ? h('span', {class: 'muted'}, t('customers.counts.none'))
+          : counts.map(([st, n]) => h('span', {class: 'count', dataset: {status: st}}, statusBadge(st), ` ${fmtNumber(n)}`))),
+        h('td', {class: 'num'}, fmtNumber(total)));
     }));
   };
   return view;

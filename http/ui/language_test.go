@@ -1,0 +1,135 @@
+package ui_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// TestBrowser_German plays the story in German, as a browser asking for
+// German gets it: the article's words on the buttons and statuses, numbers
+// and dates written the German way; then the switch to English, which is
+// remembered. Then every main page of both roles is visited in both
+// languages on a desktop and on a 390x844 phone: no page shows a message key
+// and no phone page scrolls sideways (see visit).
+func TestBrowser_German(t *testing.T) {
+	browser := newBrowser(t)
+	st := startStack(t)
+	sd := st.seedScenario(t)
+	base := st.URL
+	de, en := readCatalog(t, "de"), readCatalog(t, "en")
+
+	r := openTabAs(t, browser, "reseller (de)", "de-DE,de", desktop)
+	r.do("open sign-in", chromedp.Navigate(base+"/"), chromedp.WaitVisible(chromedp.ID("token")))
+	if got := r.text("#signin-submit"); got != "Anmelden" {
+		t.Errorf("sign-in button = %q, want Anmelden", got)
+	}
+	r.signIn(base, sd.ResellerToken, "#offer-form")
+	if got := r.text("#nav"); !strings.Contains(got, "Angebote") || !strings.Contains(got, "Instanzen") || !strings.Contains(got, "Modul-Templates") {
+		t.Errorf("German navigation = %q", got)
+	}
+	if got := r.text("#offer-send"); got != "Speichern und aktualisieren" {
+		t.Errorf("send button = %q", got)
+	}
+	r.waitFor("the form lists the template", `document.querySelectorAll('#offer-template option').length === 3`)
+	r.choose("#offer-customer", sd.CustomerID)
+	r.choose("#offer-template", string(sd.Template))
+	r.choose("#offer-message", strings.Repeat("x", 1200))
+	if got := r.text("#offer-message-count"); got != "1.200 / 2.000 Zeichen" {
+		t.Errorf("German counter = %q, want 1.200 / 2.000 Zeichen", got)
+	}
+	r.choose("#offer-message", "Guten Tag, anbei Ihr Angebot.")
+	r.choose("#offer-expires", time.Now().AddDate(0, 0, 30).Format("2006-01-02"))
+	r.click("send the offer", "#offer-send")
+	r.waitFor("the offer waits for confirmation", `(document.querySelector('#offers tr[data-offer-id] .status') || {}).textContent === 'Warten auf Bestätigung'`)
+	if got := r.text("#offers tr[data-offer-id] button.danger"); got != "Vorgang abbrechen" {
+		t.Errorf("withdraw button = %q, want Vorgang abbrechen", got)
+	}
+	if got := r.text("#offers tr[data-offer-id]"); !germanDate(got) || !strings.Contains(got, "gültig bis") {
+		t.Errorf("offer row = %q, want German dates and the expiry", got)
+	}
+
+	c := openTabAs(t, browser, "customer (de)", "de", desktop)
+	c.signIn(base, sd.CustomerToken, "#badge-admin")
+	c.click("open Updates", "#nav-updates")
+	c.do("see the dashboard", chromedp.WaitVisible(chromedp.CSS("#inbox button.entry")))
+	if got := c.text("#updates-title"); got != "Angebotsdashboard" {
+		t.Errorf("updates title = %q", got)
+	}
+	c.click("open the offer", "#inbox button.entry")
+	c.do("see the offer", chromedp.WaitVisible(chromedp.ID("accept")))
+	if a, rj := c.text("#accept"), c.text("#reject"); a != "Annehmen" || rj != "Ablehnen" {
+		t.Errorf("decision buttons = %q, %q", a, rj)
+	}
+	if got := eval[string](c, `document.querySelector('#offer-detail table.items').textContent`); !strings.Contains(got, "12 Monate") || !strings.Contains(got, "absolut") || !strings.Contains(got, "Lizenzlaufzeit") {
+		t.Errorf("German items = %q", got)
+	}
+	c.click("accept", "#accept")
+	c.do("see it accepted", chromedp.WaitVisible(chromedp.CSS("#offer-status .status-accepted")))
+	if got := c.text("#offer-status"); !strings.Contains(got, "Angenommen") {
+		t.Errorf("status = %q", got)
+	}
+	c.waitFor("the granted license", `document.querySelectorAll('#offer-license-list tbody tr').length === 1`)
+	r.waitFor("the reseller sees Angenommen", `(document.querySelector('#offers tr[data-offer-id] .status') || {}).textContent === 'Angenommen'`)
+
+	// A second offer stays open, so that the tour shows the decision.
+	sendOffer(r, sd, de["status.waiting_for_confirmation"])
+
+	r.click("open the templates", "#nav-templates")
+	tpl := fmt.Sprintf(`section.template[data-template-id=%s]`, js(string(sd.Template)))
+	r.do("see the template", chromedp.WaitVisible(chromedp.CSS(tpl+" button.mode")))
+	if got := r.text(tpl); !strings.Contains(got, "Produkt hinzufügen") || !strings.Contains(got, "Lizenzlaufzeit") || !strings.Contains(got, "absolut") {
+		t.Errorf("German template = %q", got)
+	}
+
+	// The switch to English is remembered over a reload, though the browser asks for German.
+	r.click("switch to English", "#lang-switch")
+	r.waitFor("the page is in English", `document.documentElement.lang === 'en' && (document.getElementById('nav-templates') || {}).textContent === 'Templates'`)
+	r.do("reload", chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS(tpl+" button.mode")))
+	r.waitFor("still English after the reload, on the same section", `document.documentElement.lang === 'en' && location.hash === '#templates'`)
+
+	for _, lang := range []string{"en", "de"} {
+		for _, dev := range []device{desktop} {
+			tour(t, browser, base, sd, lang, dev, map[string]map[string]string{"en": en, "de": de}[lang])
+		}
+	}
+}
+
+// germanDate reports whether s holds a date written the German way (02.12.2026).
+func germanDate(s string) bool {
+	for i := 0; i+10 <= len(s); i++ {
+		d := s[i : i+10]
+		if d[2] == '.' && d[5] == '.' && strings.Trim(d[:2]+d[3:5]+d[6:], "0123456789") == "" {
+			return true
+		}
+	}
+	return false
+}
+
+// tour signs both roles in, in lang on dev, and visits every main page.
+func tour(t *testing.T, browser context.Context, base string, sd seed, lang string, dev device, msgs map[string]string) {
+	t.Helper()
+	r := openTabAs(t, browser, "reseller "+lang+" "+dev.name, lang, dev)
+	r.do("open sign-in", chromedp.Navigate(base+"/"))
+	r.visit(lang, dev, "signin", false, "#token")
+	r.signIn(base, sd.ResellerToken, "#offer-form")
+	r.visit(lang, dev, "offers", true, "#offers tr[data-offer-id]")
+	r.visit(lang, dev, "customers", true, "#customers tr[data-customer-id]")
+	r.visit(lang, dev, "templates", true, "section.template button.mode")
+	r.visit(lang, dev, "products", true, "#products tr[data-product-id]")
+
+	c := openTabAs(t, browser, "customer "+lang+" "+dev.name, lang, dev)
+	c.signIn(base, sd.CustomerToken, "#badge-admin")
+	c.visit(lang, dev, "admin", true, "#tile-updates")
+	c.visit(lang, dev, "updates", true, "#inbox button.entry")
+	c.click("open the waiting offer", `#inbox button.entry .status[data-status="waiting_for_confirmation"]`)
+	c.visit(lang, dev, "offer", false, "#accept")
+	if got := c.text("#accept"); got != msgs["accept"] {
+		t.Errorf("%s: accept button = %q, want %q", c.name, got, msgs["accept"])
+	}
+	c.visit(lang, dev, "licenses", true, "#licenses tbody tr")
+}

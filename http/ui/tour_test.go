@@ -1,0 +1,111 @@
+package ui_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/chromedp"
+)
+
+// ScreenshotsEnv names the directory the browser tests write screenshots
+// of every main page to (both languages, desktop and phone). Unset, they
+// write none, so that CI does not fill its disk.
+const ScreenshotsEnv = "OFFERFLOW_UI_SCREENSHOTS"
+
+// device is a browser window the tour runs in.
+type device struct {
+	name   string
+	width  int64
+	height int64
+	mobile bool
+}
+
+var desktop = device{name: "desktop", width: 1280, height: 900}
+
+// openTabAs opens a tab (with its own cookie jar) whose browser asks for
+// the pages in acceptLanguage, in the window of dev: a phone is emulated as
+// one (mobile, touch, portrait, 390 CSS pixels wide).
+func openTabAs(t *testing.T, browser context.Context, name, acceptLanguage string, dev device) *tab {
+	t.Helper()
+	tb := openTab(t, browser, name)
+	ua := eval[string](tb, `navigator.userAgent`)
+	ctx, cancel := context.WithTimeout(tb.ctx, stepTimeout)
+	defer cancel()
+	// acceptLanguage is a list of languages (de-DE,de); Chrome writes the
+	// header with its own q-values, and sets navigator.languages to match.
+	if _, err := chromedp.Call(ctx, emulation.SetUserAgentOverride,
+		emulation.SetUserAgentOverrideParams{UserAgent: ua, AcceptLanguage: acceptLanguage}); err != nil {
+		t.Fatalf("%s: accept language: %v", name, err)
+	}
+	if dev.mobile {
+		tb.do("emulate a phone", chromedp.EmulateViewport(dev.width, dev.height,
+			chromedp.EmulateMobile, chromedp.EmulateTouch, chromedp.EmulatePortrait, chromedp.EmulateScale(3)))
+	} else {
+		tb.do("set the window", chromedp.EmulateViewport(dev.width, dev.height))
+	}
+	return tb
+}
+
+// keyShown is a JavaScript expression: the first text on the page that
+// looks like a message key (words joined by dots) rather than words, or "".
+const keyShown = `(() => {
+	const w = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+	for (let n = w.nextNode(); n; n = w.nextNode()) {
+		const s = n.data.trim();
+		if (/^[a-z]+(\.[a-z_]+)+$/.test(s)) return s;
+	}
+	for (const el of document.querySelectorAll('[aria-label], [title], [placeholder]')) {
+		for (const a of ['aria-label', 'title', 'placeholder']) {
+			const s = (el.getAttribute(a) || '').trim();
+			if (/^[a-z]+(\.[a-z_]+)+$/.test(s)) return s;
+		}
+	}
+	return '';
+})()`
+
+// fitsWidth is a JavaScript predicate: the page does not scroll sideways.
+// Under mobile emulation Chrome zooms a too-wide page out, which would hide
+// the overflow; so innerWidth must still be the device's width too.
+func fitsWidth(width int64) string {
+	return fmt.Sprintf(`document.documentElement.scrollWidth <= window.innerWidth && window.innerWidth === %d`, width)
+}
+
+// visit opens page (a section) by its navigation link when nav is set,
+// waits until ready (a selector) is visible, and checks the page: no message key shown in place
+// of words, and on a phone no sideways scrolling. With ScreenshotsEnv set it
+// saves a screenshot named after the language, device and page.
+func (tb *tab) visit(lang string, dev device, page string, nav bool, ready string) {
+	tb.t.Helper()
+	if nav {
+		tb.click("open "+page, "#nav-"+page)
+	}
+	tb.do("see "+page, chromedp.WaitVisible(chromedp.CSS(ready)))
+	if k := eval[string](tb, keyShown); k != "" {
+		tb.t.Errorf("%s: %s page (%s) shows the message key %q", tb.name, page, lang, k)
+	}
+	if dev.mobile {
+		tb.waitFor(fmt.Sprintf("the %s page (%s) fits %d px without sideways scrolling", page, lang, dev.width), fitsWidth(dev.width))
+	}
+	dir := os.Getenv(ScreenshotsEnv)
+	if dir == "" {
+		return
+	}
+	ctx, cancel := context.WithTimeout(tb.ctx, stepTimeout)
+	defer cancel()
+	img, err := chromedp.Run(ctx, chromedp.FullScreenshot(80))
+	if err != nil {
+		tb.t.Fatalf("%s: screenshot of %s: %v", tb.name, page, err)
+	}
+	name := fmt.Sprintf("%s-%s-%s-%s.jpg", lang, dev.name, strings.SplitN(tb.name, " ", 2)[0], page)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		tb.t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, name), img, 0o644); err != nil {
+		tb.t.Fatal(err)
+	}
+}
