@@ -29,6 +29,7 @@ import (
 	"log/slog"
 	neturl "net/url"
 	"strings"
+	"time"
 
 	esdbclient "github.com/EventStore/EventStore-Client-Go/v4/esdb"
 
@@ -165,10 +166,24 @@ func (s *Store) logical(stream, typ string) (string, bool) {
 // wrap adds context to a client error. When ctx is done, the context's error
 // is what the caller needs to see (the client reports it as a gRPC status).
 func wrap(ctx context.Context, op string, err error) error {
-	if cerr := ctx.Err(); cerr != nil {
+	if cerr := ctxErr(ctx); cerr != nil {
 		return fmt.Errorf("%s: %w", op, cerr)
 	}
 	return fmt.Errorf("%s: %w", op, err)
+}
+
+// ctxErr returns ctx's error, or context.DeadlineExceeded when ctx's
+// deadline has passed but its timer has not fired yet: gRPC enforces the
+// same deadline with a timer of its own, and a call can end with its
+// DeadlineExceeded status an instant before ctx reports done.
+func ctxErr(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if d, ok := ctx.Deadline(); ok && !time.Now().Before(d) {
+		return context.DeadlineExceeded
+	}
+	return nil
 }
 
 // clientCode returns the client error code in err, if there is one. It uses

@@ -210,7 +210,7 @@ func (s *Store) Wait(ctx context.Context, after uint64) error {
 	defer cancel()
 	sub, err := s.client.SubscribeToAll(subCtx, esdbclient.SubscribeToAllOptions{From: allFrom(head), Filter: s.filter()})
 	if err != nil {
-		if cerr := ctx.Err(); cerr != nil {
+		if cerr := ctxErr(ctx); cerr != nil {
 			return cerr
 		}
 		return fmt.Errorf("wait: subscribe to $all: %w", err)
@@ -228,7 +228,7 @@ func (s *Store) Wait(ctx context.Context, after uint64) error {
 				return nil
 			}
 		case ev.SubscriptionDropped != nil:
-			if cerr := ctx.Err(); cerr != nil {
+			if cerr := ctxErr(ctx); cerr != nil {
 				return cerr
 			}
 			return fmt.Errorf("wait: subscription to $all dropped: %w", ev.SubscriptionDropped.Error)

@@ -10,20 +10,36 @@ import (
 
 	"github.com/offerflow/offerflow/eventstore"
 	"github.com/offerflow/offerflow/eventstore/esdb"
+	"github.com/offerflow/offerflow/eventstore/esdb/esdbemulator"
 	"github.com/offerflow/offerflow/eventstore/eventstoretest"
 )
 
-// serverURL returns the connection string of the EventStoreDB/KurrentDB
-// server to test against, skipping tb when there is none. The server keeps
-// its data between runs, so every run works in streams of its own.
+// serverURL returns the connection string of the server to test against:
+// the EventStoreDB/KurrentDB server EVENTSTORE_URL names, which keeps its
+// data between runs (so every run works in streams of its own), or else a
+// fresh in-process emulator that lives as long as tb.
 func serverURL(tb testing.TB) string {
 	tb.Helper()
-	url := os.Getenv("EVENTSTORE_URL")
-	if url == "" {
-		tb.Skip("EVENTSTORE_URL is not set: to run the conformance suite against EventStoreDB/KurrentDB, " +
-			"start a server and run EVENTSTORE_URL='esdb://localhost:2113?tls=false' go test ./eventstore/esdb/")
+	if url := os.Getenv("EVENTSTORE_URL"); url != "" {
+		return url
 	}
-	return url
+	return startEmulator(tb).URL()
+}
+
+// startEmulator starts an emulator and stops it when tb ends, after the
+// stores opened on it later have closed (cleanups run last-in first-out).
+func startEmulator(tb testing.TB) *esdbemulator.Emulator {
+	tb.Helper()
+	em, err := esdbemulator.Start()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() {
+		if err := em.Close(); err != nil {
+			tb.Errorf("close the emulator: %v", err)
+		}
+	})
+	return em
 }
 
 func runID() string {
@@ -39,7 +55,7 @@ func open(tb testing.TB, url, prefix string) *esdb.Store {
 	defer cancel()
 	s, err := esdb.OpenConfig(ctx, esdb.Config{URL: url, StreamPrefix: prefix})
 	if err != nil {
-		tb.Fatalf("open the server EVENTSTORE_URL names: %v", err) // the URL may hold a password
+		tb.Fatalf("open the server: %v", err) // the URL may hold a password
 	}
 	tb.Cleanup(func() {
 		if err := s.Close(); err != nil {
@@ -70,7 +86,7 @@ func TestStore_Conformance(t *testing.T) {
 }
 
 // BenchmarkStore measures the store against the server EVENTSTORE_URL
-// names, each benchmark in a fresh namespace.
+// names (or the emulator), each benchmark in a fresh namespace.
 func BenchmarkStore(b *testing.B) {
 	url := serverURL(b)
 	eventstoretest.Bench(b, func(b *testing.B) eventstore.Store { return open(b, url, "bench-"+runID()+"-") })
