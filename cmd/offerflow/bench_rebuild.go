@@ -102,6 +102,11 @@ func runLogBench(ctx context.Context, c *benchConfig, r *benchReport, e env) err
 func queryBench(ctx context.Context, c *benchConfig, r *benchReport, db *projections.DB, lg benchLog) error {
 	rng := rand.New(rand.NewPCG(1, 2))
 	var inbox, badge latencies
+	stopProfile, err := c.profileSelf("queries")
+	if err != nil {
+		return err
+	}
+	defer stopProfile()
 	win := startWindow(0, nil)
 	for range c.queries {
 		cust := lg.customers[rng.IntN(len(lg.customers))]
