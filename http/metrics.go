@@ -115,7 +115,7 @@ func NewMetrics(reg *prometheus.Registry) *Metrics {
 }
 
 // WebhookAttempt counts one webhook call by its outcome ("ok" or a failure);
-// it fits projections.ProcessConfig.OnWebhookAttempt.
+// it fits process.ProcessConfig.OnWebhookAttempt.
 func (m *Metrics) WebhookAttempt(outcome string) {
 	m.DeliveryAttempts.Inc()
 	if outcome != "ok" {
@@ -124,15 +124,15 @@ func (m *Metrics) WebhookAttempt(outcome string) {
 }
 
 // Delivery counts one round of delivery by how it ended; it fits
-// projections.ProcessConfig.OnDelivery.
+// process.ProcessConfig.OnDelivery.
 func (m *Metrics) Delivery(outcome string) { m.Deliveries.WithLabelValues(outcome).Inc() }
 
 // OfferExpired counts one offer recorded as expired; it fits
-// projections.ProcessConfig.OnExpired.
+// process.ProcessConfig.OnExpired.
 func (m *Metrics) OfferExpired() { m.Expired.Inc() }
 
 // MessagePoisoned counts one message set aside by handler; it fits
-// projections.ProcessConfig.OnPoisoned.
+// process.ProcessConfig.OnPoisoned.
 func (m *Metrics) MessagePoisoned(handler string) { m.Poisoned.WithLabelValues(handler).Inc() }
 
 // rateLimited counts one request refused by limit.

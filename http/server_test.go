@@ -27,6 +27,7 @@ import (
 	"github.com/offerflow/offerflow/http/idempotency"
 	"github.com/offerflow/offerflow/http/ui"
 	"github.com/offerflow/offerflow/projections"
+	"github.com/offerflow/offerflow/projections/process"
 )
 
 // operatorToken is the operator token of every test server.
@@ -139,8 +140,8 @@ func MustOpenServer(tb testing.TB, opts ...func(*Options)) *TestServer {
 	closers = append(closers, proj.Close)
 	must(proj.Start(ctx))
 	if !o.NoProcesses {
-		procs, err := projections.NewProcesses(ctx, projections.ProcessDeps{Service: svc, Store: store, DB: procDB, Logger: logger},
-			projections.ProcessConfig{AllowInsecure: true, WebhookAttempts: o.WebhookAttempts, WebhookBackoff: o.WebhookBackoff,
+		procs, err := process.NewProcesses(ctx, process.ProcessDeps{Service: svc, Store: store, DB: procDB, Logger: logger},
+			process.ProcessConfig{AllowInsecure: true, WebhookAttempts: o.WebhookAttempts, WebhookBackoff: o.WebhookBackoff,
 				OnWebhookAttempt: metrics.WebhookAttempt, OnDelivery: metrics.Delivery,
 				OnExpired: metrics.OfferExpired, OnPoisoned: metrics.MessagePoisoned})
 		must(err)

@@ -219,17 +219,11 @@ func (db *DB) snapshot(ctx context.Context, fn func(querier) error) error {
 	return fn(tx)
 }
 
-// inTx runs fn in a write transaction and commits it when fn succeeds.
+// inTx runs fn in a write transaction and commits it when fn succeeds. A
+// panic in fn rolls the transaction back as it goes by, so that the one
+// writer connection is not left inside it.
 func (db *DB) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
-	return inTx(ctx, db.write, fn)
-}
-
-// inTx runs fn in a transaction of db and commits it when fn succeeds. A
-// panic in fn rolls the transaction back as it goes by, so that a
-// connection is not left inside it (read models and process managers both
-// write through one connection).
-func inTx(ctx context.Context, db *sql.DB, fn func(*sql.Tx) error) error {
-	tx, err := db.BeginTx(ctx, nil)
+	tx, err := db.write.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}

@@ -92,7 +92,7 @@ type Projections struct {
 	store      eventstore.Store
 	cfg        Config
 	projectors []*projector
-	run        *runner
+	run        *pubsub.Runner
 }
 
 // New wires the projectors over store into db. Nothing runs before Run or
@@ -107,7 +107,7 @@ func New(db *DB, store eventstore.Store, cfg Config) (*Projections, error) {
 		return nil, err
 	}
 	logger := watermill.NewSlogLogger(cfg.Logger)
-	run, err := newRunner("projections", cfg.CloseTimeout, logger)
+	run, err := pubsub.NewRunner("projections", cfg.CloseTimeout, logger)
 	if err != nil {
 		return nil, err
 	}
@@ -115,7 +115,7 @@ func New(db *DB, store eventstore.Store, cfg Config) (*Projections, error) {
 	// rolls it back; the Recoverer then turns it into a Nack, and the batch
 	// comes again (and fails again: a projector stops on a poisonous event
 	// rather than skip it).
-	if err := run.follow(ReadModelsConsumerGroup, pubsub.TopicAll, store, checkpointStore{db: db},
+	if err := run.Follow(ReadModelsConsumerGroup, pubsub.TopicAll, store, checkpointStore{db: db},
 		cfg.subscriberConfig(), db.handleMessage(prs), middleware.Recoverer); err != nil {
 		return nil, fmt.Errorf("new projections: %w", err)
 	}

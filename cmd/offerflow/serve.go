@@ -20,6 +20,7 @@ import (
 	"github.com/offerflow/offerflow/http/idempotency"
 	"github.com/offerflow/offerflow/http/ui"
 	"github.com/offerflow/offerflow/projections"
+	"github.com/offerflow/offerflow/projections/process"
 )
 
 const processesFile = "processes.db"
@@ -50,7 +51,7 @@ type Main struct {
 	idem   *idempotency.Store
 	trees  *treehead.Service
 	proj   *projections.Projections
-	procs  *projections.Processes
+	procs  *process.Processes
 	srv    *ohttp.Server
 
 	// bg yields the error of each background runner when it returns.
@@ -200,9 +201,9 @@ func (m *Main) Run(ctx context.Context) error {
 		// Built only when they run: Processes.Close of ones that never ran
 		// fails (its router was never started), which made a clean shutdown
 		// of --processes=false exit 1.
-		if m.procs, err = projections.NewProcesses(ctx, projections.ProcessDeps{
+		if m.procs, err = process.NewProcesses(ctx, process.ProcessDeps{
 			Service: svc, Store: m.store, DB: m.procDB, Logger: m.log.With("component", "processes"),
-		}, projections.ProcessConfig{
+		}, process.ProcessConfig{
 			WebhookAttempts:  c.webhookAttempts,
 			WebhookBackoff:   c.webhookBackoff,
 			AllowInsecure:    c.allowInsecure,

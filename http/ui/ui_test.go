@@ -21,6 +21,7 @@ import (
 	"github.com/offerflow/offerflow/http/idempotency"
 	"github.com/offerflow/offerflow/http/ui"
 	"github.com/offerflow/offerflow/projections"
+	"github.com/offerflow/offerflow/projections/process"
 )
 
 // stack is the whole service wired as cmd/offerflow/serve.go wires it (the
@@ -71,8 +72,8 @@ func startStack(t *testing.T) *stack {
 	if err != nil {
 		t.Fatalf("projections: %v", err)
 	}
-	procs, err := projections.NewProcesses(ctx, projections.ProcessDeps{Service: svc, Store: store, DB: procDB, Logger: log},
-		projections.ProcessConfig{})
+	procs, err := process.NewProcesses(ctx, process.ProcessDeps{Service: svc, Store: store, DB: procDB, Logger: log},
+		process.ProcessConfig{})
 	if err != nil {
 		t.Fatalf("processes: %v", err)
 	}

@@ -1,4 +1,4 @@
-package projections_test
+package process_test
 
 import (
 	"context"
@@ -27,7 +27,7 @@ import (
 	"github.com/offerflow/offerflow/eventstore"
 	"github.com/offerflow/offerflow/eventstore/pubsub"
 	"github.com/offerflow/offerflow/eventstore/sqlite"
-	"github.com/offerflow/offerflow/projections"
+	"github.com/offerflow/offerflow/projections/process"
 )
 
 // processClock is a clock the test moves by hand.
@@ -129,7 +129,7 @@ func (w processTestWriter) Write(p []byte) (int, error) {
 }
 
 // start runs the process managers until the test ends.
-func (e *processEnv) start(t *testing.T, cfg projections.ProcessConfig) *projections.Processes {
+func (e *processEnv) start(t *testing.T, cfg process.ProcessConfig) *process.Processes {
 	t.Helper()
 	p, _ := e.startStoppable(t, cfg)
 	return p
@@ -137,10 +137,10 @@ func (e *processEnv) start(t *testing.T, cfg projections.ProcessConfig) *project
 
 // startStoppable runs the process managers until stop is called or the
 // test ends.
-func (e *processEnv) startStoppable(t *testing.T, cfg projections.ProcessConfig) (p *projections.Processes, stop func()) {
+func (e *processEnv) startStoppable(t *testing.T, cfg process.ProcessConfig) (p *process.Processes, stop func()) {
 	t.Helper()
 	var err error
-	p, err = projections.NewProcesses(context.Background(), projections.ProcessDeps{Service: e.svc, DB: e.db, Logger: e.log}, cfg)
+	p, err = process.NewProcesses(context.Background(), process.ProcessDeps{Service: e.svc, DB: e.db, Logger: e.log}, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -263,7 +263,7 @@ func (e *processEnv) waitStatus(t *testing.T, id domain.OfferID, want domain.Off
 }
 
 // waitIdle waits until no delivery job is pending.
-func (e *processEnv) waitIdle(t *testing.T, p *projections.Processes) {
+func (e *processEnv) waitIdle(t *testing.T, p *process.Processes) {
 	t.Helper()
 	processWait(t, 5*time.Second, func() bool {
 		jobs, err := p.Delivery().Jobs(context.Background())
@@ -366,8 +366,8 @@ func (h *hookServer) Calls() []hookCall {
 }
 
 // fastRetries is a configuration whose webhook retries take milliseconds.
-func fastRetries(attempts int) projections.ProcessConfig {
-	return projections.ProcessConfig{
+func fastRetries(attempts int) process.ProcessConfig {
+	return process.ProcessConfig{
 		WebhookAttempts: attempts,
 		WebhookBackoff:  10 * time.Millisecond,
 		WebhookTimeout:  2 * time.Second,

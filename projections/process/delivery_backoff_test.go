@@ -1,4 +1,4 @@
-package projections_test
+package process_test
 
 import (
 	"net/http"

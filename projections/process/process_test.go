@@ -1,4 +1,4 @@
-package projections_test
+package process_test
 
 import (
 	"context"
@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/offerflow/offerflow/projections"
+	"github.com/offerflow/offerflow/projections/process"
 )
 
 // TestProcesses_CloseWithoutRun checks that process managers wired but never
@@ -14,7 +14,7 @@ import (
 // refuses to start after Close.
 func TestProcesses_CloseWithoutRun(t *testing.T) {
 	e := newProcessEnv(t, nil)
-	p, err := projections.NewProcesses(context.Background(), projections.ProcessDeps{Service: e.svc, DB: e.db}, fastRetries(2))
+	p, err := process.NewProcesses(context.Background(), process.ProcessDeps{Service: e.svc, DB: e.db}, fastRetries(2))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,7 +49,7 @@ func TestProcesses_CloseWithoutRun(t *testing.T) {
 // promptly without error.
 func TestProcesses_CancelledBeforeRunning(t *testing.T) {
 	e := newProcessEnv(t, nil)
-	p, err := projections.NewProcesses(context.Background(), projections.ProcessDeps{Service: e.svc, DB: e.db}, fastRetries(2))
+	p, err := process.NewProcesses(context.Background(), process.ProcessDeps{Service: e.svc, DB: e.db}, fastRetries(2))
 	if err != nil {
 		t.Fatal(err)
 	}

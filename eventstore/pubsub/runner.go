@@ -1,4 +1,4 @@
-package projections
+package pubsub
 
 import (
 	"context"
@@ -11,18 +11,17 @@ import (
 	"github.com/ThreeDotsLabs/watermill/message"
 
 	"github.com/offerflow/offerflow/eventstore"
-	"github.com/offerflow/offerflow/eventstore/pubsub"
 )
 
-// runner runs one Watermill router whose handlers follow the log through
-// pubsub subscribers, and the background loops that live and stop with it.
-// The read models and the process managers both run on one: Run once, Close
-// at any time and more than once.
-type runner struct {
+// Runner runs one Watermill router whose handlers follow the log through
+// Subscribers, and the background loops that live and stop with it. The
+// read models and the process managers both run on one: Run once, Close at
+// any time and more than once.
+type Runner struct {
 	name   string
 	router *message.Router
 	logger watermill.LoggerAdapter
-	subs   []*pubsub.Subscriber
+	subs   []*Subscriber
 	loops  []func(context.Context)
 
 	mu      sync.Mutex
@@ -32,19 +31,25 @@ type runner struct {
 	done    chan struct{}
 }
 
-func newRunner(name string, closeTimeout time.Duration, logger watermill.LoggerAdapter) (*runner, error) {
+// NewRunner returns a Runner named name (for its errors) whose router waits
+// up to closeTimeout for the messages in flight when it closes.
+func NewRunner(name string, closeTimeout time.Duration, logger watermill.LoggerAdapter) (*Runner, error) {
+	if logger == nil {
+		logger = watermill.NopLogger{}
+	}
 	router, err := message.NewRouter(message.RouterConfig{CloseTimeout: closeTimeout}, logger)
 	if err != nil {
 		return nil, fmt.Errorf("new %s router: %w", name, err)
 	}
-	return &runner{name: name, router: router, logger: logger, done: make(chan struct{})}, nil
+	return &Runner{name: name, router: router, logger: logger, done: make(chan struct{})}, nil
 }
 
-// follow adds handler fn, fed by a new subscriber of store in cfg's
-// consumer group, on topic, wrapped by mws (the first outermost).
-func (r *runner) follow(handler, topic string, store eventstore.Store, checkpoints pubsub.CheckpointStore,
-	cfg pubsub.SubscriberConfig, fn message.NoPublishHandlerFunc, mws ...message.HandlerMiddleware) error {
-	sub, err := pubsub.NewSubscriber(store, checkpoints, cfg, r.logger)
+// Follow adds handler fn, fed by a new Subscriber of store in cfg's
+// consumer group, on topic, wrapped by mws (the first outermost). Call it
+// before Run.
+func (r *Runner) Follow(handler, topic string, store eventstore.Store, checkpoints CheckpointStore,
+	cfg SubscriberConfig, fn message.NoPublishHandlerFunc, mws ...message.HandlerMiddleware) error {
+	sub, err := NewSubscriber(store, checkpoints, cfg, r.logger)
 	if err != nil {
 		return fmt.Errorf("%s: %w", handler, err)
 	}
@@ -54,9 +59,13 @@ func (r *runner) follow(handler, topic string, store eventstore.Store, checkpoin
 	return nil
 }
 
+// Loop adds fn, run beside the router from Run on; its context ends when
+// the router stops. Call it before Run.
+func (r *Runner) Loop(fn func(context.Context)) { r.loops = append(r.loops, fn) }
+
 // Run runs the router and the loops until ctx is done or Close is called.
 // It may be called once, and not after Close.
-func (r *runner) Run(ctx context.Context) error {
+func (r *Runner) Run(ctx context.Context) error {
 	r.mu.Lock()
 	switch {
 	case r.closed:
@@ -89,12 +98,12 @@ func (r *runner) Run(ctx context.Context) error {
 }
 
 // Running is closed once every handler subscribed to the log.
-func (r *runner) Running() <-chan struct{} { return r.router.Running() }
+func (r *Runner) Running() <-chan struct{} { return r.router.Running() }
 
 // Close stops Run, waits for it (and the message in flight, up to the
 // router's CloseTimeout), and releases the subscribers. A runner that never
 // ran closes at once.
-func (r *runner) Close() error {
+func (r *Runner) Close() error {
 	r.mu.Lock()
 	started, cancel := r.started, r.cancel
 	r.closed = true

@@ -1,4 +1,12 @@
-package projections
+// Package process holds offerflow's process managers: delivery (offers into
+// customers' inboxes, with signed webhook notifications retried with
+// backoff), expiry and license grant. Each follows the offers' streams in
+// batches through a pubsub.Subscriber of its own consumer group and turns
+// facts in the log into further facts, through commands with deterministic
+// event ids, so that a redelivered event never has a second effect. Their
+// own state (delivery queue, pending expiries, poison queue, checkpoints)
+// is kept in a database apart from the read models. See docs/delivery.md.
+package process
 
 import (
 	"context"
@@ -177,7 +185,7 @@ type Processes struct {
 	cfg    ProcessConfig
 	log    *slog.Logger
 	db     *sql.DB
-	run    *runner
+	run    *pubsub.Runner
 	poison *processPoisonQueue
 	// checkpoints is set when the groups' checkpoints live in db, so that
 	// a batch's writes and its checkpoint commit together.
@@ -233,10 +241,11 @@ func NewProcesses(ctx context.Context, deps ProcessDeps, cfg ProcessConfig) (*Pr
 	// Watermill's Info lines (handler started, router closing) are routine
 	// here; they go to Debug so that the process log stays about offers.
 	wlog := watermill.NewSlogLoggerWithLevelMapping(deps.Logger, map[slog.Level]slog.Level{slog.LevelInfo: slog.LevelDebug})
-	if p.run, err = newRunner("processes", 15*time.Second, wlog); err != nil {
+	if p.run, err = pubsub.NewRunner("processes", 15*time.Second, wlog); err != nil {
 		return nil, err
 	}
-	p.run.loops = append(p.run.loops, p.delivery.run, p.expiry.run)
+	p.run.Loop(p.delivery.run)
+	p.run.Loop(p.expiry.run)
 	handlers := []struct {
 		name, group string
 		fn          func(*message.Message) error
@@ -252,7 +261,7 @@ func NewProcesses(ctx context.Context, deps ProcessDeps, cfg ProcessConfig) (*Pr
 	}
 	for _, h := range handlers {
 		sc := pubsub.SubscriberConfig{ConsumerGroup: h.group, MaxBatch: processBatch}
-		if err := p.run.follow(h.name, processTopic, deps.Store, deps.Checkpoints, sc,
+		if err := p.run.Follow(h.name, processTopic, deps.Store, deps.Checkpoints, sc,
 			p.handler(h.name, h.group, h.fn, h.inTx)); err != nil {
 			return nil, errors.Join(fmt.Errorf("new processes: %w", err), p.run.Close())
 		}
@@ -311,12 +320,19 @@ func (p *Processes) handler(name, group string, handle func(*message.Message) er
 
 // inTx runs fn in a transaction of the managers' database, which ctx
 // carries to the handlers (processExec), and commits it when fn succeeds.
+// The deferred Rollback also ends the transaction when fn panics, so the
+// one connection is not left inside it (after a Commit it does nothing).
 func (p *Processes) inTx(ctx context.Context, fn func(context.Context, *sql.Tx) error) error {
-	err := inTx(ctx, p.db, func(tx *sql.Tx) error {
-		return fn(context.WithValue(ctx, processTxKey{}, tx), tx)
-	})
+	tx, err := p.db.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("processes: %w", err)
+		return fmt.Errorf("processes: begin: %w", err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	if err := fn(context.WithValue(ctx, processTxKey{}, tx), tx); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("processes: commit: %w", err)
 	}
 	return nil
 }

@@ -1,4 +1,4 @@
-package projections_test
+package process_test
 
 import (
 	"testing"
@@ -6,7 +6,7 @@ import (
 
 	"github.com/offerflow/offerflow/command"
 	"github.com/offerflow/offerflow/domain"
-	"github.com/offerflow/offerflow/projections"
+	"github.com/offerflow/offerflow/projections/process"
 )
 
 func TestGrant_OnceHoweverOftenAcceptanceIsSeen(t *testing.T) {
@@ -41,13 +41,13 @@ func TestGrant_OnceHoweverOftenAcceptanceIsSeen(t *testing.T) {
 
 	// And once more from the start of the log, as after a lost checkpoint.
 	processWait(t, 5*time.Second, func() bool {
-		return e.checkpoint(t, projections.GrantConsumerGroup) >= accepted.Position
+		return e.checkpoint(t, process.GrantConsumerGroup) >= accepted.Position
 	}, "the acceptance to be checkpointed")
 	stop()
-	e.resetCheckpoint(t, projections.GrantConsumerGroup)
+	e.resetCheckpoint(t, process.GrantConsumerGroup)
 	e.start(t, fastRetries(8))
 	processWait(t, 5*time.Second, func() bool {
-		return e.checkpoint(t, projections.GrantConsumerGroup) >= accepted.Position
+		return e.checkpoint(t, process.GrantConsumerGroup) >= accepted.Position
 	}, "the replayed acceptance to be handled")
 	if n := len(e.ofType(t, grantStream, domain.TypeLicensesGranted)); n != 1 {
 		t.Errorf("%d licenses.granted events after a replay, want 1", n)

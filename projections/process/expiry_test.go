@@ -1,4 +1,4 @@
-package projections_test
+package process_test
 
 import (
 	"context"
@@ -8,7 +8,7 @@ import (
 
 	"github.com/offerflow/offerflow/command"
 	"github.com/offerflow/offerflow/domain"
-	"github.com/offerflow/offerflow/projections"
+	"github.com/offerflow/offerflow/projections/process"
 )
 
 // pendingExpiries counts the rows of the expiry table for id.
@@ -96,7 +96,7 @@ func TestExpiry_SurvivesRestart(t *testing.T) {
 	id := e.createOffer(t, &exp)
 	created := e.ofType(t, command.OfferStream(id), domain.TypeOfferCreated)[0]
 	processWait(t, 5*time.Second, func() bool {
-		return e.pendingExpiries(t, id) == 1 && e.checkpoint(t, projections.ExpiryConsumerGroup) >= created.Position
+		return e.pendingExpiries(t, id) == 1 && e.checkpoint(t, process.ExpiryConsumerGroup) >= created.Position
 	}, "the expiry to be scheduled and its event checkpointed")
 	stop()
 

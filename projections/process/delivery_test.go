@@ -1,4 +1,4 @@
-package projections_test
+package process_test
 
 import (
 	"context"
@@ -17,7 +17,7 @@ import (
 	"github.com/offerflow/offerflow/command"
 	"github.com/offerflow/offerflow/domain"
 	"github.com/offerflow/offerflow/eventstore"
-	"github.com/offerflow/offerflow/projections"
+	"github.com/offerflow/offerflow/projections/process"
 )
 
 func TestDelivery_NoWebhook(t *testing.T) {
@@ -132,7 +132,7 @@ func TestDelivery_WebhookRetriedUntil2xx(t *testing.T) {
 	if err := json.Unmarshal(calls[0].body, &body); err != nil {
 		t.Fatal(err)
 	}
-	if body.Type != projections.WebhookEventType || body.Data.OfferID != id || body.Data.Dispatch != 1 ||
+	if body.Type != process.WebhookEventType || body.Data.OfferID != id || body.Data.Dispatch != 1 ||
 		string(body.Data.CustomerID) != e.customer.Tenant || len(body.Data.Items) != 1 ||
 		body.Data.Items[0].TermMonths != 12 || body.Data.Message != "Hello from your reseller" {
 		t.Errorf("notification body = %s", calls[0].body)
@@ -293,10 +293,10 @@ func TestDelivery_RedeliveredDispatchHasNoSecondEffect(t *testing.T) {
 	// And from the start of the log with the queue lost too, as after a
 	// lost read-model database.
 	processWait(t, 5*time.Second, func() bool {
-		return e.checkpoint(t, projections.DeliveryConsumerGroup) >= dispatched.Position
+		return e.checkpoint(t, process.DeliveryConsumerGroup) >= dispatched.Position
 	}, "the dispatch to be checkpointed")
 	stop()
-	e.resetCheckpoint(t, projections.DeliveryConsumerGroup)
+	e.resetCheckpoint(t, process.DeliveryConsumerGroup)
 	if _, err := e.db.Exec(`DELETE FROM delivery_jobs`); err != nil {
 		t.Fatal(err)
 	}
@@ -387,7 +387,7 @@ func TestDelivery_JobThatCannotFinishIsPoisoned(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(list) != 1 || list[0].Handler != projections.DeliveryWorkerName || list[0].EventID != dispatch.ID ||
+	if len(list) != 1 || list[0].Handler != process.DeliveryWorkerName || list[0].EventID != dispatch.ID ||
 		!strings.Contains(list[0].Reason, "offer.from_the_future") {
 		t.Fatalf("poisoned = %+v, want the delivery job of %s", list, dispatch.ID)
 	}
