@@ -95,7 +95,10 @@ func New(ctx context.Context, cfg Config, progress func(leaves uint64)) (*Servic
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, err := s.sync(ctx, progress); err != nil {
-		_ = s.Close()
+		// Not Close, which takes mu, held here.
+		if s.witness != nil {
+			_ = s.witness.Close()
+		}
 		return nil, err
 	}
 	return s, nil

@@ -288,3 +288,32 @@ func TestService_CloseWhileSigning(t *testing.T) {
 	cancel()
 	<-done
 }
+
+// TestNew_FailingLog has New fail on a log it cannot read (its context is
+// done) instead of hanging or returning a half-made service.
+func TestNew_FailingLog(t *testing.T) {
+	store := mustStore(t)
+	appendEvents(t, store, "a", 2)
+	key, err := treehead.LoadOrCreateKey(filepath.Join(t.TempDir(), "key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	done := make(chan error, 1)
+	go func() {
+		svc, err := treehead.New(ctx, treehead.Config{Store: store, Key: key, Witness: filepath.Join(t.TempDir(), "witness")}, nil)
+		if svc != nil {
+			err = errors.Join(err, errors.New("a service came back"))
+		}
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err == nil || !errors.Is(err, context.Canceled) {
+			t.Fatalf("New on a done context: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("New hangs when the log cannot be read")
+	}
+}
