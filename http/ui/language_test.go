@@ -93,7 +93,7 @@ func TestBrowser_German(t *testing.T) {
 	r.waitFor("still English after the reload, on the same section", `document.documentElement.lang === 'en' && location.hash === '#templates'`)
 
 	for _, lang := range []string{"en", "de"} {
-		for _, dev := range []device{desktop} {
+		for _, dev := range []device{desktop, phone} {
 			tour(t, browser, base, sd, lang, dev, map[string]map[string]string{"en": en, "de": de}[lang])
 		}
 	}

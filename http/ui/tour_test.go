@@ -25,7 +25,10 @@ type device struct {
 	mobile bool
 }
 
-var desktop = device{name: "desktop", width: 1280, height: 900}
+var (
+	desktop = device{name: "desktop", width: 1280, height: 900}
+	phone   = device{name: "phone", width: 390, height: 844, mobile: true}
+)
 
 // openTabAs opens a tab (with its own cookie jar) whose browser asks for
 // the pages in acceptLanguage, in the window of dev: a phone is emulated as
@@ -75,6 +78,17 @@ func fitsWidth(width int64) string {
 	return fmt.Sprintf(`document.documentElement.scrollWidth <= window.innerWidth && window.innerWidth === %d`, width)
 }
 
+// tooWide is a JavaScript expression naming the widest elements that reach
+// past the window's right edge, for the failure message.
+const tooWide = `(() => {
+	const out = [];
+	for (const el of document.querySelectorAll('body *')) {
+		const r = el.getBoundingClientRect();
+		if (r.right > window.innerWidth + 0.5 && r.width > 0) out.push(el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') + (el.className && typeof el.className === 'string' ? '.' + el.className.split(' ').join('.') : '') + ' ' + Math.round(r.right));
+	}
+	return 'scrollWidth ' + document.documentElement.scrollWidth + ', innerWidth ' + window.innerWidth + '; past the edge: ' + out.slice(0, 12).join(', ');
+})()`
+
 // visit opens page (a section) by its navigation link when nav is set,
 // waits until ready (a selector) is visible, and checks the page: no message key shown in place
 // of words, and on a phone no sideways scrolling. With ScreenshotsEnv set it
@@ -89,7 +103,9 @@ func (tb *tab) visit(lang string, dev device, page string, nav bool, ready strin
 		tb.t.Errorf("%s: %s page (%s) shows the message key %q", tb.name, page, lang, k)
 	}
 	if dev.mobile {
-		tb.waitFor(fmt.Sprintf("the %s page (%s) fits %d px without sideways scrolling", page, lang, dev.width), fitsWidth(dev.width))
+		if !eval[bool](tb, fitsWidth(dev.width)) {
+			tb.t.Errorf("%s: the %s page (%s) scrolls sideways on a %d px phone: %s", tb.name, page, lang, dev.width, eval[string](tb, tooWide))
+		}
 	}
 	dir := os.Getenv(ScreenshotsEnv)
 	if dir == "" {
@@ -97,11 +113,11 @@ func (tb *tab) visit(lang string, dev device, page string, nav bool, ready strin
 	}
 	ctx, cancel := context.WithTimeout(tb.ctx, stepTimeout)
 	defer cancel()
-	img, err := chromedp.Run(ctx, chromedp.FullScreenshot(80))
+	img, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 	if err != nil {
 		tb.t.Fatalf("%s: screenshot of %s: %v", tb.name, page, err)
 	}
-	name := fmt.Sprintf("%s-%s-%s-%s.jpg", lang, dev.name, strings.SplitN(tb.name, " ", 2)[0], page)
+	name := fmt.Sprintf("%s-%s-%s-%s.png", lang, dev.name, strings.SplitN(tb.name, " ", 2)[0], page)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		tb.t.Fatal(err)
 	}

@@ -87,6 +87,23 @@ export function patch(parent, ...children) {
     else if (match.data !== n.data) match.data = n.data;
   });
   while (parent.childNodes.length > next.length) parent.lastChild.remove();
+  labelCells(parent.closest('table') || parent);
+}
+
+// labelCells gives every cell of the tables in root (or root itself) its
+// column's heading as data-label, which a narrow screen shows beside the
+// value when it stacks a row's cells (app.css).
+export function labelCells(root) {
+  const tables = root.tagName === 'TABLE' ? [root] : root.querySelectorAll('table');
+  for (const table of tables) {
+    const heads = [...table.querySelectorAll(':scope > thead th')].map((th) => th.textContent);
+    for (const tr of table.querySelectorAll(':scope > tbody > tr')) {
+      [...tr.cells].forEach((td, i) => {
+        const label = td.colSpan > 1 ? '' : heads[i] || '';
+        if (td.dataset.label !== label) td.dataset.label = label;
+      });
+    }
+  }
 }
 
 function morph(el, fresh) {

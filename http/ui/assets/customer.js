@@ -3,7 +3,7 @@
 // the licenses.
 
 import {
-  MESSAGE_LIMIT, api, bus, busy, codePoints, field, fmtDay, fmtNumber, fmtTime, guard, h, listAll, months, patch, statusBadge, t,
+  MESSAGE_LIMIT, api, bus, busy, codePoints, field, fmtDay, fmtNumber, fmtTime, guard, h, labelCells, listAll, months, patch, statusBadge, t,
 } from './core.js';
 import {kindLabel, modeLabel, seatsLabel} from './catalog.js';
 
@@ -120,6 +120,7 @@ function inboxView() {
       itemsTable(e.items),
       decision,
       licenses);
+    labelCells(detail);
     if (e.status === 'accepted') showLicenses(e.id, licenses);
   };
 
