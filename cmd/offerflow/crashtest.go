@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"os"
+	"os/exec"
 	"strings"
 	"sync"
 	"syscall"
@@ -115,8 +116,11 @@ func crashtest(ctx context.Context, c crashConfig, e env) error {
 		if !sleepCtx(ctx, c.minGap+time.Duration(r.Int64N(int64(c.maxGap-c.minGap)+1))) {
 			return ctx.Err()
 		}
-		if err := srv.stop(syscall.SIGKILL); err == nil {
-			return errors.New("the server exited cleanly on SIGKILL, so it was not running")
+		if err := srv.stop(syscall.SIGKILL); !killedBy(err, syscall.SIGKILL) {
+			// Exited on its own, or was not running: a crash of the
+			// server's own making, which the test must not pass off as
+			// one of its kills.
+			return fmt.Errorf("kill %d: the server was not ended by SIGKILL (%v):\n%s", survived+1, err, srv.lastLines())
 		}
 		running = false
 		if err := srv.start(ctx); err != nil {
@@ -213,3 +217,13 @@ func crashVerify(ctx context.Context, c crashConfig, l *ledger, survived int, e 
 }
 
 func first(s []string, n int) []string { return s[:min(len(s), n)] }
+
+// killedBy reports whether err is the exit of a process that sig ended.
+func killedBy(err error, sig syscall.Signal) bool {
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) {
+		return false
+	}
+	ws, ok := ee.Sys().(syscall.WaitStatus)
+	return ok && ws.Signaled() && ws.Signal() == sig
+}
