@@ -18,7 +18,7 @@ func TestClientClosed(t *testing.T) {
 	ts := MustOpenServer(t, func(o *Options) { o.NoProcesses = true; o.LogTo = &logs })
 	_, reseller := ts.NewReseller(t, "Impatient")
 
-	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, "GET", ts.URL()+"/v1/products?min_position=999999999", nil)
 	if err != nil {
