@@ -16,7 +16,13 @@
 //     appended through gRPC the commit and prepare positions are equal, so a
 //     position names one event exactly.
 //   - ReadAll, Head and Wait see the non-system events ($-prefixed types and
-//     streams are left out) of the streams under Config.StreamPrefix.
+//     streams are left out) of the streams under Config.StreamPrefix that
+//     offerflow wrote; events of other writers under the prefix are skipped.
+//   - Client errors map to ErrUnavailable, ErrAccessDenied, ErrStreamDeleted,
+//     ErrServer or eventstore.ErrWrongVersion (errors.Is), or to the
+//     context's error when the call's context is done.
+//   - An append reads a bounded window of the stream, never all of it
+//     (see Store.Append for the retries it recognises).
 //
 // The server must report $all positions on stream reads (EventStoreDB 22.10
 // or later, or KurrentDB); the user needs read access to $all.
@@ -163,15 +169,6 @@ func (s *Store) logical(stream, typ string) (string, bool) {
 	return rest, true
 }
 
-// wrap adds context to a client error. When ctx is done, the context's error
-// is what the caller needs to see (the client reports it as a gRPC status).
-func wrap(ctx context.Context, op string, err error) error {
-	if cerr := ctxErr(ctx); cerr != nil {
-		return fmt.Errorf("%s: %w", op, cerr)
-	}
-	return fmt.Errorf("%s: %w", op, err)
-}
-
 // ctxErr returns ctx's error, or context.DeadlineExceeded when ctx's
 // deadline has passed but its timer has not fired yet: gRPC enforces the
 // same deadline with a timer of its own, and a call can end with its
@@ -184,22 +181,6 @@ func ctxErr(ctx context.Context) error {
 		return context.DeadlineExceeded
 	}
 	return nil
-}
-
-// clientCode returns the client error code in err, if there is one. It uses
-// errors.As rather than esdbclient.FromError, which reports ok for a nil
-// error and wraps any other error as ErrorCodeUnknown.
-func clientCode(err error) (esdbclient.ErrorCode, bool) {
-	var e *esdbclient.Error
-	if errors.As(err, &e) {
-		return e.Code(), true
-	}
-	return 0, false
-}
-
-func isCode(err error, code esdbclient.ErrorCode) bool {
-	c, ok := clientCode(err)
-	return ok && c == code
 }
 
 // clientLogger routes the client's log lines to l. A dropped subscription

@@ -12,6 +12,8 @@ var (
 	Retried          = retried
 	Later            = later
 	ClientLogger     = clientLogger
+	StoreErr         = storeErr
+	Wrap             = wrap
 )
 
 // Logical is the stream filter of a store with prefix.

@@ -14,15 +14,24 @@ import (
 // ReadStream returns up to limit events of stream with version > after, in
 // version order; a stream that does not exist reads as empty.
 func (s *Store) ReadStream(ctx context.Context, stream string, after uint64, limit int) ([]eventstore.Event, error) {
+	if limit <= 0 {
+		if _, err := s.physical(stream); err != nil {
+			return nil, fmt.Errorf("read %s: %w", stream, err)
+		}
+		return nil, nil
+	}
+	opts := esdbclient.ReadStreamOptions{Direction: esdbclient.Forwards, From: streamFrom(after)}
+	return s.readStream(ctx, stream, opts, limit)
+}
+
+// readStream reads up to n events of stream as opts say, in the order read;
+// a stream that does not exist reads as empty.
+func (s *Store) readStream(ctx context.Context, stream string, opts esdbclient.ReadStreamOptions, n int) ([]eventstore.Event, error) {
 	name, err := s.physical(stream)
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", stream, err)
 	}
-	if limit <= 0 {
-		return nil, nil
-	}
-	opts := esdbclient.ReadStreamOptions{Direction: esdbclient.Forwards, From: streamFrom(after)}
-	rs, err := s.client.ReadStream(ctx, name, opts, uint64(limit))
+	rs, err := s.client.ReadStream(ctx, name, opts, uint64(n))
 	if err != nil {
 		return nil, wrap(ctx, "read "+stream, err)
 	}
@@ -57,8 +66,9 @@ func (s *Store) ReadStream(ctx context.Context, stream string, after uint64, lim
 // server refuses the read; ReadAll then answers empty when after is at or
 // past Head (nothing can follow it), and returns the error otherwise.
 //
-// $all holds system events and, with a StreamPrefix, other namespaces'
-// events, which are skipped on the client (the client's ReadAll has no
+// $all holds system events, with a StreamPrefix other namespaces' events,
+// and possibly events that other programs wrote under the prefix; all are
+// skipped on the client (the client's ReadAll has no
 // server-side filter), so ReadAll reads pages until it has limit events or
 // reaches the end of the log.
 func (s *Store) ReadAll(ctx context.Context, after uint64, limit int) ([]eventstore.Event, error) {
@@ -119,15 +129,13 @@ func (s *Store) collect(ctx context.Context, rs *esdbclient.ReadStream, last *es
 			continue
 		}
 		*last = rec.Position
-		stream, ok := s.logical(rec.StreamID, rec.EventType)
-		if !ok {
-			continue
-		}
-		e, err := decode(rec, stream)
+		e, ok, err := s.own(rec)
 		if err != nil {
 			return received, fmt.Errorf("read $all: %w", err)
 		}
-		*out = append(*out, e)
+		if ok {
+			*out = append(*out, e)
+		}
 	}
 	// The page was cut short because out is full; the caller stops.
 	return received, nil
@@ -187,8 +195,12 @@ func (s *Store) scanBack(ctx context.Context, rs *esdbclient.ReadStream, bound *
 		}
 		p := rec.Position
 		oldest = &p
-		if _, ok := s.logical(rec.StreamID, rec.EventType); ok {
-			return rec.Position.Commit, oldest, received, nil
+		e, ok, err := s.own(rec)
+		if err != nil {
+			return 0, oldest, received, fmt.Errorf("head of $all: %w", err)
+		}
+		if ok {
+			return e.Position, oldest, received, nil
 		}
 	}
 }
@@ -210,10 +222,7 @@ func (s *Store) Wait(ctx context.Context, after uint64) error {
 	defer cancel()
 	sub, err := s.client.SubscribeToAll(subCtx, esdbclient.SubscribeToAllOptions{From: allFrom(head), Filter: s.filter()})
 	if err != nil {
-		if cerr := ctxErr(ctx); cerr != nil {
-			return cerr
-		}
-		return fmt.Errorf("wait: subscribe to $all: %w", err)
+		return waitErr(ctx, "wait: subscribe to $all", err)
 	}
 	defer sub.Close()
 	for {
@@ -224,14 +233,15 @@ func (s *Store) Wait(ctx context.Context, after uint64) error {
 			if rec == nil {
 				continue
 			}
-			if _, ok := s.logical(rec.StreamID, rec.EventType); ok && rec.Position.Commit > after && rec.Position.Commit != unknownPosition {
+			e, ok, err := s.own(rec)
+			if err != nil {
+				return fmt.Errorf("wait: %w", err)
+			}
+			if ok && e.Position > after {
 				return nil
 			}
 		case ev.SubscriptionDropped != nil:
-			if cerr := ctxErr(ctx); cerr != nil {
-				return cerr
-			}
-			return fmt.Errorf("wait: subscription to $all dropped: %w", ev.SubscriptionDropped.Error)
+			return waitErr(ctx, "wait: subscription to $all dropped", ev.SubscriptionDropped.Error)
 		}
 	}
 }
@@ -246,3 +256,34 @@ func (s *Store) filter() *esdbclient.SubscriptionFilter {
 }
 
 func isEOF(err error) bool { return errors.Is(err, io.EOF) }
+
+// own decodes rec when it is one of this store's events. Besides system
+// events and other namespaces' streams, events that offerflow did not write
+// (no envelope in their metadata) are not the store's: another program may
+// write under the prefix, and one such event must not stop every reader of
+// the log. ReadAll, Head and Wait all decide through own, so Head never
+// names an event ReadAll skips and Wait never wakes for one.
+func (s *Store) own(rec *esdbclient.RecordedEvent) (eventstore.Event, bool, error) {
+	stream, ok := s.logical(rec.StreamID, rec.EventType)
+	if !ok {
+		return eventstore.Event{}, false, nil
+	}
+	e, err := decode(rec, stream)
+	if errors.Is(err, errForeignEvent) {
+		s.log.Debug("esdb: skipping an event offerflow did not write", "stream", rec.StreamID, "type", rec.EventType, "err", err)
+		return eventstore.Event{}, false, nil
+	}
+	if err != nil {
+		return eventstore.Event{}, false, err
+	}
+	return e, true, nil
+}
+
+// waitErr is Wait's error: the context's own error when ctx is done, as the
+// Store interface promises, otherwise the mapped client error.
+func waitErr(ctx context.Context, op string, err error) error {
+	if cerr := ctxErr(ctx); cerr != nil {
+		return cerr
+	}
+	return wrap(ctx, op, err)
+}

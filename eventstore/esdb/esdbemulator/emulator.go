@@ -70,6 +70,13 @@ func (e *Emulator) URL() string {
 	return "esdb://" + e.lis.Addr().String() + "?tls=false"
 }
 
+// EventsRead is how many events the emulator has sent in answer to reads
+// of streams and $all (subscriptions not counted), so a test can bound how
+// much of the log a client reads for an operation.
+func (e *Emulator) EventsRead() uint64 {
+	return e.store.read.Load()
+}
+
 // Close stops the emulator at once: open reads and subscriptions end with
 // an error on the client's side. Calling it again does nothing.
 func (e *Emulator) Close() error {

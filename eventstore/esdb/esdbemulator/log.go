@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/google/uuid"
 )
@@ -85,6 +86,8 @@ type store struct {
 	// appended is closed and replaced on every write, waking subscriptions.
 	appended chan struct{}
 	now      func() int64
+	// read counts the events sent by reads (not subscriptions).
+	read atomic.Uint64
 }
 
 func newStore(now func() int64) *store {

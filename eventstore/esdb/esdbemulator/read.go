@@ -50,6 +50,7 @@ func (s *streamsServer) Read(req *streams.ReadReq, rs streams.Streams_ReadServer
 			return status.Error(codes.InvalidArgument, err.Error())
 		}
 	}
+	s.store.read.Add(uint64(len(recs)))
 	for i := range recs {
 		if err := rs.Send(eventResp(&recs[i])); err != nil {
 			return err
