@@ -60,6 +60,13 @@ func TestBrowser_OfferRoundTrip(t *testing.T) {
 	}
 	r.click("dismiss the error", "#notice-close")
 	r.do("the error goes", chromedp.WaitNotVisible(chromedp.ID("notice")))
+	r.click("send the empty template again", "#offer-send")
+	r.do("see the error again", chromedp.WaitVisible(chromedp.ID("notice")))
+	// The send button says "Sending…" while its request runs: record every
+	// data-busy it shows.
+	eval[bool](r, `(() => { window.__busy = []; const b = document.getElementById('offer-send');
+		new MutationObserver(() => { if (b.dataset.busy) window.__busy.push(b.dataset.busy); }).observe(b, {attributes: true});
+		return true; })()`)
 
 	// The real offer, with a message that looks like markup.
 	eval[bool](r, statusRecorder)
@@ -73,6 +80,10 @@ func TestBrowser_OfferRoundTrip(t *testing.T) {
 	r.click("send the offer", "#offer-send")
 	r.do("see it sent", chromedp.WaitVisible(chromedp.ID("offer-sent")))
 	r.waitFor("the form reports status Waiting", `document.getElementById('offer-sent').textContent.includes('Status: Waiting.')`)
+	r.waitFor("the success cleared the stale error", `document.getElementById('notice').hidden`)
+	if got := eval[[]string](r, `window.__busy`); len(got) == 0 || got[0] != "Sending…" {
+		t.Errorf("the send button's busy labels = %q, want Sending…", got)
+	}
 	r.waitFor("the list shows the offer delivered",
 		`(document.querySelector('#offers tr[data-offer-id] .status') || {}).textContent === 'Waiting for Confirmation'`)
 	statuses := eval[[]string](r, `window.__statuses`)
@@ -126,6 +137,9 @@ func TestBrowser_OfferRoundTrip(t *testing.T) {
 
 	c.click("accept", "#accept")
 	c.do("see it accepted", chromedp.WaitVisible(chromedp.CSS("#offer-status .status-accepted")))
+	if got := eval[string](c, `document.activeElement.id`); got != "offer-status" {
+		t.Errorf("focus after accepting is on %q, want the status that replaced the buttons (offer-status)", got)
+	}
 	c.waitFor("the granted licenses under the offer", `document.querySelectorAll('#offer-license-list tbody tr').length === 1`)
 	if got := c.text("#offer-license-list tbody"); !strings.Contains(got, "Datenschutz-Grundlagen") || !strings.Contains(got, "Absolute") {
 		t.Errorf("licenses under the offer = %q", got)
@@ -164,6 +178,9 @@ func TestBrowser_OfferRoundTrip(t *testing.T) {
 	r.click("toggle the mode", tpl+" button.mode")
 	r.waitFor("the mode flips to relative (red)", fmt.Sprintf(`(() => { const b = document.querySelector(%s);
 		return b.dataset.mode === 'relative' && b.textContent === 'Relative' && b.classList.contains('mode-relative'); })()`, js(tpl+" button.mode")))
+	if !eval[bool](r, fmt.Sprintf(`document.activeElement === document.querySelector(%s)`, js(tpl+" button.mode"))) {
+		t.Errorf("focus after the toggle is on %s, want the mode button", eval[string](r, `document.activeElement.tagName + "." + document.activeElement.className`))
+	}
 	r.do("reload the templates", chromedp.Navigate(base+"/app#templates"),
 		chromedp.WaitVisible(chromedp.CSS(tpl+` button.mode[data-mode="relative"]`)))
 
@@ -177,6 +194,8 @@ func TestBrowser_OfferRoundTrip(t *testing.T) {
 	if got := r.text(tpl + " tbody"); !strings.Contains(got, "Arbeitsschutz kompakt") || !strings.Contains(got, "6 months") {
 		t.Errorf("template items = %q", got)
 	}
+	r.waitFor("the add form is cleared after the add", fmt.Sprintf(`document.querySelector(%s).value === '' && document.querySelector(%s).disabled`,
+		js(tpl+" select.item-product"), js(tpl+" select.item-term")))
 
 	catalog(t, r)
 

@@ -69,6 +69,7 @@ function templateCard(first, products, reload) {
   const change = (button, fn) => busy(button, async () => {
     try {
       tpl = await fn();
+      return true;
     } catch (err) {
       if (err instanceof ApiError && err.code === 'version_conflict') tpl = await api('GET', path());
       throw err;
@@ -147,7 +148,13 @@ function addItemForm(products, submit) {
     }
     const body = {product_id: product.value, term_months: Number(term.value), license_mode: mode.value};
     if (seats.value !== '') body.seats = Number(seats.value);
-    submit({button: add, body});
+    // After an add the form starts afresh, so that seats or a mode chosen
+    // for one item are not carried into the next unnoticed.
+    submit({button: add, body}).then((ok) => {
+      if (!ok) return;
+      form.reset();
+      fillTerms();
+    });
   });
   return form;
 }

@@ -108,7 +108,7 @@ export function labelCells(root) {
 
 function morph(el, fresh) {
   const isBusy = el.dataset.busy !== undefined;
-  for (const a of [...el.attributes]) if (!fresh.hasAttribute(a.name) && a.name !== 'data-busy') el.removeAttribute(a.name);
+  for (const a of [...el.attributes]) if (!fresh.hasAttribute(a.name) && a.name !== 'data-busy' && a.name !== 'aria-busy') el.removeAttribute(a.name);
   for (const a of fresh.attributes) if (el.getAttribute(a.name) !== a.value) el.setAttribute(a.name, a.value);
   for (const type of Object.keys(fresh.handlers || {})) el.addEventListener(type, dispatch);
   el.handlers = fresh.handlers;
@@ -246,16 +246,30 @@ export async function guard(fn) {
   }
 }
 
-// busy disables button while fn runs, so that one click is one request.
+// busy runs fn, a person's action started by button: the button is
+// disabled meanwhile (one click, one request) and says "Sending…" (data-busy,
+// shown by the stylesheet, so that a redraw during the request keeps the
+// label right). A success clears the alert an earlier failure left; a
+// failure shows its error. Focus stays on the button when it was there (a
+// disabled button loses it) and the button is still on the page.
 export async function busy(button, fn) {
   if (button.disabled) return undefined;
+  const focused = document.activeElement === button;
   button.disabled = true;
-  button.dataset.busy = '';
+  button.dataset.busy = t('busy');
+  button.setAttribute('aria-busy', 'true');
   try {
-    return await guard(fn);
+    const v = await fn();
+    clearError();
+    return v;
+  } catch (err) {
+    showError(err);
+    return undefined;
   } finally {
     delete button.dataset.busy;
+    button.removeAttribute('aria-busy');
     button.disabled = false;
+    if (focused && button.isConnected && (document.activeElement === document.body || document.activeElement === null)) button.focus();
   }
 }
 

@@ -108,7 +108,7 @@ function inboxView() {
     detail.dataset.status = e.status;
     const decision = h('div', {class: 'decision'});
     if (e.status === 'waiting_for_confirmation') decision.append(decideForm(e));
-    else decision.append(h('p', {id: 'offer-status'}, t('status.prefix'), ' ', statusBadge(e.status),
+    else decision.append(h('p', {id: 'offer-status', tabindex: -1}, t('status.prefix'), ' ', statusBadge(e.status),
       e.decided_at ? ` (${fmtTime(e.decided_at)})` : ''));
     const licenses = h('div', {id: 'offer-licenses'});
     detail.replaceChildren(
@@ -137,12 +137,16 @@ function inboxView() {
     };
     reason.addEventListener('input', count);
     count();
+    // After a decision the buttons are gone: focus moves to their
+    // successor, the status that says what was decided.
     const decided = async (offer) => {
       e.status = offer.status;
       e.decided_at = offer.decided_at;
       e.version = offer.version;
       renderList();
       renderDetail(e);
+      const status = document.getElementById('offer-status');
+      if (status) status.focus();
     };
     accept.addEventListener('click', () => busy(accept, async () => {
       await decided(await api('POST', `/v1/inbox/${encodeURIComponent(e.id)}/accept`));
