@@ -8,7 +8,7 @@
 // streams service Append and Read (stream reads, $all reads, catch-up
 // subscriptions to $all and to a stream, server-side filters). It keeps the
 // log in memory and follows EventStoreDB's documented rules for expected
-// revisions, event-id idempotency and $all positions; docs/eventstore.md
+// revisions, event-id idempotency and $all positions; docs/scaling.md
 // lists what it models and what it does not.
 //
 // It is a test double for the adapter, not a database: nothing persists,
