@@ -54,6 +54,7 @@ Usage:
   offerflow key     --data DIR
   offerflow history --data DIR OFFER_ID [--json]
   offerflow export  --data DIR [--out FILE]
+  offerflow import  --data DIR [FILE|-]
   offerflow bench   [--data DIR] [--parts append,http,log] [--rates R,...] [--events N]
   offerflow crashtest [--kills N] [--clients N] [--bin FILE] [--data DIR]
 
@@ -84,6 +85,8 @@ func run(ctx context.Context, args []string, e env) int {
 		err = runHistory(ctx, rest, e)
 	case "export":
 		err = runExport(ctx, rest, e)
+	case "import":
+		err = runImport(ctx, rest, e)
 	case "bench":
 		err = runBench(ctx, rest, e)
 	case "crashtest":

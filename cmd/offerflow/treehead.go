@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -90,25 +89,20 @@ func readHeads(path string) ([]domain.TreeHead, error) {
 		return nil, fmt.Errorf("read heads: %w", err)
 	}
 	var out []domain.TreeHead
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	sc.Buffer(nil, 1<<20)
-	for n := 1; sc.Scan(); n++ {
-		line := bytes.TrimSpace(sc.Bytes())
-		if len(line) == 0 {
-			continue
-		}
-		dec := json.NewDecoder(bytes.NewReader(line))
-		dec.DisallowUnknownFields()
-		var h domain.TreeHead
-		if err := dec.Decode(&h); err != nil || h.RootHash == "" || h.KeyID == "" {
-			return nil, fmt.Errorf("%s line %d: not a tree head (%v)", path, n, err)
+	err = decodeLines(bytes.NewReader(b), 1<<20, func(_ int, h domain.TreeHead) error {
+		if h.RootHash == "" || h.KeyID == "" {
+			return errors.New("no root_hash or key_id")
 		}
 		out = append(out, h)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%s %w: not a tree head", path, err)
 	}
 	if len(out) == 0 {
 		return nil, fmt.Errorf("%s holds no tree head", path)
 	}
-	return out, sc.Err()
+	return out, nil
 }
 
 // verifyTree reads the log into its Merkle tree and checks that the log
