@@ -130,11 +130,7 @@ func TestReadAll_SkipsForeignEvents(t *testing.T) {
 	s := open(t, em.URL(), "app-")
 	ours := mustAppend(t, s, "offer-1", 0, freshEvents(1)...)
 
-	conf, err := esdbclient.ParseConnectionString(em.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw, err := esdbclient.NewClient(conf)
+	raw, err := em.NewClient()
 	if err != nil {
 		t.Fatal(err)
 	}

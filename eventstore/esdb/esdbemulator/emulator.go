@@ -22,6 +22,7 @@ import (
 	"sync"
 	"time"
 
+	esdbclient "github.com/EventStore/EventStore-Client-Go/v4/esdb"
 	"google.golang.org/grpc"
 
 	"github.com/EventStore/EventStore-Client-Go/v4/protos/serverfeatures"
@@ -68,6 +69,20 @@ func Start() (*Emulator, error) {
 // esdb://127.0.0.1:PORT?tls=false.
 func (e *Emulator) URL() string {
 	return "esdb://" + e.lis.Addr().String() + "?tls=false"
+}
+
+// NewClient returns an official client connected to the emulator, for tests
+// that write what the adapter never writes. Close it before the emulator.
+func (e *Emulator) NewClient() (*esdbclient.Client, error) {
+	conf, err := esdbclient.ParseConnectionString(e.URL())
+	if err != nil {
+		return nil, fmt.Errorf("esdbemulator: %w", err)
+	}
+	c, err := esdbclient.NewClient(conf)
+	if err != nil {
+		return nil, fmt.Errorf("esdbemulator: %w", err)
+	}
+	return c, nil
 }
 
 // EventsRead is how many events the emulator has sent in answer to reads
