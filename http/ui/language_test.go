@@ -119,6 +119,8 @@ func tour(t *testing.T, browser context.Context, base string, sd seed, lang stri
 	r.signIn(base, sd.ResellerToken, "#offer-form")
 	r.visit(lang, dev, "offers", true, "#offers tr[data-offer-id]")
 	r.visit(lang, dev, "customers", true, "#customers tr[data-customer-id]")
+	r.click("open the customer instance", "#customers a.customer-link")
+	r.visit(lang, dev, "instance", false, ".view.split #offers tr[data-offer-id]")
 	r.visit(lang, dev, "templates", true, "section.template button.mode")
 	r.visit(lang, dev, "products", true, "#products tr[data-product-id]")
 

@@ -79,7 +79,7 @@ func TestBrowser_OfferRoundTrip(t *testing.T) {
 	}
 	r.click("send the offer", "#offer-send")
 	r.do("see it sent", chromedp.WaitVisible(chromedp.ID("offer-sent")))
-	r.waitFor("the form reports status Waiting", `document.getElementById('offer-sent').textContent.includes('Status: Waiting.')`)
+	r.waitFor("the form reports the offer's status", `document.getElementById('offer-sent').textContent.includes('Status: Waiting')`)
 	r.waitFor("the success cleared the stale error", `document.getElementById('notice').hidden`)
 	if got := eval[[]string](r, `window.__busy`); len(got) == 0 || got[0] != "Sending…" {
 		t.Errorf("the send button's busy labels = %q, want Sending…", got)
@@ -153,6 +153,7 @@ func TestBrowser_OfferRoundTrip(t *testing.T) {
 	// The reseller's page follows without a reload.
 	r.waitFor("the reseller's list shows Accepted", `(document.querySelector('#offers tr[data-offer-id] .status') || {}).textContent === 'Accepted'`)
 	r.waitFor("no withdraw button once accepted", `!document.querySelector('#offers tr[data-offer-id] button.danger')`)
+	r.waitFor("the line under the form follows the sent offer", `document.getElementById('offer-sent').textContent.includes('Status: Accepted.')`)
 	if !eval[bool](r, fmt.Sprintf(`window.__row.isConnected && window.__row === document.querySelector(%s)`, js(`#offers tr[data-offer-id="`+offerID+`"]`))) {
 		t.Errorf("the offer's row was replaced by a live update; it must be updated in place")
 	}
@@ -167,6 +168,7 @@ func TestBrowser_OfferRoundTrip(t *testing.T) {
 	if got := r.text(`#customers .count[data-status="accepted"]`); got != "Accepted 1" {
 		t.Errorf("accepted count = %q, want \"Accepted 1\"", got)
 	}
+	customerPage(t, r, sd)
 
 	// The green/red toggle of the template item's license mode.
 	tpl := fmt.Sprintf(`section.template[data-template-id=%s]`, js(string(sd.Template)))
@@ -278,4 +280,30 @@ func catalog(t *testing.T, r *tab) {
 	if got := r.text("#products tbody"); !strings.Contains(got, "Arbeitsschutz kompakt") {
 		t.Errorf("search result = %q", got)
 	}
+}
+
+// customerPage: the reseller opens a customer instance from the list and
+// gets its page (the help article's flow): the send view for that customer
+// beside its offers; an offer sent there is listed there live, and can be
+// withdrawn there.
+func customerPage(t *testing.T, r *tab, sd seed) {
+	t.Helper()
+	r.click("open the customer instance", "#customers a.customer-link")
+	r.waitFor("the customer's page", fmt.Sprintf(`(document.getElementById('customer-title') || {}).textContent === %s`, js(sd.CustomerName)))
+	if n := eval[int](r, `document.querySelectorAll('#offer-customer').length`); n != 0 {
+		t.Errorf("the customer's page asks for a customer (%d selects)", n)
+	}
+	r.waitFor("the customer's three offers", `document.querySelectorAll('#offers tr[data-offer-id]').length === 3`)
+	r.waitFor("the templates to choose from", `document.querySelectorAll('#offer-template option').length === 3`)
+	r.choose("#offer-template", string(sd.Template))
+	r.click("send from the customer's page", "#offer-send")
+	r.waitFor("the new offer is listed on the customer's page", `document.querySelectorAll('#offers tr[data-offer-id]').length === 4`)
+	id := eval[string](r, `document.querySelector('#offers tr[data-offer-id]').dataset.offerId`)
+	r.waitFor("it is delivered", rowStatus(id)+` === 'Waiting for Confirmation'`)
+	r.waitFor("the line under the form says so", `document.getElementById('offer-sent').textContent.includes('Status: Waiting for Confirmation.')`)
+	eval[bool](r, `window.confirm = () => true; true`)
+	r.click("withdraw it there", fmt.Sprintf(`#offers tr[data-offer-id=%s] button.danger`, js(id)))
+	r.waitFor("it shows Withdrawn", rowStatus(id)+` === 'Withdrawn'`)
+	r.click("back to all customers", "#customer-back")
+	r.do("see the customers", chromedp.WaitVisible(chromedp.CSS("#customers tr[data-customer-id]")))
 }

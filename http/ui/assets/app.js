@@ -38,17 +38,22 @@ async function start() {
 
   let current = null;
   let currentID = '';
+  let currentArg = '';
+  // The fragment names a section and, after a slash, what in it
+  // (#customers/ID is a customer instance's page).
   const show = async () => {
-    const id = location.hash.slice(1) || sections[0].id;
+    const [id, ...rest] = (location.hash.slice(1) || sections[0].id).split('/');
+    const arg = decodeURIComponent(rest.join('/'));
     const section = sections.find((s) => s.id === id) || sections[0];
-    if (section.id === currentID && current) return;
+    if (section.id === currentID && arg === currentArg && current) return;
     currentID = section.id;
+    currentArg = arg;
     for (const [sid, a] of links) {
       if (sid === section.id) a.setAttribute('aria-current', 'page');
       else a.removeAttribute('aria-current');
     }
     clearError();
-    const view = section.mount();
+    const view = section.mount(arg);
     current = view;
     main.replaceChildren(view.el);
     await guard(() => view.refresh());

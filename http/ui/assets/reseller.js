@@ -11,7 +11,7 @@ import {productsSection, templatesSection} from './catalog.js';
 export function resellerSections() {
   return [
     {id: 'offers', label: t('nav.offers'), mount: offersView},
-    {id: 'customers', label: t('nav.customers'), mount: customersView},
+    {id: 'customers', label: t('nav.customers'), mount: (id) => (id ? offersView(id) : customersView())},
     templatesSection(),
     productsSection(),
   ];
@@ -22,8 +22,10 @@ export function resellerSections() {
 const WITHDRAWABLE = new Set(['waiting', 'waiting_for_confirmation', 'delivery_failed']);
 const REDELIVERABLE = new Set(['delivery_failed']);
 
-// offersView is the form that sends an offer and the list of offers.
-function offersView() {
+// offersView is the form that sends an offer and the list of offers; with
+// customerID it is that customer instance's page (the help article's offer
+// view): the send view for that customer beside its offers, live.
+function offersView(customerID) {
   const customerSel = h('select', {id: 'offer-customer', name: 'customer', required: true});
   const templateSel = h('select', {id: 'offer-template', name: 'template', required: true});
   const message = h('textarea', {id: 'offer-message', name: 'message', rows: 5, 'aria-describedby': 'offer-message-count'});
@@ -35,7 +37,12 @@ function offersView() {
   const expires = h('input', {id: 'offer-expires', name: 'expires', type: 'date', min: isoDay(new Date()), max: isoDay(last)});
   const send = h('button', {type: 'submit', id: 'offer-send'}, t('offers.send'));
   const sent = h('p', {id: 'offer-sent', role: 'status', class: 'ok'});
+  const heading = h('h2', {id: 'customer-title'}, customerID);
   let key = newKey();
+  // lastSent is the offer this form sent last; the line under the form
+  // follows its status as the list learns of it.
+  let lastSent = null;
+  const customer = () => customerID || customerSel.value;
 
   const count = () => {
     const n = codePoints(message.value);
@@ -51,8 +58,9 @@ function offersView() {
   count();
 
   const form = h('form', {id: 'offer-form', class: 'card', novalidate: true},
-    h('h2', null, t('offers.form.title')),
-    h('div', {class: 'row'}, field(t('offers.customer'), customerSel), field(t('offers.template'), templateSel)),
+    customerID ? h('p', null, h('a', {href: '#customers', id: 'customer-back'}, t('customer.back'))) : null,
+    customerID ? heading : h('h2', null, t('offers.form.title')),
+    h('div', {class: 'row'}, customerID ? null : field(t('offers.customer'), customerSel), field(t('offers.template'), templateSel)),
     field(t('offers.message'), message, counter),
     field(t('offers.expires'), expires),
     h('div', {class: 'actions'}, send),
@@ -61,14 +69,14 @@ function offersView() {
     ev.preventDefault();
     sent.textContent = '';
     busy(send, async () => {
-      if (!customerSel.value || !templateSel.value) {
+      if (!customer() || !templateSel.value) {
         throw new ApiError(0, {title: t('form.incomplete'), detail: t('offers.incomplete')});
       }
       const body = {template_id: templateSel.value, message: message.value};
       if (expires.value) body.expires_at = new Date(`${expires.value}T23:59:59`).toISOString();
-      const offer = await api('POST', `/v1/customers/${encodeURIComponent(customerSel.value)}/offers`, {body, idempotencyKey: key});
-      const who = customerSel.selectedOptions[0].textContent;
-      sent.textContent = t('offers.sent', {who, status: statusLabel(offer.status)});
+      const offer = await api('POST', `/v1/customers/${encodeURIComponent(customer())}/offers`, {body, idempotencyKey: key});
+      lastSent = {id: offer.id, who: list.names.get(customer()) || customer()};
+      sent.textContent = t('offers.sent', {who: lastSent.who, status: statusLabel(offer.status)});
       message.value = '';
       expires.value = '';
       key = newKey();
@@ -78,14 +86,19 @@ function offersView() {
     }).finally(count);
   });
 
-  const list = offerList();
-  const el = h('div', {class: 'view'}, form, list.el);
+  const list = offerList(customerID);
+  list.onRender = (offers) => {
+    const o = lastSent && offers.find((x) => x.id === lastSent.id);
+    if (o) sent.textContent = t('offers.sent', {who: lastSent.who, status: statusLabel(o.status)});
+  };
+  const el = h('div', {class: customerID ? 'view split instance' : 'view'}, form, list.el);
   return {
     el,
     live: true,
     async refresh() {
       const [customers, templates] = await Promise.all([listAll('/v1/customers'), listAll('/v1/templates')]);
       list.names = new Map(customers.map((c) => [c.id, c.name]));
+      if (customerID) heading.textContent = list.names.get(customerID) || customerID;
       fillSelect(customerSel, customers, (c) => c.name, t('offers.choose.customer'));
       fillSelect(templateSel, templates,
         (tp) => t(tp.items.length === 1 ? 'template.option.one' : 'template.option.other', {name: tp.name, n: fmtNumber(tp.items.length)}),
@@ -110,7 +123,7 @@ function fillSelect(sel, items, label, placeholder) {
 
 // offerList is the reseller's offers, newest first, with a status filter,
 // paging, and the withdraw and redeliver buttons.
-function offerList() {
+function offerList(customerID) {
   const filter = h('select', {id: 'offers-filter'},
     h('option', {value: ''}, t('offers.filter.all')),
     STATUSES.map((v) => h('option', {value: v}, statusLabel(v))));
@@ -141,7 +154,7 @@ function offerList() {
     }
     const items = o.items.map((it) => t('offers.item', {product: it.product_name, months: fmtNumber(it.term_months)})).join(', ');
     return h('tr', {dataset: {key: o.id, offerId: o.id}},
-      h('td', null, who),
+      customerID ? null : h('td', null, who),
       h('td', null, items),
       h('td', {class: 'message-cell'}, o.message || h('span', {class: 'muted'}, t('offers.nomessage'))),
       h('td', null, statusBadge(o.status), o.delivery_error ? h('div', {class: 'muted small'}, o.delivery_error) : null,
@@ -152,13 +165,15 @@ function offerList() {
       actions);
   };
   const render = () => {
-    patch(body, state.offers.length === 0 ? h('tr', null, h('td', {colspan: 6, class: 'muted'}, t('offers.none')))
+    patch(body, state.offers.length === 0 ? h('tr', null, h('td', {colspan: customerID ? 5 : 6, class: 'muted'}, t('offers.none')))
       : state.offers.map(row));
     more.hidden = !state.cursor;
+    if (self.onRender) self.onRender(state.offers);
   };
   const query = (cursor) => {
     const p = new URLSearchParams({limit: '50'});
     if (filter.value) p.set('status', filter.value);
+    if (customerID) p.set('customer_id', customerID);
     if (cursor) p.set('cursor', cursor);
     return `/v1/offers?${p}`;
   };
@@ -188,7 +203,8 @@ function offerList() {
   self.el = h('section', {class: 'card', 'aria-labelledby': 'offers-title'},
     h('div', {class: 'row spread'}, h('h2', {id: 'offers-title'}, t('offers.title')), field(t('offers.show'), filter)),
     h('table', {id: 'offers'},
-      h('thead', null, h('tr', null, ['col.customer', 'col.items', 'col.message', 'col.status', 'col.sent'].map((c) => h('th', {scope: 'col'}, t(c))),
+      h('thead', null, h('tr', null, [customerID ? null : 'col.customer', 'col.items', 'col.message', 'col.status', 'col.sent']
+        .filter(Boolean).map((c) => h('th', {scope: 'col'}, t(c))),
         h('th', {scope: 'col'}, h('span', {class: 'sr-only'}, t('col.actions'))))),
       body),
     more);
@@ -229,7 +245,7 @@ function customersView() {
       const counts = Object.entries(c.offer_counts || {}).filter(([, n]) => n > 0);
       const total = counts.reduce((sum, [, n]) => sum + n, 0);
       return h('tr', {dataset: {key: c.id, customerId: c.id}},
-        h('td', null, c.name),
+        h('td', null, h('a', {href: `#customers/${encodeURIComponent(c.id)}`, class: 'customer-link'}, c.name)),
         h('td', null, c.external_ref || ''),
         h('td', {class: 'counts'}, counts.length === 0 ? h('span', {class: 'muted'}, t('customers.counts.none'))
           : counts.map(([st, n]) => h('span', {class: 'count', dataset: {status: st}}, statusBadge(st), ` ${fmtNumber(n)}`))),
