@@ -187,7 +187,10 @@ func TestBrowser_OfferRoundTrip(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(tpl+` button.mode[data-mode="relative"]`)))
 
 	// An item added from the catalog, with a term of that product.
-	r.choose(tpl+" select.item-product", string(sd.OtherProduct))
+	r.choose(tpl+" input.item-search", "arbeit")
+	r.waitFor("the search narrows the picker to the one product and picks it", fmt.Sprintf(
+		`document.querySelectorAll(%s).length === 1 && document.querySelector(%s).value === %s`,
+		js(tpl+` select.item-product option:not([value=""])`), js(tpl+" select.item-product"), js(string(sd.OtherProduct))))
 	r.waitFor("the term select offers the product's terms",
 		fmt.Sprintf(`Array.from(document.querySelectorAll(%s), (o) => o.value).join(',') === '6,12'`, js(tpl+" select.item-term option")))
 	r.choose(tpl+" select.item-term", "6")
@@ -198,6 +201,14 @@ func TestBrowser_OfferRoundTrip(t *testing.T) {
 	}
 	r.waitFor("the add form is cleared after the add", fmt.Sprintf(`document.querySelector(%s).value === '' && document.querySelector(%s).disabled`,
 		js(tpl+" select.item-product"), js(tpl+" select.item-term")))
+
+	// The plus button at the top creates a template; the page confirms it
+	// and takes the person to it.
+	r.click("the plus button", "#template-plus")
+	r.do("name the template", chromedp.WaitVisible(chromedp.ID("template-name")), chromedp.SendKeys(chromedp.ID("template-name"), "Jahrespaket 2027"))
+	r.click("create it", "#template-create")
+	r.waitFor("the page confirms it", `document.getElementById('template-created').textContent === 'Template Jahrespaket 2027 created.'`)
+	r.waitFor("focus is on the new template", `document.activeElement.tagName === 'H2' && document.activeElement.textContent === 'Jahrespaket 2027'`)
 
 	catalog(t, r)
 

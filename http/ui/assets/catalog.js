@@ -21,25 +21,47 @@ function templatesView() {
   const name = h('input', {id: 'template-name', name: 'name', required: true});
   const create = h('button', {type: 'submit', id: 'template-create'}, t('templates.create'));
   const list = h('div', {id: 'templates'});
+  const done = h('p', {id: 'template-created', role: 'status', class: 'ok'});
   const view = {};
-  const form = h('form', {class: 'card', id: 'template-form'},
+  // The plus button at the top opens the form that creates a template.
+  const form = h('form', {class: 'card', id: 'template-form', hidden: true},
     h('h2', null, t('templates.new.title')),
     h('div', {class: 'row'}, field(t('customers.name'), name), h('div', {class: 'actions'}, create)));
+  const plus = h('button', {type: 'button', id: 'template-plus', class: 'primary plus', 'aria-expanded': 'false',
+    'aria-controls': 'template-form'}, t('templates.plus'));
+  plus.addEventListener('click', () => {
+    form.hidden = !form.hidden;
+    plus.setAttribute('aria-expanded', String(!form.hidden));
+    if (!form.hidden) name.focus();
+  });
   form.addEventListener('submit', (ev) => {
     ev.preventDefault();
+    done.textContent = '';
     busy(create, async () => {
-      await api('POST', '/v1/templates', {body: {name: name.value}, idempotencyKey: newKey()});
+      const created = await api('POST', '/v1/templates', {body: {name: name.value}, idempotencyKey: newKey()});
       form.reset();
+      form.hidden = true;
+      plus.setAttribute('aria-expanded', 'false');
       await view.refresh();
+      // Wherever the new template lands in the list, the page says so and
+      // takes the person there.
+      done.textContent = t('templates.created', {name: created.name});
+      const title = list.querySelector(`section.template[data-template-id="${CSS.escape(created.id)}"] h2`);
+      if (title) {
+        title.scrollIntoView({block: 'center'});
+        title.focus();
+      }
     });
   });
   view.el = h('div', {class: 'view'},
+    h('div', {class: 'row spread'}, h('h2', null, t('nav.templates')), plus),
+    form, done,
     h('p', {id: 'mode-legend', class: 'legend'},
       t('templates.legend.prefix'), h('span', {class: 'mode mode-absolute'}, t('mode.absolute')),
       t('templates.legend.absolute'),
       h('span', {class: 'mode mode-relative'}, t('mode.relative')),
       t('templates.legend.relative')),
-    list, form);
+    list);
   view.refresh = async () => {
     const [templates, products] = await Promise.all([listAll('/v1/templates'), listAll('/v1/products')]);
     // A card is kept while its template is unchanged: its closures own it
@@ -109,7 +131,7 @@ function templateCard(first, products, reload) {
       });
     }}, t('template.archive'));
   card.append(
-    h('div', {class: 'row spread'}, h('h2', {id: titleID}, tpl.name), archive),
+    h('div', {class: 'row spread'}, h('h2', {id: titleID, tabindex: -1}, tpl.name), archive),
     h('table', {class: 'items'},
       h('thead', null, h('tr', null, ['col.product', 'col.kind', 'col.term', 'col.seats', 'col.mode'].map((c) => h('th', {scope: 'col'}, t(c))),
         h('th', {scope: 'col'}, h('span', {class: 'sr-only'}, t('col.actions'))))),
@@ -119,11 +141,20 @@ function templateCard(first, products, reload) {
   return card;
 }
 
-// addItemForm picks a product from the catalog and one of its terms.
+// addItemForm picks a product from the catalog and one of its terms. The
+// picker is searchable: typing in the search field narrows the list of
+// products (scroll it to browse).
 function addItemForm(products, submit) {
-  const product = h('select', {name: 'product', class: 'item-product', required: true},
-    h('option', {value: ''}, t('item.choose')),
-    products.map((p) => h('option', {value: p.id}, t('item.product.option', {name: p.name, kind: kindLabel(p.kind)}))));
+  const search = h('input', {type: 'search', name: 'product-search', class: 'item-search', autocomplete: 'off'});
+  const product = h('select', {name: 'product', class: 'item-product', required: true, size: Math.min(6, products.length + 1)});
+  const fillProducts = () => {
+    const q = search.value.trim().toLocaleLowerCase();
+    const shown = q ? products.filter((p) => p.name.toLocaleLowerCase().includes(q)) : products;
+    patch(product, h('option', {value: ''}, shown.length === 0 ? t('products.nomatch') : t('item.choose')),
+      shown.map((p) => h('option', {value: p.id, dataset: {key: p.id}}, t('item.product.option', {name: p.name, kind: kindLabel(p.kind)}))));
+    if (shown.length === 1 && q) product.value = shown[0].id;
+    fillTerms();
+  };
   const term = h('select', {name: 'term', class: 'item-term', required: true, disabled: true});
   const mode = h('select', {name: 'mode', class: 'item-mode'},
     h('option', {value: 'absolute'}, t('mode.absolute')), h('option', {value: 'relative'}, t('mode.relative')));
@@ -136,9 +167,11 @@ function addItemForm(products, submit) {
     term.disabled = terms.length === 0;
   };
   product.addEventListener('change', fillTerms);
+  search.addEventListener('input', fillProducts);
   const form = h('form', {class: 'add-item'},
     h('h3', null, t('item.add.title')),
-    h('div', {class: 'row'}, field(t('col.product'), product), field(t('col.term'), term), field(t('col.mode'), mode),
+    h('div', {class: 'row'}, h('div', {class: 'picker'}, field(t('item.search'), search), field(t('col.product'), product)),
+      field(t('col.term'), term), field(t('col.mode'), mode),
       field(t('item.seats'), seats), h('div', {class: 'actions'}, add)));
   form.addEventListener('submit', (ev) => {
     ev.preventDefault();
@@ -153,9 +186,10 @@ function addItemForm(products, submit) {
     submit({button: add, body}).then((ok) => {
       if (!ok) return;
       form.reset();
-      fillTerms();
+      fillProducts();
     });
   });
+  fillProducts();
   return form;
 }
 
