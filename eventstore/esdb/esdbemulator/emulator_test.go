@@ -169,3 +169,37 @@ func TestSubscribeToAll_Filter(t *testing.T) {
 		t.Errorf("live event %v, want %v", got, live)
 	}
 }
+
+// TestSubscribeToStream_AfterRevision subscribes to a stream after a
+// revision it has not reached yet: only later revisions are delivered.
+func TestSubscribeToStream_AfterRevision(t *testing.T) {
+	c := client(t)
+	appendOne := func() uuid.UUID {
+		t.Helper()
+		ev := event("t")
+		if _, err := c.AppendToStream(t.Context(), "s", esdbclient.AppendToStreamOptions{}, ev); err != nil {
+			t.Fatal(err)
+		}
+		return ev.EventID
+	}
+	appendOne() // revision 0
+	sub, err := c.SubscribeToStream(t.Context(), "s", esdbclient.SubscribeToStreamOptions{From: esdbclient.Revision(1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	appendOne() // revision 1: not after 1
+	want := appendOne()
+	for {
+		ev := sub.Recv()
+		if ev.SubscriptionDropped != nil {
+			t.Fatalf("dropped: %v", ev.SubscriptionDropped.Error)
+		}
+		if ev.EventAppeared != nil {
+			if got := ev.EventAppeared.OriginalEvent(); got.EventID != want || got.EventNumber != 2 {
+				t.Errorf("first event delivered: revision %d, want revision 2", got.EventNumber)
+			}
+			return
+		}
+	}
+}

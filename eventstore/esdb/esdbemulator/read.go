@@ -247,15 +247,23 @@ func (s *store) subscriptionStart(opts *streams.ReadReq_Options) (int, func(*rec
 	defer s.mu.Unlock()
 	if so := opts.GetStream(); so != nil {
 		name := string(so.GetStreamIdentifier().GetStreamName())
-		match := func(r *record) bool { return r.stream == name }
 		revs := s.streams[name]
+		// after is the last revision not delivered, -1 for none.
+		after := int64(-1)
 		switch {
-		case so.GetStart() != nil:
+		case so.GetEnd() != nil:
+			after = int64(len(revs)) - 1
+		case so.GetStart() == nil:
+			after = int64(min(so.GetRevision(), math.MaxInt64))
+		}
+		match := func(r *record) bool { return r.stream == name && int64(r.revision) > after }
+		switch {
+		case after < 0:
 			return 0, match, nil
-		case so.GetEnd() != nil || so.GetRevision() >= uint64(len(revs)):
+		case after >= int64(len(revs)):
 			return len(s.all), match, nil
 		default:
-			return revs[so.GetRevision()] + 1, match, nil
+			return revs[after] + 1, match, nil
 		}
 	}
 	all := func(*record) bool { return true }
