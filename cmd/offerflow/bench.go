@@ -66,7 +66,7 @@ func runBench(ctx context.Context, args []string, e env) error {
 	fs.DurationVar(&c.diskTime, "disk-time", 2*time.Second, "how long the disk's durable transaction rate is measured")
 	fs.StringVar(&c.bin, "server-bin", "", "part 2: the offerflow binary to start as the server (default: this program)")
 	fs.StringVar(&serveFlags, "serve-flags", "", "part 2: further flags for the server, space-separated")
-	fs.StringVar(&strace, "strace", "auto", "part 2: run the server under strace to count its fsyncs: on, off, or auto (when strace is installed)")
+	fs.StringVar(&strace, "strace", "auto", "part 2: run the server under strace to count its fsyncs: on, off, or auto (when strace is installed and may trace here)")
 	fs.StringVar(&c.profile, "profile", "", "part 2: write a CPU profile of the server during each rate step into this directory")
 	fs.IntVar(&c.customers, "customers", 100, "part 2: customers the offers go to, round robin")
 	fs.IntVar(&c.connections, "connections", 256, "part 2: at most this many connections to the server")
@@ -180,9 +180,11 @@ func parseInts(name, s string) ([]int, error) {
 	return out, nil
 }
 
-// wantStrace decides from the --strace flag whether to trace the server.
+// wantStrace decides from the --strace flag whether to trace the server:
+// auto traces it when strace is installed and may trace here (a container
+// without ptrace refuses it).
 func wantStrace(v string) (bool, error) {
-	_, err := exec.LookPath("strace")
+	err := exec.Command("strace", "-f", "--seccomp-bpf", "-qq", "-e", "trace=fsync", "-o", os.DevNull, "--", "true").Run()
 	switch v {
 	case "off":
 		return false, nil
@@ -190,7 +192,7 @@ func wantStrace(v string) (bool, error) {
 		return err == nil, nil
 	case "on":
 		if err != nil {
-			return false, usageError{"--strace on: strace is not installed"}
+			return false, usageError{fmt.Sprintf("--strace on: strace cannot trace here: %v", err)}
 		}
 		return true, nil
 	}
