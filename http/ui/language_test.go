@@ -68,6 +68,14 @@ func TestBrowser_German(t *testing.T) {
 	if got := eval[string](c, `document.querySelector('#offer-detail table.items').textContent`); !strings.Contains(got, "12 Monate") || !strings.Contains(got, "absolut") || !strings.Contains(got, "Lizenzlaufzeit") {
 		t.Errorf("German items = %q", got)
 	}
+	// Before the click, the page says what accepting grants: the absolute
+	// license with its end, a year from now.
+	if got, year := c.text("#grant-preview"), fmt.Sprint(time.Now().Year()+1); !strings.Contains(got, "Datenschutz-Grundlagen: gültig bis ") || !strings.Contains(got, year) {
+		t.Errorf("what accepting grants = %q, want the license valid until a date in %s", got, year)
+	}
+	if bg := eval[string](c, `getComputedStyle(document.getElementById('accept')).backgroundColor`); bg != "rgb(20, 108, 46)" {
+		t.Errorf("Annehmen is %s, want the green confirm button rgb(20, 108, 46)", bg)
+	}
 	c.click("accept", "#accept")
 	c.do("see it accepted", chromedp.WaitVisible(chromedp.CSS("#offer-status .status-accepted")))
 	if got := c.text("#offer-status"); !strings.Contains(got, "Angenommen") {

@@ -125,7 +125,7 @@ function inboxView() {
   };
 
   const decideForm = (e) => {
-    const accept = h('button', {type: 'button', id: 'accept', class: 'primary'}, t('accept'));
+    const accept = h('button', {type: 'button', id: 'accept', class: 'confirm'}, t('accept'));
     const reason = h('textarea', {id: 'reject-reason', rows: 3, 'aria-describedby': 'reject-reason-count'});
     const counter = h('p', {id: 'reject-reason-count', class: 'counter', 'aria-live': 'polite'});
     const reject = h('button', {type: 'button', id: 'reject', class: 'danger'}, t('reject'));
@@ -156,6 +156,7 @@ function inboxView() {
     }));
     return h('div', null,
       h('p', null, t('status.prefix'), ' ', statusBadge(e.status)),
+      grantPreview(e.items),
       h('div', {class: 'actions'}, accept),
       h('div', {class: 'reject'}, field(t('reject.reason'), reason, counter), h('div', {class: 'actions'}, reject)));
   };
@@ -184,6 +185,27 @@ function inboxView() {
   return {el, live: true, refresh};
 }
 
+
+// grantPreview says what accepting now would grant: each license with the
+// date it would be valid until (the term from today, as the grant counts
+// it), or per learner for a relative one.
+function grantPreview(items) {
+  const now = new Date();
+  return h('div', {id: 'grant-preview', class: 'grant'},
+    h('h3', null, t('grant.title')),
+    h('ul', null, items.map((it) => h('li', null, it.license_mode === 'relative'
+      ? t('grant.perlearner', {product: it.product_name})
+      : t('grant.until', {product: it.product_name, date: fmtDay(addMonths(now, it.term_months).toISOString())})))));
+}
+
+// addMonths is domain.AddMonths: n calendar months later (UTC), a day the
+// target month lacks becoming its last day.
+function addMonths(d, n) {
+  const first = new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + n, 1));
+  const last = new Date(Date.UTC(first.getUTCFullYear(), first.getUTCMonth() + 1, 0)).getUTCDate();
+  return new Date(Date.UTC(first.getUTCFullYear(), first.getUTCMonth(), Math.min(d.getUTCDate(), last),
+    d.getUTCHours(), d.getUTCMinutes(), d.getUTCSeconds()));
+}
 
 function itemsTable(items) {
   return h('table', {class: 'items'},

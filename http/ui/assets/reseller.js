@@ -35,7 +35,7 @@ function offersView(customerID) {
   const last = new Date();
   last.setDate(last.getDate() + 364);
   const expires = h('input', {id: 'offer-expires', name: 'expires', type: 'date', min: isoDay(new Date()), max: isoDay(last)});
-  const send = h('button', {type: 'submit', id: 'offer-send'}, t('offers.send'));
+  const send = h('button', {type: 'submit', id: 'offer-send', class: 'confirm'}, t('offers.send'));
   const sent = h('p', {id: 'offer-sent', role: 'status', class: 'ok'});
   const heading = h('h2', {id: 'customer-title'}, customerID);
   let key = newKey();
