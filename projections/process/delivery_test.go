@@ -279,7 +279,7 @@ func TestDelivery_RedeliveredDispatchHasNoSecondEffect(t *testing.T) {
 	p, stop := e.startStoppable(t, fastRetries(3))
 
 	id := e.createOffer(t, nil)
-	e.waitStatus(t, id, domain.StatusWaitingForConfirmation, 5*time.Second)
+	e.waitStatus(t, id, domain.StatusWaitingForConfirmation, eventually)
 	stream := command.OfferStream(id)
 	dispatched := e.ofType(t, stream, domain.TypeOfferDispatched)[0]
 
@@ -293,7 +293,7 @@ func TestDelivery_RedeliveredDispatchHasNoSecondEffect(t *testing.T) {
 
 	// And from the start of the log with the queue lost too, as after a
 	// lost read-model database.
-	processWait(t, 5*time.Second, func() bool {
+	processWait(t, eventually, func() bool {
 		return e.checkpoint(t, process.DeliveryConsumerGroup) >= dispatched.Position
 	}, "the dispatch to be checkpointed")
 	stop()
@@ -309,7 +309,7 @@ func TestDelivery_RedeliveredDispatchHasNoSecondEffect(t *testing.T) {
 		}
 	}
 	p = e.start(t, cfg)
-	processWait(t, 5*time.Second, func() bool { return skipped.Load() == 1 }, "the replayed dispatch to be worked and skipped")
+	processWait(t, eventually, func() bool { return skipped.Load() == 1 }, "the replayed dispatch to be worked and skipped")
 	e.waitIdle(t, p)
 
 	if n := len(e.ofType(t, stream, domain.TypeOfferDelivered)); n != 1 {

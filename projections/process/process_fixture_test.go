@@ -262,10 +262,15 @@ func (e *processEnv) waitStatus(t *testing.T, id domain.OfferID, want domain.Off
 	return v
 }
 
+// eventually bounds waits for what must happen with no time the contract
+// sets: generous, since the -race suite on a loaded 2-core machine runs far
+// slower than the code, and a wait that holds returns at once anyway.
+const eventually = 30 * time.Second
+
 // waitIdle waits until no delivery job is pending.
 func (e *processEnv) waitIdle(t *testing.T, p *process.Processes) {
 	t.Helper()
-	processWait(t, 5*time.Second, func() bool {
+	processWait(t, eventually, func() bool {
 		jobs, err := p.Delivery().Jobs(context.Background())
 		if err != nil {
 			t.Fatal(err)
