@@ -86,7 +86,7 @@ func (h *Handler) loadCached(ctx context.Context, stream string, agg Aggregate) 
 			decoded:   slices.Grow(slices.Clone(cached.decoded), len(tail)),
 		}
 		for _, e := range tail {
-			de, err := domain.DecodeEvent(e.Type, e.Data)
+			de, err := domain.DecodeEvent(e.Type, e.SchemaVersion, e.Data)
 			if err != nil {
 				return 0, 0, nil, fmt.Errorf("load %s version %d: %w", stream, e.Version, err)
 			}

@@ -149,7 +149,7 @@ func mustLoadWhole(tb testing.TB, store eventstore.Store, stream string, agg com
 		tb.Fatalf("read %s: %d events, %v", stream, len(evs), err)
 	}
 	for _, e := range evs {
-		de, err := domain.DecodeEvent(e.Type, e.Data)
+		de, err := domain.DecodeEvent(e.Type, e.SchemaVersion, e.Data)
 		if err != nil {
 			tb.Fatal(err)
 		}

@@ -196,7 +196,7 @@ func LoadUntil[A Aggregate](ctx context.Context, h *Handler, stream string, agg 
 		if !asOf.IsZero() && e.Metadata.OccurredAt.After(asOf) {
 			break
 		}
-		de, err := domain.DecodeEvent(e.Type, e.Data)
+		de, err := domain.DecodeEvent(e.Type, e.SchemaVersion, e.Data)
 		if err != nil {
 			return 0, fmt.Errorf("load %s version %d: %w", stream, e.Version, err)
 		}
@@ -223,7 +223,7 @@ func (h *Handler) loadEvents(ctx context.Context, stream string, agg Aggregate) 
 		return 0, 0, nil, fmt.Errorf("load %s: %w", stream, err)
 	}
 	for _, e := range evs {
-		de, err := domain.DecodeEvent(e.Type, e.Data)
+		de, err := domain.DecodeEvent(e.Type, e.SchemaVersion, e.Data)
 		if err != nil {
 			return 0, 0, nil, fmt.Errorf("load %s version %d: %w", stream, e.Version, err)
 		}
@@ -245,7 +245,7 @@ func (h *Handler) encode(stream string, version uint64, events []domain.Event, m
 			id = DeterministicID(meta.IdempotencySeed, stream, i)
 		}
 		out[i] = eventstore.NewEvent{
-			ID: id, Type: e.EventType(), SchemaVersion: 1, Data: data,
+			ID: id, Type: e.EventType(), SchemaVersion: domain.SchemaVersion(e.EventType()), Data: data,
 			Metadata: eventstore.Metadata{
 				Actor:         eventstore.Actor{Role: string(meta.Actor.Role), Tenant: meta.Actor.Tenant, Subject: meta.Actor.Subject, Name: meta.Actor.Name},
 				CorrelationID: meta.CorrelationID,

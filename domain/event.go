@@ -103,12 +103,17 @@ func NewEvent(typ string) (Event, bool) {
 	return nil, false
 }
 
-// DecodeEvent decodes stored event data of the given type. Unknown fields are
+// DecodeEvent decodes stored event data of the given type and schema
+// version, upcast to the type's current shape (Upcast). Unknown fields are
 // tolerated so that additive changes stay readable by older code.
-func DecodeEvent(typ string, data []byte) (Event, error) {
+func DecodeEvent(typ string, schemaVersion int, data []byte) (Event, error) {
 	e, ok := NewEvent(typ)
 	if !ok {
 		return nil, fmt.Errorf("decode event: unknown type %q", typ)
+	}
+	data, err := Upcast(typ, schemaVersion, data)
+	if err != nil {
+		return nil, err
 	}
 	if err := json.Unmarshal(data, e); err != nil {
 		return nil, fmt.Errorf("decode event %s: %w", typ, err)

@@ -22,7 +22,7 @@ func FuzzDecodeEvent(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, which uint8, data []byte) {
 		typ := types[int(which)%len(types)]
-		e, err := domain.DecodeEvent(typ, data)
+		e, err := domain.DecodeEvent(typ, domain.SchemaVersion(typ), data)
 		if err != nil {
 			return
 		}
@@ -33,7 +33,7 @@ func FuzzDecodeEvent(f *testing.F) {
 		if err != nil {
 			t.Fatalf("encode %T: %v", e, err)
 		}
-		e2, err := domain.DecodeEvent(typ, again)
+		e2, err := domain.DecodeEvent(typ, domain.SchemaVersion(typ), again)
 		if err != nil {
 			t.Fatalf("re-decoding %s: %v", again, err)
 		}

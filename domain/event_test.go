@@ -41,7 +41,7 @@ func sampleEvents() []domain.Event {
 		&domain.OfferDeliveryFailed{OfferID: "o1", Dispatch: 2, Error: "503 Service Unavailable", Attempts: 8, At: at},
 		&domain.OfferRead{OfferID: "o1", At: at, By: "Anna"},
 		&domain.OfferAccepted{OfferID: "o1", At: at, By: "Anna"},
-		&domain.OfferRejected{OfferID: "o1", Reason: "zu teuer", At: at, By: "Anna"},
+		&domain.OfferRejected{OfferID: "o1", Reason: domain.RejectionReason{Code: "price", Text: "zu teuer"}, At: at, By: "Anna"},
 		&domain.OfferWithdrawn{OfferID: "o1", At: at},
 		&domain.OfferExpired{OfferID: "o1", At: at},
 		&domain.LicensesGranted{OfferID: "o1", CustomerID: "c1", ResellerID: "r1", Licenses: []domain.License{{
@@ -94,7 +94,7 @@ func TestDecodeEvent(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, err := domain.DecodeEvent(e.EventType(), data)
+			got, err := domain.DecodeEvent(e.EventType(), domain.SchemaVersion(e.EventType()), data)
 			if err != nil {
 				t.Fatalf("DecodeEvent: %v", err)
 			}
@@ -107,7 +107,7 @@ func TestDecodeEvent(t *testing.T) {
 		})
 	}
 	t.Run("UnknownType", func(t *testing.T) {
-		if _, err := domain.DecodeEvent("offer.teleported", []byte(`{}`)); err == nil || !strings.Contains(err.Error(), "offer.teleported") {
+		if _, err := domain.DecodeEvent("offer.teleported", 1, []byte(`{}`)); err == nil || !strings.Contains(err.Error(), "offer.teleported") {
 			t.Fatalf("error %v, want one naming the unknown type", err)
 		}
 		if _, ok := domain.NewEvent("offer.teleported"); ok {
@@ -115,18 +115,18 @@ func TestDecodeEvent(t *testing.T) {
 		}
 	})
 	t.Run("Malformed", func(t *testing.T) {
-		if _, err := domain.DecodeEvent(domain.TypeOfferAccepted, []byte(`{"at": 5}`)); err == nil {
+		if _, err := domain.DecodeEvent(domain.TypeOfferAccepted, 1, []byte(`{"at": 5}`)); err == nil {
 			t.Fatalf("decoded a number as a time")
 		}
 	})
 	// Changes are additive: data written by a newer version, with fields
 	// this one does not know, still decodes.
 	t.Run("UnknownFieldsTolerated", func(t *testing.T) {
-		got, err := domain.DecodeEvent(domain.TypeOfferRejected, []byte(`{"offer_id":"o1","reason":"no","at":"2025-03-01T12:00:00Z","channel":"mobile"}`))
+		got, err := domain.DecodeEvent(domain.TypeOfferRejected, 1, []byte(`{"offer_id":"o1","reason":"no","at":"2025-03-01T12:00:00Z","channel":"mobile"}`))
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := &domain.OfferRejected{OfferID: "o1", Reason: "no", At: time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)}
+		want := &domain.OfferRejected{OfferID: "o1", Reason: domain.RejectionReason{Text: "no"}, At: time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)}
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Fatalf("(-want +got):\n%s", diff)
 		}

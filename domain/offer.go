@@ -267,7 +267,7 @@ func (o *Offer) Reject(reason string, now time.Time, by string) ([]Event, error)
 	if err := o.decidable(now); err != nil {
 		return nil, err
 	}
-	return []Event{&OfferRejected{OfferID: o.id, Reason: reason, At: now, By: by}}, nil
+	return []Event{&OfferRejected{OfferID: o.id, Reason: RejectionReason{Text: reason}, At: now, By: by}}, nil
 }
 
 // inInbox reports whether the offer exists for its customer: created and
@@ -347,7 +347,7 @@ func (o *Offer) Apply(e Event) {
 	case *OfferAccepted:
 		o.status, o.decidedAt, o.decidedBy = StatusAccepted, timePtr(ev.At), ev.By
 	case *OfferRejected:
-		o.status, o.decidedAt, o.reason, o.decidedBy = StatusRejected, timePtr(ev.At), ev.Reason, ev.By
+		o.status, o.decidedAt, o.reason, o.decidedBy = StatusRejected, timePtr(ev.At), ev.Reason.Text, ev.By
 	case *OfferWithdrawn:
 		o.status, o.withdrawnAt = StatusWithdrawn, timePtr(ev.At)
 	case *OfferExpired:

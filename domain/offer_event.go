@@ -71,14 +71,23 @@ func (OfferAccepted) EventType() string { return TypeOfferAccepted }
 
 // OfferRejected records the customer rejecting the offer.
 type OfferRejected struct {
-	OfferID OfferID   `json:"offer_id"`
-	Reason  string    `json:"reason"`
-	At      time.Time `json:"at"`
+	OfferID OfferID         `json:"offer_id"`
+	Reason  RejectionReason `json:"reason"`
+	At      time.Time       `json:"at"`
 	// By is the display name of the token that decided, where it has one.
 	By string `json:"by,omitempty"`
 }
 
 func (OfferRejected) EventType() string { return TypeOfferRejected }
+
+// RejectionReason is why a customer rejected an offer: the text they wrote
+// and a code from a fixed list, for reports that count reasons. No command
+// sets a code yet: "" means none was given. (Schema version 2 of
+// offer.rejected; version 1 held the text alone, see Upcast.)
+type RejectionReason struct {
+	Code string `json:"code"`
+	Text string `json:"text"`
+}
 
 // OfferWithdrawn records the reseller taking the offer back.
 type OfferWithdrawn struct {

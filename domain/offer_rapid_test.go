@@ -295,7 +295,7 @@ func roundTrip(t *rapid.T, log []domain.Event) []domain.Event {
 		if err != nil {
 			t.Fatalf("encode %s: %v", e.EventType(), err)
 		}
-		if out[i], err = domain.DecodeEvent(e.EventType(), data); err != nil {
+		if out[i], err = domain.DecodeEvent(e.EventType(), domain.SchemaVersion(e.EventType()), data); err != nil {
 			t.Fatalf("decode %s: %v", e.EventType(), err)
 		}
 	}

@@ -22,7 +22,7 @@ func TestRestoreOffer(t *testing.T) {
 			&domain.OfferAccepted{OfferID: offer1, At: at(3)}),
 		"rejected": append(created(nil),
 			&domain.OfferDelivered{OfferID: offer1, Dispatch: 1, At: at(1)},
-			&domain.OfferRejected{OfferID: offer1, Reason: "zu teuer", At: at(2)}),
+			&domain.OfferRejected{OfferID: offer1, Reason: domain.RejectionReason{Text: "zu teuer"}, At: at(2)}),
 		"failed, redelivered, withdrawn": append(created(nil),
 			&domain.OfferDeliveryFailed{OfferID: offer1, Dispatch: 1, Error: "503", Attempts: 8, At: at(1)},
 			&domain.OfferDispatched{OfferID: offer1, Dispatch: 2, At: at(2)},

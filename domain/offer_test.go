@@ -132,7 +132,7 @@ func columns() [nCols]column {
 		colReject: {name: "Reject",
 			run: func(o *domain.Offer, _ int) ([]domain.Event, error) { return o.Reject("  zu teuer\n", when, "") },
 			want: func(int) []domain.Event {
-				return []domain.Event{&domain.OfferRejected{OfferID: offer1, Reason: "zu teuer", At: when}}
+				return []domain.Event{&domain.OfferRejected{OfferID: offer1, Reason: domain.RejectionReason{Text: "zu teuer"}, At: when}}
 			},
 			status: to(domain.StatusRejected)},
 		colWithdraw: {name: "Withdraw",
@@ -180,9 +180,11 @@ var (
 	dispatched = func(d int) func(*time.Time) domain.Event {
 		return func(*time.Time) domain.Event { return &domain.OfferDispatched{OfferID: offer1, Dispatch: d, At: h1} }
 	}
-	read      = func(*time.Time) domain.Event { return &domain.OfferRead{OfferID: offer1, At: h1} }
-	accepted  = func(*time.Time) domain.Event { return &domain.OfferAccepted{OfferID: offer1, At: h1} }
-	rejected  = func(*time.Time) domain.Event { return &domain.OfferRejected{OfferID: offer1, Reason: "no", At: h1} }
+	read     = func(*time.Time) domain.Event { return &domain.OfferRead{OfferID: offer1, At: h1} }
+	accepted = func(*time.Time) domain.Event { return &domain.OfferAccepted{OfferID: offer1, At: h1} }
+	rejected = func(*time.Time) domain.Event {
+		return &domain.OfferRejected{OfferID: offer1, Reason: domain.RejectionReason{Text: "no"}, At: h1}
+	}
 	withdrawn = func(*time.Time) domain.Event { return &domain.OfferWithdrawn{OfferID: offer1, At: h1} }
 	expired   = func(exp *time.Time) domain.Event { return &domain.OfferExpired{OfferID: offer1, At: *exp} }
 )
@@ -331,7 +333,7 @@ func TestOffer_Reject(t *testing.T) {
 		reason := strings.Repeat("ü", domain.MaxReasonLen)
 		evs, err := o.Reject(reason, when, "")
 		wantErr(t, err, nil)
-		if got := evs[0].(*domain.OfferRejected).Reason; got != reason {
+		if got := evs[0].(*domain.OfferRejected).Reason.Text; got != reason {
 			t.Fatalf("reason of %d code points, want %d", len([]rune(got)), domain.MaxReasonLen)
 		}
 	})

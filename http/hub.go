@@ -90,7 +90,7 @@ func (h *hub) apply(evs []domain.AuditEvent) {
 	for _, e := range evs {
 		switch e.Type {
 		case domain.TypeOfferCreated, domain.TypeOfferDelivered:
-			de, err := domain.DecodeEvent(e.Type, e.Data)
+			de, err := domain.DecodeEvent(e.Type, e.SchemaVersion, e.Data)
 			if err != nil {
 				h.logger.Error("stream hub: decoding an event", "err", err, "position", e.Position)
 				break

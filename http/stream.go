@@ -164,7 +164,7 @@ func (s *Server) sendEvent(ctx context.Context, sw *sseWriter, id Identity, e do
 	if !strings.HasPrefix(e.Type, "offer.") {
 		return nil
 	}
-	de, err := domain.DecodeEvent(e.Type, e.Data)
+	de, err := domain.DecodeEvent(e.Type, e.SchemaVersion, e.Data)
 	if err != nil {
 		// An event this build cannot read concerns nobody it can tell.
 		return nil

@@ -108,7 +108,7 @@ func decodeFor(prs []*projector, events []eventstore.Event) ([]domain.Event, err
 		if !wanted {
 			continue
 		}
-		de, err := domain.DecodeEvent(e.Type, e.Data)
+		de, err := domain.DecodeEvent(e.Type, e.SchemaVersion, e.Data)
 		if err != nil {
 			return nil, fmt.Errorf("event at position %d: %w", e.Position, err)
 		}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 
 	"github.com/ThreeDotsLabs/watermill/components/cqrs"
 	"github.com/ThreeDotsLabs/watermill/message"
@@ -30,11 +31,19 @@ func (EventMarshaler) Marshal(v any) (*message.Message, error) {
 	return nil, fmt.Errorf("marshal %T: domain events are appended to the event store, not published", v)
 }
 
-// Unmarshal decodes msg's payload, the event's stored JSON data, into v.
-// Unknown fields are tolerated, as in domain.DecodeEvent, so that additive
-// changes stay readable.
+// Unmarshal decodes msg's payload, the event's stored JSON data, into v,
+// upcast to its type's current shape as domain.DecodeEvent does. Unknown
+// fields are tolerated, as there, so that additive changes stay readable.
 func (EventMarshaler) Unmarshal(msg *message.Message, v any) error {
-	if err := json.Unmarshal(msg.Payload, v); err != nil {
+	version, err := strconv.Atoi(msg.Metadata.Get(pubsub.MetaSchemaVersion))
+	if err != nil {
+		return fmt.Errorf("unmarshal %s event %s: bad %s: %w", pubsub.EventType(msg), msg.UUID, pubsub.MetaSchemaVersion, err)
+	}
+	data, err := domain.Upcast(pubsub.EventType(msg), version, msg.Payload)
+	if err != nil {
+		return fmt.Errorf("unmarshal event %s: %w", msg.UUID, err)
+	}
+	if err := json.Unmarshal(data, v); err != nil {
 		return fmt.Errorf("unmarshal %s event %s: %w", pubsub.EventType(msg), msg.UUID, err)
 	}
 	return nil

@@ -218,7 +218,7 @@ func TestBadge_MatchesLog(t *testing.T) {
 			if !ok {
 				continue
 			}
-			de, err := domain.DecodeEvent(ev.Type, ev.Data)
+			de, err := domain.DecodeEvent(ev.Type, ev.SchemaVersion, ev.Data)
 			if err != nil {
 				t.Fatal(err)
 			}

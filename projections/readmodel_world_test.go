@@ -127,7 +127,7 @@ func rmCheckAudit(t *testing.T, e *rmEnv, w *rmWorld) {
 	var audited []uint64
 	owner := map[uint64]domain.OfferID{}
 	for _, ev := range all {
-		de, err := domain.DecodeEvent(ev.Type, ev.Data)
+		de, err := domain.DecodeEvent(ev.Type, ev.SchemaVersion, ev.Data)
 		if err != nil {
 			t.Fatal(err)
 		}

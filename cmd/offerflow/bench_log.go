@@ -233,7 +233,7 @@ func benchEvent(de domain.Event, actor domain.Actor, at time.Time) (eventstore.N
 		return eventstore.NewEvent{}, fmt.Errorf("encode %s: %w", de.EventType(), err)
 	}
 	return eventstore.NewEvent{
-		ID: uuid.Must(uuid.NewV7()).String(), Type: de.EventType(), SchemaVersion: 1, Data: data,
+		ID: uuid.Must(uuid.NewV7()).String(), Type: de.EventType(), SchemaVersion: domain.SchemaVersion(de.EventType()), Data: data,
 		Metadata: eventstore.Metadata{
 			Actor:      eventstore.Actor{Role: string(actor.Role), Tenant: actor.Tenant, Subject: actor.Subject},
 			OccurredAt: at,

@@ -66,7 +66,7 @@ func (l *Log) OfferHistory(ctx context.Context, actor domain.Actor, id domain.Of
 	}
 	o := &domain.Offer{}
 	for _, e := range evs {
-		de, err := domain.DecodeEvent(e.Type, e.Data)
+		de, err := domain.DecodeEvent(e.Type, e.SchemaVersion, e.Data)
 		if err != nil {
 			return domain.Page[domain.AuditEvent]{}, fmt.Errorf("read offer %s version %d: %w", id, e.Version, err)
 		}
