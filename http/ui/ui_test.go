@@ -67,7 +67,19 @@ func startStack(t *testing.T) *stack {
 
 	metrics := ohttp.NewMetrics(nil)
 	svc := command.NewService(command.NewHandler(store, command.Config{Logger: log, OnConflict: metrics.AppendConflicts.Inc}))
-	go func() { _ = svc.FollowTokens(ctx, 50*time.Millisecond) }()
+	// The token cache follows the log until the test ends; it stops (and
+	// is waited for) before the store closes, so that it neither fails
+	// against a closed store nor logs after the test (a panic under -v).
+	followCtx, stopFollow := context.WithCancel(ctx)
+	followed := make(chan struct{})
+	go func() {
+		defer close(followed)
+		_ = svc.FollowTokens(followCtx, 50*time.Millisecond)
+	}()
+	t.Cleanup(func() {
+		stopFollow()
+		<-followed
+	})
 	proj, err := projections.New(rm, store, projections.Config{Logger: log})
 	if err != nil {
 		t.Fatalf("projections: %v", err)
