@@ -63,6 +63,11 @@ type Config struct {
 	// always ready.
 	Ready func(ctx context.Context) error
 
+	// ParkedEvents counts the events the read models parked (see
+	// projections.DB.ParkedCount); more than none makes a ready /readyz
+	// answer "degraded" with the count. nil leaves it out.
+	ParkedEvents func(ctx context.Context) (int, error)
+
 	// Projectors returns each projector's checkpoint (log position) by name,
 	// for the metrics; nil leaves the projector gauges out.
 	Projectors func(ctx context.Context) map[string]uint64

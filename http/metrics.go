@@ -98,7 +98,7 @@ func NewMetrics(reg *prometheus.Registry) *Metrics {
 		}),
 		Poisoned: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "offerflow_poisoned_messages_total",
-			Help: "Log messages a process manager set aside after its retries, by handler.",
+			Help: "Log messages a process manager set aside after its retries, and events the read models parked (handler projection.read_models), by handler.",
 		}, []string{"handler"}),
 		StreamConnections: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "offerflow_stream_connections",
@@ -132,7 +132,7 @@ func (m *Metrics) Delivery(outcome string) { m.Deliveries.WithLabelValues(outcom
 func (m *Metrics) OfferExpired() { m.Expired.Inc() }
 
 // MessagePoisoned counts one message set aside by handler; it fits
-// process.ProcessConfig.OnPoisoned.
+// process.ProcessConfig.OnPoisoned and projections.Config.OnParked.
 func (m *Metrics) MessagePoisoned(handler string) { m.Poisoned.WithLabelValues(handler).Inc() }
 
 // rateLimited counts one request refused by limit.

@@ -31,8 +31,8 @@ func operations() []op {
 			more: obj{"403": textResponse("A cross-origin post", "text/plain")}},
 
 		{method: "GET", path: "/healthz", id: "healthz", summary: "Liveness: 200 while the process runs.", ok: 200, okSchema: ref("Status")},
-		{method: "GET", path: "/readyz", id: "readyz", summary: "Readiness: 200 once the stores are open and projections caught up at start-up.",
-			ok: 200, okSchema: ref("Status"), errors: []int{503}},
+		{method: "GET", path: "/readyz", id: "readyz", summary: "Readiness: 200 once the stores are open and projections caught up at start-up; status degraded, with parked_events, while the read models have parked events.",
+			ok: 200, okSchema: ref("Readiness"), errors: []int{503}},
 		{method: "GET", path: "/metrics", id: "metrics", summary: "Prometheus metrics in the text format.", ok: 200, okSchema: str(), okType: "text/plain"},
 		{method: "GET", path: "/v1/openapi.json", id: "openapi", summary: "This document.", ok: 200, okSchema: obj{"type": "object"}},
 

@@ -37,6 +37,9 @@ func schemas() obj {
 			"field": obj{"type": "string", "description": "The input a validation_failed (or malformed unknown-field) problem is about."},
 		}),
 		"Status": object([]string{"status"}, obj{"status": str()}),
+		"Readiness": object([]string{"status"}, obj{
+			"status": enum("ready", "degraded"), "parked_events": integer(),
+		}),
 		"Reseller": object([]string{"id", "name", "version"}, obj{
 			"id": str(), "name": str(), "version": integer(),
 		}),

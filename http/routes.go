@@ -152,13 +152,28 @@ func (s *Server) handleHealthz(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 }
 
-// handleReadyz answers 200 once the injected readiness check passes.
+// handleReadyz answers 200 once the injected readiness check passes:
+// "ready", or "degraded" with the count while the read models have parked
+// events. Degraded stays 200: every query answers, only without the parked
+// events, and taking the node out of service would not mend them.
 func (s *Server) handleReadyz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
 	if s.cfg.Ready != nil {
-		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
-		defer cancel()
 		if err := s.cfg.Ready(ctx); err != nil {
 			s.Error(w, r, errorf(EUNAVAILABLE, "not ready"))
+			return
+		}
+	}
+	if s.cfg.ParkedEvents != nil {
+		n, err := s.cfg.ParkedEvents(ctx)
+		if err != nil {
+			s.logger.ErrorContext(ctx, "readiness: cannot count parked events", "err", err)
+			s.Error(w, r, errorf(EUNAVAILABLE, "not ready"))
+			return
+		}
+		if n > 0 {
+			writeJSON(w, http.StatusOK, map[string]any{"status": "degraded", "parked_events": n})
 			return
 		}
 	}

@@ -39,7 +39,22 @@ func (db *DB) handleMessage(prs []*projector) message.NoPublishHandlerFunc {
 // Either the whole batch commits with the checkpoints, or nothing does: a
 // crash or a failing handler mid-batch leaves the read models and the
 // checkpoints as they were, and the batch comes again.
+//
+// A batch that fails on an event (it does not decode, or a handler returns
+// an error) is applied again event by event, so that the events before the
+// culprit commit and the culprit alone is tried again and, failing still,
+// parked (see applySalvaging); the events after it are then applied.
 func (db *DB) apply(ctx context.Context, prs []*projector, events []eventstore.Event) error {
+	err := db.applyBatch(ctx, prs, events)
+	if err == nil || len(events) == 0 || !parkable(err) || ctx.Err() != nil {
+		return err
+	}
+	return db.applySalvaging(ctx, prs, events)
+}
+
+// applyBatch applies events in one transaction (see apply). A failure
+// caused by one event is an *eventError.
+func (db *DB) applyBatch(ctx context.Context, prs []*projector, events []eventstore.Event) error {
 	if len(events) == 0 {
 		return nil
 	}
@@ -72,8 +87,8 @@ func (db *DB) apply(ctx context.Context, prs []*projector, events []eventstore.E
 				}
 				if p.types[env.Type] {
 					cctx := context.WithValue(ctx, changeKey{}, &change{tx: tx, env: env, batch: cache})
-					if err := p.dispatch(cctx, env.Type, decoded[i]); err != nil {
-						return fmt.Errorf("%s: apply %s at position %d: %w", p.name, env.Type, env.Position, err)
+					if err := p.dispatchGuarded(cctx, env.Type, decoded[i]); err != nil {
+						return &eventError{position: env.Position, err: fmt.Errorf("%s: apply %s at position %d: %w", p.name, env.Type, env.Position, err)}
 					}
 				}
 				last = env.Position
@@ -96,6 +111,18 @@ func (db *DB) apply(ctx context.Context, prs []*projector, events []eventstore.E
 	return nil
 }
 
+// dispatchGuarded is dispatch with a handler's panic turned into its error,
+// so that an event that makes a handler panic is parked like one that
+// makes it fail; the batch's transaction rolls back either way.
+func (p *projector) dispatchGuarded(ctx context.Context, typ string, e domain.Event) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("panic: %v", r)
+		}
+	}()
+	return p.dispatch(ctx, typ, e)
+}
+
 // decodeFor decodes the events that some projector of prs handles; the
 // others stay nil.
 func decodeFor(prs []*projector, events []eventstore.Event) ([]domain.Event, error) {
@@ -110,7 +137,7 @@ func decodeFor(prs []*projector, events []eventstore.Event) ([]domain.Event, err
 		}
 		de, err := domain.DecodeEvent(e.Type, e.SchemaVersion, e.Data)
 		if err != nil {
-			return nil, fmt.Errorf("event at position %d: %w", e.Position, err)
+			return nil, &eventError{position: e.Position, permanent: true, err: fmt.Errorf("event at position %d: %w", e.Position, err)}
 		}
 		out[i] = de
 	}

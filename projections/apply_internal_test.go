@@ -73,7 +73,9 @@ func TestApply_StoppedMidBatch(t *testing.T) {
 						err = errors.New("panicked")
 					}
 				}()
-				return db.apply(bctx, append(append([]*projector{}, prs...), tripwire), events[half:])
+				// applyBatch: the one transaction, without the salvage
+				// that apply adds (TestApply_ParksFailingEvent).
+				return db.applyBatch(bctx, append(append([]*projector{}, prs...), tripwire), events[half:])
 			}()
 			if err == nil || seen < 3 {
 				t.Fatalf("batch stopped at offer %d with %v, want an error from the third on", seen, err)
@@ -97,6 +99,69 @@ func TestApply_StoppedMidBatch(t *testing.T) {
 			}
 			if diff := cmp.Diff(want, applyTestFingerprint(t, db)); diff != "" {
 				t.Errorf("read models differ from a rebuild (-rebuilt +applied):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestApply_ParksFailingEvent: a handler that fails (or panics) on one
+// event, every time, gets that event parked after its tries; the events
+// before and after it in the batch are applied.
+func TestApply_ParksFailingEvent(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	_, events := applyTestLog(t, filepath.Join(dir, "events.db"), 6)
+	for _, tc := range []struct {
+		name string
+		fail func() error
+	}{
+		{"Failing", func() error { return errors.New("handler refuses") }},
+		{"Panicking", func() error { panic("handler crashed") }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			db, err := OpenDB(ctx, filepath.Join(t.TempDir(), "read.db"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = db.Close() })
+			var bad uint64
+			calls := 0
+			offers := map[uint64]bool{}
+			tripwire, err := newProjector("test.tripwire", cqrs.NewGroupEventHandler(
+				func(ctx context.Context, _ *domain.OfferCreated) error {
+					pos := ctx.Value(changeKey{}).(*change).env.Position
+					if bad == 0 && !offers[pos] && len(offers) == 2 {
+						bad = pos
+					}
+					offers[pos] = true
+					if pos == bad {
+						calls++
+						return tc.fail()
+					}
+					return nil
+				}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := db.apply(ctx, []*projector{tripwire}, events); err != nil {
+				t.Fatal(err)
+			}
+			if got := db.marks.get("test.tripwire"); got != events[len(events)-1].Position {
+				t.Errorf("checkpoint %d, want the last event's %d", got, events[len(events)-1].Position)
+			}
+			parked, err := db.Parked(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(parked) != 1 || parked[0].Position != bad || parked[0].Tries != parkTries {
+				t.Fatalf("parked %+v, want position %d after %d tries", parked, bad, parkTries)
+			}
+			// Once in the batch, then parkTries times alone.
+			if calls != 1+parkTries {
+				t.Errorf("the failing event was tried %d times, want %d", calls, 1+parkTries)
+			}
+			if len(offers) != 6 {
+				t.Errorf("%d offers reached the handler, want 6", len(offers))
 			}
 		})
 	}

@@ -36,6 +36,9 @@ type DB struct {
 	write   *sql.DB
 	read    *sql.DB
 	marks   *marks
+	// onParked, set by New before anything runs, hears of each parked
+	// event (a rebuild's scratch file has none: the swap keeps its list).
+	onParked func(ParkedEvent)
 }
 
 // OpenDB opens (creating if missing) the read-model database at path and

@@ -48,6 +48,9 @@ type Config struct {
 	// catching up or under load. 1 applies every event in a transaction of
 	// its own (only useful to measure that).
 	BatchSize int
+	// OnParked, when set, is called with ReadModelsConsumerGroup for every
+	// event the read models park (a metric hooks in here).
+	OnParked func(handler string)
 	// CloseTimeout bounds how long Close waits for a batch in flight
 	// (default 30 s).
 	CloseTimeout time.Duration
@@ -106,15 +109,23 @@ func New(db *DB, store eventstore.Store, cfg Config) (*Projections, error) {
 	if err != nil {
 		return nil, err
 	}
+	db.onParked = func(p ParkedEvent) {
+		cfg.Logger.Error("read models parked an event that keeps failing; they go on without it",
+			"position", p.Position, "event_type", p.Type, "stream", p.Stream, "event_id", p.EventID,
+			"tries", p.Tries, "err", p.Error)
+		if cfg.OnParked != nil {
+			cfg.OnParked(ReadModelsConsumerGroup)
+		}
+	}
 	logger := watermill.NewSlogLogger(cfg.Logger)
 	run, err := pubsub.NewRunner("projections", cfg.CloseTimeout, logger)
 	if err != nil {
 		return nil, err
 	}
-	// A panic in a handler unwinds through the batch's transaction, which
-	// rolls it back; the Recoverer then turns it into a Nack, and the batch
-	// comes again (and fails again: a projector stops on a poisonous event
-	// rather than skip it).
+	// An event that fails, or makes a handler panic, is tried again alone
+	// and, failing still, parked (see DB.apply). Any other panic unwinds
+	// through the batch's transaction, which rolls it back; the Recoverer
+	// then turns it into a Nack, and the batch comes again.
 	if err := run.Follow(ReadModelsConsumerGroup, pubsub.TopicAll, store, checkpointStore{db: db},
 		cfg.subscriberConfig(), db.handleMessage(prs), middleware.Recoverer); err != nil {
 		return nil, fmt.Errorf("new projections: %w", err)

@@ -194,7 +194,9 @@ func (m *Main) Run(ctx context.Context) error {
 	handler := command.NewHandler(m.store, command.Config{Logger: m.log, OnConflict: metrics.AppendConflicts.Inc})
 	svc := command.NewService(handler)
 
-	if m.proj, err = projections.New(m.rm, m.store, projections.Config{Logger: m.log.With("component", "projections")}); err != nil {
+	if m.proj, err = projections.New(m.rm, m.store, projections.Config{
+		Logger: m.log.With("component", "projections"), OnParked: metrics.MessagePoisoned,
+	}); err != nil {
 		return err
 	}
 	if c.processes {
@@ -264,6 +266,7 @@ func (m *Main) Run(ctx context.Context) error {
 		OperatorToken:         c.operatorToken,
 		AllowInsecureWebhooks: c.allowInsecure,
 		Ready:                 ready,
+		ParkedEvents:          m.rm.ParkedCount,
 		Projectors:            m.rm.Positions,
 		Metrics:               metrics,
 		Logger:                m.log.With("component", "http"),

@@ -1,0 +1,60 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/offerflow/offerflow/domain"
+	"github.com/offerflow/offerflow/eventstore"
+	"github.com/offerflow/offerflow/eventstore/sqlite"
+)
+
+// A log holding an event no projector can decode: serve starts anyway, and
+// again after a restart, /readyz answers degraded with the count, and the
+// metric counts the parked event.
+func TestServe_PoisonedEventParked(t *testing.T) {
+	dir := t.TempDir()
+	store, err := sqlite.Open(context.Background(), filepath.Join(dir, eventsFile), sqlite.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.Append(context.Background(), "customer-poison", eventstore.NoStream, eventstore.NewEvent{
+		ID: "poison-1", Type: domain.TypeCustomerRegistered, SchemaVersion: 1,
+		Data: json.RawMessage(`{"customer_id": 12}`),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.Close(); err != nil {
+		t.Fatal(err)
+	}
+	get := func(s *server, path string) (int, string) {
+		t.Helper()
+		resp, err := http.Get(s.url + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	for _, round := range []string{"first start", "restart"} {
+		s := MustServe(t, dir, "--processes=false")
+		if code, body := get(s, "/readyz"); code != 200 || !strings.Contains(body, `"status":"degraded"`) || !strings.Contains(body, `"parked_events":1`) {
+			t.Errorf("%s: /readyz = %d %s", round, code, body)
+		}
+		metric := `offerflow_poisoned_messages_total{handler="projection.read_models"} 1`
+		_, body := get(s, "/metrics")
+		if round == "first start" && !strings.Contains(body, metric) {
+			t.Errorf("%s: /metrics lacks %s", round, metric)
+		}
+		if round == "restart" && strings.Contains(body, metric) {
+			t.Errorf("%s: the event was parked again", round)
+		}
+		s.stop(t)
+	}
+}
