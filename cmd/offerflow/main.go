@@ -9,6 +9,7 @@
 //	offerflow key      --data DIR
 //	offerflow history  --data DIR OFFER_ID [--json]
 //	offerflow export   --data DIR [--out FILE]
+//	offerflow poison   list --data DIR
 //	offerflow bench    [--data DIR] [--parts append,http,log] [--rates R,...] [--events N]
 //	offerflow crashtest [--kills N] [--clients N]
 //
@@ -54,6 +55,7 @@ Usage:
   offerflow key     --data DIR
   offerflow history --data DIR OFFER_ID [--json]
   offerflow export  --data DIR [--out FILE]
+  offerflow poison  list --data DIR
   offerflow import  --data DIR [FILE|-]
   offerflow bench   [--data DIR] [--parts append,http,log] [--rates R,...] [--events N]
   offerflow crashtest [--kills N] [--clients N] [--bin FILE] [--data DIR]
@@ -87,6 +89,8 @@ func run(ctx context.Context, args []string, e env) int {
 		err = runExport(ctx, rest, e)
 	case "import":
 		err = runImport(ctx, rest, e)
+	case "poison":
+		err = runPoison(ctx, rest, e)
 	case "bench":
 		err = runBench(ctx, rest, e)
 	case "crashtest":

@@ -57,4 +57,15 @@ func TestServe_PoisonedEventParked(t *testing.T) {
 		}
 		s.stop(t)
 	}
+
+	out, stderr, code := runCLI("poison", "list", "--data", dir)
+	if code != 0 || strings.Count(out, "\n") != 1 || !strings.Contains(out, `"position":1,"type":"customer.registered","stream":"customer-poison","event_id":"poison-1"`) {
+		t.Errorf("poison list = %d %q %q", code, out, stderr)
+	}
+	if _, _, code := runCLI("poison", "list", "--data", filepath.Join(dir, "nothing")); code != 1 {
+		t.Errorf("poison list on a directory without read models: exit %d", code)
+	}
+	if _, _, code := runCLI("poison"); code != 2 {
+		t.Errorf("poison without list: exit %d", code)
+	}
 }
