@@ -2,6 +2,7 @@ package domain_test
 
 import (
 	"errors"
+	"strconv"
 	"testing"
 	"time"
 
@@ -57,15 +58,22 @@ func MustCustomer(tb testing.TB, id domain.CustomerID, reseller domain.ResellerI
 	return mustApply(tb, c, evs, err)
 }
 
-// MustTemplate returns a template of reseller holding one item of p per
-// mode given (12 months, no seat limit).
+// MustTemplate returns a template of reseller holding one item per mode given
+// (12 months, no seat limit): the first of p, each further one of a sibling
+// of p (same reseller and kind, id p's id plus "-" and the item's index),
+// since a template holds a product in a term only once.
 func MustTemplate(tb testing.TB, id domain.TemplateID, reseller domain.ResellerID, p *domain.Product, modes ...domain.LicenseMode) *domain.Template {
 	tb.Helper()
 	t := &domain.Template{}
 	evs, err := t.Create(id, reseller, "Template "+string(id))
 	mustApply(tb, t, evs, err)
 	for i, m := range modes {
-		evs, err := t.AddItem(domain.ItemID(string(id)+"-item"+string(rune('a'+i))), p, 12, m, nil)
+		letter := string(rune('a' + i))
+		q := p
+		if i > 0 {
+			q = MustProduct(tb, p.ID()+domain.ProductID("-"+strconv.Itoa(i)), p.Reseller(), p.Kind(), 12)
+		}
+		evs, err := t.AddItem(domain.ItemID(string(id)+"-item"+letter), q, 12, m, nil)
 		mustApply(tb, t, evs, err)
 	}
 	return t

@@ -136,6 +136,11 @@ func (t *Template) AddItem(id ItemID, p *Product, termMonths int, mode LicenseMo
 	if seats != nil && (*seats < 1 || *seats > MaxSeats) {
 		return nil, Invalid("seats", "seats must be between 1 and %d, or null for no limit", MaxSeats)
 	}
+	// The same product in the same term twice would grant the customer two
+	// licenses for one purchase; a retried add (same item id) is answered below.
+	if t.item(id) < 0 && slices.ContainsFunc(t.items, func(it Item) bool { return it.ProductID == p.ID() && it.TermMonths == termMonths }) {
+		return nil, Invalid("product_id", "product %q is already in this template with a term of %d months", p.Name(), termMonths)
+	}
 	if len(t.items) >= MaxItemsPerTemplate && t.item(id) < 0 {
 		return nil, Invalid("items", "a template holds at most %d items", MaxItemsPerTemplate)
 	}

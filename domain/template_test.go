@@ -108,15 +108,55 @@ func TestTemplate_AddItem(t *testing.T) {
 		return MustTemplate(t, "t1", reseller1, p, modes...)
 	}
 	t.Run("UpToMaxItems", func(t *testing.T) {
-		_, err := holding(domain.MaxItemsPerTemplate-1).AddItem("last", p, 12, domain.ModeAbsolute, nil)
+		fresh := MustProduct(t, "p-last", reseller1, domain.KindModule, 12)
+		_, err := holding(domain.MaxItemsPerTemplate-1).AddItem("last", fresh, 12, domain.ModeAbsolute, nil)
 		wantErr(t, err, nil)
 	})
 	t.Run("AboveMaxItems", func(t *testing.T) {
-		evs, err := holding(domain.MaxItemsPerTemplate).AddItem("one-too-many", p, 12, domain.ModeAbsolute, nil)
+		fresh := MustProduct(t, "p-last", reseller1, domain.KindModule, 12)
+		evs, err := holding(domain.MaxItemsPerTemplate).AddItem("one-too-many", fresh, 12, domain.ModeAbsolute, nil)
 		wantInvalid(t, err, "items")
 		if evs != nil {
 			t.Fatalf("events %v, want none", evs)
 		}
+	})
+	// A product may stand in a template once per term: twice in one term
+	// would grant the customer two licenses for one purchase.
+	p2 := MustProduct(t, "p3", reseller1, domain.KindModule, 12)
+	for _, tc := range []struct {
+		name    string
+		product *domain.Product
+		term    int
+		mode    domain.LicenseMode
+		wantDup bool
+	}{
+		{"SameProductSameTerm", p, 12, domain.ModeAbsolute, true},
+		{"SameProductSameTermOtherMode", p, 12, domain.ModeRelative, true},
+		{"SameProductOtherTerm", p, 24, domain.ModeAbsolute, false},
+		{"OtherProductSameTerm", p2, 12, domain.ModeAbsolute, false},
+	} {
+		t.Run("Duplicate"+tc.name, func(t *testing.T) {
+			tpl := MustTemplate(t, "t1", reseller1, p, domain.ModeAbsolute) // holds p in 12 months
+			evs, err := tpl.AddItem("i2", tc.product, tc.term, tc.mode, nil)
+			if !tc.wantDup {
+				wantErr(t, err, nil)
+				return
+			}
+			wantInvalid(t, err, "product_id")
+			if evs != nil {
+				t.Fatalf("events %v, want none", evs)
+			}
+			if msg := domain.ErrorMessage(err); !strings.Contains(msg, p.Name()) || !strings.Contains(msg, "12") {
+				t.Fatalf("message %q does not name the product %q and its term", msg, p.Name())
+			}
+		})
+	}
+	t.Run("DuplicateAfterRemoval", func(t *testing.T) {
+		tpl := MustTemplate(t, "t1", reseller1, p, domain.ModeAbsolute)
+		evs, err := tpl.RemoveItem("t1-itema")
+		mustApply(t, tpl, evs, err)
+		_, err = tpl.AddItem("i2", p, 12, domain.ModeAbsolute, nil)
+		wantErr(t, err, nil)
 	})
 	t.Run("ErrTemplateItemExists", func(t *testing.T) {
 		_, err := MustTemplate(t, "t1", reseller1, p, domain.ModeAbsolute).AddItem("t1-itema", p, 12, domain.ModeAbsolute, nil)
@@ -200,8 +240,9 @@ func TestTemplate_Archive(t *testing.T) {
 	}
 
 	// Every change after archiving is refused, the no-op toggle included.
+	fresh := MustProduct(t, "p9", reseller1, domain.KindModule, 12)
 	for name, run := range map[string]func() ([]domain.Event, error){
-		"AddItem":         func() ([]domain.Event, error) { return tpl.AddItem("i9", p, 12, domain.ModeAbsolute, nil) },
+		"AddItem":         func() ([]domain.Event, error) { return tpl.AddItem("i9", fresh, 12, domain.ModeAbsolute, nil) },
 		"SetItemMode":     func() ([]domain.Event, error) { return tpl.SetItemMode(item, domain.ModeRelative) },
 		"SetItemModeSame": func() ([]domain.Event, error) { return tpl.SetItemMode(item, domain.ModeAbsolute) },
 		"RemoveItem":      func() ([]domain.Event, error) { return tpl.RemoveItem(item) },

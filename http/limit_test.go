@@ -180,11 +180,12 @@ func TestLimits_StreamsPerToken(t *testing.T) {
 func TestLimits_TemplateItems(t *testing.T) {
 	ts := MustOpenServer(t, func(o *Options) { o.NoProcesses = true })
 	_, reseller := ts.NewReseller(t, "Full")
-	product := reseller.CreateProduct(t, "Module", 12)
 	template := reseller.CreateTemplate(t, "Everything")
-	for range domain.MaxItemsPerTemplate {
-		reseller.AddItem(t, template, product, 12)
+	// A template holds a product in a term once: one product per item.
+	for i := range domain.MaxItemsPerTemplate {
+		reseller.AddItem(t, template, reseller.CreateProduct(t, fmt.Sprintf("Module %d", i), 12), 12)
 	}
+	product := reseller.CreateProduct(t, "One too many", 12)
 	before := ts.Head(t)
 	r := reseller.Must(t, 422, "POST", "/v1/templates/"+template+"/items", map[string]any{"product_id": product, "term_months": 12})
 	if r.Code() != "validation_failed" || !strings.Contains(string(r.Body), `"field":"items"`) {

@@ -65,7 +65,7 @@ func operations() []op {
 			params: queryParams(id), ok: 200, okSchema: ref("Template"), okETag: true, errors: pathQuery},
 		{method: "DELETE", path: "/v1/templates/{id}", id: "archiveTemplate", summary: "Archive a template: kept for history, hidden from the list, closed to changes and new offers.", roles: "reseller",
 			params: []obj{id}, body: emptyBody(), command: true, ok: 204, errors: pathCmd},
-		{method: "POST", path: "/v1/templates/{id}/items", id: "addTemplateItem", summary: "Add a product in one of its terms; answers the whole template.", roles: "reseller",
+		{method: "POST", path: "/v1/templates/{id}/items", id: "addTemplateItem", summary: "Add a product in one of its terms, at most once per product and term (again is 422 on product_id); answers the whole template.", roles: "reseller",
 			params: []obj{id}, body: ref("AddItemRequest"), bodyRequired: true, idempotent: true, command: true, ok: 201, okSchema: ref("Template"), errors: append(pathCmd, 422)},
 		{method: "PATCH", path: "/v1/templates/{id}/items/{item_id}", id: "setTemplateItemMode", summary: "Toggle an item's license mode.", roles: "reseller",
 			params: []obj{id, itemID}, body: ref("SetItemModeRequest"), bodyRequired: true, command: true, ok: 200, okSchema: ref("Template"), errors: append(pathCmd, 422)},
