@@ -37,6 +37,7 @@ type rmTenant struct {
 type rmTemplate struct {
 	id       domain.TemplateID
 	items    []domain.ItemID
+	held     []string // held[i]: the product and term of items[i], held once per template
 	archived bool
 }
 
@@ -124,11 +125,17 @@ func (w *rmWorkload) editTemplate(tb testing.TB, m command.Meta, t *rmTenant) {
 			seats = &s
 		}
 		mode := []domain.LicenseMode{domain.ModeAbsolute, domain.ModeRelative}[w.rng.IntN(2)]
-		_, id, _, err := w.e.svc.AddTemplateItem(ctx, m, tp.id, p.ID(), terms[w.rng.IntN(len(terms))], mode, seats)
+		term := terms[w.rng.IntN(len(terms))]
+		key := fmt.Sprintf("%s/%d", p.ID(), term)
+		if slices.Contains(tp.held, key) {
+			return // the domain refuses a product twice in one term
+		}
+		_, id, _, err := w.e.svc.AddTemplateItem(ctx, m, tp.id, p.ID(), term, mode, seats)
 		if err != nil {
 			tb.Fatalf("add item: %v", err)
 		}
 		tp.items = append(tp.items, id)
+		tp.held = append(tp.held, key)
 	case n < 17:
 		mode := []domain.LicenseMode{domain.ModeAbsolute, domain.ModeRelative}[w.rng.IntN(2)]
 		rmMust[*domain.Template](tb)(w.e.svc.SetTemplateItemMode(ctx, m, tp.id, tp.items[w.rng.IntN(len(tp.items))], mode))
@@ -136,6 +143,7 @@ func (w *rmWorkload) editTemplate(tb testing.TB, m command.Meta, t *rmTenant) {
 		i := w.rng.IntN(len(tp.items))
 		rmMust[*domain.Template](tb)(w.e.svc.RemoveTemplateItem(ctx, m, tp.id, tp.items[i]))
 		tp.items = slices.Delete(tp.items, i, i+1)
+		tp.held = slices.Delete(tp.held, i, i+1)
 	}
 }
 
