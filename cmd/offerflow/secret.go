@@ -5,10 +5,13 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/offerflow/offerflow/eventstore/treehead"
 )
 
 // secretFile holds the server's secret (hex of 32 random bytes, 0600),
@@ -39,31 +42,16 @@ func loadOrCreateSecret(path string) ([]byte, error) {
 	return secret, nil
 }
 
-// createSecret writes a new secret to path, atomically: it is written to a
-// temporary file and linked into place, so that a crash leaves either no
-// file or a whole one, and two processes starting at once agree on one.
+// createSecret writes a new secret to path, atomically (a crash leaves no
+// file or a whole one), and two processes starting at once agree on one.
 func createSecret(path string) ([]byte, error) {
 	secret := make([]byte, secretBytes)
 	_, _ = rand.Read(secret) // crypto/rand.Read never fails (Go 1.24+)
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".server-secret-*")
-	if err != nil {
-		return nil, fmt.Errorf("create server secret: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	werr := tmp.Chmod(0o600)
-	if werr == nil {
-		_, werr = tmp.WriteString(hex.EncodeToString(secret) + "\n")
-	}
-	if werr == nil {
-		werr = tmp.Sync()
-	}
-	if cerr := tmp.Close(); werr == nil {
-		werr = cerr
-	}
-	if werr != nil {
-		return nil, fmt.Errorf("write server secret: %w", werr)
-	}
-	if err := os.Link(tmp.Name(), path); errors.Is(err, fs.ErrExist) {
+	err := treehead.CreatePrivateFile(path, func(w io.Writer) error {
+		_, err := io.WriteString(w, hex.EncodeToString(secret)+"\n")
+		return err
+	})
+	if errors.Is(err, fs.ErrExist) {
 		return loadOrCreateSecret(path) // another process made it first
 	} else if err != nil {
 		return nil, fmt.Errorf("create server secret: %w", err)

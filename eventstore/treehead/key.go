@@ -13,6 +13,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -92,15 +93,31 @@ func LoadOrCreateKey(path string) (*Key, error) {
 	if err != nil {
 		return nil, fmt.Errorf("encode tree head key: %w", err)
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".treehead-key-*")
-	if err != nil {
+	err = CreatePrivateFile(path, func(w io.Writer) error {
+		return pem.Encode(w, &pem.Block{Type: "PRIVATE KEY", Bytes: der})
+	})
+	if err != nil && !errors.Is(err, fs.ErrExist) {
 		return nil, fmt.Errorf("create tree head key: %w", err)
+	}
+	return LoadKey(path)
+}
+
+// CreatePrivateFile creates the file at path (mode 0600) with what write
+// writes, unless it exists (an error matching fs.ErrExist). The file
+// appears whole or not at all: it is written aside, synced, then linked
+// into place, which fails when another process got there first, so two
+// processes starting at once agree on one file. Keys and secrets kept in a
+// data directory are made this way.
+func CreatePrivateFile(path string, write func(io.Writer) error) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+"-*")
+	if err != nil {
+		return err
 	}
 	defer os.Remove(tmp.Name())
 	// CreateTemp makes the file 0600 already; say so rather than rely on it.
 	werr := tmp.Chmod(0o600)
 	if werr == nil {
-		werr = pem.Encode(tmp, &pem.Block{Type: "PRIVATE KEY", Bytes: der})
+		werr = write(tmp)
 	}
 	if werr == nil {
 		werr = tmp.Sync()
@@ -109,10 +126,7 @@ func LoadOrCreateKey(path string) (*Key, error) {
 		werr = cerr
 	}
 	if werr != nil {
-		return nil, fmt.Errorf("write tree head key: %w", werr)
+		return fmt.Errorf("write %s: %w", tmp.Name(), werr)
 	}
-	if err := os.Link(tmp.Name(), path); err != nil && !errors.Is(err, fs.ErrExist) {
-		return nil, fmt.Errorf("create tree head key: %w", err)
-	}
-	return LoadKey(path)
+	return os.Link(tmp.Name(), path)
 }
