@@ -41,7 +41,7 @@ func newStreamCache() *streamCache { return &streamCache{streams: map[string]cac
 // cacheable names the streams worth keeping: read on every offer sent, and
 // few (a reseller's customers and templates).
 func cacheable(stream string) bool {
-	return strings.HasPrefix(stream, customerStream("")) || strings.HasPrefix(stream, templateStream(""))
+	return strings.HasPrefix(stream, domain.CustomerStream("")) || strings.HasPrefix(stream, domain.TemplateStream(""))
 }
 
 func (c *streamCache) get(stream string) cachedStream {

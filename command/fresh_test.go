@@ -112,7 +112,7 @@ func BenchmarkCreateOffer(b *testing.B) {
 		mustLoadWhole(b, store, "customer-"+string(cust), c)
 		mustLoadWhole(b, store, "template-"+string(tmpl), t)
 		id := domain.OfferID(h.NewID())
-		_, _, err := command.Execute(ctx, h, command.OfferStream(id), func() *domain.Offer { return &domain.Offer{} }, rm,
+		_, _, err := command.Execute(ctx, h, domain.OfferStream(id), func() *domain.Offer { return &domain.Offer{} }, rm,
 			func(o *domain.Offer, now time.Time) ([]domain.Event, error) {
 				return o.Create(id, reseller, c, t, "hello", nil, now)
 			})

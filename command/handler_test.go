@@ -89,7 +89,7 @@ func TestExecute_RecordsActorTimeAndPosition(t *testing.T) {
 	if res.Position != head {
 		t.Fatalf("position %d, head %d", res.Position, head)
 	}
-	evs, err := w.store.ReadStream(ctx, command.OfferStream(o.ID()), 0, 10)
+	evs, err := w.store.ReadStream(ctx, domain.OfferStream(o.ID()), 0, 10)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -220,7 +220,7 @@ func TestExecute_ConcurrentCommandsRetry(t *testing.T) {
 	if ok != 1 {
 		t.Fatalf("%d commands succeeded, want exactly 1", ok)
 	}
-	evs, _ := w.store.ReadStream(ctx, command.OfferStream(o.ID()), 0, 100)
+	evs, _ := w.store.ReadStream(ctx, domain.OfferStream(o.ID()), 0, 100)
 	if len(evs) != 4 {
 		t.Fatalf("stream holds %d events, want 4 (created, dispatched, delivered, one decision)", len(evs))
 	}
@@ -251,8 +251,8 @@ func TestExecute_IdempotencySeed(t *testing.T) {
 	if _, _, err = w.svc.DeliverOffer(ctx, m, o.ID(), 1); !errors.Is(err, domain.ErrOfferNotWaiting) {
 		t.Fatalf("delivery with another seed: %v, want ErrOfferNotWaiting", err)
 	}
-	evs, _ := w.store.ReadStream(ctx, command.OfferStream(o.ID()), 2, 10)
-	if len(evs) != 1 || evs[0].ID != command.DeterministicID("dispatch-event-1", command.OfferStream(o.ID()), 0) {
+	evs, _ := w.store.ReadStream(ctx, domain.OfferStream(o.ID()), 2, 10)
+	if len(evs) != 1 || evs[0].ID != command.DeterministicID("dispatch-event-1", domain.OfferStream(o.ID()), 0) {
 		t.Fatalf("delivered events %+v (first %+v)", evs, first)
 	}
 }

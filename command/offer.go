@@ -30,12 +30,12 @@ func (s *Service) CreateOffer(ctx context.Context, m Meta, customer domain.Custo
 	}
 	t := newTemplate()
 	if template != "" {
-		if _, _, err := Load(ctx, s.h, templateStream(template), t); err != nil {
+		if _, _, err := Load(ctx, s.h, domain.TemplateStream(template), t); err != nil {
 			return nil, Result{}, err
 		}
 	}
 	id := domain.OfferID(s.h.newIDFor(m))
-	return executeNew(ctx, s.h, OfferStream(id), newOffer, m, func(o *domain.Offer, now time.Time) ([]domain.Event, error) {
+	return executeNew(ctx, s.h, domain.OfferStream(id), newOffer, m, func(o *domain.Offer, now time.Time) ([]domain.Event, error) {
 		return o.Create(id, reseller, c, t, message, expiresAt, now)
 	})
 }
@@ -44,7 +44,7 @@ func (s *Service) CreateOffer(ctx context.Context, m Meta, customer domain.Custo
 // asOfVersion or asOf is given, as it stood then.
 func (s *Service) Offer(ctx context.Context, actor domain.Actor, id domain.OfferID, asOfVersion uint64, asOf time.Time) (*domain.Offer, uint64, error) {
 	o := newOffer()
-	v, err := LoadUntil(ctx, s.h, OfferStream(id), o, asOfVersion, asOf)
+	v, err := LoadUntil(ctx, s.h, domain.OfferStream(id), o, asOfVersion, asOf)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -58,7 +58,7 @@ func (s *Service) Offer(ctx context.Context, actor domain.Actor, id domain.Offer
 
 // updateOffer runs decide on an offer the actor may see.
 func (s *Service) updateOffer(ctx context.Context, m Meta, id domain.OfferID, decide func(*domain.Offer, time.Time) ([]domain.Event, error)) (*domain.Offer, Result, error) {
-	return Execute(ctx, s.h, OfferStream(id), newOffer, m, func(o *domain.Offer, now time.Time) ([]domain.Event, error) {
+	return Execute(ctx, s.h, domain.OfferStream(id), newOffer, m, func(o *domain.Offer, now time.Time) ([]domain.Event, error) {
 		if !o.VisibleTo(m.Actor) {
 			return nil, domain.ErrOfferNotFound
 		}
@@ -113,10 +113,10 @@ func (s *Service) ExpireOffer(ctx context.Context, m Meta, id domain.OfferID) (*
 // GrantLicenses records the licenses of an accepted offer, once.
 func (s *Service) GrantLicenses(ctx context.Context, m Meta, id domain.OfferID) (*domain.Grant, Result, error) {
 	o := newOffer()
-	if _, _, err := Load(ctx, s.h, OfferStream(id), o); err != nil {
+	if _, _, err := Load(ctx, s.h, domain.OfferStream(id), o); err != nil {
 		return nil, Result{}, err
 	}
-	return Execute(ctx, s.h, grantStream(id), newGrant, m, func(g *domain.Grant, _ time.Time) ([]domain.Event, error) {
+	return Execute(ctx, s.h, domain.GrantStream(id), newGrant, m, func(g *domain.Grant, _ time.Time) ([]domain.Event, error) {
 		return g.GrantFor(o)
 	})
 }

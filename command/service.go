@@ -31,7 +31,7 @@ func newGrant() *domain.Grant       { return &domain.Grant{} }
 // RegisterReseller creates a reseller.
 func (s *Service) RegisterReseller(ctx context.Context, m Meta, name string) (*domain.Reseller, Result, error) {
 	id := domain.ResellerID(s.h.newIDFor(m))
-	return Execute(ctx, s.h, resellerStream(id), newReseller, m, func(r *domain.Reseller, _ time.Time) ([]domain.Event, error) {
+	return Execute(ctx, s.h, domain.ResellerStream(id), newReseller, m, func(r *domain.Reseller, _ time.Time) ([]domain.Event, error) {
 		return r.Register(id, name)
 	})
 }
@@ -39,7 +39,7 @@ func (s *Service) RegisterReseller(ctx context.Context, m Meta, name string) (*d
 // Reseller loads a reseller; ErrResellerNotFound when there is none.
 func (s *Service) Reseller(ctx context.Context, id domain.ResellerID) (*domain.Reseller, error) {
 	r := newReseller()
-	if _, _, err := Load(ctx, s.h, resellerStream(id), r); err != nil {
+	if _, _, err := Load(ctx, s.h, domain.ResellerStream(id), r); err != nil {
 		return nil, err
 	}
 	if !r.Exists() {
@@ -52,7 +52,7 @@ func (s *Service) Reseller(ctx context.Context, id domain.ResellerID) (*domain.R
 func (s *Service) AddProduct(ctx context.Context, m Meta, name string, kind domain.ProductKind, terms []int) (*domain.Product, Result, error) {
 	id := domain.ProductID(s.h.newIDFor(m))
 	reseller := domain.ResellerID(m.Actor.Tenant)
-	return Execute(ctx, s.h, productStream(id), newProduct, m, func(p *domain.Product, _ time.Time) ([]domain.Event, error) {
+	return Execute(ctx, s.h, domain.ProductStream(id), newProduct, m, func(p *domain.Product, _ time.Time) ([]domain.Event, error) {
 		return p.Add(id, reseller, name, kind, terms)
 	})
 }
@@ -63,7 +63,7 @@ func (s *Service) product(ctx context.Context, m Meta, id domain.ProductID) (*do
 	if id == "" {
 		return p, nil
 	}
-	if _, _, err := Load(ctx, s.h, productStream(id), p); err != nil {
+	if _, _, err := Load(ctx, s.h, domain.ProductStream(id), p); err != nil {
 		return nil, err
 	}
 	if p.Reseller() != domain.ResellerID(m.Actor.Tenant) {
@@ -76,7 +76,7 @@ func (s *Service) product(ctx context.Context, m Meta, id domain.ProductID) (*do
 func (s *Service) RegisterCustomer(ctx context.Context, m Meta, name, externalRef string) (*domain.Customer, Result, error) {
 	id := domain.CustomerID(s.h.newIDFor(m))
 	reseller := domain.ResellerID(m.Actor.Tenant)
-	return Execute(ctx, s.h, customerStream(id), newCustomer, m, func(c *domain.Customer, _ time.Time) ([]domain.Event, error) {
+	return Execute(ctx, s.h, domain.CustomerStream(id), newCustomer, m, func(c *domain.Customer, _ time.Time) ([]domain.Event, error) {
 		return c.Register(id, reseller, name, externalRef)
 	})
 }
@@ -84,7 +84,7 @@ func (s *Service) RegisterCustomer(ctx context.Context, m Meta, name, externalRe
 // Customer loads a customer; ErrCustomerNotFound when there is none.
 func (s *Service) Customer(ctx context.Context, id domain.CustomerID) (*domain.Customer, uint64, error) {
 	c := newCustomer()
-	v, _, err := Load(ctx, s.h, customerStream(id), c)
+	v, _, err := Load(ctx, s.h, domain.CustomerStream(id), c)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -98,7 +98,7 @@ func (s *Service) Customer(ctx context.Context, id domain.CustomerID) (*domain.C
 func (s *Service) SetWebhook(ctx context.Context, m Meta, url string, allowInsecure bool) (*domain.Customer, Result, error) {
 	id := domain.CustomerID(m.Actor.Tenant)
 	secret := NewWebhookSecret()
-	return Execute(ctx, s.h, customerStream(id), newCustomer, m, func(c *domain.Customer, _ time.Time) ([]domain.Event, error) {
+	return Execute(ctx, s.h, domain.CustomerStream(id), newCustomer, m, func(c *domain.Customer, _ time.Time) ([]domain.Event, error) {
 		return c.SetWebhook(url, secret, allowInsecure)
 	})
 }
@@ -106,7 +106,7 @@ func (s *Service) SetWebhook(ctx context.Context, m Meta, url string, allowInsec
 // RemoveWebhook removes the acting customer's webhook.
 func (s *Service) RemoveWebhook(ctx context.Context, m Meta) (*domain.Customer, Result, error) {
 	id := domain.CustomerID(m.Actor.Tenant)
-	return Execute(ctx, s.h, customerStream(id), newCustomer, m, func(c *domain.Customer, _ time.Time) ([]domain.Event, error) {
+	return Execute(ctx, s.h, domain.CustomerStream(id), newCustomer, m, func(c *domain.Customer, _ time.Time) ([]domain.Event, error) {
 		return c.RemoveWebhook()
 	})
 }

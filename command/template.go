@@ -11,7 +11,7 @@ import (
 func (s *Service) CreateTemplate(ctx context.Context, m Meta, name string) (*domain.Template, Result, error) {
 	id := domain.TemplateID(s.h.newIDFor(m))
 	reseller := domain.ResellerID(m.Actor.Tenant)
-	return Execute(ctx, s.h, templateStream(id), newTemplate, m, func(t *domain.Template, _ time.Time) ([]domain.Event, error) {
+	return Execute(ctx, s.h, domain.TemplateStream(id), newTemplate, m, func(t *domain.Template, _ time.Time) ([]domain.Event, error) {
 		return t.Create(id, reseller, name)
 	})
 }
@@ -19,7 +19,7 @@ func (s *Service) CreateTemplate(ctx context.Context, m Meta, name string) (*dom
 // Template loads a template of the acting reseller.
 func (s *Service) Template(ctx context.Context, m Meta, id domain.TemplateID) (*domain.Template, uint64, error) {
 	t := newTemplate()
-	v, _, err := Load(ctx, s.h, templateStream(id), t)
+	v, _, err := Load(ctx, s.h, domain.TemplateStream(id), t)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -35,7 +35,7 @@ func ownsTemplate(m Meta, t *domain.Template) bool {
 
 // updateTemplate runs decide on a template the acting reseller owns.
 func (s *Service) updateTemplate(ctx context.Context, m Meta, id domain.TemplateID, decide func(*domain.Template) ([]domain.Event, error)) (*domain.Template, Result, error) {
-	return Execute(ctx, s.h, templateStream(id), newTemplate, m, func(t *domain.Template, _ time.Time) ([]domain.Event, error) {
+	return Execute(ctx, s.h, domain.TemplateStream(id), newTemplate, m, func(t *domain.Template, _ time.Time) ([]domain.Event, error) {
 		if !ownsTemplate(m, t) {
 			return nil, domain.ErrTemplateNotFound
 		}

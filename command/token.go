@@ -62,7 +62,7 @@ func (s *Service) token(ctx context.Context, hash string) (*domain.Token, error)
 	}
 	epoch := s.tokens.epochNow()
 	t := newToken()
-	if _, _, err := Load(ctx, s.h, tokenStream(hash), t); err != nil {
+	if _, _, err := Load(ctx, s.h, domain.TokenStream(hash), t); err != nil {
 		return nil, err
 	}
 	if t.Exists() {
@@ -74,7 +74,7 @@ func (s *Service) token(ctx context.Context, hash string) (*domain.Token, error)
 // extendToken records that the token under hash was used, sliding its
 // expiry, with the token itself as actor.
 func (s *Service) extendToken(ctx context.Context, t *domain.Token, hash string) error {
-	_, _, err := Execute(ctx, s.h, tokenStream(hash), newToken, Meta{Actor: t.Actor()}, func(t *domain.Token, now time.Time) ([]domain.Event, error) {
+	_, _, err := Execute(ctx, s.h, domain.TokenStream(hash), newToken, Meta{Actor: t.Actor()}, func(t *domain.Token, now time.Time) ([]domain.Event, error) {
 		return t.Extend(now)
 	})
 	s.tokens.invalidate(hash)
@@ -96,7 +96,7 @@ func (s *Service) IssueToken(ctx context.Context, m Meta, spec domain.TokenSpec)
 			return Result{}, domain.Invalid("tenant", "tenant does not name a customer")
 		}
 	}
-	_, res, err := Execute(ctx, s.h, tokenStream(spec.Hash), newToken, m, func(t *domain.Token, now time.Time) ([]domain.Event, error) {
+	_, res, err := Execute(ctx, s.h, domain.TokenStream(spec.Hash), newToken, m, func(t *domain.Token, now time.Time) ([]domain.Event, error) {
 		return t.Issue(spec, now)
 	})
 	s.tokens.invalidate(spec.Hash)
@@ -118,7 +118,7 @@ func (s *Service) DeriveToken(ctx context.Context, m Meta, parent string, spec d
 	if !ok {
 		return domain.Actor{}, Result{}, domain.ErrTokenNotValid
 	}
-	t, res, err := Execute(ctx, s.h, tokenStream(spec.Hash), newToken, m, func(t *domain.Token, now time.Time) ([]domain.Event, error) {
+	t, res, err := Execute(ctx, s.h, domain.TokenStream(spec.Hash), newToken, m, func(t *domain.Token, now time.Time) ([]domain.Event, error) {
 		if t.Exists() {
 			return nil, domain.ErrTokenExists
 		}
@@ -143,7 +143,7 @@ func (s *Service) RevokeToken(ctx context.Context, m Meta, hash string) (Result,
 	if hash == "" {
 		return Result{}, domain.ErrTokenNotFound
 	}
-	_, res, err := Execute(ctx, s.h, tokenStream(hash), newToken, m, func(t *domain.Token, _ time.Time) ([]domain.Event, error) {
+	_, res, err := Execute(ctx, s.h, domain.TokenStream(hash), newToken, m, func(t *domain.Token, _ time.Time) ([]domain.Event, error) {
 		return t.Revoke()
 	})
 	// Whatever the outcome, the cache must not outlive what the stream

@@ -147,7 +147,7 @@ func (s *Service) followTokens(ctx context.Context) error {
 			return fmt.Errorf("token cache: read after %d: %w", pos, err)
 		}
 		for _, e := range evs {
-			if hash, ok := strings.CutPrefix(e.Stream, tokenStream("")); ok {
+			if hash, ok := strings.CutPrefix(e.Stream, domain.TokenStream("")); ok {
 				s.tokens.invalidate(hash)
 			}
 			pos = e.Position

@@ -209,7 +209,7 @@ func (g *offerGen) offer(i int) ([]genStream, error) {
 	if err != nil {
 		return nil, fmt.Errorf("decide: %w", err)
 	}
-	streams := []genStream{{name: command.OfferStream(id), events: evs}}
+	streams := []genStream{{name: domain.OfferStream(id), events: evs}}
 	if o.Status() == domain.StatusAccepted {
 		des, err := (&domain.Grant{}).GrantFor(o)
 		if err != nil {
@@ -220,7 +220,7 @@ func (g *offerGen) offer(i int) ([]genStream, error) {
 			return nil, err
 		}
 		// The stream the command side names grant-<offer id>.
-		streams = append(streams, genStream{name: "grant-" + string(id), events: []eventstore.NewEvent{ne}})
+		streams = append(streams, genStream{name: domain.GrantStream(id), events: []eventstore.NewEvent{ne}})
 	}
 	g.spent.Add(int64(countEvents(streams)))
 	return streams, nil

@@ -8,7 +8,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/offerflow/offerflow/command"
 	"github.com/offerflow/offerflow/domain"
 	"github.com/offerflow/offerflow/eventstore"
 )
@@ -41,7 +40,7 @@ func runHistory(ctx context.Context, args []string, e env) error {
 		return err
 	}
 	defer store.Close()
-	evs, err := eventstore.ReadStreamAll(ctx, store, command.OfferStream(domain.OfferID(id)), 0)
+	evs, err := eventstore.ReadStreamAll(ctx, store, domain.OfferStream(domain.OfferID(id)), 0)
 	if err != nil {
 		return err
 	}

@@ -11,7 +11,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/offerflow/offerflow/command"
 	"github.com/offerflow/offerflow/domain"
 	"github.com/offerflow/offerflow/eventstore"
 )
@@ -60,7 +59,7 @@ func (l *Log) OfferHistory(ctx context.Context, actor domain.Actor, id domain.Of
 	if err != nil {
 		return domain.Page[domain.AuditEvent]{}, err
 	}
-	evs, err := eventstore.ReadStreamAll(ctx, l.store, command.OfferStream(id), 0)
+	evs, err := eventstore.ReadStreamAll(ctx, l.store, domain.OfferStream(id), 0)
 	if err != nil {
 		return domain.Page[domain.AuditEvent]{}, fmt.Errorf("read offer %s: %w", id, err)
 	}

@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/offerflow/offerflow/command"
 	"github.com/offerflow/offerflow/domain"
 )
 
@@ -37,7 +36,7 @@ func TestDelivery_BackoffDoubles(t *testing.T) {
 	if len(calls) != attempts {
 		t.Fatalf("webhook called %d times before delivery_failed, want %d", len(calls), attempts)
 	}
-	failed := e.ofType(t, command.OfferStream(id), domain.TypeOfferDeliveryFailed)
+	failed := e.ofType(t, domain.OfferStream(id), domain.TypeOfferDeliveryFailed)
 	if len(failed) != 1 || decode[domain.OfferDeliveryFailed](t, failed[0]).Attempts != attempts {
 		t.Errorf("delivery_failed events %+v, want one counting %d attempts", failed, attempts)
 	}

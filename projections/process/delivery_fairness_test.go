@@ -225,7 +225,7 @@ func TestDelivery_RetryScheduleSurvivesRestart(t *testing.T) {
 	if calls[1].at.Before(time.UnixMilli(nextAt)) {
 		t.Errorf("second try at %v, before its stored time %v", calls[1].at, time.UnixMilli(nextAt))
 	}
-	failed := e.ofType(t, command.OfferStream(id), domain.TypeOfferDeliveryFailed)
+	failed := e.ofType(t, domain.OfferStream(id), domain.TypeOfferDeliveryFailed)
 	if len(failed) != 1 || decode[domain.OfferDeliveryFailed](t, failed[0]).Attempts != 3 || v.DeliveryError == "" {
 		t.Errorf("delivery_failed events %+v, error %q; want one of 3 attempts with the last error", failed, v.DeliveryError)
 	}

@@ -8,7 +8,6 @@ import (
 	"math/rand/v2"
 	"time"
 
-	"github.com/offerflow/offerflow/command"
 	"github.com/offerflow/offerflow/domain"
 	"github.com/offerflow/offerflow/eventstore/pubsub"
 )
@@ -246,7 +245,7 @@ func deliveryPoisonRecord(j deliveryJob) poisonRecord {
 	payload, _ := json.Marshal(domain.OfferDispatched{OfferID: domain.OfferID(j.offerID), Dispatch: j.dispatch})
 	return poisonRecord{
 		handler: DeliveryWorkerName, eventID: j.eventID, eventType: domain.TypeOfferDispatched,
-		stream: command.OfferStream(domain.OfferID(j.offerID)), position: uint64(j.position), payload: payload,
+		stream: domain.OfferStream(domain.OfferID(j.offerID)), position: uint64(j.position), payload: payload,
 		metadata: map[string]string{pubsub.MetaCorrelationID: j.corr},
 	}
 }

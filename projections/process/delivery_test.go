@@ -49,7 +49,7 @@ func TestDelivery_NoWebhook(t *testing.T) {
 	if v.DeliveredAt == nil || v.Dispatch != 1 {
 		t.Errorf("offer = %+v, want delivered in dispatch 1", v)
 	}
-	stream := command.OfferStream(id)
+	stream := domain.OfferStream(id)
 	dispatched := e.ofType(t, stream, domain.TypeOfferDispatched)
 	delivered := e.ofType(t, stream, domain.TypeOfferDelivered)
 	if len(delivered) != 1 {
@@ -107,7 +107,7 @@ func TestDelivery_WebhookRetriedUntil2xx(t *testing.T) {
 	if len(calls) != 3 {
 		t.Fatalf("webhook called %d times, want 3", len(calls))
 	}
-	dispatched := e.ofType(t, command.OfferStream(id), domain.TypeOfferDispatched)[0]
+	dispatched := e.ofType(t, domain.OfferStream(id), domain.TypeOfferDispatched)[0]
 	for i, c := range calls {
 		if !c.verified {
 			t.Errorf("call %d: signature %q does not verify with the customer's secret", i+1, c.signature)
@@ -161,7 +161,7 @@ func TestDelivery_WebhookAlwaysFailsThenRedeliver(t *testing.T) {
 	if !strings.Contains(v.DeliveryError, "HTTP 500") {
 		t.Errorf("delivery_error = %q, want the last status", v.DeliveryError)
 	}
-	failed := e.ofType(t, command.OfferStream(id), domain.TypeOfferDeliveryFailed)
+	failed := e.ofType(t, domain.OfferStream(id), domain.TypeOfferDeliveryFailed)
 	if len(failed) != 1 {
 		t.Fatalf("%d delivery_failed events, want 1", len(failed))
 	}
@@ -171,7 +171,7 @@ func TestDelivery_WebhookAlwaysFailsThenRedeliver(t *testing.T) {
 	if n := len(hook.Calls()); n != 3 {
 		t.Errorf("webhook called %d times, want 3", n)
 	}
-	if len(e.ofType(t, command.OfferStream(id), domain.TypeOfferDelivered)) != 0 {
+	if len(e.ofType(t, domain.OfferStream(id), domain.TypeOfferDelivered)) != 0 {
 		t.Error("offer.delivered recorded for a failed delivery")
 	}
 
@@ -188,7 +188,7 @@ func TestDelivery_WebhookAlwaysFailsThenRedeliver(t *testing.T) {
 	if len(calls) != 4 {
 		t.Fatalf("webhook called %d times, want 3 + 1", len(calls))
 	}
-	dispatched := e.ofType(t, command.OfferStream(id), domain.TypeOfferDispatched)
+	dispatched := e.ofType(t, domain.OfferStream(id), domain.TypeOfferDispatched)
 	if calls[3].id != dispatched[1].ID || calls[3].id == calls[0].id {
 		t.Errorf("redelivery webhook-id %q, want the second dispatch's %q", calls[3].id, dispatched[1].ID)
 	}
@@ -213,7 +213,7 @@ func TestDelivery_WithdrawnWhileRetrying(t *testing.T) {
 	if n := len(hook.Calls()); n != calls || n > 2 {
 		t.Errorf("webhook called %d times (%d when the job ended), want no more after the withdrawal", n, calls)
 	}
-	stream := command.OfferStream(id)
+	stream := domain.OfferStream(id)
 	if n := len(e.ofType(t, stream, domain.TypeOfferDelivered)) + len(e.ofType(t, stream, domain.TypeOfferDeliveryFailed)); n != 0 {
 		t.Errorf("%d delivery outcomes recorded for a withdrawn offer, want none", n)
 	}
@@ -280,7 +280,7 @@ func TestDelivery_RedeliveredDispatchHasNoSecondEffect(t *testing.T) {
 
 	id := e.createOffer(t, nil)
 	e.waitStatus(t, id, domain.StatusWaitingForConfirmation, eventually)
-	stream := command.OfferStream(id)
+	stream := domain.OfferStream(id)
 	dispatched := e.ofType(t, stream, domain.TypeOfferDispatched)[0]
 
 	// The same event handled twice more, directly.

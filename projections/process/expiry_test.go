@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/offerflow/offerflow/command"
 	"github.com/offerflow/offerflow/domain"
 	"github.com/offerflow/offerflow/projections/process"
 )
@@ -51,14 +50,14 @@ func TestExpiry_DueOfferExpiresUndecidedOnly(t *testing.T) {
 	if v.ExpiredAt == nil || !v.ExpiredAt.Equal(exp) {
 		t.Errorf("expired_at = %v, want %v", v.ExpiredAt, exp)
 	}
-	expired := e.ofType(t, command.OfferStream(due), domain.TypeOfferExpired)
+	expired := e.ofType(t, domain.OfferStream(due), domain.TypeOfferExpired)
 	if len(expired) != 1 {
 		t.Fatalf("%d offer.expired events, want 1", len(expired))
 	}
 	if a := expired[0].Metadata.Actor; a.Role != string(domain.RoleSystem) || a.Subject != "expiry" {
 		t.Errorf("expired by %+v, want the system's expiry process", a)
 	}
-	if created := e.ofType(t, command.OfferStream(due), domain.TypeOfferCreated)[0]; expired[0].Metadata.CausationID != created.ID {
+	if created := e.ofType(t, domain.OfferStream(due), domain.TypeOfferCreated)[0]; expired[0].Metadata.CausationID != created.ID {
 		t.Errorf("causation %q, want the offer.created %q that scheduled it", expired[0].Metadata.CausationID, created.ID)
 	}
 	processWait(t, 5*time.Second, func() bool { return e.pendingExpiries(t, due) == 0 }, "the expiry row to go")
@@ -68,7 +67,7 @@ func TestExpiry_DueOfferExpiresUndecidedOnly(t *testing.T) {
 	if _, err := p.Expiry().ExpireDue(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if n := len(e.ofType(t, command.OfferStream(due), domain.TypeOfferExpired)); n != 1 {
+	if n := len(e.ofType(t, domain.OfferStream(due), domain.TypeOfferExpired)); n != 1 {
 		t.Errorf("%d offer.expired events after another pass, want 1", n)
 	}
 	// The hook runs once the expiry's append has returned, which is after
@@ -94,7 +93,7 @@ func TestExpiry_SurvivesRestart(t *testing.T) {
 
 	exp := clock.Now().Add(30 * time.Minute)
 	id := e.createOffer(t, &exp)
-	created := e.ofType(t, command.OfferStream(id), domain.TypeOfferCreated)[0]
+	created := e.ofType(t, domain.OfferStream(id), domain.TypeOfferCreated)[0]
 	processWait(t, 5*time.Second, func() bool {
 		return e.pendingExpiries(t, id) == 1 && e.checkpoint(t, process.ExpiryConsumerGroup) >= created.Position
 	}, "the expiry to be scheduled and its event checkpointed")
@@ -106,7 +105,7 @@ func TestExpiry_SurvivesRestart(t *testing.T) {
 	clock.Advance(time.Hour)
 	e.start(t, cfg)
 	e.waitStatus(t, id, domain.StatusExpired, 5*time.Second)
-	if n := len(e.ofType(t, command.OfferStream(id), domain.TypeOfferExpired)); n != 1 {
+	if n := len(e.ofType(t, domain.OfferStream(id), domain.TypeOfferExpired)); n != 1 {
 		t.Errorf("%d offer.expired events, want 1", n)
 	}
 }

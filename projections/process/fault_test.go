@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/offerflow/offerflow/command"
 	"github.com/offerflow/offerflow/domain"
 	"github.com/offerflow/offerflow/eventstore"
 	"github.com/offerflow/offerflow/eventstore/faultstore"
@@ -75,7 +74,7 @@ func TestProcesses_StoreFaults(t *testing.T) {
 			if len(fs.Injected()) == 0 {
 				t.Fatal("no fault was injected: the rule matched nothing")
 			}
-			stream := command.OfferStream(id)
+			stream := domain.OfferStream(id)
 			if n := len(e.ofType(t, stream, domain.TypeOfferDelivered)); n != 1 {
 				t.Errorf("%d offer.delivered events, want 1", n)
 			}

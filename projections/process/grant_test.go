@@ -4,7 +4,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/offerflow/offerflow/command"
 	"github.com/offerflow/offerflow/domain"
 	"github.com/offerflow/offerflow/projections/process"
 )
@@ -19,7 +18,7 @@ func TestGrant_OnceHoweverOftenAcceptanceIsSeen(t *testing.T) {
 	processWait(t, 5*time.Second, func() bool {
 		return len(e.ofType(t, grantStream, domain.TypeLicensesGranted)) > 0
 	}, "the licenses to be granted")
-	accepted := e.ofType(t, command.OfferStream(id), domain.TypeOfferAccepted)[0]
+	accepted := e.ofType(t, domain.OfferStream(id), domain.TypeOfferAccepted)[0]
 	granted := e.ofType(t, grantStream, domain.TypeLicensesGranted)
 	g := decode[domain.LicensesGranted](t, granted[0])
 	if g.OfferID != id || string(g.CustomerID) != e.customer.Tenant || len(g.Licenses) != 1 || g.Licenses[0].ValidUntil == nil {
