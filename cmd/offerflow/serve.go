@@ -66,6 +66,7 @@ type serveConfig struct {
 	allowInsecure   bool
 	webhookAttempts int
 	webhookBackoff  time.Duration
+	webhookShare    int
 	logLevel        string
 	logJSON         bool
 	shutdownTimeout time.Duration
@@ -93,6 +94,7 @@ func (m *Main) ParseFlags(args []string) error {
 	fs.BoolVar(&c.allowInsecure, "allow-insecure-webhooks", false, "permit http and loopback/private webhook addresses (tests and development only)")
 	fs.IntVar(&c.webhookAttempts, "webhook-attempts", 8, "tries of a webhook notification before the delivery fails")
 	fs.DurationVar(&c.webhookBackoff, "webhook-backoff", time.Second, "wait before the first webhook retry; each further wait doubles")
+	fs.IntVar(&c.webhookShare, "webhook-calls-per-customer", 4, "webhook calls in flight at once for one customer, so that one customer's slow or failing webhook leaves the delivery slots to others (deliveries without a webhook are not limited by it)")
 	fs.BoolVar(&c.processes, "processes", true, "run the process managers (delivery, expiry, license grant); with several nodes on one EventStoreDB cluster, let one node run them")
 	fs.BoolVar(&c.secureCookie, "secure-cookie", false, "mark the web UI's session cookie Secure on every response (set it behind a proxy that terminates TLS)")
 	fs.StringVar(&c.pprofAddr, "pprof-addr", "", "serve Go's profiles (/debug/pprof/) on this address, apart from the API (off by default; use a loopback address)")
@@ -123,6 +125,9 @@ func (m *Main) ParseFlags(args []string) error {
 	}
 	if c.webhookAttempts < 1 {
 		return usageError{"--webhook-attempts must be at least 1"}
+	}
+	if c.webhookShare < 1 {
+		return usageError{"--webhook-calls-per-customer must be at least 1"}
 	}
 	if l := c.limits; l.TokenRate < 0 || l.AddressRate < 0 || l.AuthFailures < 0 || l.StreamsPerToken < 0 || l.ConnectionsPerAddress < 0 {
 		return usageError{"--rate-limit-token, --rate-limit-address, --auth-failure-limit, --streams-per-token and --connections-per-address must not be negative"}
@@ -206,14 +211,15 @@ func (m *Main) Run(ctx context.Context) error {
 		if m.procs, err = process.NewProcesses(ctx, process.ProcessDeps{
 			Service: svc, Store: m.store, DB: m.procDB, Logger: m.log.With("component", "processes"),
 		}, process.ProcessConfig{
-			WebhookAttempts:  c.webhookAttempts,
-			WebhookBackoff:   c.webhookBackoff,
-			AllowInsecure:    c.allowInsecure,
-			WebhookJitter:    0.1,
-			OnWebhookAttempt: metrics.WebhookAttempt,
-			OnDelivery:       metrics.Delivery,
-			OnExpired:        metrics.OfferExpired,
-			OnPoisoned:       metrics.MessagePoisoned,
+			WebhookAttempts:      c.webhookAttempts,
+			WebhookBackoff:       c.webhookBackoff,
+			MaxActivePerCustomer: c.webhookShare,
+			AllowInsecure:        c.allowInsecure,
+			WebhookJitter:        0.1,
+			OnWebhookAttempt:     metrics.WebhookAttempt,
+			OnDelivery:           metrics.Delivery,
+			OnExpired:            metrics.OfferExpired,
+			OnPoisoned:           metrics.MessagePoisoned,
 		}); err != nil {
 			return err
 		}

@@ -55,6 +55,9 @@ func (m *DeliveryManager) attempt(ctx context.Context, st *deliveryRun) error {
 		return fmt.Errorf("load customer %s of offer %s: %w", o.Customer(), id, err)
 	}
 	url, secret := c.Webhook()
+	if st.job.customerID == st.customer {
+		m.learnWebhook(st.customer, url != "")
+	}
 	if url == "" {
 		// Nothing to notify: only recording is left. Marked so that a retry
 		// after a failed record records again (a no-op when the first one
@@ -73,6 +76,15 @@ func (m *DeliveryManager) attempt(ctx context.Context, st *deliveryRun) error {
 			return err
 		}
 	}
+
+	// A job started while its customer had no webhook may find one now,
+	// with the customer's share of calls taken: it goes back to the queue
+	// untried, and the customer's jobs start within the share from now on.
+	if !m.enterCall(st.customer) {
+		st.retryAt = m.cfg.Now()
+		return nil
+	}
+	defer m.leaveCall(st.customer)
 
 	st.attempts++
 	// Counted before the call, so that a crash during it still counts the try.

@@ -63,7 +63,8 @@ func (m *DeliveryManager) prune(ctx context.Context) {
 }
 
 // startDue starts a goroutine for due pending jobs not yet under way, up to
-// MaxActiveDeliveries in all and MaxActivePerCustomer per customer, and
+// MaxActiveDeliveries in all and MaxActivePerCustomer per customer that
+// may have a webhook, and
 // returns when the earliest job not yet due will be. The due jobs are
 // taken in turns: every customer's first, then every customer's second, and
 // so on, so that a customer with a thousand jobs waits its turn like one
@@ -73,12 +74,19 @@ func (m *DeliveryManager) startDue(ctx context.Context) (next time.Time, err err
 	m.mu.Lock()
 	room := m.cfg.MaxActiveDeliveries - len(m.active)
 	busy := len(m.active) + len(m.held)
+	hookless := len(m.hookless) > 0
 	m.mu.Unlock()
 	if room > 0 {
 		// A customer's jobs under way are among its first turns, so twice
 		// its share of turns holds every job it may start now; LIMIT leaves
-		// room for those under way or held.
-		jobs, err := m.due(ctx, now, 2*m.cfg.MaxActivePerCustomer, room+busy)
+		// room for those under way or held. A customer without a webhook
+		// may fill every free slot, so then its turns must reach that far
+		// (the query then reads more rows per customer with a backlog).
+		turns := 2 * m.cfg.MaxActivePerCustomer
+		if hookless {
+			turns = max(turns, room+busy)
+		}
+		jobs, err := m.due(ctx, now, turns, room+busy)
 		if err != nil {
 			return next, err
 		}
@@ -142,7 +150,10 @@ func (m *DeliveryManager) start(ctx context.Context, jobs []deliveryJob) {
 		if len(m.active) >= m.cfg.MaxActiveDeliveries {
 			return
 		}
-		if _, ok := m.active[j.eventID]; ok || m.busy[j.customerID] >= m.cfg.MaxActivePerCustomer {
+		if _, ok := m.active[j.eventID]; ok {
+			continue
+		}
+		if !m.hookless[j.customerID] && m.busy[j.customerID] >= m.cfg.MaxActivePerCustomer {
 			continue
 		}
 		if until, ok := m.held[j.eventID]; ok {
@@ -154,6 +165,46 @@ func (m *DeliveryManager) start(ctx context.Context, jobs []deliveryJob) {
 		m.active[j.eventID] = j.customerID
 		m.busy[j.customerID]++
 		m.wg.Go(func() { m.work(ctx, j) })
+	}
+}
+
+// learnWebhook records whether customer had a webhook at its latest try,
+// and looks at the queue again when its jobs may now start beyond the
+// share.
+func (m *DeliveryManager) learnWebhook(customer string, hooked bool) {
+	if customer == "" {
+		return
+	}
+	m.mu.Lock()
+	was := m.hookless[customer]
+	if hooked {
+		delete(m.hookless, customer)
+	} else {
+		m.hookless[customer] = true
+	}
+	m.mu.Unlock()
+	if !hooked && !was {
+		m.Wake()
+	}
+}
+
+// enterCall takes one of customer's MaxActivePerCustomer webhook calls, if
+// one is free; leaveCall gives it back.
+func (m *DeliveryManager) enterCall(customer string) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.calls[customer] >= m.cfg.MaxActivePerCustomer {
+		return false
+	}
+	m.calls[customer]++
+	return true
+}
+
+func (m *DeliveryManager) leaveCall(customer string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.calls[customer]--; m.calls[customer] <= 0 {
+		delete(m.calls, customer)
 	}
 }
 

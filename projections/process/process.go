@@ -62,9 +62,13 @@ type ProcessConfig struct {
 	// job waiting for its next try is not one of them. More wait in the
 	// durable queue (default 256).
 	MaxActiveDeliveries int
-	// MaxActivePerCustomer bounds the delivery tries under way at once for
-	// one customer, so that no customer's failing or hanging webhook takes
-	// the slots that others' deliveries need (default 4).
+	// MaxActivePerCustomer bounds the webhook calls in flight at once for
+	// one customer, and the delivery tries under way at once for a customer
+	// that has (or may have) a webhook, so that no customer's failing or
+	// hanging webhook takes the slots that others' deliveries need (default
+	// 4). A customer whose webhook was unset at its latest try has its
+	// deliveries (appends to the log) started beyond it, within
+	// MaxActiveDeliveries.
 	MaxActivePerCustomer int
 	// AllowInsecure lets webhook calls reach loopback, private and
 	// link-local addresses (tests and development only; serve's
