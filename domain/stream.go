@@ -26,3 +26,8 @@ func GrantStream(id OfferID) string { return "grant-" + string(id) }
 // TokenStream returns the name of an API token's stream; hash is the hex
 // SHA-256 of the token.
 func TokenStream(hash string) string { return "token-" + hash }
+
+// CausedStreams returns the names of the streams that an offer's events
+// cause, derived from the offer's id: an offer's history shows their events
+// beside its own.
+func CausedStreams(id OfferID) []string { return []string{GrantStream(id)} }

@@ -93,7 +93,7 @@ func operations() []op {
 			params: []obj{id}, body: emptyBody(), command: true, ok: 200, okSchema: ref("Offer"), errors: pathCmd},
 		{method: "POST", path: "/v1/offers/{id}/redeliver", id: "redeliverOffer", summary: "Deliver a failed offer again (back to waiting).", roles: "reseller",
 			params: []obj{id}, body: emptyBody(), command: true, ok: 200, okSchema: ref("Offer"), errors: pathCmd},
-		{method: "GET", path: "/v1/offers/{id}/history", id: "offerHistory", summary: "Every event of the offer, oldest first, with the hash chain.", roles: "reseller (own), customer (own delivered offers), auditor",
+		{method: "GET", path: "/v1/offers/{id}/history", id: "offerHistory", summary: "Every event of the offer and of the streams it caused (its grant's licenses.granted), in log order, each with its stream and the hash chain of that stream.", roles: "reseller (own), customer (own delivered offers), auditor",
 			params: listParams(id), ok: 200, okSchema: ref("EventList"), errors: append(pathQuery, 400)},
 		{method: "GET", path: "/v1/audit/events", id: "auditEvents", summary: "The events the token may see, in global order, one JSON object (history shape) a line.", roles: "reseller, customer, auditor",
 			params: queryParams(queryParam("after", position(0), "Only events after this position."), pref("Limit")),

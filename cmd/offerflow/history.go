@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"text/tabwriter"
@@ -10,10 +11,11 @@ import (
 
 	"github.com/offerflow/offerflow/domain"
 	"github.com/offerflow/offerflow/eventstore"
+	"github.com/offerflow/offerflow/eventstore/eventlog"
 )
 
-// runHistory prints every event of one offer, oldest first, and whether its
-// hash chain is intact.
+// runHistory prints every event of one offer and of the streams it caused
+// (its grant), in log order, and whether each stream's hash chain is intact.
 func runHistory(ctx context.Context, args []string, e env) error {
 	fs := newFlagSet("history", e)
 	var sf storeFlags
@@ -40,14 +42,29 @@ func runHistory(ctx context.Context, args []string, e env) error {
 		return err
 	}
 	defer store.Close()
-	evs, err := eventstore.ReadStreamAll(ctx, store, domain.OfferStream(domain.OfferID(id)), 0)
+	evs, err := eventlog.ReadOfferHistory(ctx, store, domain.OfferID(id))
 	if err != nil {
 		return err
 	}
 	if len(evs) == 0 {
 		return fmt.Errorf("offer %s: no such offer", id)
 	}
-	chainErr := eventstore.VerifyChain(evs)
+	// The offer's stream and the streams it caused each carry a hash chain
+	// of their own: each is verified alone.
+	var streams []string
+	byStream := map[string][]eventstore.Event{}
+	for _, ev := range evs {
+		if _, ok := byStream[ev.Stream]; !ok {
+			streams = append(streams, ev.Stream)
+		}
+		byStream[ev.Stream] = append(byStream[ev.Stream], ev)
+	}
+	var chainErrs []error
+	for _, s := range streams {
+		if err := eventstore.VerifyChain(byStream[s]); err != nil {
+			chainErrs = append(chainErrs, err)
+		}
+	}
 	if *asJSON {
 		enc := json.NewEncoder(e.stdout)
 		enc.SetEscapeHTML(false)
@@ -58,21 +75,24 @@ func runHistory(ctx context.Context, args []string, e env) error {
 		}
 	} else {
 		tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "POSITION\tVERSION\tOCCURRED AT\tTYPE\tACTOR\tDATA")
+		fmt.Fprintln(tw, "POSITION\tSTREAM\tVERSION\tOCCURRED AT\tTYPE\tACTOR\tDATA")
 		for _, ev := range evs {
 			a := ev.Metadata.Actor
-			fmt.Fprintf(tw, "%d\t%d\t%s\t%s\t%s/%s/%s\t%s\n", ev.Position, ev.Version,
+			fmt.Fprintf(tw, "%d\t%s\t%d\t%s\t%s\t%s/%s/%s\t%s\n", ev.Position, ev.Stream, ev.Version,
 				ev.Metadata.OccurredAt.UTC().Format(time.RFC3339), ev.Type, a.Role, a.Tenant, a.Subject, summarize(ev.Data))
 		}
 		if err := tw.Flush(); err != nil {
 			return err
 		}
 	}
-	if chainErr != nil {
-		return fmt.Errorf("hash chain broken: %w", chainErr)
+	if len(chainErrs) > 0 {
+		return fmt.Errorf("hash chain broken: %w", errors.Join(chainErrs...))
 	}
 	if !*asJSON {
-		fmt.Fprintf(e.stdout, "hash chain intact: %d events, last hash %s\n", len(evs), evs[len(evs)-1].Hash)
+		for _, s := range streams {
+			last := byStream[s][len(byStream[s])-1]
+			fmt.Fprintf(e.stdout, "hash chain intact: %s, %d events, last hash %s\n", s, len(byStream[s]), last.Hash)
+		}
 	}
 	return nil
 }

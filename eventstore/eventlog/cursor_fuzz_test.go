@@ -4,7 +4,7 @@ import "testing"
 
 // FuzzDecodeCursor feeds the history cursor parser what a client may send:
 // it must refuse or decode without panicking, and what it decodes must be
-// the version the same cursor encodes.
+// the position the same cursor encodes.
 func FuzzDecodeCursor(f *testing.F) {
 	for _, s := range []string{"", encodeCursor(0), encodeCursor(7), encodeCursor(^uint64(0)), "aGlzdG9yeTo", "aGlzdG9yeTotMQ", "!!", "aGlzdG9yeToxOA=="} {
 		f.Add(s)
@@ -15,7 +15,7 @@ func FuzzDecodeCursor(f *testing.F) {
 			return
 		}
 		if again, err := decodeCursor(encodeCursor(v)); err != nil || again != v {
-			t.Fatalf("round trip of version %d (from %q): %d, %v", v, s, again, err)
+			t.Fatalf("round trip of position %d (from %q): %d, %v", v, s, again, err)
 		}
 	})
 }

@@ -5,9 +5,11 @@
 package eventlog
 
 import (
+	"cmp"
 	"context"
 	"encoding/base64"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -50,21 +52,26 @@ func (l *Log) Head(ctx context.Context) (uint64, error) {
 // defaultLimit is the page size when the request names none.
 const defaultLimit = 50
 
-// OfferHistory returns one page of the events of offer id, oldest first,
-// read from the offer's stream. An offer that actor may not see (as
-// domain.Offer.VisibleTo decides, on the offer as it stands now) is
-// ErrOfferNotFound; a cursor this method did not issue is malformed.
+// OfferHistory returns one page of the events of offer id and of the
+// streams it caused (ReadOfferHistory), in log order. An offer that actor
+// may not see (as domain.Offer.VisibleTo decides, on the offer as it stands
+// now) is ErrOfferNotFound; a cursor this method did not issue is
+// malformed.
 func (l *Log) OfferHistory(ctx context.Context, actor domain.Actor, id domain.OfferID, page domain.PageRequest) (domain.Page[domain.AuditEvent], error) {
 	after, err := decodeCursor(page.Cursor)
 	if err != nil {
 		return domain.Page[domain.AuditEvent]{}, err
 	}
-	evs, err := eventstore.ReadStreamAll(ctx, l.store, domain.OfferStream(id), 0)
+	evs, err := ReadOfferHistory(ctx, l.store, id)
 	if err != nil {
-		return domain.Page[domain.AuditEvent]{}, fmt.Errorf("read offer %s: %w", id, err)
+		return domain.Page[domain.AuditEvent]{}, err
 	}
 	o := &domain.Offer{}
+	own := domain.OfferStream(id)
 	for _, e := range evs {
+		if e.Stream != own {
+			continue
+		}
 		de, err := domain.DecodeEvent(e.Type, e.SchemaVersion, e.Data)
 		if err != nil {
 			return domain.Page[domain.AuditEvent]{}, fmt.Errorf("read offer %s version %d: %w", id, e.Version, err)
@@ -81,11 +88,11 @@ func (l *Log) OfferHistory(ctx context.Context, actor domain.Actor, id domain.Of
 	var out domain.Page[domain.AuditEvent]
 	out.Items = []domain.AuditEvent{}
 	for _, e := range evs {
-		if e.Version <= after {
+		if e.Position <= after {
 			continue
 		}
 		if len(out.Items) == limit {
-			out.NextCursor = encodeCursor(out.Items[len(out.Items)-1].Version)
+			out.NextCursor = encodeCursor(out.Items[len(out.Items)-1].Position)
 			break
 		}
 		out.Items = append(out.Items, AuditEvent(e))
@@ -93,12 +100,40 @@ func (l *Log) OfferHistory(ctx context.Context, actor domain.Actor, id domain.Of
 	return out, nil
 }
 
-// cursorPrefix marks the cursors of offer histories, so that a cursor of
-// another list is refused rather than misread.
-const cursorPrefix = "history:"
+// ReadOfferHistory reads every event of offer id's stream and of the
+// streams the offer caused (domain.CausedStreams: the licenses.granted of
+// its grant), merged in log order; each event keeps its stream, version and
+// place in its own stream's hash chain, so every stream can be verified on
+// its own. An unknown offer reads as no events.
+func ReadOfferHistory(ctx context.Context, store eventstore.Store, id domain.OfferID) ([]eventstore.Event, error) {
+	own := domain.OfferStream(id)
+	evs, err := eventstore.ReadStreamAll(ctx, store, own, 0)
+	if err != nil {
+		return nil, fmt.Errorf("read offer %s: %w", id, err)
+	}
+	if len(evs) == 0 {
+		return nil, nil
+	}
+	for _, stream := range domain.CausedStreams(id) {
+		more, err := eventstore.ReadStreamAll(ctx, store, stream, 0)
+		if err != nil {
+			return nil, fmt.Errorf("read %s of offer %s: %w", stream, id, err)
+		}
+		evs = append(evs, more...)
+	}
+	// Each stream is in version order, which is log order; merge them.
+	slices.SortStableFunc(evs, func(a, b eventstore.Event) int { return cmp.Compare(a.Position, b.Position) })
+	return evs, nil
+}
 
-func encodeCursor(version uint64) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(cursorPrefix + strconv.FormatUint(version, 10)))
+// cursorPrefix marks the cursors of offer histories (a log position), so
+// that a cursor of another list, or one that named an offer stream version
+// before histories took in the streams an offer caused, is refused rather
+// than misread.
+const cursorPrefix = "history-position:"
+
+func encodeCursor(position uint64) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(cursorPrefix + strconv.FormatUint(position, 10)))
 }
 
 func decodeCursor(c string) (uint64, error) {

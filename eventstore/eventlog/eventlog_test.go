@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/offerflow/offerflow/command"
 	"github.com/offerflow/offerflow/domain"
+	"github.com/offerflow/offerflow/eventstore"
 	"github.com/offerflow/offerflow/eventstore/eventlog"
 	"github.com/offerflow/offerflow/eventstore/sqlite"
 )
@@ -108,22 +110,54 @@ func TestLog_OfferHistory(t *testing.T) {
 		}
 	})
 	t.Run("Paging", func(t *testing.T) {
-		var types []string
-		req := domain.PageRequest{Limit: 1}
-		for range 10 {
-			p, err := f.log.OfferHistory(ctx, f.reseller, f.offer, req)
+		types := pagedTypes(t, f, 1)
+		if len(types) != 3 || types[2] != domain.TypeOfferDelivered {
+			t.Fatalf("paged history: %v", types)
+		}
+	})
+	t.Run("CausedStreams", func(t *testing.T) {
+		cm := command.Meta{Actor: f.customer}
+		if _, _, err := f.svc.AcceptOffer(ctx, cm, f.offer); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := f.svc.GrantLicenses(ctx, command.Meta{Actor: domain.SystemActor("grant")}, f.offer); err != nil {
+			t.Fatal(err)
+		}
+		// Something else lands in the log after the grant: the offer's
+		// history must not take it in.
+		if _, _, err := f.svc.RegisterCustomer(ctx, command.Meta{Actor: f.reseller}, "D", ""); err != nil {
+			t.Fatal(err)
+		}
+		for _, a := range []domain.Actor{f.reseller, f.customer, {Role: domain.RoleAuditor, Tenant: "*"}} {
+			p, err := f.log.OfferHistory(ctx, a, f.offer, all)
 			if err != nil {
 				t.Fatal(err)
 			}
-			for _, e := range p.Items {
-				types = append(types, e.Type)
+			var got []string
+			byStream := map[string][]eventstore.Event{}
+			for i, e := range p.Items {
+				got = append(got, e.Stream+" "+e.Type)
+				if i > 0 && e.Position <= p.Items[i-1].Position {
+					t.Fatalf("history not in log order: %d after %d", e.Position, p.Items[i-1].Position)
+				}
+				byStream[e.Stream] = append(byStream[e.Stream], auditToStored(e))
 			}
-			if p.NextCursor == "" {
-				break
+			offer, grant := domain.OfferStream(f.offer), domain.GrantStream(f.offer)
+			want := []string{offer + " " + domain.TypeOfferCreated, offer + " " + domain.TypeOfferDispatched,
+				offer + " " + domain.TypeOfferDelivered, offer + " " + domain.TypeOfferAccepted, grant + " " + domain.TypeLicensesGranted}
+			if !slices.Equal(got, want) {
+				t.Fatalf("%s's history:\n got %v\nwant %v", a.Role, got, want)
 			}
-			req.Cursor = p.NextCursor
+			// Each stream's chain verifies on its own, from the history alone.
+			for stream, evs := range byStream {
+				if err := eventstore.VerifyChain(evs); err != nil {
+					t.Fatalf("chain of %s: %v", stream, err)
+				}
+			}
 		}
-		if len(types) != 3 || types[2] != domain.TypeOfferDelivered {
+		// Paging by log position crosses from the offer's stream into the grant's.
+		types := pagedTypes(t, f, 2)
+		if len(types) != 5 || types[4] != domain.TypeLicensesGranted {
 			t.Fatalf("paged history: %v", types)
 		}
 	})
@@ -159,4 +193,41 @@ func TestLog_ReadAllAndWait(t *testing.T) {
 	if err := f.log.Wait(ctx, head-1); err != nil {
 		t.Fatalf("Wait below the head: %v", err)
 	}
+}
+
+// auditToStored turns an event of a history back into the stored envelope
+// its hash covers.
+func auditToStored(e domain.AuditEvent) eventstore.Event {
+	prev := ""
+	if e.PrevHash != nil {
+		prev = *e.PrevHash
+	}
+	return eventstore.Event{ID: e.ID, Stream: e.Stream, Version: e.Version, Position: e.Position, Type: e.Type,
+		SchemaVersion: e.SchemaVersion, Data: e.Data,
+		Metadata: eventstore.Metadata{Actor: eventstore.Actor{Role: string(e.Actor.Role), Tenant: e.Actor.Tenant,
+			Subject: e.Actor.Subject, Name: e.Actor.Name}, CorrelationID: e.CorrelationID, CausationID: e.CausationID,
+			OccurredAt: e.OccurredAt},
+		PrevHash: prev, Hash: e.Hash}
+}
+
+// pagedTypes pages through the reseller's history of f's offer, limit
+// events a page, and returns the events' types.
+func pagedTypes(t *testing.T, f fixture, limit int) []string {
+	t.Helper()
+	var types []string
+	req := domain.PageRequest{Limit: limit}
+	for range 10 {
+		p, err := f.log.OfferHistory(context.Background(), f.reseller, f.offer, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range p.Items {
+			types = append(types, e.Type)
+		}
+		if p.NextCursor == "" {
+			break
+		}
+		req.Cursor = p.NextCursor
+	}
+	return types
 }
