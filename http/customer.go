@@ -70,7 +70,7 @@ func (s *Server) handleCustomerGet(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, err)
 		return
 	}
-	l := newList(offers, offerFromRecord)
+	l := newList(offers, viewerOf(r).offerFromRecord)
 	setETag(w, c.Version)
 	writeJSON(w, http.StatusOK, customerDetailJSON{customerJSON: customerFromRecord(c), Offers: l.Items, OffersNextCursor: l.NextCursor})
 }

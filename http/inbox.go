@@ -22,7 +22,7 @@ func (s *Server) handleInboxList(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, newList(p, inboxEntryFromRecord))
+	writeJSON(w, http.StatusOK, newList(p, viewerOf(r).inboxEntryFromRecord))
 }
 
 // handleInboxBadge returns the customer's unread counts.
@@ -101,7 +101,7 @@ func (s *Server) handleInboxReject(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	setCommandHeaders(w, res, true)
-	writeJSON(w, http.StatusOK, offerFromView(o.View(), res.Version))
+	writeJSON(w, http.StatusOK, offerFromView(o.View(), res.Version, viewerOf(r)))
 }
 
 // handleLicenseList lists the licenses granted to the customer.

@@ -60,7 +60,7 @@ func (s *Server) handleOfferCreate(w http.ResponseWriter, r *http.Request) {
 	}
 	setCommandHeaders(w, res, true)
 	w.Header().Set("Location", "/v1/offers/"+string(o.ID()))
-	writeJSON(w, http.StatusAccepted, offerFromView(o.View(), res.Version))
+	writeJSON(w, http.StatusAccepted, offerFromView(o.View(), res.Version, viewerOf(r)))
 }
 
 // handleOfferList lists offers newest first: the reseller's own, an
@@ -90,7 +90,7 @@ func (s *Server) handleOfferList(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, newList(p, offerFromRecord))
+	writeJSON(w, http.StatusOK, newList(p, viewerOf(r).offerFromRecord))
 }
 
 // resellerScope is the reseller whose data the caller reads: its tenant, or
@@ -143,7 +143,13 @@ func (s *Server) handleOfferGet(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	setETag(w, v)
-	writeJSON(w, http.StatusOK, offerFromView(o.View(), v))
+	who := viewerOf(r)
+	if asOfVersion != 0 || !asOf.IsZero() {
+		// A past state offers no action: commands act on the offer as it
+		// stands now.
+		who = viewer{}
+	}
+	writeJSON(w, http.StatusOK, offerFromView(o.View(), v, who))
 }
 
 // offerCommand is a command on one offer named in the path.
@@ -167,7 +173,7 @@ func (s *Server) runOfferCommand(w http.ResponseWriter, r *http.Request, param s
 		return
 	}
 	setCommandHeaders(w, res, true)
-	writeJSON(w, http.StatusOK, offerFromView(o.View(), res.Version))
+	writeJSON(w, http.StatusOK, offerFromView(o.View(), res.Version, viewerOf(r)))
 }
 
 // handleOfferWithdraw withdraws an offer of the reseller.

@@ -14,6 +14,17 @@ func statuses() []string {
 	return out
 }
 
+// allowedActions is an offer's allowed_actions.
+func allowedActions() obj {
+	var names []string
+	for _, a := range domain.OfferActions() {
+		names = append(names, string(a))
+	}
+	o := arr(enum(names...))
+	o["description"] = "What the caller may do to the offer now: each a command that would succeed (withdraw and redeliver for its reseller, accept and reject for its customer); empty for a past state (as_of) and for roles that only read."
+	return o
+}
+
 func schemas() obj {
 	item := object([]string{"id", "product_id", "product_name", "kind", "term_months", "license_mode", "seats"}, obj{
 		"id": str(), "product_id": str(), "product_name": str(), "kind": enum("module", "course"),
@@ -61,20 +72,20 @@ func schemas() obj {
 		"CustomerDetail": object(append(customerRequired, "offers", "offers_next_cursor"), customerDetailProps),
 		"CustomerList":   listOf("Customer"),
 		"Offer": object([]string{"id", "reseller_id", "customer_id", "template_id", "status", "items", "message", "expires_at",
-			"created_at", "delivered_at", "opened_at", "decided_at", "withdrawn_at", "expired_at", "rejection_reason", "delivery_error", "version"}, obj{
+			"created_at", "delivered_at", "opened_at", "decided_at", "withdrawn_at", "expired_at", "rejection_reason", "delivery_error", "version", "allowed_actions"}, obj{
 			"id": str(), "reseller_id": str(), "customer_id": str(), "customer_name": str(), "template_id": str(),
 			"status": enum(statuses()...), "items": arr(ref("Item")), "message": str(),
 			"expires_at": nullable(dateTime()), "created_at": dateTime(), "delivered_at": nullable(dateTime()),
 			"opened_at": nullable(dateTime()), "decided_at": nullable(dateTime()), "withdrawn_at": nullable(dateTime()),
 			"opened_by": nullable(str()), "decided_by": nullable(str()),
 			"expired_at": nullable(dateTime()), "rejection_reason": nullable(str()), "delivery_error": nullable(str()),
-			"version": integer(),
+			"version": integer(), "allowed_actions": allowedActions(),
 		}),
 		"OfferList": listOf("Offer"),
-		"InboxEntry": object([]string{"id", "offer_id", "reseller_name", "status", "read", "items", "message", "expires_at", "received_at", "decided_at", "version"}, obj{
+		"InboxEntry": object([]string{"id", "offer_id", "reseller_name", "status", "read", "items", "message", "expires_at", "received_at", "decided_at", "version", "allowed_actions"}, obj{
 			"id": str(), "offer_id": str(), "reseller_name": str(), "status": enum(statuses()...), "read": boolean(),
 			"items": arr(ref("Item")), "message": str(), "expires_at": nullable(dateTime()), "received_at": dateTime(),
-			"decided_at": nullable(dateTime()), "version": integer(),
+			"decided_at": nullable(dateTime()), "version": integer(), "allowed_actions": allowedActions(),
 		}),
 		"InboxList": listOf("InboxEntry"),
 		"Badge":     object([]string{"admin", "updates"}, obj{"admin": integer(), "updates": integer()}),

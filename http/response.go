@@ -134,9 +134,23 @@ type offerJSON struct {
 	RejectionReason *string            `json:"rejection_reason"`
 	DeliveryError   *string            `json:"delivery_error"`
 	Version         uint64             `json:"version"`
+	// AllowedActions is what the caller may do to the offer now
+	// (domain.Offer.AllowedActions), so that a client shows exactly the
+	// buttons that will work.
+	AllowedActions []domain.OfferAction `json:"allowed_actions"`
 }
 
-func offerFromView(o domain.OfferView, version uint64) offerJSON {
+// viewer is who reads an offer and when: an offer's allowed_actions are
+// what that actor may do to it at that moment.
+type viewer struct {
+	actor domain.Actor
+	now   time.Time
+}
+
+// viewerOf is the caller of r, now.
+func viewerOf(r *http.Request) viewer { return viewer{actor: identity(r), now: time.Now().UTC()} }
+
+func offerFromView(o domain.OfferView, version uint64, v viewer) offerJSON {
 	out := offerJSON{
 		ID: o.ID, ResellerID: o.ResellerID, CustomerID: o.CustomerID, TemplateID: o.TemplateID,
 		Status: o.Status, Items: itemsJSON(o.Items), Message: o.Message, ExpiresAt: utcPtr(o.ExpiresAt),
@@ -144,6 +158,7 @@ func offerFromView(o domain.OfferView, version uint64) offerJSON {
 		DecidedAt: utcPtr(o.DecidedAt), WithdrawnAt: utcPtr(o.WithdrawnAt), ExpiredAt: utcPtr(o.ExpiredAt),
 		DeliveryError: optString(o.DeliveryError), Version: version,
 		OpenedBy: optString(o.OpenedBy), DecidedBy: optString(o.DecidedBy),
+		AllowedActions: o.AllowedActions(v.actor, v.now),
 	}
 	if o.Status == domain.StatusRejected {
 		// A rejection without a reason still has one: the empty one.
@@ -153,8 +168,8 @@ func offerFromView(o domain.OfferView, version uint64) offerJSON {
 	return out
 }
 
-func offerFromRecord(o domain.OfferRecord) offerJSON {
-	out := offerFromView(o.Offer, o.Version)
+func (v viewer) offerFromRecord(o domain.OfferRecord) offerJSON {
+	out := offerFromView(o.Offer, o.Version, v)
 	out.CustomerName = optString(o.CustomerName)
 	return out
 }
@@ -171,10 +186,12 @@ type inboxEntryJSON struct {
 	ReceivedAt   time.Time          `json:"received_at"`
 	DecidedAt    *time.Time         `json:"decided_at"`
 	Version      uint64             `json:"version"`
+	// AllowedActions: as an offer's.
+	AllowedActions []domain.OfferAction `json:"allowed_actions"`
 }
 
-func inboxEntryFromRecord(e domain.InboxEntry) inboxEntryJSON {
-	return inboxEntryJSON{ID: e.Offer.ID, OfferID: e.Offer.ID, ResellerName: e.ResellerName, Status: e.Offer.Status,
+func (v viewer) inboxEntryFromRecord(e domain.InboxEntry) inboxEntryJSON {
+	return inboxEntryJSON{AllowedActions: e.Offer.AllowedActions(v.actor, v.now), ID: e.Offer.ID, OfferID: e.Offer.ID, ResellerName: e.ResellerName, Status: e.Offer.Status,
 		Read: e.Read, Items: itemsJSON(e.Offer.Items), Message: e.Offer.Message, ExpiresAt: utcPtr(e.Offer.ExpiresAt),
 		ReceivedAt: e.ReceivedAt.UTC(), DecidedAt: utcPtr(e.Offer.DecidedAt), Version: e.Version}
 }
