@@ -62,13 +62,6 @@ func SystemActor(process string) Actor {
 	return Actor{Role: RoleSystem, Tenant: "*", Subject: process}
 }
 
-// Command carries what every command needs from outside the domain: who acts,
-// and when. The domain never reads a clock.
-type Command struct {
-	Actor Actor
-	At    time.Time
-}
-
 // Limits of the contract. Text limits count Unicode code points.
 const (
 	MaxMessageLen   = 2000

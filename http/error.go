@@ -59,15 +59,6 @@ var problems = map[string]problemKind{
 	domain.EINTERNAL:        {http.StatusInternalServerError, "Internal error"},
 }
 
-// ErrorStatus returns the HTTP status that answers err: the status of its
-// domain code, 500 for anything the domain did not name.
-func ErrorStatus(err error) int {
-	if k, ok := problems[domain.ErrorCode(err)]; ok {
-		return k.status
-	}
-	return http.StatusInternalServerError
-}
-
 // Problem is an RFC 9457 problem details body. Code is the stable machine
 // word; Field names the offending input of a validation error.
 type Problem struct {

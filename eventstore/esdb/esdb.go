@@ -89,12 +89,6 @@ type Store struct {
 
 var _ eventstore.Store = (*Store)(nil)
 
-// Open connects to the server named by the connection string url and checks
-// that it answers a read of $all.
-func Open(ctx context.Context, url string) (*Store, error) {
-	return OpenConfig(ctx, Config{URL: url})
-}
-
 // OpenConfig connects as cfg says and checks that the server answers a read
 // of $all, so a wrong address or missing permission fails here rather than
 // at the first command.

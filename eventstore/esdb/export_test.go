@@ -1,5 +1,13 @@
 package esdb
 
+import "context"
+
+// Open connects to the server named by the connection string url with the
+// default configuration (serve goes through OpenConfig).
+func Open(ctx context.Context, url string) (*Store, error) {
+	return OpenConfig(ctx, Config{URL: url})
+}
+
 // Internals exposed to the external test package, for the mapping tests that
 // need no server.
 var (

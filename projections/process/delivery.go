@@ -215,31 +215,6 @@ type deliveryJob struct {
 	nextAt                                           int64 // unix milliseconds
 }
 
-// Jobs returns the number of delivery jobs in each state (pending, done,
-// poisoned), for tests and operations.
-func (m *DeliveryManager) Jobs(ctx context.Context) (map[string]int, error) {
-	rows, err := m.db.QueryContext(ctx, `SELECT state, COUNT(*) FROM delivery_jobs GROUP BY state`)
-	if err != nil {
-		return nil, fmt.Errorf("count delivery jobs: %w", err)
-	}
-	defer rows.Close()
-	out := map[string]int{}
-	for rows.Next() {
-		var (
-			state string
-			n     int
-		)
-		if err := rows.Scan(&state, &n); err != nil {
-			return nil, fmt.Errorf("count delivery jobs: %w", err)
-		}
-		out[state] = n
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("count delivery jobs: %w", err)
-	}
-	return out, nil
-}
-
 // deliveryBody builds the notification of an offer.
 func (m *DeliveryManager) deliveryBody(ctx context.Context, st *deliveryRun, o *domain.Offer) ([]byte, error) {
 	v := o.View()

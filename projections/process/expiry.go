@@ -159,15 +159,6 @@ func (m *ExpiryManager) run(ctx context.Context) {
 	}
 }
 
-// ExpireDue records due pending offers as expired, up to one batch, and
-// returns how many it recorded. An offer the domain does not find due yet
-// (the command side's clock lags) stays and is tried again on the next
-// pass; one that was decided or withdrawn meanwhile is dropped.
-func (m *ExpiryManager) ExpireDue(ctx context.Context) (int, error) {
-	p, err := m.pass(ctx)
-	return p.expired, err
-}
-
 // expiryPass is what one pass over the due expiries did.
 type expiryPass struct {
 	seen    int       // due rows looked at

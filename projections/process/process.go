@@ -341,15 +341,6 @@ func (p *Processes) inTx(ctx context.Context, fn func(context.Context, *sql.Tx) 
 	return nil
 }
 
-// Delivery returns the delivery manager.
-func (p *Processes) Delivery() *DeliveryManager { return p.delivery }
-
-// Expiry returns the expiry manager.
-func (p *Processes) Expiry() *ExpiryManager { return p.expiry }
-
-// Grant returns the license-grant manager.
-func (p *Processes) Grant() *GrantManager { return p.grant }
-
 // Run runs the handlers, the delivery workers and the expiry loop until ctx
 // is done or Close is called. It may be called once, and not after Close.
 func (p *Processes) Run(ctx context.Context) error { return p.run.Run(ctx) }
@@ -362,8 +353,3 @@ func (p *Processes) Running() <-chan struct{} { return p.run.Running() }
 // start. Processes that never ran close at once. It is safe to call more
 // than once.
 func (p *Processes) Close() error { return p.run.Close() }
-
-// Poisoned lists the messages set aside in the poison queue, newest first.
-func (p *Processes) Poisoned(ctx context.Context, limit int) ([]PoisonedMessage, error) {
-	return p.poison.list(ctx, limit)
-}
