@@ -2,12 +2,16 @@ package process_test
 
 import (
 	"context"
+	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
+	"github.com/offerflow/offerflow/command"
 	"github.com/offerflow/offerflow/domain"
 	"github.com/offerflow/offerflow/eventstore"
 )
@@ -109,5 +113,55 @@ func TestDelivery_WebhookSetWhileHookless(t *testing.T) {
 	}
 	if got := calls.calls.Load(); got != int32(len(ids)) {
 		t.Errorf("%d webhook calls, want one per offer (%d)", got, len(ids))
+	}
+}
+
+// BenchmarkDeliveryBacklog measures how fast the delivery process drains a
+// backlog of offers to a few customers without a webhook (the send-to-inbox
+// step of offerflow bench: 4 customers), with the per-customer share at its
+// default and far above it. Before issue 7's change the share held these
+// deliveries to 4 at once per customer and the first was several times
+// slower; now both should drain alike.
+//
+//	go test -run '^$' -bench DeliveryBacklog -benchtime 3x ./projections/process/
+func BenchmarkDeliveryBacklog(b *testing.B) {
+	const customers, offers = 4, 400
+	for _, share := range []int{4, 256} {
+		b.Run(fmt.Sprintf("share=%d", share), func(b *testing.B) {
+			var spent time.Duration
+			for range b.N {
+				e := newProcessEnv(b, nil)
+				e.log = slog.New(slog.DiscardHandler) // a line per delivery would be most of the output
+				ctx := context.Background()
+				rm := command.Meta{Actor: e.reseller}
+				to := []domain.CustomerID{domain.CustomerID(e.customer.Tenant)}
+				for i := 1; i < customers; i++ {
+					c, _, err := e.svc.RegisterCustomer(ctx, rm, fmt.Sprintf("Customer %d", i), "")
+					if err != nil {
+						b.Fatal(err)
+					}
+					to = append(to, c.ID())
+				}
+				for i := range offers {
+					if _, _, err := e.svc.CreateOffer(ctx, rm, to[i%customers], e.template, "", nil); err != nil {
+						b.Fatal(err)
+					}
+				}
+				cfg := fastRetries(3)
+				cfg.MaxActivePerCustomer = share
+				start := time.Now()
+				p := e.start(b, cfg)
+				processWait(b, 5*eventually, func() bool {
+					jobs, err := p.Delivery().Jobs(ctx)
+					if err != nil {
+						b.Fatal(err)
+					}
+					return jobs["done"] == offers
+				}, "every offer delivered")
+				spent += time.Since(start)
+			}
+			b.ReportMetric(float64(offers*b.N)/spent.Seconds(), "offers/s")
+			b.ReportMetric(0, "ns/op")
+		})
 	}
 }

@@ -65,7 +65,7 @@ type processEnv struct {
 // newProcessEnv builds the environment; now is the clock of the command
 // side (nil: the real one). wrap, when given, wraps the store the command
 // side (and so the process managers) writes and reads through.
-func newProcessEnv(t *testing.T, now func() time.Time, wrap ...func(eventstore.Store) eventstore.Store) *processEnv {
+func newProcessEnv(t testing.TB, now func() time.Time, wrap ...func(eventstore.Store) eventstore.Store) *processEnv {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -121,7 +121,7 @@ func newProcessEnv(t *testing.T, now func() time.Time, wrap ...func(eventstore.S
 }
 
 // processTestWriter sends log lines to the test's log.
-type processTestWriter struct{ t *testing.T }
+type processTestWriter struct{ t testing.TB }
 
 func (w processTestWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimRight(string(p), "\n"))
@@ -129,7 +129,7 @@ func (w processTestWriter) Write(p []byte) (int, error) {
 }
 
 // start runs the process managers until the test ends.
-func (e *processEnv) start(t *testing.T, cfg process.ProcessConfig) *process.Processes {
+func (e *processEnv) start(t testing.TB, cfg process.ProcessConfig) *process.Processes {
 	t.Helper()
 	p, _ := e.startStoppable(t, cfg)
 	return p
@@ -137,7 +137,7 @@ func (e *processEnv) start(t *testing.T, cfg process.ProcessConfig) *process.Pro
 
 // startStoppable runs the process managers until stop is called or the
 // test ends.
-func (e *processEnv) startStoppable(t *testing.T, cfg process.ProcessConfig) (p *process.Processes, stop func()) {
+func (e *processEnv) startStoppable(t testing.TB, cfg process.ProcessConfig) (p *process.Processes, stop func()) {
 	t.Helper()
 	var err error
 	p, err = process.NewProcesses(context.Background(), process.ProcessDeps{Service: e.svc, DB: e.db, Logger: e.log}, cfg)
@@ -169,7 +169,7 @@ func (e *processEnv) startStoppable(t *testing.T, cfg process.ProcessConfig) (p 
 }
 
 // checkpoint returns the position a consumer group has acked in topic offer.
-func (e *processEnv) checkpoint(t *testing.T, group string) uint64 {
+func (e *processEnv) checkpoint(t testing.TB, group string) uint64 {
 	t.Helper()
 	var pos uint64
 	err := e.db.QueryRow(`SELECT position FROM pubsub_checkpoints WHERE consumer_group = ? AND topic = 'offer'`, group).Scan(&pos)
@@ -181,7 +181,7 @@ func (e *processEnv) checkpoint(t *testing.T, group string) uint64 {
 
 // resetCheckpoint makes a consumer group start over from the beginning of
 // the log, as after a lost read-model database.
-func (e *processEnv) resetCheckpoint(t *testing.T, group string) {
+func (e *processEnv) resetCheckpoint(t testing.TB, group string) {
 	t.Helper()
 	if _, err := e.db.Exec(`DELETE FROM pubsub_checkpoints WHERE consumer_group = ?`, group); err != nil {
 		t.Fatal(err)
@@ -190,7 +190,7 @@ func (e *processEnv) resetCheckpoint(t *testing.T, group string) {
 
 // deliverAndAccept waits for the offer's delivery and accepts it as the
 // customer.
-func (e *processEnv) deliverAndAccept(t *testing.T, id domain.OfferID) {
+func (e *processEnv) deliverAndAccept(t testing.TB, id domain.OfferID) {
 	t.Helper()
 	e.waitStatus(t, id, domain.StatusWaitingForConfirmation, 5*time.Second)
 	if _, _, err := e.svc.AcceptOffer(context.Background(), command.Meta{Actor: e.customer}, id); err != nil {
@@ -199,7 +199,7 @@ func (e *processEnv) deliverAndAccept(t *testing.T, id domain.OfferID) {
 }
 
 // setWebhook sets the customer's webhook and returns its secret.
-func (e *processEnv) setWebhook(t *testing.T, url string) string {
+func (e *processEnv) setWebhook(t testing.TB, url string) string {
 	t.Helper()
 	c, _, err := e.svc.SetWebhook(context.Background(), command.Meta{Actor: e.customer}, url, true)
 	if err != nil {
@@ -210,7 +210,7 @@ func (e *processEnv) setWebhook(t *testing.T, url string) string {
 }
 
 // createOffer sends the template to the customer.
-func (e *processEnv) createOffer(t *testing.T, expiresAt *time.Time) domain.OfferID {
+func (e *processEnv) createOffer(t testing.TB, expiresAt *time.Time) domain.OfferID {
 	t.Helper()
 	o, _, err := e.svc.CreateOffer(context.Background(), command.Meta{Actor: e.reseller},
 		domain.CustomerID(e.customer.Tenant), e.template, "Hello from your reseller", expiresAt)
@@ -220,7 +220,7 @@ func (e *processEnv) createOffer(t *testing.T, expiresAt *time.Time) domain.Offe
 	return o.ID()
 }
 
-func (e *processEnv) offer(t *testing.T, id domain.OfferID) domain.OfferView {
+func (e *processEnv) offer(t testing.TB, id domain.OfferID) domain.OfferView {
 	t.Helper()
 	o, _, err := e.svc.Offer(context.Background(), domain.SystemActor("test"), id, 0, time.Time{})
 	if err != nil {
@@ -230,7 +230,7 @@ func (e *processEnv) offer(t *testing.T, id domain.OfferID) domain.OfferView {
 }
 
 // events returns the events of stream.
-func (e *processEnv) events(t *testing.T, stream string) []eventstore.Event {
+func (e *processEnv) events(t testing.TB, stream string) []eventstore.Event {
 	t.Helper()
 	evs, err := eventstore.ReadStreamAll(context.Background(), e.store, stream, 0)
 	if err != nil {
@@ -240,7 +240,7 @@ func (e *processEnv) events(t *testing.T, stream string) []eventstore.Event {
 }
 
 // ofType returns the events of stream with type typ.
-func (e *processEnv) ofType(t *testing.T, stream, typ string) []eventstore.Event {
+func (e *processEnv) ofType(t testing.TB, stream, typ string) []eventstore.Event {
 	t.Helper()
 	var out []eventstore.Event
 	for _, ev := range e.events(t, stream) {
@@ -252,7 +252,7 @@ func (e *processEnv) ofType(t *testing.T, stream, typ string) []eventstore.Event
 }
 
 // waitStatus waits until the offer has status want.
-func (e *processEnv) waitStatus(t *testing.T, id domain.OfferID, want domain.OfferStatus, within time.Duration) domain.OfferView {
+func (e *processEnv) waitStatus(t testing.TB, id domain.OfferID, want domain.OfferStatus, within time.Duration) domain.OfferView {
 	t.Helper()
 	var v domain.OfferView
 	processWait(t, within, func() bool {
@@ -268,7 +268,7 @@ func (e *processEnv) waitStatus(t *testing.T, id domain.OfferID, want domain.Off
 const eventually = 30 * time.Second
 
 // waitIdle waits until no delivery job is pending.
-func (e *processEnv) waitIdle(t *testing.T, p *process.Processes) {
+func (e *processEnv) waitIdle(t testing.TB, p *process.Processes) {
 	t.Helper()
 	processWait(t, eventually, func() bool {
 		jobs, err := p.Delivery().Jobs(context.Background())
@@ -280,7 +280,7 @@ func (e *processEnv) waitIdle(t *testing.T, p *process.Processes) {
 }
 
 // processWait polls cond until it holds or within passes.
-func processWait(t *testing.T, within time.Duration, cond func() bool, what string) {
+func processWait(t testing.TB, within time.Duration, cond func() bool, what string) {
 	t.Helper()
 	deadline := time.Now().Add(within)
 	for !cond() {
@@ -322,7 +322,7 @@ type hookServer struct {
 	onCall func(n int)
 }
 
-func newHookServer(t *testing.T, status func(n int) int) *hookServer {
+func newHookServer(t testing.TB, status func(n int) int) *hookServer {
 	h := &hookServer{status: status}
 	h.Server = httptest.NewServer(http.HandlerFunc(h.serve))
 	t.Cleanup(h.Close)
@@ -383,7 +383,7 @@ func fastRetries(attempts int) process.ProcessConfig {
 }
 
 // decode decodes an event's data.
-func decode[T any](t *testing.T, ev eventstore.Event) T {
+func decode[T any](t testing.TB, ev eventstore.Event) T {
 	t.Helper()
 	var v T
 	if err := json.Unmarshal(ev.Data, &v); err != nil {
