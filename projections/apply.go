@@ -73,7 +73,8 @@ func (db *DB) applyBatch(ctx context.Context, prs []*projector, events []eventst
 		// cancellable context, since the driver starts a goroutine per
 		// statement to watch one, which cost a rebuild a tenth of its time.
 		ctx := context.WithoutCancel(ctx)
-		cache := newBatchCache()
+		cache := newBatchCache(tx)
+		btx := &batchTx{tx: tx, batch: cache}
 		for k, p := range prs {
 			cp, err := readCheckpoint(ctx, tx, p.name)
 			if err != nil {
@@ -86,8 +87,12 @@ func (db *DB) applyBatch(ctx context.Context, prs []*projector, events []eventst
 					continue
 				}
 				if p.types[env.Type] {
-					cctx := context.WithValue(ctx, changeKey{}, &change{tx: tx, env: env, batch: cache})
-					if err := p.dispatchGuarded(cctx, env.Type, decoded[i]); err != nil {
+					cctx := context.WithValue(ctx, changeKey{}, &change{tx: btx, env: env, batch: cache})
+					err := p.dispatchGuarded(cctx, env.Type, decoded[i])
+					if err == nil {
+						err, cache.err = cache.err, nil
+					}
+					if err != nil {
 						return &eventError{position: env.Position, err: fmt.Errorf("%s: apply %s at position %d: %w", p.name, env.Type, env.Position, err)}
 					}
 				}
@@ -99,6 +104,13 @@ func (db *DB) applyBatch(ctx context.Context, prs []*projector, events []eventst
 					return err
 				}
 			}
+		}
+		// What the batch kept in memory is written now, in the same
+		// transaction as the checkpoints. A failure here (a count that
+		// would go below zero, say) is some event's fault; applied one by
+		// one, the batch finds which.
+		if err := cache.flush(ctx); err != nil {
+			return &eventError{position: envs[len(envs)-1].Position, err: fmt.Errorf("write the batch's rows: %w", err)}
 		}
 		return nil
 	})

@@ -36,15 +36,7 @@ func TestApply_StoppedMidBatch(t *testing.T) {
 		{"Panicked", func(context.CancelFunc) error { panic("handler crashed mid-batch") }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			db, err := OpenDB(ctx, filepath.Join(t.TempDir(), "read.db"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { _ = db.Close() })
-			prs, err := projectors()
-			if err != nil {
-				t.Fatal(err)
-			}
+			db, prs := applyTestDB(t, filepath.Join(t.TempDir(), "read.db"))
 			// The first half of the log commits as a batch of its own.
 			half := len(events) / 2
 			if err := db.apply(ctx, prs, events[:half]); err != nil {
@@ -119,11 +111,7 @@ func TestApply_ParksFailingEvent(t *testing.T) {
 		{"Panicking", func() error { panic("handler crashed") }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			db, err := OpenDB(ctx, filepath.Join(t.TempDir(), "read.db"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { _ = db.Close() })
+			db, _ := applyTestDB(t, filepath.Join(t.TempDir(), "read.db"))
 			var bad uint64
 			calls := 0
 			offers := map[uint64]bool{}
@@ -213,6 +201,22 @@ func applyTestLog(t *testing.T, path string, n int) (*sqlite.Store, []eventstore
 	events, err := store.ReadAll(ctx, 0, 10000)
 	must(err)
 	return store, events
+}
+
+// applyTestDB opens a read-model database at path, closed when the test
+// ends, and returns it with every projector.
+func applyTestDB(t *testing.T, path string) (*DB, []*projector) {
+	t.Helper()
+	db, err := OpenDB(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	prs, err := projectors()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return db, prs
 }
 
 func applyTestRebuilt(t *testing.T, store eventstore.Store, path string) map[string]string {

@@ -34,16 +34,18 @@ func newAuditIndex() (*projector, error) {
 }
 
 // OnOfferCreated records who may see the offer's events, then indexes the
-// event.
+// event. The row is kept in the batch and written when it ends.
 func (v auditIndex) OnOfferCreated(ctx context.Context, e *domain.OfferCreated) error {
 	c, err := changeFrom(ctx)
 	if err != nil {
 		return err
 	}
-	if _, err := c.tx.ExecContext(ctx, `INSERT INTO audit_offers (offer_id, reseller_id, customer_id, delivered)
-		VALUES (?, ?, ?, 0)`, e.OfferID, e.ResellerID, e.CustomerID); err != nil {
-		return fmt.Errorf("insert audit offer %s: %w", e.OfferID, err)
+	// A second creation fails here within a batch, or when the batch
+	// writes the row (its key is taken), as the INSERT at once did.
+	if _, ok := c.batch.audit[e.OfferID]; ok {
+		return fmt.Errorf("audit offer %s created twice", e.OfferID)
 	}
+	c.batch.audit[e.OfferID] = &auditOffer{reseller: e.ResellerID, customer: e.CustomerID, dirty: true}
 	return v.index(ctx, e.OfferID)
 }
 
@@ -54,8 +56,12 @@ func (v auditIndex) OnOfferDelivered(ctx context.Context, e *domain.OfferDeliver
 	if err != nil {
 		return err
 	}
-	if _, err := c.tx.ExecContext(ctx, `UPDATE audit_offers SET delivered = 1 WHERE offer_id = ?`, e.OfferID); err != nil {
-		return fmt.Errorf("deliver audit offer %s: %w", e.OfferID, err)
+	a, err := c.batch.auditOffer(ctx, e.OfferID)
+	if err != nil {
+		return err
+	}
+	if a != nil && !a.delivered {
+		a.delivered, a.dirty = true, true
 	}
 	return v.index(ctx, e.OfferID)
 }
@@ -66,18 +72,20 @@ func (auditIndex) index(ctx context.Context, offer domain.OfferID) error {
 	if err != nil {
 		return err
 	}
+	a, err := c.batch.auditOffer(ctx, offer)
+	if err != nil {
+		return err
+	}
+	if a == nil {
+		return fmt.Errorf("index audit event %d: unknown offer %s", c.env.Position, offer)
+	}
 	b, err := json.Marshal(c.env)
 	if err != nil {
 		return fmt.Errorf("encode audit event %d: %w", c.env.Position, err)
 	}
-	res, err := c.tx.ExecContext(ctx, `INSERT INTO audit_events (position, offer_id, reseller_id, customer_id, envelope)
-		SELECT ?, offer_id, reseller_id, customer_id, ? FROM audit_offers WHERE offer_id = ?`,
-		int64(c.env.Position), string(b), offer)
-	if err != nil {
+	if _, err := c.tx.tx.ExecContext(ctx, `INSERT INTO audit_events (position, offer_id, reseller_id, customer_id, envelope)
+		VALUES (?, ?, ?, ?, ?)`, int64(c.env.Position), offer, a.reseller, a.customer, string(b)); err != nil {
 		return fmt.Errorf("index audit event %d: %w", c.env.Position, err)
-	}
-	if n, err := res.RowsAffected(); err == nil && n == 0 {
-		return fmt.Errorf("index audit event %d: unknown offer %s", c.env.Position, offer)
 	}
 	return nil
 }

@@ -50,9 +50,12 @@ func touchCustomer(ctx context.Context, id domain.CustomerID) error {
 	return nil
 }
 
-// countOffer adds delta to the number of customer's offers in status,
-// deleting a count that reaches zero.
+// countOffer adds delta (a batch's sum) to the number of customer's offers
+// in status, deleting a count that reaches zero.
 func countOffer(ctx context.Context, tx *sql.Tx, customer domain.CustomerID, status domain.OfferStatus, delta int) error {
+	if delta == 0 {
+		return nil
+	}
 	if delta > 0 {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO customer_offer_counts (customer_id, status, count) VALUES (?, ?, ?)
 			ON CONFLICT (customer_id, status) DO UPDATE SET count = count + excluded.count`, customer, status, delta); err != nil {

@@ -110,39 +110,22 @@ func (customerInbox) offer(ctx context.Context, id domain.OfferID, e domain.Even
 		return err
 	}
 	if before.view.ID == "" {
-		if _, err := c.tx.ExecContext(ctx, `UPDATE inbox SET reseller_name =
-			coalesce((SELECT name FROM inbox_resellers WHERE id = ?), '') WHERE id = ?`, after.view.ResellerID, id); err != nil {
+		if after.resellerName, err = c.batch.resellerName(ctx, after.row.view.ResellerID); err != nil {
 			return fmt.Errorf("name reseller of inbox offer %s: %w", id, err)
 		}
 	}
-	if after.view.Delivered && !before.view.Delivered {
-		if _, err := c.tx.ExecContext(ctx, `UPDATE inbox SET received_pos = ? WHERE id = ?`, int64(c.env.Position), id); err != nil {
-			return fmt.Errorf("receive inbox offer %s: %w", id, err)
-		}
+	if after.row.view.Delivered && !before.view.Delivered {
+		after.receivedPos = sql.NullInt64{Int64: int64(c.env.Position), Valid: true}
 	}
 	delta := 0
-	if unread(after.view) {
+	if unread(after.row.view) {
 		delta++
 	}
 	if before.view.ID != "" && unread(before.view) {
 		delta--
 	}
-	if delta == 0 {
-		return nil
-	}
-	// An upsert's candidate row must pass the CHECKs too, so a decrement
-	// updates the row that the matching increment created.
-	query := `INSERT INTO badges (customer_id, admin, updates) VALUES (?1, ?2, ?2)
-		ON CONFLICT (customer_id) DO UPDATE SET admin = admin + ?2, updates = updates + ?2`
-	if delta < 0 {
-		query = `UPDATE badges SET admin = admin + ?2, updates = updates + ?2 WHERE customer_id = ?1`
-	}
-	res, err := c.tx.ExecContext(ctx, query, after.view.CustomerID, delta)
-	if err != nil {
-		return fmt.Errorf("badge of %s: %w", after.view.CustomerID, err)
-	}
-	if n, err := res.RowsAffected(); err == nil && n == 0 {
-		return fmt.Errorf("badge of %s: nothing to uncount", after.view.CustomerID)
+	if delta != 0 {
+		c.batch.badge(after.row.view.CustomerID, delta)
 	}
 	return nil
 }

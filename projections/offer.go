@@ -55,7 +55,7 @@ func (v resellerView) OnOfferExpired(ctx context.Context, e *domain.OfferExpired
 }
 
 // offer folds e into the offer's row and moves the customer's counts from
-// the old status to the new one.
+// the old status to the new one (both kept in the batch).
 func (resellerView) offer(ctx context.Context, id domain.OfferID, e domain.Event) error {
 	c, err := changeFrom(ctx)
 	if err != nil {
@@ -65,17 +65,16 @@ func (resellerView) offer(ctx context.Context, id domain.OfferID, e domain.Event
 	if err != nil {
 		return err
 	}
-	customer := after.view.CustomerID
+	customer := after.row.view.CustomerID
 	if before.view.ID == "" {
-		return countOffer(ctx, c.tx, customer, after.view.Status, 1)
-	}
-	if before.view.Status == after.view.Status {
+		c.batch.count(customer, after.row.view.Status, 1)
 		return nil
 	}
-	if err := countOffer(ctx, c.tx, customer, before.view.Status, -1); err != nil {
-		return err
+	if before.view.Status != after.row.view.Status {
+		c.batch.count(customer, before.view.Status, -1)
+		c.batch.count(customer, after.row.view.Status, 1)
 	}
-	return countOffer(ctx, c.tx, customer, after.view.Status, 1)
+	return nil
 }
 
 // offerRecordQuery selects offer rows with the names of their reseller and

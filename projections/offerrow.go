@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 
@@ -62,84 +61,72 @@ func scanOffer(s interface{ Scan(...any) error }, extra ...any) (offerRow, error
 	return r, nil
 }
 
-// loadOffer reads offer id from table ("offers" or "inbox").
-func loadOffer(ctx context.Context, tx *sql.Tx, table string, id domain.OfferID) (offerRow, bool, error) {
-	r, err := scanOffer(tx.QueryRowContext(ctx, `SELECT `+offerColumns+` FROM `+table+` WHERE id = ?`, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return offerRow{}, false, nil
-	}
-	if err != nil {
-		return offerRow{}, false, fmt.Errorf("load %s %s: %w", table, id, err)
-	}
-	return r, true, nil
-}
-
-// saveOffer writes r to table, inserting or replacing the offer columns (a
-// table's extra columns keep their values).
-func saveOffer(ctx context.Context, tx *sql.Tx, table string, r offerRow) error {
-	v := r.view
-	items := v.Items
-	if items == nil {
-		items = []domain.Item{}
-	}
-	b, err := json.Marshal(items)
+// saveOffer writes c's row to table, inserting or replacing the offer
+// columns and, in inbox, its own (any other column keeps its value).
+func saveOffer(ctx context.Context, tx *sql.Tx, table string, c *cachedOffer) error {
+	v := c.row.view
+	items, err := encodeItems(v.Items)
 	if err != nil {
 		return fmt.Errorf("encode items of %s: %w", v.ID, err)
 	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO `+table+` (`+offerColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (id) DO UPDATE SET
-			reseller_id = excluded.reseller_id, customer_id = excluded.customer_id, template_id = excluded.template_id,
-			status = excluded.status, items = excluded.items, message = excluded.message, expires_at = excluded.expires_at,
-			dispatch = excluded.dispatch, delivered = excluded.delivered, created_at = excluded.created_at,
-			delivered_at = excluded.delivered_at, opened_at = excluded.opened_at, decided_at = excluded.decided_at,
-			withdrawn_at = excluded.withdrawn_at, expired_at = excluded.expired_at,
-			rejection_reason = excluded.rejection_reason, delivery_error = excluded.delivery_error, version = excluded.version,
-			opened_by = excluded.opened_by, decided_by = excluded.decided_by`,
-		v.ID, int64(r.createdPos), v.ResellerID, v.CustomerID, v.TemplateID, v.Status, string(b), v.Message,
+	cols, vals, set := offerColumns, offerValues, offerUpdate
+	args := []any{v.ID, int64(c.row.createdPos), v.ResellerID, v.CustomerID, v.TemplateID, v.Status, items, v.Message,
 		nullNanos(v.ExpiresAt), v.Dispatch, v.Delivered, nanos(v.CreatedAt), nullNanos(v.DeliveredAt),
 		nullNanos(v.OpenedAt), nullNanos(v.DecidedAt), nullNanos(v.WithdrawnAt), nullNanos(v.ExpiredAt),
-		v.RejectionReason, v.DeliveryError, int64(r.version), v.OpenedBy, v.DecidedBy)
-	if err != nil {
+		v.RejectionReason, v.DeliveryError, int64(c.row.version), v.OpenedBy, v.DecidedBy}
+	if table == "inbox" {
+		cols += `, reseller_name, received_pos`
+		vals += `, ?, ?`
+		set += `, reseller_name = excluded.reseller_name, received_pos = excluded.received_pos`
+		args = append(args, c.resellerName, c.receivedPos)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO `+table+` (`+cols+`) VALUES (`+vals+`)
+		ON CONFLICT (id) DO UPDATE SET `+set, args...); err != nil {
 		return fmt.Errorf("save %s %s: %w", table, v.ID, err)
 	}
+	c.dirty = false
 	return nil
 }
 
+const offerValues = `?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?`
+
+const offerUpdate = `reseller_id = excluded.reseller_id, customer_id = excluded.customer_id, template_id = excluded.template_id,
+	status = excluded.status, items = excluded.items, message = excluded.message, expires_at = excluded.expires_at,
+	dispatch = excluded.dispatch, delivered = excluded.delivered, created_at = excluded.created_at,
+	delivered_at = excluded.delivered_at, opened_at = excluded.opened_at, decided_at = excluded.decided_at,
+	withdrawn_at = excluded.withdrawn_at, expired_at = excluded.expired_at,
+	rejection_reason = excluded.rejection_reason, delivery_error = excluded.delivery_error, version = excluded.version,
+	opened_by = excluded.opened_by, decided_by = excluded.decided_by`
+
 // offerEvent folds e, an event of an offer's stream, into the offer's row of
-// table and returns the row before and after. A row that is missing before
-// the offer's creation event is an error: the log is ordered, so it means a
+// table, kept in the batch and written when it ends, and returns the row
+// before and the batch's entry after. A row that is missing before the
+// offer's creation event is an error: the log is ordered, so it means a
 // read model lost rows.
-func offerEvent(ctx context.Context, c *change, table string, id domain.OfferID, e domain.Event) (before, after offerRow, err error) {
-	before, found := offerRow{}, false
-	if c.batch != nil {
-		before, found = c.batch.offer(table, id)
-	}
-	if !found {
-		if before, found, err = loadOffer(ctx, c.tx, table, id); err != nil {
-			return offerRow{}, offerRow{}, err
-		}
+func offerEvent(ctx context.Context, c *change, table string, id domain.OfferID, e domain.Event) (before offerRow, after *cachedOffer, err error) {
+	cur, err := c.batch.offer(ctx, table, id)
+	if err != nil {
+		return offerRow{}, nil, err
 	}
 	_, creating := e.(*domain.OfferCreated)
 	switch {
-	case creating && found:
-		return offerRow{}, offerRow{}, fmt.Errorf("%s: offer %s created twice", table, id)
-	case !creating && !found:
-		return offerRow{}, offerRow{}, fmt.Errorf("%s: %s of unknown offer %s", table, e.EventType(), id)
+	case creating && cur != nil:
+		return offerRow{}, nil, fmt.Errorf("%s: offer %s created twice", table, id)
+	case !creating && cur == nil:
+		return offerRow{}, nil, fmt.Errorf("%s: %s of unknown offer %s", table, e.EventType(), id)
+	case creating:
+		cur = &cachedOffer{}
+	default:
+		before = cur.row
 	}
-	after = before
-	evolveOffer(&after.view, e)
-	after.version = c.env.Version
+	evolveOffer(&cur.row.view, e)
+	cur.row.version = c.env.Version
 	if creating {
-		after.createdPos = c.env.Position
+		cur.row.createdPos = c.env.Position
+		c.batch.keep(table, cur)
 	}
-	if err := saveOffer(ctx, c.tx, table, after); err != nil {
-		return offerRow{}, offerRow{}, err
-	}
-	if c.batch != nil {
-		c.batch.keep(table, after)
-	}
-	return before, after, nil
+	cur.dirty = true
+	return before, cur, nil
 }
 
 func nanos(t time.Time) int64 { return t.UnixNano() }

@@ -78,40 +78,14 @@ func (p *projector) dispatch(ctx context.Context, typ string, e domain.Event) er
 	return nil
 }
 
-// change is what a handler writes through: the projector's transaction and
-// the envelope of the event being applied.
+// change is what a handler writes through: the batch's transaction (which
+// writes the batch's pending rows before a statement that names their
+// tables, see batchTx), the state the batch keeps in memory, and the
+// envelope of the event being applied.
 type change struct {
-	tx    *sql.Tx
+	tx    *batchTx
 	env   *domain.AuditEvent
 	batch *batchCache
-}
-
-// batchCache holds, for one batch's transaction, the offer rows written in
-// it, so that the next event of the same offer does not read back and
-// decode the row it just wrote: in a rebuild an offer's whole lifecycle
-// mostly falls within one batch. Writes still go to the table at once
-// (write-through), so every statement of the transaction sees them. It dies
-// with the transaction, committed or not.
-type batchCache struct {
-	offers map[string]map[domain.OfferID]offerRow // by table
-}
-
-func newBatchCache() *batchCache {
-	return &batchCache{offers: map[string]map[domain.OfferID]offerRow{}}
-}
-
-func (b *batchCache) offer(table string, id domain.OfferID) (offerRow, bool) {
-	r, ok := b.offers[table][id]
-	return r, ok
-}
-
-func (b *batchCache) keep(table string, r offerRow) {
-	m := b.offers[table]
-	if m == nil {
-		m = map[domain.OfferID]offerRow{}
-		b.offers[table] = m
-	}
-	m[r.view.ID] = r
 }
 
 type changeKey struct{}

@@ -1,0 +1,73 @@
+package projections
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+
+	"github.com/ThreeDotsLabs/watermill/components/cqrs"
+
+	"github.com/offerflow/offerflow/domain"
+)
+
+// TestBatch_HandlerStatementsSeeTheBatch: the offer rows a batch changes are
+// kept in memory until it ends, yet a handler's own statement on their
+// tables must read them as the batch left them, and its change must not be
+// overwritten when the batch writes its rows. A reader after the four
+// projectors reads each delivered offer's row in the same batch and then
+// changes its message.
+func TestBatch_HandlerStatementsSeeTheBatch(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	_, events := applyTestLog(t, filepath.Join(dir, "events.db"), 4)
+	db, prs := applyTestDB(t, filepath.Join(dir, "read.db"))
+	type seen struct {
+		version  uint64
+		received bool
+	}
+	got := map[domain.OfferID]seen{}
+	reader, err := newProjector("test.reader", cqrs.NewGroupEventHandler(
+		func(ctx context.Context, e *domain.OfferDelivered) error {
+			c, err := changeFrom(ctx)
+			if err != nil {
+				return err
+			}
+			var s seen
+			if err := c.tx.QueryRowContext(ctx, `SELECT o.version, i.received_pos IS NOT NULL FROM offers o JOIN inbox i USING (id)
+				WHERE o.id = ?`, e.OfferID).Scan(&s.version, &s.received); err != nil {
+				return err
+			}
+			got[e.OfferID] = s
+			_, err = c.tx.ExecContext(ctx, `UPDATE offers SET message = 'changed by the reader' WHERE id = ?`, e.OfferID)
+			return err
+		}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// One batch: every offer is created, delivered (and half accepted) in it.
+	if err := db.apply(ctx, append(prs, reader), events); err != nil {
+		t.Fatal(err)
+	}
+
+	last := map[string]uint64{} // each stream's version at the end of the batch
+	for _, ev := range events {
+		last[ev.Stream] = ev.Version
+	}
+	if len(got) != 4 {
+		t.Fatalf("the reader saw %d offers, want 4", len(got))
+	}
+	for id, s := range got {
+		want := last[domain.OfferStream(id)]
+		if s.version != want || !s.received {
+			t.Errorf("offer %s read as version %d, received %v; want version %d (the four projectors applied the whole batch), received",
+				id, s.version, s.received, want)
+		}
+		var msg string
+		if err := db.read.QueryRowContext(ctx, `SELECT message FROM offers WHERE id = ?`, id).Scan(&msg); err != nil {
+			t.Fatal(err)
+		}
+		if msg != "changed by the reader" {
+			t.Errorf("offer %s message %q after the batch: the reader's change was overwritten", id, msg)
+		}
+	}
+}
