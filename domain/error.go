@@ -110,6 +110,8 @@ var (
 	ErrTemplateItemExists       = Errorf(ECONFLICT, "template item already exists")
 	ErrProductExists            = Errorf(ECONFLICT, "product already exists")
 	ErrProductNotFound          = Errorf(ENOTFOUND, "product not found")
+	ErrCampaignExists           = Errorf(ECONFLICT, "campaign already exists")
+	ErrCampaignNotFound         = Errorf(ENOTFOUND, "campaign not found")
 	ErrCustomerExists           = Errorf(ECONFLICT, "customer already exists")
 	ErrCustomerNotFound         = Errorf(ENOTFOUND, "customer not found")
 	ErrResellerExists           = Errorf(ECONFLICT, "reseller already exists")

@@ -31,6 +31,7 @@ func sentinels() map[string]*domain.Error {
 		"ErrTemplateArchived": domain.ErrTemplateArchived, "ErrTemplateItemNotFound": domain.ErrTemplateItemNotFound,
 		"ErrTemplateItemExists": domain.ErrTemplateItemExists, "ErrProductExists": domain.ErrProductExists,
 		"ErrProductNotFound": domain.ErrProductNotFound, "ErrCustomerExists": domain.ErrCustomerExists,
+		"ErrCampaignExists": domain.ErrCampaignExists, "ErrCampaignNotFound": domain.ErrCampaignNotFound,
 		"ErrCustomerNotFound": domain.ErrCustomerNotFound, "ErrResellerExists": domain.ErrResellerExists,
 		"ErrResellerNotFound": domain.ErrResellerNotFound, "ErrWebhookNotSet": domain.ErrWebhookNotSet,
 		"ErrLicensesAlreadyGranted": domain.ErrLicensesAlreadyGranted, "ErrLicensesOfferNotAccepted": domain.ErrLicensesOfferNotAccepted,

@@ -34,6 +34,7 @@ const (
 	TypeOfferWithdrawn          = "offer.withdrawn"
 	TypeOfferExpired            = "offer.expired"
 	TypeLicensesGranted         = "licenses.granted"
+	TypeCampaignStarted         = "campaign.started"
 )
 
 // EventTypes lists every event type the domain records, for catalogs and
@@ -46,7 +47,7 @@ func EventTypes() []string {
 		TypeTemplateItemRemoved, TypeTemplateArchived,
 		TypeOfferCreated, TypeOfferDispatched, TypeOfferDelivered, TypeOfferDeliveryFailed,
 		TypeOfferRead, TypeOfferAccepted, TypeOfferRejected, TypeOfferWithdrawn, TypeOfferExpired,
-		TypeLicensesGranted, TypeTokenIssued, TypeTokenRevoked, TypeTokenExtended,
+		TypeLicensesGranted, TypeCampaignStarted, TypeTokenIssued, TypeTokenRevoked, TypeTokenExtended,
 	}
 }
 
@@ -93,6 +94,8 @@ func NewEvent(typ string) (Event, bool) {
 		return &OfferExpired{}, true
 	case TypeLicensesGranted:
 		return &LicensesGranted{}, true
+	case TypeCampaignStarted:
+		return &CampaignStarted{}, true
 	case TypeTokenIssued:
 		return &TokenIssued{}, true
 	case TypeTokenRevoked:

@@ -35,7 +35,7 @@ func sampleEvents() []domain.Event {
 		&domain.TemplateItemRemoved{TemplateID: "t1", ItemID: "i1"},
 		&domain.TemplateArchived{TemplateID: "t1"},
 		&domain.OfferCreated{OfferID: "o1", ResellerID: "r1", CustomerID: "c1", TemplateID: "t1",
-			Items: []domain.Item{item}, Message: "Grüße 😀", ExpiresAt: ptr(at.Add(time.Hour)), At: at},
+			Items: []domain.Item{item}, Message: "Grüße 😀", ExpiresAt: ptr(at.Add(time.Hour)), CampaignID: "k1", At: at},
 		&domain.OfferDispatched{OfferID: "o1", Dispatch: 2, At: at},
 		&domain.OfferDelivered{OfferID: "o1", Dispatch: 2, At: at},
 		&domain.OfferDeliveryFailed{OfferID: "o1", Dispatch: 2, Error: "503 Service Unavailable", Attempts: 8, At: at},
@@ -47,6 +47,8 @@ func sampleEvents() []domain.Event {
 		&domain.LicensesGranted{OfferID: "o1", CustomerID: "c1", ResellerID: "r1", Licenses: []domain.License{{
 			OfferID: "o1", ItemID: "i1", ProductID: "p1", ProductName: "Erste Hilfe", Kind: domain.KindModule, TermMonths: 12,
 			LicenseMode: domain.ModeAbsolute, Seats: ptr(30), GrantedAt: at, ValidUntil: &until}}},
+		&domain.CampaignStarted{CampaignID: "k1", ResellerID: "r1", TemplateID: "t1", Items: []domain.Item{item}, Message: "Hallo",
+			ExpiresAt: ptr(at.Add(time.Hour)), Offers: []domain.CampaignOffer{{CustomerID: "c1", OfferID: "o1"}}, At: at},
 		&domain.TokenIssued{TokenID: "k1", Hash: "9f86d081", Role: domain.RoleAuditor, Tenant: "*", Name: "Audit",
 			Parent: "0a1b", Depth: 1, ExpiresAt: &at, IdleSeconds: 3600},
 		&domain.TokenRevoked{TokenID: "k1"},

@@ -162,6 +162,20 @@ func (o *Offer) Create(id OfferID, reseller ResellerID, c *Customer, t *Template
 	if c == nil || !c.Exists() || c.Reseller() != reseller {
 		return nil, ErrCustomerNotFound
 	}
+	expiresAt, err := checkOfferTerms(reseller, t, message, expiresAt, now)
+	if err != nil {
+		return nil, err
+	}
+	return []Event{
+		&OfferCreated{OfferID: id, ResellerID: reseller, CustomerID: c.ID(), TemplateID: t.ID(),
+			Items: t.Items(), Message: message, ExpiresAt: expiresAt, At: now},
+		&OfferDispatched{OfferID: id, Dispatch: 1, At: now},
+	}, nil
+}
+
+// checkOfferTerms checks what an offer of template t with message and
+// expiresAt needs, made by reseller at now, and returns expiresAt in UTC.
+func checkOfferTerms(reseller ResellerID, t *Template, message string, expiresAt *time.Time, now time.Time) (*time.Time, error) {
 	if t == nil || !t.Exists() || t.Reseller() != reseller {
 		return nil, Invalid("template_id", "template_id does not name a template of this reseller")
 	}
@@ -184,11 +198,7 @@ func (o *Offer) Create(id OfferID, reseller ResellerID, c *Customer, t *Template
 		utc := expiresAt.UTC()
 		expiresAt = &utc
 	}
-	return []Event{
-		&OfferCreated{OfferID: id, ResellerID: reseller, CustomerID: c.ID(), TemplateID: t.ID(),
-			Items: t.Items(), Message: message, ExpiresAt: expiresAt, At: now},
-		&OfferDispatched{OfferID: id, Dispatch: 1, At: now},
-	}, nil
+	return expiresAt, nil
 }
 
 // Deliver records the offer delivered into the customer's inbox. Only the

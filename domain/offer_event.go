@@ -12,6 +12,9 @@ type OfferCreated struct {
 	Items      []Item     `json:"items"`
 	Message    string     `json:"message"`
 	ExpiresAt  *time.Time `json:"expires_at"`
+	// CampaignID is the campaign the offer was sent in; absent for an
+	// offer sent on its own.
+	CampaignID CampaignID `json:"campaign_id,omitempty"`
 	At         time.Time  `json:"at"`
 }
 

@@ -31,3 +31,6 @@ func TokenStream(hash string) string { return "token-" + hash }
 // cause, derived from the offer's id: an offer's history shows their events
 // beside its own.
 func CausedStreams(id OfferID) []string { return []string{GrantStream(id)} }
+
+// CampaignStream returns the name of a campaign's stream.
+func CampaignStream(id CampaignID) string { return "campaign-" + string(id) }

@@ -169,11 +169,36 @@ func (w *rmWorkload) createOffer(tb testing.TB, m command.Meta, t *rmTenant) {
 	if w.rng.IntN(2) == 0 {
 		msg = w.name("Message")
 	}
+	if w.rng.IntN(8) == 0 {
+		w.startCampaign(tb, m, t, usable[w.rng.IntN(len(usable))].id, msg, expires)
+		return
+	}
 	o, _, err := w.e.svc.CreateOffer(ctx, m, customer, usable[w.rng.IntN(len(usable))].id, msg, expires)
 	if err != nil {
 		tb.Fatalf("create offer: %v", err)
 	}
 	w.open = append(w.open, &rmOffer{id: o.ID(), reseller: t.id, customer: customer, expires: expires, o: o})
+}
+
+// startCampaign sends template to up to three of t's customers in one
+// campaign, and creates its offers as the campaign process does.
+func (w *rmWorkload) startCampaign(tb testing.TB, m command.Meta, t *rmTenant, template domain.TemplateID, msg string, expires *time.Time) {
+	ctx := context.Background()
+	ids := append([]domain.CustomerID(nil), t.customers...)
+	w.rng.Shuffle(len(ids), func(i, j int) { ids[i], ids[j] = ids[j], ids[i] })
+	ids = ids[:min(len(ids), 1+w.rng.IntN(3))]
+	c, _, err := w.e.svc.StartCampaign(ctx, m, template, ids, msg, expires)
+	if err != nil {
+		tb.Fatalf("start campaign: %v", err)
+	}
+	started := c.Started()
+	for i, co := range started.Offers {
+		o, _, err := w.e.svc.CreateCampaignOffer(ctx, m, started, i)
+		if err != nil {
+			tb.Fatalf("create offer %d of campaign %s: %v", i, started.CampaignID, err)
+		}
+		w.open = append(w.open, &rmOffer{id: co.OfferID, reseller: t.id, customer: co.CustomerID, expires: expires, o: o})
+	}
 }
 
 // moveOffer takes one open offer a step further along its lifecycle.

@@ -31,10 +31,12 @@ import (
 // two minutes, from holding up every other delivery: the log handler only
 // enqueues, a job waiting for its next try holds no slot, and no customer
 // has more than MaxActivePerCustomer webhook calls in flight, the due jobs
-// being started in turns across customers. A customer without a webhook is
-// not held to that share: its deliveries are appends to the local log, as
-// cheap as anyone's, and a share of 4 made 1,000 offers a second to 4
-// customers queue for seconds (issue 7).
+// being started in turns across resellers and, within a reseller, across
+// its customers; no reseller has more than MaxActivePerReseller jobs that
+// may call a webhook under way. A customer without a webhook is not held to
+// those shares: its deliveries are appends to the local log, as cheap as
+// anyone's, and a share of 4 made 1,000 offers a second to 4 customers
+// queue for seconds (issue 7).
 type DeliveryManager struct {
 	svc    *command.Service
 	db     *sql.DB
@@ -55,6 +57,10 @@ type DeliveryManager struct {
 	// case, for the jobs started while the customer was still hookless.
 	hookless map[string]bool
 	calls    map[string]int
+	// busyReseller counts the jobs under way per reseller, so that one
+	// reseller's campaign to a thousand customers whose webhooks hang
+	// cannot take every slot.
+	busyReseller map[string]int
 	// held are jobs left pending by a failure to set them aside, with the
 	// time before which they are not started again (no hot loop while the
 	// database is unwell).
@@ -101,8 +107,9 @@ func NewDeliveryManager(ctx context.Context, svc *command.Service, db *sql.DB, c
 		busy:   map[string]int{},
 		held:   map[string]time.Time{},
 
-		hookless: map[string]bool{},
-		calls:    map[string]int{},
+		hookless:     map[string]bool{},
+		calls:        map[string]int{},
+		busyReseller: map[string]int{},
 	}, nil
 }
 
@@ -129,6 +136,8 @@ func deliveryMigrate(ctx context.Context, db *sql.DB) error {
 	for _, col := range []string{
 		`customer_id TEXT NOT NULL DEFAULT ''`,
 		`next_at INTEGER NOT NULL DEFAULT 0`, // unix milliseconds
+		// The reseller whose turns the job takes (empty as customer_id is).
+		`reseller_id TEXT NOT NULL DEFAULT ''`,
 	} {
 		name, _, _ := strings.Cut(col, " ")
 		var n int
@@ -178,19 +187,22 @@ func (m *DeliveryManager) Handle(msg *message.Message) error {
 	// The customer makes the job's share of the slots. An offer that
 	// cannot be read now is queued all the same: its job finds out why, and
 	// sets it aside if it must.
-	var customer domain.CustomerID
+	var (
+		customer domain.CustomerID
+		reseller domain.ResellerID
+	)
 	if o, _, err := m.svc.Offer(msg.Context(), domain.SystemActor("delivery"), ev.OfferID, 0, time.Time{}); err == nil {
-		customer = o.Customer()
+		customer, reseller = o.Customer(), o.Reseller()
 	} else {
 		m.log.WarnContext(msg.Context(), "cannot read the offer of a dispatch; queued without its customer",
 			"offer_id", ev.OfferID, "err", err)
 	}
 	now := m.cfg.Now().UnixMilli()
 	if _, err := processExec(msg.Context(), m.db).ExecContext(msg.Context(), `INSERT INTO delivery_jobs
-	(event_id, offer_id, customer_id, dispatch, position, correlation_id, dispatched_at, state, attempts, last_error, outcome,
+	(event_id, offer_id, customer_id, reseller_id, dispatch, position, correlation_id, dispatched_at, state, attempts, last_error, outcome,
 	 created_at, updated_at, next_at)
-	VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', 0, '', '', ?, ?, ?) ON CONFLICT (event_id) DO NOTHING`,
-		msg.UUID, string(ev.OfferID), string(customer), ev.Dispatch, int64(pos), corr, at, now, now, now); err != nil {
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, '', '', ?, ?, ?) ON CONFLICT (event_id) DO NOTHING`,
+		msg.UUID, string(ev.OfferID), string(customer), string(reseller), ev.Dispatch, int64(pos), corr, at, now, now, now); err != nil {
 		return fmt.Errorf("enqueue delivery of offer %s: %w", ev.OfferID, err)
 	}
 	m.Wake()
@@ -207,12 +219,12 @@ func (m *DeliveryManager) Wake() {
 
 // deliveryJob is a row of delivery_jobs.
 type deliveryJob struct {
-	eventID, offerID, customerID, corr, dispatchedAt string
-	dispatch                                         int
-	position                                         int64
-	attempts                                         int
-	lastError                                        string
-	nextAt                                           int64 // unix milliseconds
+	eventID, offerID, customerID, resellerID, corr, dispatchedAt string
+	dispatch                                                     int
+	position                                                     int64
+	attempts                                                     int
+	lastError                                                    string
+	nextAt                                                       int64 // unix milliseconds
 }
 
 // deliveryBody builds the notification of an offer.

@@ -63,12 +63,14 @@ func (m *DeliveryManager) prune(ctx context.Context) {
 }
 
 // startDue starts a goroutine for due pending jobs not yet under way, up to
-// MaxActiveDeliveries in all and MaxActivePerCustomer per customer that
-// may have a webhook, and
-// returns when the earliest job not yet due will be. The due jobs are
-// taken in turns: every customer's first, then every customer's second, and
-// so on, so that a customer with a thousand jobs waits its turn like one
-// with a single job.
+// MaxActiveDeliveries in all, and for customers that may have a webhook
+// MaxActivePerCustomer per customer and MaxActivePerReseller per reseller,
+// and returns when the earliest job not yet due will be. The due jobs are
+// taken in turns across resellers: every reseller's first, then every
+// reseller's second, and so on, and a reseller's turns go round its
+// customers the same way. So a reseller that sent a campaign to a thousand
+// customers waits its turn like one that sent a single offer, and a
+// customer with a thousand jobs like one with one.
 func (m *DeliveryManager) startDue(ctx context.Context) (next time.Time, err error) {
 	now := m.cfg.Now().UnixMilli()
 	m.mu.Lock()
@@ -104,9 +106,9 @@ func (m *DeliveryManager) startDue(ctx context.Context) (next time.Time, err err
 }
 
 // due reads up to limit pending jobs due at now, at most turns per
-// customer, in turns across customers. It visits each customer with
-// pending jobs once through the index (a skip-scan written out as a
-// recursive query) and reads only the first turns of each, so a scan costs
+// customer, in turns across resellers and, within each, across customers.
+// It visits each customer with pending jobs once through the index (a
+// skip-scan written out as a recursive query) and reads only the first turns of each, so a scan costs
 // as much for a customer with ten thousand due jobs as for one with one.
 func (m *DeliveryManager) due(ctx context.Context, now int64, turns, limit int) ([]deliveryJob, error) {
 	rows, err := m.db.QueryContext(ctx, `WITH RECURSIVE customers(id) AS (
@@ -118,9 +120,11 @@ func (m *DeliveryManager) due(ctx context.Context, now int64, turns, limit int) 
 		SELECT j.* FROM customers c JOIN delivery_jobs j ON j.event_id IN (
 			SELECT event_id FROM delivery_jobs WHERE state = 'pending' AND customer_id = c.id AND next_at <= ?
 			ORDER BY next_at, created_at, event_id LIMIT ?)
+	), customer_turns AS (
+		SELECT *, ROW_NUMBER() OVER (PARTITION BY customer_id ORDER BY next_at, created_at, event_id) AS cturn FROM firsts
 	)
-	SELECT event_id, offer_id, customer_id, dispatch, position, correlation_id, dispatched_at, attempts, last_error, next_at
-	FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY customer_id ORDER BY next_at, created_at, event_id) AS turn FROM firsts)
+	SELECT event_id, offer_id, customer_id, reseller_id, dispatch, position, correlation_id, dispatched_at, attempts, last_error, next_at
+	FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY reseller_id ORDER BY cturn, next_at, created_at, event_id) AS turn FROM customer_turns)
 	ORDER BY turn, next_at, created_at, event_id LIMIT ?`, now, turns, limit)
 	if err != nil {
 		return nil, fmt.Errorf("read delivery queue: %w", err)
@@ -129,7 +133,7 @@ func (m *DeliveryManager) due(ctx context.Context, now int64, turns, limit int) 
 	var jobs []deliveryJob
 	for rows.Next() {
 		var j deliveryJob
-		if err := rows.Scan(&j.eventID, &j.offerID, &j.customerID, &j.dispatch, &j.position, &j.corr,
+		if err := rows.Scan(&j.eventID, &j.offerID, &j.customerID, &j.resellerID, &j.dispatch, &j.position, &j.corr,
 			&j.dispatchedAt, &j.attempts, &j.lastError, &j.nextAt); err != nil {
 			return nil, fmt.Errorf("read delivery queue: %w", err)
 		}
@@ -153,7 +157,8 @@ func (m *DeliveryManager) start(ctx context.Context, jobs []deliveryJob) {
 		if _, ok := m.active[j.eventID]; ok {
 			continue
 		}
-		if !m.hookless[j.customerID] && m.busy[j.customerID] >= m.cfg.MaxActivePerCustomer {
+		if !m.hookless[j.customerID] && (m.busy[j.customerID] >= m.cfg.MaxActivePerCustomer ||
+			m.busyReseller[j.resellerID] >= m.cfg.MaxActivePerReseller) {
 			continue
 		}
 		if until, ok := m.held[j.eventID]; ok {
@@ -164,6 +169,7 @@ func (m *DeliveryManager) start(ctx context.Context, jobs []deliveryJob) {
 		}
 		m.active[j.eventID] = j.customerID
 		m.busy[j.customerID]++
+		m.busyReseller[j.resellerID]++
 		m.wg.Go(func() { m.work(ctx, j) })
 	}
 }
@@ -267,6 +273,9 @@ func (m *DeliveryManager) finish(ctx context.Context, j deliveryJob, state strin
 	delete(m.active, j.eventID)
 	if m.busy[j.customerID]--; m.busy[j.customerID] <= 0 {
 		delete(m.busy, j.customerID)
+	}
+	if m.busyReseller[j.resellerID]--; m.busyReseller[j.resellerID] <= 0 {
+		delete(m.busyReseller, j.resellerID)
 	}
 	if hold {
 		m.held[j.eventID] = m.cfg.Now().Add(deliveryRescan)

@@ -17,15 +17,7 @@ import (
 // and none not yet due or no longer pending.
 func TestDeliveryDue(t *testing.T) {
 	ctx := context.Background()
-	db, err := sql.Open("sqlite3", "file:"+filepath.Join(t.TempDir(), "p.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = db.Close() })
-	m, err := NewDeliveryManager(ctx, nil, db, ProcessConfig{}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	m, db := newQueueOnly(t)
 	add := func(id, customer, state string, nextAt int64) {
 		t.Helper()
 		if _, err := db.Exec(`INSERT INTO delivery_jobs (event_id, offer_id, customer_id, dispatch, position, correlation_id,
@@ -59,4 +51,56 @@ func TestDeliveryDue(t *testing.T) {
 	if jobs, err := m.due(ctx, 100, 2, 3); err != nil || len(jobs) != 3 {
 		t.Errorf("with a limit of 3: %d jobs, %v", len(jobs), err)
 	}
+}
+
+// TestDeliveryDue_ResellerTurns checks that turns go round resellers first:
+// a reseller whose campaign queued a job for each of 1,000 customers takes
+// one turn, then another reseller's single job, dispatched after all of
+// them, takes the next; within a reseller, customers take turns.
+func TestDeliveryDue_ResellerTurns(t *testing.T) {
+	ctx := context.Background()
+	m, db := newQueueOnly(t)
+	add := func(id, reseller, customer string, nextAt int64) {
+		t.Helper()
+		if _, err := db.Exec(`INSERT INTO delivery_jobs (event_id, offer_id, customer_id, reseller_id, dispatch, position,
+		correlation_id, dispatched_at, state, attempts, last_error, outcome, created_at, updated_at, next_at)
+		VALUES (?, ?, ?, ?, 1, 1, '', '', 'pending', 0, '', '', ?, ?, ?)`, id, "o-"+id, customer, reseller, nextAt, nextAt, nextAt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 1000 {
+		add(fmt.Sprintf("campaign-%04d", i), "big", fmt.Sprintf("c%04d", i), int64(10+i))
+	}
+	add("big-second", "big", "c0000", 5000) // a second job of the campaign's first customer
+	add("small-1", "small", "s1", 2000)
+	add("small-2", "small", "s2", 2001)
+
+	jobs, err := m.due(ctx, 6000, 2, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, j := range jobs {
+		got = append(got, j.eventID)
+	}
+	want := []string{"campaign-0000", "small-1", "campaign-0001", "small-2", "campaign-0002"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("due jobs (-want +got):\n%s", diff)
+	}
+}
+
+// newQueueOnly returns a delivery manager over a fresh database, without a
+// command service: enough to read its queue.
+func newQueueOnly(t *testing.T) (*DeliveryManager, *sql.DB) {
+	t.Helper()
+	db, err := sql.Open("sqlite3", "file:"+filepath.Join(t.TempDir(), "p.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	m, err := NewDeliveryManager(context.Background(), nil, db, ProcessConfig{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m, db
 }

@@ -1,6 +1,6 @@
 // Package process holds offerflow's process managers: delivery (offers into
 // customers' inboxes, with signed webhook notifications retried with
-// backoff), expiry and license grant. Each follows the offers' streams in
+// backoff), expiry, license grant and campaigns (each campaign's offers). Each follows the offers' streams in
 // batches through a pubsub.Subscriber of its own consumer group and turns
 // facts in the log into further facts, through commands with deterministic
 // event ids, so that a redelivered event never has a second effect. Their
@@ -70,6 +70,11 @@ type ProcessConfig struct {
 	// deliveries (appends to the log) started beyond it, within
 	// MaxActiveDeliveries.
 	MaxActivePerCustomer int
+	// MaxActivePerReseller bounds the delivery tries under way at once for
+	// the customers of one reseller, so that a campaign to a thousand
+	// customers whose webhooks hang cannot take the slots other resellers'
+	// deliveries need (default: half of MaxActiveDeliveries, at least 1).
+	MaxActivePerReseller int
 	// AllowInsecure lets webhook calls reach loopback, private and
 	// link-local addresses (tests and development only; serve's
 	// --allow-insecure-webhooks).
@@ -128,6 +133,9 @@ func (c *ProcessConfig) setDefaults() {
 	if c.MaxActivePerCustomer == 0 {
 		c.MaxActivePerCustomer = 4
 	}
+	if c.MaxActivePerReseller == 0 {
+		c.MaxActivePerReseller = max(c.MaxActiveDeliveries/2, 1)
+	}
 	if c.ExpiryInterval == 0 {
 		c.ExpiryInterval = time.Second
 	}
@@ -155,7 +163,7 @@ func (c ProcessConfig) Validate() error {
 	case c.WebhookJitter < 0 || c.WebhookJitter >= 1:
 		return fmt.Errorf("process config: WebhookJitter %g is not in [0, 1)", c.WebhookJitter)
 	case c.WebhookMaxResponseBytes < 0 || c.WebhookConcurrency < 0 || c.MaxActiveDeliveries < 0 ||
-		c.MaxActivePerCustomer < 0 || c.HandlerRetries < 0:
+		c.MaxActivePerCustomer < 0 || c.MaxActivePerReseller < 0 || c.HandlerRetries < 0:
 		return errors.New("process config: sizes must not be negative")
 	}
 	return nil
@@ -198,10 +206,15 @@ type Processes struct {
 	delivery *DeliveryManager
 	expiry   *ExpiryManager
 	grant    *GrantManager
+	campaign *CampaignManager
 }
 
-// processTopic is what the managers follow: the offers' streams.
-const processTopic = "offer"
+// processTopic is what the managers follow: the offers' streams; the
+// campaign process follows campaignTopic, the campaigns' streams.
+const (
+	processTopic  = "offer"
+	campaignTopic = "campaign"
+)
 
 // processBatch bounds the events one message of the managers carries.
 const processBatch = 256
@@ -241,6 +254,7 @@ func NewProcesses(ctx context.Context, deps ProcessDeps, cfg ProcessConfig) (*Pr
 		return nil, err
 	}
 	p.grant = NewGrantManager(deps.Service, deps.Logger)
+	p.campaign = NewCampaignManager(deps.Service, deps.Logger)
 
 	// Watermill's Info lines (handler started, router closing) are routine
 	// here; they go to Debug so that the process log stays about offers.
@@ -251,21 +265,24 @@ func NewProcesses(ctx context.Context, deps ProcessDeps, cfg ProcessConfig) (*Pr
 	p.run.Loop(p.delivery.run)
 	p.run.Loop(p.expiry.run)
 	handlers := []struct {
-		name, group string
-		fn          func(*message.Message) error
+		name, group, topic string
+		fn                 func(*message.Message) error
 		// inTx: the handler writes only to the managers' database. The
 		// grant manager writes to the log, which no SQLite transaction
 		// of ours can span, and must not hold the managers' one
 		// connection while it appends.
 		inTx bool
 	}{
-		{"process.delivery", DeliveryConsumerGroup, p.delivery.Handle, true},
-		{"process.expiry", ExpiryConsumerGroup, p.expiry.Handle, true},
-		{"process.grant", GrantConsumerGroup, p.grant.Handle, false},
+		{"process.delivery", DeliveryConsumerGroup, processTopic, p.delivery.Handle, true},
+		{"process.expiry", ExpiryConsumerGroup, processTopic, p.expiry.Handle, true},
+		{"process.grant", GrantConsumerGroup, processTopic, p.grant.Handle, false},
+		// The campaign process follows the campaigns' streams and writes
+		// offers to the log, like the grant manager.
+		{"process.campaign", CampaignConsumerGroup, campaignTopic, p.campaign.Handle, false},
 	}
 	for _, h := range handlers {
 		sc := pubsub.SubscriberConfig{ConsumerGroup: h.group, MaxBatch: processBatch}
-		if err := p.run.Follow(h.name, processTopic, deps.Store, deps.Checkpoints, sc,
+		if err := p.run.Follow(h.name, h.topic, deps.Store, deps.Checkpoints, sc,
 			p.handler(h.name, h.group, h.fn, h.inTx)); err != nil {
 			return nil, errors.Join(fmt.Errorf("new processes: %w", err), p.run.Close())
 		}
