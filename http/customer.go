@@ -47,22 +47,39 @@ func (s *Server) handleCustomerList(w http.ResponseWriter, r *http.Request) {
 }
 
 // handleCustomerGet returns one customer with its offer counts and its
-// offers, newest first (the first page; ?limit= and ?cursor= page them).
+// offers, newest first (the first page; ?limit= and ?cursor= page them);
+// with ?as_of= as they stood then.
 func (s *Server) handleCustomerGet(w http.ResponseWriter, r *http.Request) {
-	id, page, invalid, ok := s.pagedPath(w, r, domain.ErrCustomerNotFound)
+	reads, release, err := s.readModels(w, r)
+	asOfInvalid, err := deferInvalid(err)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	if asOfInvalid != nil {
+		// A customer that is not the reseller's is answered 404 before a bad
+		// as_of (422): look for it in the live read models.
+		reads, release = s.cfg.Queries, func() {}
+	}
+	defer release()
+	page, err := pageRequest(r)
+	id, page, invalid, ok := s.pathPage(w, r, domain.ErrCustomerNotFound, page, err)
 	if !ok {
 		return
+	}
+	if invalid == nil {
+		invalid = asOfInvalid
 	}
 	// The offers are read first, as a bad cursor (400) is answered before a
 	// customer that is not the reseller's (404); the filter keeps them to
 	// the reseller's own, so another reseller's customer has none.
 	reseller := domain.ResellerID(identity(r).Tenant)
-	offers, err := s.cfg.Queries.Offers(r.Context(), domain.OfferFilter{Reseller: reseller, Customer: domain.CustomerID(id), Page: page})
+	offers, err := reads.Offers(r.Context(), domain.OfferFilter{Reseller: reseller, Customer: domain.CustomerID(id), Page: page})
 	if err != nil {
 		s.Error(w, r, err)
 		return
 	}
-	c, err := s.cfg.Queries.Customer(r.Context(), reseller, domain.CustomerID(id))
+	c, err := reads.Customer(r.Context(), reseller, domain.CustomerID(id))
 	if err == nil {
 		err = invalid
 	}

@@ -42,6 +42,11 @@ type Config struct {
 	// random one for this process, so replays do not outlive it.
 	IdempotencySecret []byte
 
+	// Past answers ?as_of= on the offer list, the inbox and a customer's
+	// page from the read models replayed up to that point of the log; nil
+	// answers as_of 422.
+	Past PastQueries
+
 	// TreeHeads is the Merkle tree over the log with its signed heads
 	// (/v1/audit/head, /v1/audit/key, /v1/audit/consistency,
 	// /v1/offers/{id}/proof); nil answers those 404.

@@ -10,14 +10,16 @@ import (
 	"github.com/offerflow/offerflow/domain"
 )
 
-// handleInboxList lists the customer's delivered offers, newest first.
+// handleInboxList lists the customer's delivered offers, newest first;
+// with ?as_of= as they stood then.
 func (s *Server) handleInboxList(w http.ResponseWriter, r *http.Request) {
-	page, err := s.queryPage(r)
+	reads, page, release, err := s.listReads(w, r)
 	if err != nil {
 		s.Error(w, r, err)
 		return
 	}
-	p, err := s.cfg.Queries.Inbox(r.Context(), domain.CustomerID(identity(r).Tenant), page)
+	defer release()
+	p, err := reads.Inbox(r.Context(), domain.CustomerID(identity(r).Tenant), page)
 	if err != nil {
 		s.Error(w, r, err)
 		return

@@ -65,13 +65,14 @@ func (s *Server) handleOfferCreate(w http.ResponseWriter, r *http.Request) {
 
 // handleOfferList lists offers newest first: the reseller's own, an
 // auditor's reseller's (every reseller's for tenant "*"), filtered by
-// ?customer_id= and ?status=.
+// ?customer_id= and ?status=; with ?as_of= as they stood then.
 func (s *Server) handleOfferList(w http.ResponseWriter, r *http.Request) {
-	page, err := s.queryPage(r)
+	reads, page, release, err := s.listReads(w, r)
 	if err != nil {
 		s.Error(w, r, err)
 		return
 	}
+	defer release()
 	q := r.URL.Query()
 	f := domain.OfferFilter{Reseller: resellerScope(identity(r)), Customer: domain.CustomerID(q.Get("customer_id")), Page: page}
 	if st := q.Get("status"); st != "" {
@@ -85,7 +86,7 @@ func (s *Server) handleOfferList(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, list[offerJSON]{Items: []offerJSON{}})
 		return
 	}
-	p, err := s.cfg.Queries.Offers(r.Context(), f)
+	p, err := reads.Offers(r.Context(), f)
 	if err != nil {
 		s.Error(w, r, err)
 		return

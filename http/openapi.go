@@ -54,7 +54,10 @@ type op struct {
 	okSchema                  obj    // nil for no body
 	okType                    string // content type of the success body, JSON by default
 	okETag                    bool
-	errors                    []int
+	// asOf: a read side list answered ?as_of= from a replay of the log,
+	// with X-As-Of-Position.
+	asOf   bool
+	errors []int
 	// more are responses besides the success and the problems, as given.
 	more obj
 	// formBody is a form-encoded request body schema (the UI's sign-in).
@@ -110,6 +113,9 @@ func (o op) build() obj {
 		out["description"] = "Roles: " + o.roles + "."
 	}
 	params := append([]obj{}, o.params...)
+	if o.asOf {
+		params = append(params, pref("AsOf"))
+	}
 	if o.command && !o.unversioned {
 		params = append(params, pref("IfMatch"))
 	}
@@ -128,6 +134,9 @@ func (o op) build() obj {
 	headers := obj{}
 	if o.command {
 		headers["X-Log-Position"] = obj{"description": "Global position of the last event the command wrote (or of its stream's last event).", "schema": integer()}
+	}
+	if o.asOf {
+		headers["X-As-Of-Position"] = obj{"description": "With as_of: the log position the read models were replayed to.", "schema": integer()}
 	}
 	if o.okETag || (o.command && !o.unversioned) {
 		headers["ETag"] = obj{"description": `The resource's version, quoted: "<version>".`, "schema": str()}
@@ -258,6 +267,10 @@ func parameters() obj {
 		"Limit":       queryParam("limit", intRange(1, maxLimit), "Page size, 1 to 500 (default 50); anything else is 422."),
 		"Cursor":      queryParam("cursor", str(), "The next_cursor of the previous page; an unknown one is 400."),
 		"MinPosition": queryParam("min_position", position(0), "Wait until the read models have applied this log position (read-your-writes)."),
+		"AsOf": queryParam("as_of", obj{"type": "string", "pattern": `^([0-9]{1,20}|[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt].+)$`},
+			"The read models as they stood at this log position (an integer; 0 is before the first event) or time (RFC 3339: the longest prefix of the log whose events occurred by then), "+
+				"replayed from the log with the live projectors; X-As-Of-Position names the position. Malformed, beyond the log's head, or more events to replay than the server allows "+
+				"(serve --as-of-max-events, 250,000 by default): 422. min_position is then only checked, not waited for."),
 		"XMinPosition": obj{"name": "X-Min-Position", "in": "header", "required": false, "schema": position(0),
 			"description": "Same as min_position."},
 		"IfMatch": obj{"name": "If-Match", "in": "header", "required": false, "schema": obj{"type": "string", "pattern": `^\s*(\*|(W/)?"?[0-9]{1,20}"?)`},

@@ -156,6 +156,12 @@ func deferInvalid(err error) (invalid, other error) {
 // false when an answer was written.
 func (s *Server) pagedPath(w http.ResponseWriter, r *http.Request, notFound error) (id string, page domain.PageRequest, invalid error, ok bool) {
 	page, err := s.queryPage(r)
+	return s.pathPage(w, r, notFound, page, err)
+}
+
+// pathPage is pagedPath for a handler that read the request's page itself:
+// err is what reading it (and waiting for min_position) returned.
+func (s *Server) pathPage(w http.ResponseWriter, r *http.Request, notFound error, page domain.PageRequest, err error) (id string, _ domain.PageRequest, invalid error, ok bool) {
 	invalid, err = deferInvalid(err)
 	if err != nil {
 		s.Error(w, r, err)

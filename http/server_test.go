@@ -79,6 +79,9 @@ type Options struct {
 	// Configure, when set, adjusts the server's configuration last (limits,
 	// timeouts).
 	Configure func(*ofhttp.Config)
+	// PastMaxEvents bounds the events one ?as_of= query may replay
+	// (projections.PastConfig.MaxEvents; 0: its default).
+	PastMaxEvents uint64
 }
 
 // MustOpenServer starts a TestServer and stops it when the test ends.
@@ -179,7 +182,11 @@ func MustOpenServer(tb testing.TB, opts ...func(*Options)) *TestServer {
 	trees, err := treehead.New(ctx, treehead.Config{Store: store, Key: treeKey, Witness: filepath.Join(dir, "merkle.witness"), Logger: logger}, nil)
 	must(err)
 	closers = append(closers, trees.Close)
+	past, err := projections.NewPast(store, filepath.Join(dir, "asof"), projections.PastConfig{MaxEvents: o.PastMaxEvents})
+	must(err)
+	closers = append(closers, past.Close)
 	cfg := ofhttp.Config{
+		Past:                  ofhttp.PastFrom[*projections.DB](past),
 		Addr:                  "127.0.0.1:0",
 		Commands:              svc,
 		Queries:               reads,

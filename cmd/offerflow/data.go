@@ -25,6 +25,9 @@ const (
 	// witnessFile records every leaf of the Merkle tree this node has seen
 	// (see eventstore/merkle.Witness).
 	witnessFile = "merkle.witness"
+	// asOfDir holds the scratch read models that serve replays for ?as_of=
+	// queries; serve empties it at start and removes it at stop.
+	asOfDir = "asof"
 )
 
 // storeFlags are the flags every command that opens the log shares.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"strings"
 	"time"
 
@@ -47,6 +48,7 @@ type Main struct {
 
 	store  eventstore.Store
 	rm     *projections.DB
+	past   *projections.Past
 	procDB *sql.DB
 	idem   *idempotency.Store
 	trees  *treehead.Service
@@ -67,6 +69,7 @@ type serveConfig struct {
 	webhookAttempts int
 	webhookBackoff  time.Duration
 	webhookShare    int
+	asOfMaxEvents   uint64
 	logLevel        string
 	logJSON         bool
 	shutdownTimeout time.Duration
@@ -110,6 +113,7 @@ func (m *Main) ParseFlags(args []string) error {
 	fs.BoolVar(&c.limitsOn, "limits", true, "apply the five limits above; --limits=false switches them all off (benchmarks)")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 30*time.Second, "how long a shutdown waits for requests in flight")
 	fs.DurationVar(&c.sessionIdle, "session-idle", ohttp.DefaultSessionIdle, "how long a web UI session lasts unused (each use slides it)")
+	fs.Uint64Var(&c.asOfMaxEvents, "as-of-max-events", 250_000, "events one ?as_of= query may replay (or scan, for a time) before it is refused 422; bounds the time one such query takes")
 	fs.DurationVar(&c.headInterval, "head-interval", 5*time.Minute, "how often to sign and record a tree head while the log grows (0: only on demand, at GET /v1/audit/head)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -174,6 +178,13 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	if m.rm, err = projections.OpenDB(ctx, c.path(readModelsFile)); err != nil {
 		return fmt.Errorf("open read models: %w", err)
+	}
+	// Scratch read models a previous run left (a crash skips Close).
+	if err := os.RemoveAll(c.path(asOfDir)); err != nil {
+		return fmt.Errorf("clear %s: %w", c.path(asOfDir), err)
+	}
+	if m.past, err = projections.NewPast(m.store, c.path(asOfDir), projections.PastConfig{MaxEvents: c.asOfMaxEvents}); err != nil {
+		return err
 	}
 	if m.procDB, err = openProcessDB(c.path(processesFile)); err != nil {
 		return err
@@ -262,6 +273,7 @@ func (m *Main) Run(ctx context.Context) error {
 		Addr:                  c.addr,
 		Commands:              svc,
 		Queries:               m.rm,
+		Past:                  ohttp.PastFrom[*projections.DB](m.past),
 		History:               eventlog.New(m.store), // the truth, with its hash chain
 		TreeHeads:             m.trees,
 		Log:                   eventlog.New(m.store),
@@ -394,6 +406,9 @@ func (m *Main) Close() error {
 	}
 	if m.procDB != nil {
 		errs = append(errs, m.procDB.Close())
+	}
+	if m.past != nil {
+		errs = append(errs, m.past.Close())
 	}
 	if m.rm != nil {
 		errs = append(errs, m.rm.Close())
