@@ -35,9 +35,11 @@ type Config struct {
 	// BusyTimeout is how long a connection waits for a lock held by another
 	// process on the same file before failing. Default 5 s.
 	BusyTimeout time.Duration
-	// PollInterval is how often Wait looks at the file for appends made by
-	// other processes; appends made through this Store wake Wait at once.
-	// Default 1 s.
+	// PollInterval is how often the Store looks at the file for appends
+	// made by other processes (one read of the head, however many Waits are
+	// blocked), and wakes every Wait when the log grew; appends made
+	// through this Store wake Wait at once. Default 1 s; several processes
+	// sharing one file as nodes (serve --eventstore sqlite://) use less.
 	PollInterval time.Duration
 	// ReadConns is the size of the read connection pool. Default 4.
 	ReadConns int
@@ -124,6 +126,9 @@ type Store struct {
 	writerDone chan struct{}
 	stats      counters
 
+	// pollDone is closed when the poller (poll) has returned.
+	pollDone chan struct{}
+
 	closed    chan struct{}
 	closeOnce sync.Once
 	closeErr  error
@@ -171,6 +176,8 @@ func Open(ctx context.Context, path string, cfg Config) (*Store, error) {
 		_ = s.Close()
 		return nil, fmt.Errorf("open event store %s: %w", path, err)
 	}
+	s.pollDone = make(chan struct{})
+	go s.poll()
 	return s, nil
 }
 
@@ -223,6 +230,9 @@ func (s *Store) Close() error {
 		if s.writerDone != nil {
 			<-s.writerDone
 		}
+		if s.pollDone != nil {
+			<-s.pollDone
+		}
 		errs := []error{s.writer.Close()}
 		if s.reader != nil {
 			errs = append(errs, s.reader.Close())
@@ -251,14 +261,20 @@ func (s *Store) Head(ctx context.Context) (uint64, error) {
 	if err := s.checkOpen(ctx); err != nil {
 		return 0, fmt.Errorf("read head: %w", err)
 	}
-	var head int64
-	// MAX over the integer primary key is a single b-tree lookup.
-	err := s.reader.QueryRowContext(ctx, "SELECT COALESCE(MAX(position), 0) FROM events").Scan(&head)
+	head, err := s.readHead(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("read head: %w", ctxErr(ctx, err))
 	}
-	s.observe(uint64(head))
-	return uint64(head), nil
+	s.observe(head)
+	return head, nil
+}
+
+// readHead reads the position of the last event in the file.
+func (s *Store) readHead(ctx context.Context) (uint64, error) {
+	var head int64
+	// MAX over the integer primary key is a single b-tree lookup.
+	err := s.reader.QueryRowContext(ctx, "SELECT COALESCE(MAX(position), 0) FROM events").Scan(&head)
+	return uint64(head), err
 }
 
 // observe raises the cached head to pos.
@@ -291,19 +307,14 @@ func (s *Store) wakeChan() chan struct{} {
 // Wait blocks until the log holds an event with position > after, ctx is
 // done (returning ctx's error), or the Store is closed (ErrClosed). An append
 // through this Store wakes it at once; appends by other processes on the same
-// file are noticed within Config.PollInterval.
+// file are noticed by the poller within Config.PollInterval.
 func (s *Store) Wait(ctx context.Context, after uint64) error {
 	readFile := true
-	var timer *time.Timer
-	defer func() {
-		if timer != nil {
-			timer.Stop()
-		}
-	}()
 	for {
-		// Take the wake channel before looking at the head: an append that
-		// lands after the look closes this very channel (or a later
-		// one, after this one was closed), so no wake-up is missed.
+		// Take the wake channel before looking at the head: an append (or
+		// the poller's finding) that lands after the look closes this very
+		// channel (or a later one, after this one was closed), so no
+		// wake-up is missed.
 		wake := s.wakeChan()
 		if err := s.checkOpen(ctx); err != nil {
 			return err
@@ -311,7 +322,10 @@ func (s *Store) Wait(ctx context.Context, after uint64) error {
 		if s.head.Load() > after {
 			return nil
 		}
+		// The first look reads the file: another process may have
+		// appended since the cached head was last raised.
 		if readFile {
+			readFile = false
 			head, err := s.Head(ctx)
 			if err != nil {
 				if ctx.Err() != nil {
@@ -323,20 +337,46 @@ func (s *Store) Wait(ctx context.Context, after uint64) error {
 				return nil
 			}
 		}
-		if timer == nil {
-			timer = time.NewTimer(s.cfg.PollInterval)
-		} else {
-			timer.Reset(s.cfg.PollInterval)
-		}
 		select {
 		case <-wake:
-			readFile = false
-		case <-timer.C:
-			readFile = true
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-s.closed:
 			return ErrClosed
+		}
+	}
+}
+
+// poll is the Store's one poller: every PollInterval it reads the file's
+// head and, when another process has appended past what this Store has
+// seen, wakes every Wait. One goroutine per Store rather than a timer per
+// Wait keeps the cost of following other processes at one indexed read per
+// interval, whatever the number of live streams and subscribers. It
+// returns when the Store closes.
+func (s *Store) poll() {
+	defer close(s.pollDone)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		select {
+		case <-s.closed:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	t := time.NewTicker(s.cfg.PollInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.closed:
+			return
+		case <-t.C:
+		}
+		// An error here (the file busy past the timeout, the store
+		// closing) is not the waiters' to see: the next tick tries again.
+		head, err := s.readHead(ctx)
+		if err == nil && head > s.head.Load() {
+			s.committed(head)
 		}
 	}
 }

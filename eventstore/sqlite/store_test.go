@@ -14,6 +14,7 @@ import (
 
 	"github.com/offerflow/offerflow/eventstore"
 	"github.com/offerflow/offerflow/eventstore/eventstoretest"
+	"github.com/offerflow/offerflow/eventstore/lease/leasetest"
 	"github.com/offerflow/offerflow/eventstore/sqlite"
 )
 
@@ -290,8 +291,8 @@ func TestMigrate_NewerSchemaRefused(t *testing.T) {
 	_ = s.Close()
 	db := rawDB(t, path)
 	var n int
-	if err := db.QueryRow("SELECT COUNT(*) FROM schema_migrations").Scan(&n); err != nil || n != 1 {
-		t.Fatalf("schema_migrations rows = %d, %v; want 1", n, err)
+	if err := db.QueryRow("SELECT COUNT(*) FROM schema_migrations").Scan(&n); err != nil || n != 2 {
+		t.Fatalf("schema_migrations rows = %d, %v; want 2", n, err)
 	}
 	if _, err := db.Exec("INSERT INTO schema_migrations VALUES (99, '0099_future.sql', 'now')"); err != nil {
 		t.Fatal(err)
@@ -312,4 +313,13 @@ func rawDB(t *testing.T, path string) *sql.DB {
 	}
 	t.Cleanup(func() { _ = db.Close() })
 	return db
+}
+
+// TestStore_Lease holds the lease primitives to the backend tests through two
+// handles of one file, as two serve processes sharing it use them.
+func TestStore_Lease(t *testing.T) {
+	path := tempPath(t)
+	a := MustOpen(t, path, sqlite.Config{PollInterval: time.Hour})
+	b := MustOpen(t, path, sqlite.Config{PollInterval: time.Hour})
+	leasetest.Run(t, a, b, "processes")
 }
