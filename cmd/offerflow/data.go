@@ -9,6 +9,8 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
+	"time"
 
 	"github.com/offerflow/offerflow/eventstore"
 	"github.com/offerflow/offerflow/eventstore/sqlite"
@@ -40,8 +42,24 @@ type storeFlags struct {
 
 func (f *storeFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.data, "data", "./data", "data directory (created if missing)")
-	fs.StringVar(&f.eventstore, "eventstore", "", "EventStoreDB/KurrentDB connection string (esdb://...); empty: the embedded SQLite log in the data directory")
+	fs.StringVar(&f.eventstore, "eventstore", "", "where the log is: sqlite://PATH (one SQLite file several serve processes share) or an EventStoreDB/KurrentDB connection string (esdb://...); empty: the embedded SQLite log in the data directory")
 }
+
+// sharedLogPollInterval is how often a node on a shared SQLite log looks at
+// the file for events other nodes appended: it bounds how late the live
+// stream, the projections and min_position waits see them. One indexed read
+// per interval per node.
+const sharedLogPollInterval = 100 * time.Millisecond
+
+// sharedSQLite returns the file an --eventstore sqlite://PATH names.
+func (f *storeFlags) sharedSQLite() (string, bool) {
+	p, ok := strings.CutPrefix(f.eventstore, "sqlite://")
+	return p, ok
+}
+
+// shared reports whether the log is one that other nodes may share, so that
+// background work must be elected and Idempotency-Key records shared.
+func (f *storeFlags) shared() bool { return f.eventstore != "" }
 
 // openStore opens the event log the flags name, creating the data directory.
 func (f *storeFlags) openStore(ctx context.Context) (eventstore.Store, error) {
@@ -50,6 +68,16 @@ func (f *storeFlags) openStore(ctx context.Context) (eventstore.Store, error) {
 	}
 	if err := secureDataDir(f.data); err != nil {
 		return nil, err
+	}
+	if p, ok := f.sharedSQLite(); ok {
+		if p == "" {
+			return nil, errors.New("--eventstore sqlite://PATH: the path is missing")
+		}
+		s, err := sqlite.Open(ctx, p, sqlite.Config{PollInterval: sharedLogPollInterval})
+		if err != nil {
+			return nil, fmt.Errorf("open the shared event log: %w", err)
+		}
+		return s, nil
 	}
 	if f.eventstore != "" {
 		return openESDB(ctx, f.eventstore, f.logger)
@@ -66,10 +94,16 @@ func (f *storeFlags) openStore(ctx context.Context) (eventstore.Store, error) {
 // that holds no log it fails with a clear message and creates nothing, not
 // even the directory. A log elsewhere (EventStoreDB) is taken as it is.
 func (f *storeFlags) openLog(ctx context.Context) (eventstore.Store, error) {
-	if f.eventstore == "" {
+	shared, isShared := f.sharedSQLite()
+	if f.eventstore == "" || isShared {
 		p := f.path(eventsFile)
+		if isShared {
+			p = shared
+		}
 		st, err := os.Stat(p)
 		switch {
+		case errors.Is(err, fs.ErrNotExist) && isShared:
+			return nil, fmt.Errorf("no event log at %s (it does not exist): check --eventstore; nothing was created", p)
 		case errors.Is(err, fs.ErrNotExist):
 			return nil, fmt.Errorf("no event log in %s (%s does not exist): check --data; nothing was created", f.data, p)
 		case err != nil:

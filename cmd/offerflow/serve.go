@@ -55,6 +55,9 @@ type Main struct {
 	proj   *projections.Projections
 	procs  *process.Processes
 	srv    *ohttp.Server
+	// leaderDone is closed when the lease-gated process managers have
+	// stopped and the lease is released (a shared log only).
+	leaderDone chan struct{}
 
 	// bg yields the error of each background runner when it returns.
 	bg []chan error
@@ -81,6 +84,8 @@ type serveConfig struct {
 	processes       bool
 	secureCookie    bool
 	pprofAddr       string
+	secretFile      string
+	leaseTTL        time.Duration
 }
 
 // NewMain returns a serve command that talks to the outside world through e.
@@ -98,7 +103,9 @@ func (m *Main) ParseFlags(args []string) error {
 	fs.IntVar(&c.webhookAttempts, "webhook-attempts", 8, "tries of a webhook notification before the delivery fails")
 	fs.DurationVar(&c.webhookBackoff, "webhook-backoff", time.Second, "wait before the first webhook retry; each further wait doubles")
 	fs.IntVar(&c.webhookShare, "webhook-calls-per-customer", 4, "webhook calls in flight at once for one customer, so that one customer's slow or failing webhook leaves the delivery slots to others (deliveries without a webhook are not limited by it)")
-	fs.BoolVar(&c.processes, "processes", true, "run the process managers (delivery, expiry, license grant); with several nodes on one EventStoreDB cluster, let one node run them")
+	fs.BoolVar(&c.processes, "processes", true, "run the process managers (delivery, expiry, license grant); on a shared log (--eventstore) they run on one node at a time, the holder of a lease; false: never on this node")
+	fs.StringVar(&c.secretFile, "secret-file", "", "the secret that seals Idempotency-Key replies (hex, created if missing); nodes sharing a log must share it (default: next to a sqlite:// log, else server.secret in --data)")
+	fs.DurationVar(&c.leaseTTL, "lease-ttl", 10*time.Second, "on a shared log: how long the background-work lease lasts unrenewed before another node takes it over (renewed every third of it)")
 	fs.BoolVar(&c.secureCookie, "secure-cookie", false, "mark the web UI's session cookie Secure on every response (set it behind a proxy that terminates TLS)")
 	fs.StringVar(&c.pprofAddr, "pprof-addr", "", "serve Go's profiles (/debug/pprof/) on this address, apart from the API (off by default; use a loopback address)")
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
@@ -148,6 +155,9 @@ func (m *Main) ParseFlags(args []string) error {
 	if c.webhookBackoff <= 0 {
 		return usageError{"--webhook-backoff must be positive"}
 	}
+	if c.leaseTTL < time.Second {
+		return usageError{"--lease-ttl must be at least 1s"}
+	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(c.logLevel)); err != nil {
 		return usageError{fmt.Sprintf("--log-level: %v", err)}
@@ -193,10 +203,11 @@ func (m *Main) Run(ctx context.Context) error {
 	if m.trees, err = m.openTreeHeads(ctx, metrics.TamperProblems.Inc); err != nil {
 		return err
 	}
-	if m.idem, err = idempotency.Open(ctx, c.path(idempotencyFile), idempotency.Config{}); err != nil {
+	idemPath, secretPath := c.sharedFiles()
+	if m.idem, err = idempotency.Open(ctx, idemPath, idempotency.Config{}); err != nil {
 		return fmt.Errorf("open idempotency keys: %w", err)
 	}
-	secret, err := loadOrCreateSecret(c.path(secretFile))
+	secret, err := loadOrCreateSecret(secretPath)
 	if err != nil {
 		return err
 	}
@@ -215,11 +226,8 @@ func (m *Main) Run(ctx context.Context) error {
 	}); err != nil {
 		return err
 	}
-	if c.processes {
-		// Built only when they run: Processes.Close of ones that never ran
-		// fails (its router was never started), which made a clean shutdown
-		// of --processes=false exit 1.
-		if m.procs, err = process.NewProcesses(ctx, process.ProcessDeps{
+	newProcesses := func(ctx context.Context) (*process.Processes, error) {
+		return process.NewProcesses(ctx, process.ProcessDeps{
 			Service: svc, Store: m.store, DB: m.procDB, Logger: m.log.With("component", "processes"),
 		}, process.ProcessConfig{
 			WebhookAttempts:      c.webhookAttempts,
@@ -231,7 +239,13 @@ func (m *Main) Run(ctx context.Context) error {
 			OnDelivery:           metrics.Delivery,
 			OnExpired:            metrics.OfferExpired,
 			OnPoisoned:           metrics.MessagePoisoned,
-		}); err != nil {
+		})
+	}
+	if c.processes && !c.shared() {
+		// Built only when they run: Processes.Close of ones that never ran
+		// fails (its router was never started), which made a clean shutdown
+		// of --processes=false exit 1.
+		if m.procs, err = newProcesses(ctx); err != nil {
 			return err
 		}
 	}
@@ -305,9 +319,20 @@ func (m *Main) Run(ctx context.Context) error {
 	m.bg = append(m.bg, m.background(runCtx, "token cache", func(ctx context.Context) error {
 		return svc.FollowTokens(ctx, time.Second)
 	}))
-	if c.processes {
+	switch {
+	case c.processes && c.shared():
+		work, err := m.leaderWork(newProcesses)
+		if err != nil {
+			return err
+		}
+		m.leaderDone = make(chan struct{})
+		m.bg = append(m.bg, m.background(runCtx, "processes", func(ctx context.Context) error {
+			defer close(m.leaderDone)
+			return work(ctx)
+		}))
+	case c.processes:
 		m.bg = append(m.bg, m.background(runCtx, "processes", m.procs.Run))
-	} else {
+	default:
 		m.log.Warn("process managers are off (--processes=false): offers are delivered, expired and licensed only by a node that runs them")
 	}
 
@@ -395,6 +420,11 @@ func (m *Main) Close() error {
 	if m.procs != nil {
 		errs = append(errs, m.procs.Close())
 	}
+	if m.leaderDone != nil {
+		// Run's end cancelled the lease runner; it stops the process
+		// managers and releases the lease, which needs the log still open.
+		<-m.leaderDone
+	}
 	if m.proj != nil {
 		errs = append(errs, m.proj.Close())
 	}
@@ -443,6 +473,9 @@ func openProcessDB(path string) (*sql.DB, error) {
 }
 
 func storeName(f storeFlags) string {
+	if _, ok := f.sharedSQLite(); ok {
+		return "sqlite (shared)"
+	}
 	if f.eventstore != "" {
 		return "esdb"
 	}

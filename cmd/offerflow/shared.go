@@ -1,0 +1,74 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/offerflow/offerflow/eventstore/lease"
+	"github.com/offerflow/offerflow/projections/process"
+)
+
+// processesLease is the lease whose holder runs the process managers
+// (delivery, expiry, license grant, and any added later) for all the nodes
+// sharing a log.
+const processesLease = "processes"
+
+// sharedFiles returns where the Idempotency-Key records and the secret that
+// seals them are kept. On a shared SQLite log both sit next to the log's
+// file (PATH-idempotency.db, PATH-server.secret), where every node finds
+// them: a retry that reaches another node is replayed there, and the first
+// node to start creates the secret (atomically; the others read it). A log
+// elsewhere (EventStoreDB) keeps the records in the node's --data;
+// --secret-file names a secret to use instead of the default in either case.
+func (c serveConfig) sharedFiles() (idem, secret string) {
+	idem, secret = c.path(idempotencyFile), c.path(secretFile)
+	if p, ok := c.sharedSQLite(); ok {
+		idem, secret = p+"-"+idempotencyFile, p+"-"+secretFile
+	}
+	if c.secretFile != "" {
+		secret = c.secretFile
+	}
+	return idem, secret
+}
+
+// leaderWork returns the background work of a node on a shared log: the
+// process managers, run only while this node holds the processes lease in
+// the log's store. Losing the lease stops them; winning it again starts a
+// fresh set (a Processes runs once), resuming from this node's own
+// checkpoints in processes.db. See docs/scaling.md for why that is safe.
+func (m *Main) leaderWork(newProcesses func(context.Context) (*process.Processes, error)) (func(context.Context) error, error) {
+	b, ok := m.store.(lease.Backend)
+	if !ok {
+		return nil, fmt.Errorf("the event store %s cannot hold a lease: run the process managers on one node and start the others with --processes=false", storeName(m.cfg.storeFlags))
+	}
+	holder := holderID()
+	log := m.log.With("component", "lease")
+	cfg := lease.Config{Name: processesLease, Holder: holder, TTL: m.cfg.leaseTTL, Logger: log}
+	return func(ctx context.Context) error {
+		return lease.Run(ctx, b, cfg, func(ctx context.Context) error {
+			procs, err := newProcesses(ctx)
+			if err != nil {
+				return err
+			}
+			err = procs.Run(ctx)
+			return errors.Join(err, procs.Close())
+		})
+	}, nil
+}
+
+// holderID names this process in the lease: host and pid for the people
+// reading it, and random bytes so that a restarted process (same pid in a
+// container) never passes for the one before it.
+func holderID() string {
+	host, err := os.Hostname()
+	if err != nil {
+		host = "unknown"
+	}
+	var b [6]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go 1.24+)
+	return fmt.Sprintf("%s/%d/%s", host, os.Getpid(), hex.EncodeToString(b[:]))
+}
