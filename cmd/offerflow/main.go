@@ -46,7 +46,7 @@ type env struct {
 const usage = `offerflow: an event-sourced offer workflow engine
 
 Usage:
-  offerflow serve   [--addr HOST:PORT] [--data DIR] [--operator-token T] [--demo] [--allow-insecure-webhooks]
+  offerflow serve   [--addr HOST:PORT] [--data DIR] [--eventstore sqlite://PATH|esdb://...] [--operator-token T] [--demo] [--allow-insecure-webhooks]
   offerflow tokens create --data DIR --role ROLE --tenant ID
   offerflow tokens revoke --data DIR (--token T | --token - | --token-hash H)
   offerflow rebuild --data DIR
@@ -59,6 +59,7 @@ Usage:
   offerflow import  --data DIR [FILE|-]
   offerflow bench   [--data DIR] [--parts append,http,log] [--rates R,...] [--events N]
   offerflow crashtest [--kills N] [--clients N] [--bin FILE] [--data DIR]
+  offerflow probe   [--url http://127.0.0.1:8080/readyz]
 
 Run "offerflow COMMAND -h" for the flags of a command.
 `
@@ -95,6 +96,8 @@ func run(ctx context.Context, args []string, e env) int {
 		err = runBench(ctx, rest, e)
 	case "crashtest":
 		err = runCrashtest(ctx, rest, e)
+	case "probe":
+		err = runProbe(ctx, rest, e)
 	case "help", "-h", "--help":
 		fmt.Fprint(e.stdout, usage)
 		return 0
