@@ -79,7 +79,7 @@ func (auditIndex) index(ctx context.Context, offer domain.OfferID) error {
 	if a == nil {
 		return fmt.Errorf("index audit event %d: unknown offer %s", c.env.Position, offer)
 	}
-	b, err := json.Marshal(c.env)
+	b, err := encodeEnvelope(c.env)
 	if err != nil {
 		return fmt.Errorf("encode audit event %d: %w", c.env.Position, err)
 	}

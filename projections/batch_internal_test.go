@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/ThreeDotsLabs/watermill/components/cqrs"
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/offerflow/offerflow/domain"
 )
@@ -69,5 +70,45 @@ func TestBatch_HandlerStatementsSeeTheBatch(t *testing.T) {
 		if msg != "changed by the reader" {
 			t.Errorf("offer %s message %q after the batch: the reader's change was overwritten", id, msg)
 		}
+	}
+}
+
+// TestRebuild_RecreatesIndexes: a rebuild fills its scratch file without
+// the secondary indexes and builds them at the end; the file swapped in
+// must have every index a fresh database has, defined alike.
+func TestRebuild_RecreatesIndexes(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	store, _ := applyTestLog(t, filepath.Join(dir, "events.db"), 3)
+	fresh, _ := applyTestDB(t, filepath.Join(dir, "fresh.db"))
+	rebuilt, _ := applyTestDB(t, filepath.Join(dir, "rebuilt.db"))
+	if _, err := Rebuild(ctx, store, rebuilt, nil); err != nil {
+		t.Fatal(err)
+	}
+	indexes := func(db *DB) map[string]string {
+		rows, err := db.read.QueryContext(ctx, `SELECT name, coalesce(sql, '') FROM sqlite_master WHERE type = 'index'`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		out := map[string]string{}
+		for rows.Next() {
+			var name, create string
+			if err := rows.Scan(&name, &create); err != nil {
+				t.Fatal(err)
+			}
+			out[name] = create
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	want, got := indexes(fresh), indexes(rebuilt)
+	if len(want) == 0 {
+		t.Fatal("a fresh database lists no index")
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("indexes of the rebuilt database (-fresh +rebuilt):\n%s", diff)
 	}
 }

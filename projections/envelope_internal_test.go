@@ -1,0 +1,60 @@
+package projections
+
+import (
+	"bytes"
+	"encoding/json"
+	"path/filepath"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/offerflow/offerflow/domain"
+	"github.com/offerflow/offerflow/eventstore/eventlog"
+)
+
+// TestEncodeEnvelope holds encodeEnvelope to json.Marshal, byte for byte,
+// on the envelopes of a real log and on strings and data that json escapes.
+func TestEncodeEnvelope(t *testing.T) {
+	// encodeEnvelope writes every field by hand: a new one must be added
+	// there (and here).
+	if n := reflect.TypeFor[domain.AuditEvent]().NumField(); n != 13 {
+		t.Fatalf("domain.AuditEvent has %d fields; encodeEnvelope writes 13", n)
+	}
+	if n := reflect.TypeFor[domain.Actor]().NumField(); n != 4 {
+		t.Fatalf("domain.Actor has %d fields; encodeEnvelope writes 4", n)
+	}
+
+	_, events := applyTestLog(t, filepath.Join(t.TempDir(), "events.db"), 2)
+	var cases []domain.AuditEvent
+	for _, ev := range events {
+		cases = append(cases, eventlog.AuditEvent(ev))
+	}
+	prev := "ab\u2028<cd>"
+	odd := "a\"b\\c<d>&e\u00e9\u2029\x01\t\n" + string([]byte{0xff, 'x'})
+	at := time.Date(2026, 12, 2, 15, 4, 5, 123456789, time.FixedZone("X", 3600))
+	cases = append(cases,
+		domain.AuditEvent{},
+		domain.AuditEvent{ID: odd, Stream: odd, Type: odd, CorrelationID: odd, CausationID: odd, Hash: odd, PrevHash: &prev,
+			Actor: domain.Actor{Role: domain.Role(odd), Tenant: odd, Subject: odd, Name: odd}, OccurredAt: at,
+			Position: 1<<64 - 1, Version: 7, SchemaVersion: -2,
+			Data: json.RawMessage(" { \"a\" : [1, 2.50, \"<&>\\u2028\u2029\"], \"b\":null }\n")},
+		domain.AuditEvent{Data: json.RawMessage(`{}`), Actor: domain.Actor{Name: "Ann"}},
+	)
+	for i, e := range cases {
+		want, err := json.Marshal(&e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := encodeEnvelope(&e)
+		if err != nil {
+			t.Fatalf("case %d: %v", i, err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Errorf("case %d:\n got %s\nwant %s", i, got, want)
+		}
+	}
+	// json.Marshal refuses data that is not JSON; so must the encoder.
+	if _, err := encodeEnvelope(&domain.AuditEvent{Data: json.RawMessage(`{"a":`)}); err == nil {
+		t.Error("encoded an envelope whose data is not JSON")
+	}
+}
