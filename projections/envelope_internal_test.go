@@ -40,6 +40,17 @@ func TestEncodeEnvelope(t *testing.T) {
 			Data: json.RawMessage(" { \"a\" : [1, 2.50, \"<&>\\u2028\u2029\"], \"b\":null }\n")},
 		domain.AuditEvent{Data: json.RawMessage(`{}`), Actor: domain.Actor{Name: "Ann"}},
 	)
+	// Data that compactSafe must tell apart: spaces and escapes inside
+	// strings (kept), outside them (dropped), HTML characters and line
+	// separators (escaped), and canonical data (copied).
+	for _, d := range []string{
+		`{"a":"x y\t\"z\\","b":[1,2.5e3,true,null,{}]}`,
+		`{"a":"\\"," b ":1}`,
+		`{"a":1 }`, "[1,\n2]", `{"a":"<"}`, `{"a":"&amp;"}`, "{\"a\":\"\u2028\"}", `{"a":"\u003c"}`,
+		`"just a string"`, `12`, `{"é":"ü"}`,
+	} {
+		cases = append(cases, domain.AuditEvent{Data: json.RawMessage(d)})
+	}
 	for i, e := range cases {
 		want, err := json.Marshal(&e)
 		if err != nil {
