@@ -165,3 +165,26 @@ func BenchmarkDeliveryBacklog(b *testing.B) {
 		})
 	}
 }
+
+// TestDelivery_WithdrawnBeforeItsTry: an offer to a customer without a
+// webhook, withdrawn before its delivery was tried, is skipped, not
+// delivered (the try goes straight to recording, which reads the offer).
+func TestDelivery_WithdrawnBeforeItsTry(t *testing.T) {
+	e := newProcessEnv(t, nil)
+	id := e.createOffer(t, nil)
+	if _, _, err := e.svc.WithdrawOffer(context.Background(), command.Meta{Actor: e.reseller}, id); err != nil {
+		t.Fatal(err)
+	}
+	var got outcomes
+	cfg := fastRetries(3)
+	cfg.OnDelivery = got.add
+	p := e.start(t, cfg)
+	e.waitIdle(t, p)
+	processWait(t, eventually, func() bool { return len(got.list()) == 1 }, "the job to end")
+	if o := got.list(); o[0] != "skipped" {
+		t.Errorf("outcome %v, want skipped", o)
+	}
+	if n := len(e.ofType(t, domain.OfferStream(id), domain.TypeOfferDelivered)); n != 0 {
+		t.Errorf("%d offer.delivered events for a withdrawn offer", n)
+	}
+}
