@@ -216,6 +216,9 @@ func NewServer(cfg Config) (*Server, error) {
 		s.operatorHash = h[:]
 	}
 	s.metrics.SetLogSources(cfg.Log.Head, cfg.Projectors)
+	if cfg.ParkedEvents != nil {
+		s.metrics.SetParkedSource(cfg.ParkedEvents)
+	}
 	s.hub = newHub(cfg.Log, s.logger)
 	s.limiter = newLimiter(cfg.Limits, s.metrics.rateLimited)
 	s.handler = s.routes()

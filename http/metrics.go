@@ -52,6 +52,7 @@ type Metrics struct {
 	mu         sync.Mutex
 	head       func(context.Context) (uint64, error)
 	projectors func(context.Context) map[string]uint64
+	parked     func(context.Context) (int, error)
 }
 
 // NewMetrics registers offerflow's metrics in reg; a nil reg gets a new
@@ -110,7 +111,8 @@ func NewMetrics(reg *prometheus.Registry) *Metrics {
 		}, []string{"limit"}),
 	}
 	reg.MustRegister(m.CommandDuration, m.Requests, m.AppendConflicts, m.DeliveryAttempts, m.DeliveryFailures,
-		m.Deliveries, m.Expired, m.Poisoned, m.TamperProblems, m.StreamConnections, m.RateLimited, positionCollector{m})
+		m.Deliveries, m.Expired, m.Poisoned, m.TamperProblems, m.StreamConnections, m.RateLimited, positionCollector{m},
+		parkedCollector{m})
 	return m
 }
 
@@ -214,4 +216,39 @@ func (c positionCollector) Collect(ch chan<- prometheus.Metric) {
 		}
 		ch <- prometheus.MustNewConstMetric(projectorLagDesc, prometheus.GaugeValue, lag, name)
 	}
+}
+
+// SetParkedSource sets where offerflow_parked_events is read at scrape
+// time: the count of events the read models parked and still lack.
+func (m *Metrics) SetParkedSource(parked func(context.Context) (int, error)) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.parked = parked
+}
+
+var parkedDesc = prometheus.NewDesc("offerflow_parked_events",
+	"Events the read models parked and still lack (offerflow poison list); it falls as offerflow poison retry applies them. "+
+		"offerflow_poisoned_messages_total{handler=\"projection.read_models\"} counts the parkings of this process.", nil, nil)
+
+// parkedCollector reads the parked events' count at scrape time, so that
+// it also falls when another process (offerflow poison retry) applies them.
+type parkedCollector struct{ m *Metrics }
+
+func (c parkedCollector) Describe(ch chan<- *prometheus.Desc) { ch <- parkedDesc }
+
+func (c parkedCollector) Collect(ch chan<- prometheus.Metric) {
+	c.m.mu.Lock()
+	parked := c.m.parked
+	c.m.mu.Unlock()
+	if parked == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	n, err := parked(ctx)
+	if err != nil {
+		ch <- prometheus.NewInvalidMetric(parkedDesc, err)
+		return
+	}
+	ch <- prometheus.MustNewConstMetric(parkedDesc, prometheus.GaugeValue, float64(n))
 }

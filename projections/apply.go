@@ -55,6 +55,22 @@ func (db *DB) apply(ctx context.Context, prs []*projector, events []eventstore.E
 // applyBatch applies events in one transaction (see apply). A failure
 // caused by one event is an *eventError.
 func (db *DB) applyBatch(ctx context.Context, prs []*projector, events []eventstore.Event) error {
+	return db.applyWith(ctx, prs, events, applyOptions{})
+}
+
+// applyOptions bend applyBatch for RetryParked, which applies an event the
+// checkpoints have already passed.
+type applyOptions struct {
+	// behind applies every event whatever the checkpoints say, and leaves
+	// them (and the marks) where they are.
+	behind bool
+	// inTx, when set, runs last in the transaction, so that its writes
+	// commit with the events' or not at all.
+	inTx func(ctx context.Context, tx *sql.Tx) error
+}
+
+// applyWith is applyBatch as opts bend it.
+func (db *DB) applyWith(ctx context.Context, prs []*projector, events []eventstore.Event, opts applyOptions) error {
 	if len(events) == 0 {
 		return nil
 	}
@@ -80,6 +96,9 @@ func (db *DB) applyBatch(ctx context.Context, prs []*projector, events []eventst
 			if err != nil {
 				return err
 			}
+			if opts.behind {
+				cp = envs[0].Position - 1
+			}
 			last := cp
 			for i := range envs {
 				env := &envs[i]
@@ -99,7 +118,7 @@ func (db *DB) applyBatch(ctx context.Context, prs []*projector, events []eventst
 				last = env.Position
 			}
 			reached[k] = last
-			if last > cp {
+			if last > cp && !opts.behind {
 				if err := writeCheckpoint(ctx, tx, p.name, last); err != nil {
 					return err
 				}
@@ -112,9 +131,12 @@ func (db *DB) applyBatch(ctx context.Context, prs []*projector, events []eventst
 		if err := cache.flush(ctx); err != nil {
 			return &eventError{position: envs[len(envs)-1].Position, err: fmt.Errorf("write the batch's rows: %w", err)}
 		}
+		if opts.inTx != nil {
+			return opts.inTx(ctx, tx)
+		}
 		return nil
 	})
-	if err != nil {
+	if err != nil || opts.behind {
 		return err
 	}
 	for k, p := range prs {

@@ -10,6 +10,7 @@
 //	offerflow history  --data DIR OFFER_ID [--json]
 //	offerflow export   --data DIR [--out FILE]
 //	offerflow poison   list --data DIR
+//	offerflow poison   retry --data DIR [POSITION|EVENT_ID ...]
 //	offerflow bench    [--data DIR] [--parts append,http,log] [--rates R,...] [--events N]
 //	offerflow crashtest [--kills N] [--clients N]
 //
@@ -56,6 +57,7 @@ Usage:
   offerflow history --data DIR OFFER_ID [--json]
   offerflow export  --data DIR [--out FILE]
   offerflow poison  list --data DIR
+  offerflow poison  retry --data DIR [POSITION|EVENT_ID ...]
   offerflow import  --data DIR [FILE|-]
   offerflow bench   [--data DIR] [--parts append,http,log] [--rates R,...] [--events N]
   offerflow crashtest [--kills N] [--clients N] [--bin FILE] [--data DIR]

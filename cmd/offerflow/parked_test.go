@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -67,5 +68,45 @@ func TestServe_PoisonedEventParked(t *testing.T) {
 	}
 	if _, _, code := runCLI("poison"); code != 2 {
 		t.Errorf("poison without list: exit %d", code)
+	}
+
+	// Retried unmended, it fails again and stays parked.
+	out, stderr, code = runCLI("poison", "retry", "--data", dir)
+	if code != 1 || !strings.Contains(out, `"outcome":"failed"`) || !strings.Contains(out, `"tries":2`) {
+		t.Errorf("poison retry of a still broken event = %d %q %q", code, out, stderr)
+	}
+	if _, stderr, code := runCLI("poison", "retry", "--data", dir, "no-such-event"); code != 1 || !strings.Contains(stderr, "no-such-event") {
+		t.Errorf("poison retry of an event not parked = %d %q", code, stderr)
+	}
+
+	// The fix: the event now applies (the test mends the stored event, the
+	// only way it has to make the same event good). Retried by id while
+	// serve runs, it is applied, and the node is ready again.
+	db, err := sql.Open("sqlite3", "file:"+filepath.Join(dir, eventsFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustExec(t, db, `UPDATE events SET data = ? WHERE position = 1`, `{"customer_id":"mended","reseller_id":"r","name":"Mended"}`)
+	_ = db.Close()
+	s := MustServe(t, dir, "--processes=false")
+	if _, body := get(s, "/metrics"); !strings.Contains(body, "offerflow_parked_events 1") {
+		t.Errorf("/metrics lacks offerflow_parked_events 1")
+	}
+	out, stderr, code = runCLI("poison", "retry", "poison-1", "--data", dir)
+	if code != 0 || !strings.Contains(out, `"outcome":"applied"`) {
+		t.Errorf("poison retry of the mended event = %d %q %q", code, out, stderr)
+	}
+	if code, body := get(s, "/readyz"); code != 200 || !strings.Contains(body, `"status":"ready"`) {
+		t.Errorf("/readyz after the retry = %d %s", code, body)
+	}
+	if _, body := get(s, "/metrics"); !strings.Contains(body, "offerflow_parked_events 0") {
+		t.Errorf("/metrics lacks offerflow_parked_events 0 after the retry")
+	}
+	s.stop(t)
+	if out, _, code := runCLI("poison", "list", "--data", dir); code != 0 || out != "" {
+		t.Errorf("poison list after the retry = %d %q", code, out)
+	}
+	if _, stderr, code := runCLI("poison", "retry", "--data", dir); code != 0 || !strings.Contains(stderr, "no parked events") {
+		t.Errorf("poison retry with nothing parked = %d %q", code, stderr)
 	}
 }
