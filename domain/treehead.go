@@ -26,6 +26,7 @@ type TreeKey struct {
 // path from it to the root.
 type LeafProof struct {
 	Position  uint64   `json:"position"`
+	Stream    string   `json:"stream"` // the offer's, or one it caused (its grant)
 	Version   uint64   `json:"version"`
 	Hash      string   `json:"hash"` // the event's hash, whose leaf hash is SHA-256(0x00 || bytes)
 	LeafIndex uint64   `json:"leaf_index"`

@@ -43,8 +43,8 @@ func treeSchemas() obj {
 		"ConsistencyProof": object([]string{"from", "to", "proof"}, obj{
 			"from": integer(), "to": integer(), "proof": arr(hexStr("A node hash.")),
 		}),
-		"LeafProof": object([]string{"position", "version", "hash", "leaf_index", "proof"}, obj{
-			"position": integer(), "version": integer(), "hash": hexStr("The event's hash, as in its history."),
+		"LeafProof": object([]string{"position", "stream", "version", "hash", "leaf_index", "proof"}, obj{
+			"position": integer(), "stream": obj{"type": "string", "description": "The event's stream: the offer's, or one the offer caused (its grant), as in the history."}, "version": integer(), "hash": hexStr("The event's hash, as in its history."),
 			"leaf_index": obj{"type": "integer", "description": "The event's place in log order, from 0."},
 			"proof":      arr(hexStr("A node hash, leaf to root.")),
 		}),

@@ -1,11 +1,13 @@
 package http_test
 
 import (
+	"encoding/hex"
 	"encoding/json"
 	"testing"
 	"time"
 
 	"github.com/offerflow/offerflow/eventstore"
+	"github.com/offerflow/offerflow/eventstore/merkle/merkletest"
 )
 
 // historyPage is a page of GET /v1/offers/{id}/history as a client reads it.
@@ -116,6 +118,19 @@ func TestHistory_ShowsGrant(t *testing.T) {
 			if err := eventstore.VerifyChain(byStream[s]); err != nil {
 				t.Fatalf("%s: chain of %s: %v", name, s, err)
 			}
+		}
+	}
+	// The offer's inclusion proofs cover its grant's event too, marked with
+	// its stream, and verify against the current head.
+	var p offerProof
+	w.Auditor.Must(t, 200, "GET", "/v1/offers/"+w.Offer+"/proof", nil).Decode(t, &p)
+	root, _ := hex.DecodeString(p.RootHash)
+	if n := len(p.Items); n < 5 || p.Items[n-1].Stream != "grant-"+w.Offer || p.Items[0].Stream != "offer-"+w.Offer {
+		t.Fatalf("proofs: %+v", p.Items)
+	}
+	for _, it := range p.Items {
+		if !merkletest.VerifyInclusion(it.LeafIndex, p.Size, merkletest.Leaf(it.Hash), merkletest.Hex(it.Proof), root) {
+			t.Fatalf("the proof of %s at position %d does not verify", it.Stream, it.Position)
 		}
 	}
 	// Another customer's offer, and another auditor, still see nothing.

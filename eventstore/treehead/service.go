@@ -309,7 +309,7 @@ func (s *Service) Inclusion(ctx context.Context, size uint64, events []domain.Au
 		if err != nil {
 			return "", nil, err
 		}
-		out = append(out, domain.LeafProof{Position: e.Position, Version: e.Version, Hash: e.Hash, LeafIndex: i, Proof: hexAll(p)})
+		out = append(out, domain.LeafProof{Position: e.Position, Stream: e.Stream, Version: e.Version, Hash: e.Hash, LeafIndex: i, Proof: hexAll(p)})
 	}
 	return hex.EncodeToString(root), out, nil
 }
