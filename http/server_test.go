@@ -3,7 +3,6 @@ package http_test
 import (
 	"bytes"
 	"context"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -123,7 +122,7 @@ func MustOpenServer(tb testing.TB, opts ...func(*Options)) *TestServer {
 	reads, err := projections.OpenDB(ctx, filepath.Join(dir, "read.db"))
 	must(err)
 	closers = append(closers, reads.Close)
-	procDB, err := sql.Open("sqlite3", "file:"+filepath.Join(dir, "processes.db")+"?_busy_timeout=5000&_journal_mode=WAL")
+	procDB, err := process.OpenDB(filepath.Join(dir, "processes.db"))
 	must(err)
 	closers = append(closers, procDB.Close)
 	idem, err := idempotency.Open(ctx, filepath.Join(dir, "idempotency.db"), idempotency.Config{})

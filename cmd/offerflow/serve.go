@@ -196,7 +196,7 @@ func (m *Main) Run(ctx context.Context) error {
 	if m.past, err = projections.NewPast(m.store, c.path(asOfDir), projections.PastConfig{MaxEvents: c.asOfMaxEvents}); err != nil {
 		return err
 	}
-	if m.procDB, err = openProcessDB(c.path(processesFile)); err != nil {
+	if m.procDB, err = process.OpenDB(c.path(processesFile)); err != nil {
 		return err
 	}
 	metrics := ohttp.NewMetrics(nil)
@@ -447,29 +447,6 @@ func (m *Main) Close() error {
 		errs = append(errs, m.store.Close())
 	}
 	return errors.Join(errs...)
-}
-
-// openProcessDB opens the process managers' own database. It is kept apart
-// from the read models because its rows (delivery queue, pending expiries,
-// poison queue) are work in progress, not views that a rebuild may drop.
-//
-// synchronous=NORMAL: in WAL mode a power loss may drop the last commits
-// (a process crash never does), and every write here may be lost that way:
-// a queue row or a pending expiry commits with its group's checkpoint, so the
-// events come again; a lost "done" or try count makes a job run again, and
-// the log refuses the repeat (deterministic event ids) or the webhook
-// receiver sees the same webhook-id again. FULL cost one fsync per delivery
-// job, the largest share of the fsyncs per offer (docs/architecture.md).
-func openProcessDB(path string) (*sql.DB, error) {
-	db, err := sql.Open("sqlite3", "file:"+path+"?_busy_timeout=5000&_journal_mode=WAL&_synchronous=NORMAL&_foreign_keys=on&_txlock=immediate")
-	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", path, err)
-	}
-	// One connection, as the process managers' tests run them: SQLite has
-	// one writer anyway, and a pool of deferred transactions upgrading to
-	// write locks can fail with SQLITE_BUSY despite the busy timeout.
-	db.SetMaxOpenConns(1)
-	return db, nil
 }
 
 func storeName(f storeFlags) string {

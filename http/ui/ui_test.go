@@ -2,7 +2,6 @@ package ui_test
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"log/slog"
 	"net/http/httptest"
@@ -10,8 +9,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	_ "github.com/mattn/go-sqlite3" // the processes' database, as serve opens it
 
 	"github.com/offerflow/offerflow/command"
 	"github.com/offerflow/offerflow/domain"
@@ -54,7 +51,7 @@ func startStack(t *testing.T) *stack {
 		t.Fatalf("open read models: %v", err)
 	}
 	t.Cleanup(func() { closeOrFail(t, "read models", rm.Close) })
-	procDB, err := sql.Open("sqlite3", "file:"+filepath.Join(dir, "processes.db")+"?_busy_timeout=5000&_journal_mode=WAL&_synchronous=FULL&_foreign_keys=on")
+	procDB, err := process.OpenDB(filepath.Join(dir, "processes.db"))
 	if err != nil {
 		t.Fatalf("open processes db: %v", err)
 	}

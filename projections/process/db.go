@@ -1,0 +1,44 @@
+package process
+
+import (
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+
+	_ "github.com/mattn/go-sqlite3" // the driver OpenDB names
+)
+
+// OpenDB opens (creating if missing) the SQLite database at path for the
+// process managers' own tables (ProcessDeps.DB); NewProcesses brings its
+// schema up to date. It is kept apart from the read models because its
+// rows (delivery queue, pending expiries, poison queue) are work in
+// progress, not views that a rebuild may drop.
+//
+// synchronous=NORMAL: in WAL mode a power loss may drop the last commits
+// (a process crash never does), and every write here may be lost that way:
+// a queue row or a pending expiry commits with its group's checkpoint, so the
+// events come again; a lost "done" or try count makes a job run again, and
+// the log refuses the repeat (deterministic event ids) or the webhook
+// receiver sees the same webhook-id again. FULL cost one fsync per delivery
+// job, the largest share of the fsyncs per offer (docs/architecture.md).
+func OpenDB(path string) (*sql.DB, error) {
+	if path == "" {
+		return nil, errors.New("open process database: empty path")
+	}
+	q := url.Values{}
+	q.Set("_busy_timeout", "5000")
+	q.Set("_journal_mode", "WAL")
+	q.Set("_synchronous", "NORMAL")
+	q.Set("_foreign_keys", "on")
+	q.Set("_txlock", "immediate")
+	db, err := sql.Open("sqlite3", "file:"+(&url.URL{Path: path}).EscapedPath()+"?"+q.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("open process database %s: %w", path, err)
+	}
+	// One connection, as the process managers' tests run them: SQLite has
+	// one writer anyway, and a pool of deferred transactions upgrading to
+	// write locks can fail with SQLITE_BUSY despite the busy timeout.
+	db.SetMaxOpenConns(1)
+	return db, nil
+}
