@@ -136,20 +136,7 @@ func (o *Offer) Dispatch() int { return o.dispatch }
 // own, an auditor its reseller's (or every one with tenant "*"), a customer
 // its own once delivered. To anyone else the offer does not exist.
 func (o *Offer) VisibleTo(a Actor) bool {
-	if !o.Exists() {
-		return false
-	}
-	switch a.Role {
-	case RoleReseller:
-		return a.Tenant == string(o.reseller)
-	case RoleAuditor:
-		return a.Tenant == "*" || a.Tenant == string(o.reseller)
-	case RoleCustomer:
-		return a.Tenant == string(o.customer) && o.delivered
-	case RoleSystem:
-		return true
-	}
-	return false
+	return o.Exists() && ScopeOf(a).Sees(o.reseller, o.customer, o.delivered)
 }
 
 // Create records a new offer of template to customer, and its dispatch to the

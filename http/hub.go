@@ -21,9 +21,9 @@ type Log interface {
 	Head(ctx context.Context) (uint64, error)
 }
 
-// offerInfo is what the stream needs to know of an offer to decide who may
-// see its events: whose it is, and from which position on it is in the
-// customer's inbox (0 while it is not).
+// offerInfo is what the stream needs to know of an offer to ask
+// domain.Scope.Sees who may see its events: whose it is, and from which
+// position on it is in the customer's inbox (0 while it is not).
 type offerInfo struct {
 	reseller    domain.ResellerID
 	customer    domain.CustomerID

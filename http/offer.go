@@ -94,14 +94,11 @@ func (s *Server) handleOfferList(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, newList(p, viewerOf(r).offerFromRecord))
 }
 
-// resellerScope is the reseller whose data the caller reads: its tenant, or
-// every reseller ("") for an auditor of tenant "*".
-func resellerScope(id Identity) domain.ResellerID {
-	if id.Role == domain.RoleAuditor && id.Tenant == "*" {
-		return ""
-	}
-	return domain.ResellerID(id.Tenant)
-}
+// resellerScope is the reseller whose offers the caller lists, as
+// domain.ScopeOf says: its own, or every reseller's ("") for a scope that
+// sees all. The route admits resellers and auditors only, whose scope is
+// never one customer's.
+func resellerScope(id Identity) domain.ResellerID { return domain.ScopeOf(id).Reseller }
 
 // handleOfferGet returns an offer from its stream: as it stands, or with
 // ?as_of_version=N or ?as_of=<RFC 3339> as it stood then.

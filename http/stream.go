@@ -177,17 +177,22 @@ func (s *Server) sendEvent(ctx context.Context, sw *sseWriter, id Identity, e do
 	if err != nil || !ok {
 		return err
 	}
+	// Whether id may see the offer as it stood at e: a customer only from
+	// its delivery on.
+	delivered := info.deliveredAt != 0 && e.Position >= info.deliveredAt
+	if !domain.ScopeOf(id).Sees(info.reseller, info.customer, delivered) {
+		return nil
+	}
 	data := offerEventJSON{OfferID: offerID, CustomerID: info.customer, Event: e.Type, Status: status, Read: read, Version: e.Version, Position: e.Position}
+	// What each role hears of an offer it may see: a reseller its status
+	// changes, a customer every change of its inbox and then its badge.
 	switch id.Role {
 	case domain.RoleReseller:
-		if string(info.reseller) != id.Tenant || status == "" {
+		if status == "" {
 			return nil
 		}
 		return sw.event(e.Position, "offer", data)
 	case domain.RoleCustomer:
-		if string(info.customer) != id.Tenant || info.deliveredAt == 0 || e.Position < info.deliveredAt {
-			return nil
-		}
 		// The offer event carries no id: the badge that follows does, so a
 		// client cut off between the two resumes before the offer event and
 		// misses neither.

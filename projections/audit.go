@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"github.com/ThreeDotsLabs/watermill/components/cqrs"
 
@@ -90,20 +91,25 @@ func (auditIndex) index(ctx context.Context, offer domain.OfferID) error {
 	return nil
 }
 
-// auditScope turns an actor into the filter of what it may read: a reseller
-// its own offers, an auditor its reseller's (every one with tenant "*"), a
-// customer its own offers once delivered. Any other role may read nothing.
+// auditScope turns what actor may see (domain.ScopeOf) into the SQL filter
+// of audit rows e: one condition per limit of the scope. A scope that sees
+// nothing may read no history.
 func auditScope(actor domain.Actor) (where string, args []any, err error) {
-	switch {
-	case actor.Role == domain.RoleAuditor && actor.Tenant == "*":
-		return `1`, nil, nil
-	case (actor.Role == domain.RoleReseller || actor.Role == domain.RoleAuditor) && actor.Tenant != "":
-		return `e.reseller_id = ?`, []any{actor.Tenant}, nil
-	case actor.Role == domain.RoleCustomer && actor.Tenant != "":
-		return `e.customer_id = ? AND EXISTS (SELECT 1 FROM audit_offers o WHERE o.offer_id = e.offer_id AND o.delivered = 1)`,
-			[]any{actor.Tenant}, nil
+	sc := domain.ScopeOf(actor)
+	if sc.None() {
+		return "", nil, domain.Errorf(domain.EFORBIDDEN, "this role may not read offer histories")
 	}
-	return "", nil, domain.Errorf(domain.EFORBIDDEN, "this role may not read offer histories")
+	conds := []string{`1`}
+	if sc.Reseller != "" {
+		conds, args = append(conds, `e.reseller_id = ?`), append(args, string(sc.Reseller))
+	}
+	if sc.Customer != "" {
+		conds, args = append(conds, `e.customer_id = ?`), append(args, string(sc.Customer))
+	}
+	if sc.DeliveredOnly {
+		conds = append(conds, `EXISTS (SELECT 1 FROM audit_offers o WHERE o.offer_id = e.offer_id AND o.delivered = 1)`)
+	}
+	return strings.Join(conds, " AND "), args, nil
 }
 
 // AuditEvents returns up to limit (bounded by MaxLimit) events of offers
