@@ -70,8 +70,10 @@ func (c *Campaign) VisibleTo(a Actor) bool {
 // that order. customers holds what each id resolved to (nil, or a customer
 // of another reseller, when it names none of reseller's); offerID gives
 // each customer's offer its id. Validation is all or nothing: the first id
-// that is repeated, unknown or foreign is named in the error, and nothing
-// is recorded.
+// that is repeated, unknown or foreign is named in the error (after the
+// template, the message and the expiry are checked, so that another
+// reseller's template is refused without naming its customers), and
+// nothing is recorded.
 func (c *Campaign) Start(id CampaignID, reseller ResellerID, t *Template, ids []CustomerID, customers map[CustomerID]*Customer,
 	offerID func(CustomerID) OfferID, message string, expiresAt *time.Time, now time.Time) ([]Event, error) {
 	if c.Exists() {
@@ -79,6 +81,10 @@ func (c *Campaign) Start(id CampaignID, reseller ResellerID, t *Template, ids []
 	}
 	if len(ids) == 0 || len(ids) > MaxCampaignCustomers {
 		return nil, Invalid("customer_ids", "customer_ids must name 1 to %d customers", MaxCampaignCustomers)
+	}
+	exp, err := checkOfferTerms(reseller, t, message, expiresAt, now)
+	if err != nil {
+		return nil, err
 	}
 	seen := make(map[CustomerID]bool, len(ids))
 	offers := make([]CampaignOffer, len(ids))
@@ -92,10 +98,6 @@ func (c *Campaign) Start(id CampaignID, reseller ResellerID, t *Template, ids []
 			return nil, Invalid("customer_ids", "customer_ids: %s is not a customer of this reseller", quoteID(cid))
 		}
 		offers[i] = CampaignOffer{CustomerID: cid, OfferID: offerID(cid)}
-	}
-	exp, err := checkOfferTerms(reseller, t, message, expiresAt, now)
-	if err != nil {
-		return nil, err
 	}
 	return []Event{&CampaignStarted{CampaignID: id, ResellerID: reseller, TemplateID: t.ID(), Items: t.Items(),
 		Message: message, ExpiresAt: exp, Offers: offers, At: now}}, nil

@@ -30,6 +30,7 @@ func TestAuthorization(t *testing.T) {
 	withdrawable := r.SendOffer(t, w.Customer, w.Template, "withdraw me")
 	acceptable := r.SendOffer(t, w.Customer, w.Template, "accept me")
 	rejectable := r.SendOffer(t, w.Customer, w.Template, "reject me")
+	campaign := str(t, r.Must(t, 202, "POST", "/v1/campaigns", map[string]any{"template_id": w.Template, "customer_ids": []string{w.SiblingCustomer}}).Map(t), "id")
 	for _, o := range []string{withdrawable, acceptable, rejectable} {
 		r.WaitStatus(t, o, "waiting_for_confirmation")
 	}
@@ -106,6 +107,11 @@ func TestAuthorization(t *testing.T) {
 		{"GET", "/v1/customers/" + w.Customer, nil, reseller(200, 404)},
 		{"POST", "/v1/customers/" + w.Customer + "/offers", map[string]string{"template_id": w.Template}, reseller(202, 404)},
 
+		{"POST", "/v1/campaigns", map[string]any{"template_id": w.Template, "customer_ids": []string{w.Customer}}, reseller(202, 422)},
+		{"GET", "/v1/campaigns", nil, reseller(200, 200)},
+		{"GET", "/v1/campaigns/" + campaign, nil, reseller(200, 404)},
+		{"GET", "/v1/reports/offers", nil, reseller(200, 200)},
+
 		{"GET", "/v1/offers", nil, map[string]int{"resellerA": 200, "resellerB": 200, "auditor": 200, "auditorAll": 200, "auditorB": 200}},
 		{"GET", "/v1/offers/" + w.Offer, nil, map[string]int{"resellerA": 200, "resellerB": 404, "auditor": 200, "auditorAll": 200, "auditorB": 404}},
 		{"POST", "/v1/offers/" + withdrawable + "/withdraw", nil, reseller(200, 404)},
@@ -172,7 +178,7 @@ func TestAuthorization(t *testing.T) {
 					}
 				}
 				if want >= 400 {
-					wantCode := map[int]string{401: "unauthenticated", 403: "forbidden", 404: "not_found", 409: "invalid_transition"}[want]
+					wantCode := map[int]string{401: "unauthenticated", 403: "forbidden", 404: "not_found", 409: "invalid_transition", 422: "validation_failed"}[want]
 					if got.Code() != wantCode {
 						t.Errorf("%s: code %q, want %q", name, got.Code(), wantCode)
 					}

@@ -51,6 +51,8 @@ type Commands interface {
 	ReadOffer(ctx context.Context, m command.Meta, id domain.OfferID) (*domain.Offer, command.Result, error)
 	AcceptOffer(ctx context.Context, m command.Meta, id domain.OfferID) (*domain.Offer, command.Result, error)
 	RejectOffer(ctx context.Context, m command.Meta, id domain.OfferID, reason string) (*domain.Offer, command.Result, error)
+
+	CampaignCommands
 }
 
 // meta builds the command metadata of a request: the caller, the request id

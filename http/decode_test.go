@@ -265,6 +265,7 @@ var requestTypes = []func() any{
 	func() any { return &setItemModeRequest{} },
 	func() any { return &createCustomerRequest{} },
 	func() any { return &createOfferRequest{} },
+	func() any { return &createCampaignRequest{} },
 	func() any { return &rejectRequest{} },
 	func() any { return &setWebhookRequest{} },
 	func() any { return &revokeTokenRequest{} },

@@ -66,7 +66,7 @@ type op struct {
 
 func openAPIDocument() obj {
 	paths := obj{}
-	for _, o := range append(operations(), treeOperations()...) {
+	for _, o := range append(append(operations(), treeOperations()...), campaignOperations()...) {
 		item, _ := paths[o.path].(obj)
 		if item == nil {
 			item = obj{}
@@ -93,7 +93,7 @@ func openAPIDocument() obj {
 				"bearer":  obj{"type": "http", "scheme": "bearer", "description": "A token of one role and one tenant (prefix `ofr_`), or the operator token."},
 				"session": obj{"type": "apiKey", "in": "cookie", "name": SessionCookie, "description": "The web UI's session cookie, holding a token; accepted on the same terms."},
 			},
-			"schemas":    merge(schemas(), treeSchemas()),
+			"schemas":    merge(merge(schemas(), treeSchemas()), campaignSchemas()),
 			"parameters": parameters(),
 		},
 	}

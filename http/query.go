@@ -45,6 +45,7 @@ type Queries interface {
 	AuditEvents(ctx context.Context, actor domain.Actor, after uint64, limit int) ([]domain.AuditEvent, error)
 	// ResellerName returns a reseller's name, or not_found.
 	ResellerName(ctx context.Context, id domain.ResellerID) (string, error)
+	CampaignQueries
 	// WaitFor blocks until every read model has applied the log up to
 	// position, or ctx is done (returning ctx's error).
 	WaitFor(ctx context.Context, position uint64) error

@@ -71,6 +71,11 @@ func (s *Server) apiRoutes() []route {
 		{"GET", "/customers/{id}", resellerOnly, "", nil, s.handleCustomerGet},
 		{"POST", "/customers/{id}/offers", resellerOnly, "offer_create", createOfferRequest{}, s.handleOfferCreate},
 
+		{"POST", "/campaigns", resellerOnly, "campaign_create", createCampaignRequest{}, s.handleCampaignCreate},
+		{"GET", "/campaigns", resellerOnly, "", nil, s.handleCampaignList},
+		{"GET", "/campaigns/{id}", resellerOnly, "", nil, s.handleCampaignGet},
+		{"GET", "/reports/offers", resellerOnly, "", nil, s.handleOfferReport},
+
 		{"GET", "/offers", offerReaders, "", nil, s.handleOfferList},
 		{"GET", "/offers/{id}", offerReaders, "", nil, s.handleOfferGet},
 		{"POST", "/offers/{id}/withdraw", resellerOnly, "offer_withdraw", nil, s.handleOfferWithdraw},

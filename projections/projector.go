@@ -25,7 +25,7 @@ const (
 
 // ProjectorNames lists every projector, in the order they are run.
 func ProjectorNames() []string {
-	return []string{ProjectorResellerView, ProjectorCustomerInbox, ProjectorLicenses, ProjectorAuditIndex}
+	return []string{ProjectorResellerView, ProjectorCustomerInbox, ProjectorLicenses, ProjectorAuditIndex, ProjectorReports}
 }
 
 // projector is one read model's ordered group of event handlers.
@@ -51,7 +51,7 @@ func newProjector(name string, handlers ...cqrs.GroupEventHandler) (*projector, 
 
 // projectors returns every projector, fresh.
 func projectors() ([]*projector, error) {
-	builds := []func() (*projector, error){newResellerView, newCustomerInbox, newLicenseView, newAuditIndex}
+	builds := []func() (*projector, error){newResellerView, newCustomerInbox, newLicenseView, newAuditIndex, newReportView}
 	out := make([]*projector, 0, len(builds))
 	for _, b := range builds {
 		p, err := b()

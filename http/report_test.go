@@ -1,0 +1,126 @@
+package http_test
+
+import (
+	"math"
+	"sync"
+	"testing"
+	"time"
+)
+
+// TestOfferReport decides offers at known times (the command side's clock
+// is the test's) and checks each figure of the report, grouped by
+// template, customer and month, and limited by from and to.
+func TestOfferReport(t *testing.T) {
+	var mu sync.Mutex
+	now := time.Date(2026, 3, 10, 9, 0, 0, 0, time.UTC)
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	set := func(t time.Time) { mu.Lock(); defer mu.Unlock(); now = t }
+	ts := MustOpenServer(t, func(o *Options) { o.Now = clock })
+	w := NewWorld(t, ts) // its offers (two of this reseller's) were sent on 10 March, and stay undecided
+	r := w.ResellerC
+	second := r.CreateTemplate(t, "Zweites Paket")
+	r.AddItem(t, second, w.Product, 12)
+
+	// decide sends template to the customer at sent and decides it after
+	// hours: "accept", or a rejection's reason.
+	decide := func(template string, c Client, customer string, sent time.Time, hours int, decision string) {
+		t.Helper()
+		set(sent)
+		id := r.SendOffer(t, customer, template, "")
+		r.WaitStatus(t, id, "waiting_for_confirmation")
+		set(sent.Add(time.Duration(hours) * time.Hour))
+		if decision == "accept" {
+			c.Must(t, 200, "POST", "/v1/inbox/"+id+"/accept", nil)
+			return
+		}
+		c.Must(t, 200, "POST", "/v1/inbox/"+id+"/reject", map[string]string{"reason": decision})
+	}
+	feb := time.Date(2026, 2, 3, 10, 0, 0, 0, time.UTC)
+	decide(w.Template, w.CustomerC, w.Customer, feb, 10, "accept")
+	decide(w.Template, w.CustomerC, w.Customer, feb, 20, "zu teuer")
+	decide(w.Template, w.SiblingCustomerC, w.SiblingCustomer, feb.Add(24*time.Hour), 30, "zu teuer")
+	decide(w.Template, w.SiblingCustomerC, w.SiblingCustomer, feb.Add(48*time.Hour), 40, "  kein Bedarf ")
+	decide(second, w.CustomerC, w.Customer, time.Date(2026, 1, 20, 8, 0, 0, 0, time.UTC), 5, "accept")
+	ts.Settle(t)
+
+	type group struct {
+		Key                   string
+		Name                  string
+		Counts                map[string]int
+		AcceptanceRate        *float64 `json:"acceptance_rate"`
+		MedianHoursToDecision *float64 `json:"median_hours_to_decision"`
+		RejectionReasons      []struct {
+			Reason string
+			Count  int
+		} `json:"rejection_reasons"`
+	}
+	report := func(query string) map[string]group {
+		t.Helper()
+		var out struct{ Items []group }
+		r.Must(t, 200, "GET", "/v1/reports/offers"+query, nil).Decode(t, &out)
+		m := map[string]group{}
+		for _, g := range out.Items {
+			m[g.Key] = g
+		}
+		return m
+	}
+	near := func(p *float64, want float64) bool { return p != nil && math.Abs(*p-want) < 1e-9 }
+
+	byTemplate := report("?from=2026-02-01T00:00:00Z&to=2026-03-01T00:00:00Z")
+	if len(byTemplate) != 1 {
+		t.Fatalf("February by template: %+v, want the first template alone", byTemplate)
+	}
+	g := byTemplate[w.Template]
+	if g.Name == "" || g.Name == g.Key {
+		t.Errorf("name %q, want the template's", g.Name)
+	}
+	if g.Counts["accepted"] != 1 || g.Counts["rejected"] != 3 || g.Counts["waiting"] != 0 || !near(g.AcceptanceRate, 0.25) ||
+		!near(g.MedianHoursToDecision, 25) {
+		t.Errorf("February, first template: %+v, rate %v, median %v; want 1 accepted, 3 rejected, 0.25, 25 h",
+			g.Counts, deref(g.AcceptanceRate), deref(g.MedianHoursToDecision))
+	}
+	if len(g.RejectionReasons) != 2 || g.RejectionReasons[0].Reason != "zu teuer" || g.RejectionReasons[0].Count != 2 ||
+		g.RejectionReasons[1].Reason != "kein Bedarf" || g.RejectionReasons[1].Count != 1 {
+		t.Errorf("reasons %+v, want zu teuer 2, kein Bedarf 1", g.RejectionReasons)
+	}
+
+	all := report("")
+	if g := all[w.Template]; g.Counts["waiting_for_confirmation"] != 2 || g.Counts["accepted"] != 1 {
+		t.Errorf("all time, first template: %+v; want the world's 2 offers undecided beside February's", g.Counts)
+	}
+	if g := all[second]; g.Name != "Zweites Paket" || !near(g.AcceptanceRate, 1) || !near(g.MedianHoursToDecision, 5) {
+		t.Errorf("all time, second template: %+v", g)
+	}
+
+	byCustomer := report("?group_by=customer&to=2026-03-01T00:00:00Z")
+	if g := byCustomer[w.SiblingCustomer]; g.Counts["rejected"] != 2 || g.AcceptanceRate == nil || *g.AcceptanceRate != 0 || !near(g.MedianHoursToDecision, 35) {
+		t.Errorf("sibling customer: %+v", g)
+	}
+	if g := byCustomer[w.Customer]; g.Counts["accepted"] != 2 || g.Counts["rejected"] != 1 {
+		t.Errorf("customer: %+v", g)
+	}
+
+	byMonth := report("?group_by=month")
+	if len(byMonth) != 3 || byMonth["2026-01"].Counts["accepted"] != 1 || byMonth["2026-02"].Counts["rejected"] != 3 ||
+		byMonth["2026-03"].Counts["waiting_for_confirmation"] != 2 || byMonth["2026-03"].AcceptanceRate != nil {
+		t.Errorf("by month: %+v", byMonth)
+	}
+	if got := report("?from=2027-01-01T00:00:00Z"); len(got) != 0 {
+		t.Errorf("a range without offers: %+v", got)
+	}
+	// Another reseller's report holds none of it.
+	var other struct{ Items []group }
+	w.OtherResellerC.Must(t, 200, "GET", "/v1/reports/offers", nil).Decode(t, &other)
+	for _, g := range other.Items {
+		if g.Key == w.Template || g.Key == second {
+			t.Errorf("another reseller sees %+v", g)
+		}
+	}
+}
+
+func deref(p *float64) any {
+	if p == nil {
+		return nil
+	}
+	return *p
+}
