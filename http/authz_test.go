@@ -111,6 +111,7 @@ func TestAuthorization(t *testing.T) {
 		{"GET", "/v1/campaigns", nil, reseller(200, 200)},
 		{"GET", "/v1/campaigns/" + campaign, nil, reseller(200, 404)},
 		{"GET", "/v1/reports/offers", nil, reseller(200, 200)},
+		{"GET", "/v1/reports/offers/charts/statuses", nil, reseller(200, 200)},
 
 		{"GET", "/v1/offers", nil, map[string]int{"resellerA": 200, "resellerB": 200, "auditor": 200, "auditorAll": 200, "auditorB": 200}},
 		{"GET", "/v1/offers/" + w.Offer, nil, map[string]int{"resellerA": 200, "resellerB": 404, "auditor": 200, "auditorAll": 200, "auditorB": 404}},
@@ -209,6 +210,10 @@ func routeOf(path string) string {
 	path, _, _ = strings.Cut(path, "?")
 	parts := strings.Split(path, "/")
 	for i, p := range parts {
+		if i >= 1 && parts[i-1] == "charts" {
+			parts[i] = "{chart}"
+			continue
+		}
 		if i >= 3 && len(p) >= 32 { // ids are UUIDs
 			switch parts[i-1] {
 			case "items":

@@ -33,6 +33,15 @@ func campaignOperations() []op {
 				queryParam("to", dateTime(), "Only offers created before this time (default: all time)."),
 				queryParam("group_by", enum(string(domain.GroupByTemplate), string(domain.GroupByCustomer), string(domain.GroupByMonth)), "What to group by (default template).")),
 			ok: 200, okSchema: ref("OfferReport"), errors: []int{401, 403, 422, 503}},
+		{method: "GET", path: "/v1/reports/offers/charts/{chart}", id: "offerChart", roles: "reseller",
+			summary: "One chart of the reseller's dashboard as an SVG image, drawn on the server from the same read model: statuses " +
+				"(offers by status per month of creation), acceptance (rate per template), decision (median hours to a decision per " +
+				"template) or reasons (the most frequent rejection reasons). from and to as for the report; lang en (default) or de.",
+			params: queryParams(obj{"name": "chart", "in": "path", "required": true, "schema": enum("statuses", "acceptance", "decision", "reasons")},
+				queryParam("from", dateTime(), "Only offers created at or after this time."),
+				queryParam("to", dateTime(), "Only offers created before this time."),
+				queryParam("lang", enum("en", "de"), "The language of the chart's texts (default en).")),
+			ok: 200, okSchema: str(), okType: "image/svg+xml", errors: []int{401, 403, 404, 422, 503}},
 	}
 }
 

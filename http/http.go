@@ -60,6 +60,11 @@ type Config struct {
 	// webhooks (tests and development only).
 	AllowInsecureWebhooks bool
 
+	// ChartText returns the text of a message key in a language ("en",
+	// "de") for the dashboard's charts (the web UI's catalogues, see
+	// ui.Handler.Text); nil writes the keys themselves.
+	ChartText func(lang, key string) string
+
 	// UI is the web UI (package http/ui), served at /, /app, /session and
 	// /assets/; nil serves no UI.
 	UI http.Handler

@@ -2,6 +2,7 @@ package http_test
 
 import (
 	"math"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -108,6 +109,29 @@ func TestOfferReport(t *testing.T) {
 	if got := report("?from=2027-01-01T00:00:00Z"); len(got) != 0 {
 		t.Errorf("a range without offers: %+v", got)
 	}
+	// The dashboard's charts draw the same figures.
+	for chart, want := range map[string][]string{
+		"statuses":   {"<svg", "2026-01", "2026-02", ">4<", "Accepted", "Rejected"},
+		"acceptance": {"Zweites Paket", "25%", "100%"},
+		"decision":   {"25.0 h", "5.0 h"},
+		"reasons":    {"zu teuer", "kein Bedarf", ">2<"},
+	} {
+		res := r.Must(t, 200, "GET", "/v1/reports/offers/charts/"+chart+"?to=2026-03-01T00:00:00Z", nil)
+		if ct := res.Header.Get("Content-Type"); ct != "image/svg+xml" {
+			t.Errorf("%s: Content-Type %q", chart, ct)
+		}
+		for _, s := range want {
+			if !strings.Contains(string(res.Body), s) {
+				t.Errorf("%s chart lacks %q: %s", chart, s, res.Body)
+			}
+		}
+	}
+	if de := r.Must(t, 200, "GET", "/v1/reports/offers/charts/decision?lang=de&to=2026-03-01T00:00:00Z", nil); !strings.Contains(string(de.Body), "25,0 Std.") {
+		t.Errorf("German decision chart: %s", de.Body)
+	}
+	r.Must(t, 404, "GET", "/v1/reports/offers/charts/pie", nil)
+	r.Must(t, 422, "GET", "/v1/reports/offers/charts/statuses?from=2026-03-01T00:00:00Z&to=2026-02-01T00:00:00Z", nil)
+
 	// Another reseller's report holds none of it.
 	var other struct{ Items []group }
 	w.OtherResellerC.Must(t, 200, "GET", "/v1/reports/offers", nil).Decode(t, &other)

@@ -75,6 +75,7 @@ func (s *Server) apiRoutes() []route {
 		{"GET", "/campaigns", resellerOnly, "", nil, s.handleCampaignList},
 		{"GET", "/campaigns/{id}", resellerOnly, "", nil, s.handleCampaignGet},
 		{"GET", "/reports/offers", resellerOnly, "", nil, s.handleOfferReport},
+		{"GET", "/reports/offers/charts/{chart}", resellerOnly, "", nil, s.handleOfferChart},
 
 		{"GET", "/offers", offerReaders, "", nil, s.handleOfferList},
 		{"GET", "/offers/{id}", offerReaders, "", nil, s.handleOfferGet},

@@ -203,6 +203,7 @@ func MustOpenServer(tb testing.TB, opts ...func(*Options)) *TestServer {
 		Heartbeat:             o.Heartbeat,
 		WaitTimeout:           o.WaitTimeout,
 		UI:                    webUI,
+		ChartText:             webUI.Text,
 	}
 	if o.Configure != nil {
 		o.Configure(&cfg)

@@ -284,6 +284,7 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	if m.srv, err = ohttp.NewServer(ohttp.Config{
 		UI:                    web,
+		ChartText:             web.Text,
 		Addr:                  c.addr,
 		Commands:              svc,
 		Queries:               m.rm,

@@ -100,3 +100,18 @@ type pageData struct {
 
 // T returns the message for key in the page's language.
 func (p pageData) T(key string, args ...any) (string, error) { return p.t.text(key, args...) }
+
+// Text returns the message for key in lang ("en" or "de"; any other is
+// English), or key itself when the catalogue lacks it. The API's
+// dashboard charts take their texts from here, so that the charts and the
+// pages around them speak the same words.
+func (h *Handler) Text(lang, key string) string {
+	c, ok := h.catalogs[lang]
+	if !ok {
+		c = h.catalogs["en"]
+	}
+	if s, ok := c[key]; ok {
+		return s
+	}
+	return key
+}
