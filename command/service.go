@@ -52,6 +52,14 @@ func (s *Service) Reseller(ctx context.Context, id domain.ResellerID) (*domain.R
 func (s *Service) AddProduct(ctx context.Context, m Meta, name string, kind domain.ProductKind, terms []int) (*domain.Product, Result, error) {
 	id := domain.ProductID(s.h.newIDFor(m))
 	reseller := domain.ResellerID(m.Actor.Tenant)
+	// Checked whole before the name is reserved: a refused product holds
+	// no name.
+	if _, err := newProduct().Add(id, reseller, name, kind, terms); err != nil {
+		return nil, Result{}, err
+	}
+	if err := s.reserveName(ctx, m, reseller, domain.NameOfProduct, name, string(id), s.productHolder); err != nil {
+		return nil, Result{}, err
+	}
 	return Execute(ctx, s.h, domain.ProductStream(id), newProduct, m, func(p *domain.Product, _ time.Time) ([]domain.Event, error) {
 		return p.Add(id, reseller, name, kind, terms)
 	})

@@ -11,6 +11,14 @@ import (
 func (s *Service) CreateTemplate(ctx context.Context, m Meta, name string) (*domain.Template, Result, error) {
 	id := domain.TemplateID(s.h.newIDFor(m))
 	reseller := domain.ResellerID(m.Actor.Tenant)
+	// Checked whole before the name is reserved: a refused template holds
+	// no name.
+	if _, err := newTemplate().Create(id, reseller, name); err != nil {
+		return nil, Result{}, err
+	}
+	if err := s.reserveName(ctx, m, reseller, domain.NameOfTemplate, name, string(id), s.templateHolder); err != nil {
+		return nil, Result{}, err
+	}
 	return Execute(ctx, s.h, domain.TemplateStream(id), newTemplate, m, func(t *domain.Template, _ time.Time) ([]domain.Event, error) {
 		return t.Create(id, reseller, name)
 	})

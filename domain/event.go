@@ -35,6 +35,7 @@ const (
 	TypeOfferExpired            = "offer.expired"
 	TypeLicensesGranted         = "licenses.granted"
 	TypeCampaignStarted         = "campaign.started"
+	TypeNameReserved            = "name.reserved"
 )
 
 // EventTypes lists every event type the domain records, for catalogs and
@@ -48,6 +49,7 @@ func EventTypes() []string {
 		TypeOfferCreated, TypeOfferDispatched, TypeOfferDelivered, TypeOfferDeliveryFailed,
 		TypeOfferRead, TypeOfferAccepted, TypeOfferRejected, TypeOfferWithdrawn, TypeOfferExpired,
 		TypeLicensesGranted, TypeCampaignStarted, TypeTokenIssued, TypeTokenRevoked, TypeTokenExtended,
+		TypeNameReserved,
 	}
 }
 
@@ -102,6 +104,8 @@ func NewEvent(typ string) (Event, bool) {
 		return &TokenRevoked{}, true
 	case TypeTokenExtended:
 		return &TokenExtended{}, true
+	case TypeNameReserved:
+		return &NameReserved{}, true
 	}
 	return nil, false
 }

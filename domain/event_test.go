@@ -53,6 +53,7 @@ func sampleEvents() []domain.Event {
 			Parent: "0a1b", Depth: 1, ExpiresAt: &at, IdleSeconds: 3600},
 		&domain.TokenRevoked{TokenID: "k1"},
 		&domain.TokenExtended{TokenID: "k1", ExpiresAt: at},
+		&domain.NameReserved{ResellerID: "r1", Kind: domain.NameOfProduct, Name: "Erste Hilfe", Holder: "p1", At: at},
 	}
 }
 

@@ -50,14 +50,14 @@ func operations() []op {
 				"sign-out may do. From then on the token is 401 everywhere. The operator token given at start-up cannot be revoked (409).",
 			body: emptyBody(), command: true, unversioned: true, ok: 204, errors: []int{400, 401, 403, 409, 413}},
 
-		{method: "POST", path: "/v1/products", id: "createProduct", summary: "Add a product to the catalog.", roles: "reseller",
+		{method: "POST", path: "/v1/products", id: "createProduct", summary: "Add a product to the catalog. Its name must differ from the reseller's other products' (compared case-insensitively, spaces collapsed): a taken name is 422 on name, the detail naming it.", roles: "reseller",
 			body: ref("CreateProductRequest"), bodyRequired: true, idempotent: true, command: true, ok: 201, okSchema: ref("Product"), errors: append(bodyErrs, 409)},
 		{method: "GET", path: "/v1/products", id: "listProducts", summary: "List the catalog by name.", roles: "reseller",
 			params: listParams(queryParam("q", str(), "Case-insensitive substring of the name.")), ok: 200, okSchema: ref("ProductList"), errors: listErrs},
 		{method: "GET", path: "/v1/products/{id}", id: "getProduct", summary: "One product.", roles: "reseller",
 			params: queryParams(id), ok: 200, okSchema: ref("Product"), okETag: true, errors: pathQuery},
 
-		{method: "POST", path: "/v1/templates", id: "createTemplate", summary: "Create an empty offer template.", roles: "reseller",
+		{method: "POST", path: "/v1/templates", id: "createTemplate", summary: "Create an empty offer template. Its name must differ from the reseller's other live templates' (compared case-insensitively, spaces collapsed; an archived template gives its name up): a taken name is 422 on name, the detail naming it.", roles: "reseller",
 			body: ref("CreateTemplateRequest"), bodyRequired: true, idempotent: true, command: true, ok: 201, okSchema: ref("Template"), errors: append(bodyErrs, 409)},
 		{method: "GET", path: "/v1/templates", id: "listTemplates", summary: "List templates by name.", roles: "reseller",
 			params: listParams(queryParam("include_archived", boolean(), "Include archived templates.")), ok: 200, okSchema: ref("TemplateList"), errors: listErrs},
