@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/offerflow/offerflow/domain"
 	"github.com/offerflow/offerflow/http/ui"
 )
 
@@ -84,10 +85,12 @@ var keyLiteral = regexp.MustCompile(`'([a-z]+(?:\.[a-z_]+)+)'`)
 
 // dynamicKeys are the keys the scripts build from a value (t(`status.${s}`)).
 var dynamicKeys = map[string][]string{
-	"status": {"waiting", "waiting_for_confirmation", "accepted", "rejected", "withdrawn", "expired", "delivery_failed"},
-	"kind":   {"module", "course"},
-	"mode":   {"absolute", "relative"},
-	"role":   {"reseller", "customer"},
+	"status":      {"waiting", "waiting_for_confirmation", "accepted", "rejected", "withdrawn", "expired", "delivery_failed"},
+	"kind":        {"module", "course"},
+	"mode":        {"absolute", "relative"},
+	"role":        {"reseller", "customer", "auditor", "operator", "system"},
+	"audit.chain": {"content", "link", "version"},
+	"audit.sig":   {"valid", "invalid", "unsupported"},
 }
 
 // TestScripts_UseOnlyCatalogKeys: every key a script names, literally or
@@ -115,6 +118,15 @@ func TestScripts_UseOnlyCatalogKeys(t *testing.T) {
 	}
 	if used < 100 {
 		t.Errorf("found only %d message keys in the scripts; is the pattern still right?", used)
+	}
+	// The auditor's timeline names every event of an offer's history
+	// (event.TYPE): the offer's own and its grant's.
+	for _, typ := range domain.EventTypes() {
+		if strings.HasPrefix(typ, "offer.") || typ == domain.TypeLicensesGranted {
+			if _, ok := en["event."+typ]; !ok {
+				t.Errorf("no message event.%s for the auditor's timeline", typ)
+			}
+		}
 	}
 	for prefix, values := range dynamicKeys {
 		for _, v := range values {

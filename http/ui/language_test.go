@@ -14,8 +14,8 @@ import (
 // German gets it: the article's words on the buttons and statuses, numbers
 // and dates written the German way; then the switch to English, which is
 // remembered. Then every main page of both roles is visited in both
-// languages on a desktop and on a 390x844 phone: no page shows a message key
-// and no phone page scrolls sideways (see visit).
+// languages on a desktop and on a 390x844 phone, the auditor's too: no page
+// shows a message key and none scrolls sideways (see visit).
 func TestBrowser_German(t *testing.T) {
 	browser := newBrowser(t)
 	st := startStack(t)
@@ -83,6 +83,7 @@ func TestBrowser_German(t *testing.T) {
 	}
 	c.waitFor("the granted license", `document.querySelectorAll('#offer-license-list tbody tr').length === 1`)
 	r.waitFor("the reseller sees Angenommen", `(document.querySelector('#offers tr[data-offer-id] .status') || {}).textContent === 'Angenommen'`)
+	r.waitFor("and who decided", `(document.querySelector('#offers tr[data-offer-id] .decided') || {textContent: ''}).textContent.endsWith(' von Anna Admin')`)
 
 	// A second offer stays open, so that the tour shows the decision.
 	sendOffer(r, sd, de["status.waiting_for_confirmation"])
@@ -142,4 +143,13 @@ func tour(t *testing.T, browser context.Context, base string, sd seed, lang stri
 		t.Errorf("%s: accept button = %q, want %q", c.name, got, msgs["accept"])
 	}
 	c.visit(lang, dev, "licenses", true, "#licenses tbody tr")
+
+	a := openTabAs(t, browser, "auditor "+lang+" "+dev.name, lang, dev)
+	a.signIn(base, sd.AuditorToken, "#audit-offers tr[data-offer-id]")
+	a.visit(lang, dev, "audit", false, "#audit-offers tr[data-offer-id]")
+	a.click("open an offer", "#audit-offers a.audit-link")
+	a.visit(lang, dev, "audit-offer", false, `#audit-chain[data-state="ok"] ~ #audit-proof[data-state="ok"]`)
+	if got := a.text("#audit-chain strong"); got != msgs["audit.chain.intact"] {
+		t.Errorf("%s: chain = %q, want %q", a.name, got, msgs["audit.chain.intact"])
+	}
 }

@@ -153,6 +153,9 @@ func TestBrowser_OfferRoundTrip(t *testing.T) {
 	// The reseller's page follows without a reload.
 	r.waitFor("the reseller's list shows Accepted", `(document.querySelector('#offers tr[data-offer-id] .status') || {}).textContent === 'Accepted'`)
 	r.waitFor("no withdraw button once accepted", `!document.querySelector('#offers tr[data-offer-id] button.danger')`)
+	// Who opened and who decided: the customer admin's token is named.
+	r.waitFor("the row names who opened and who decided", `(() => { const row = document.querySelector('#offers tr[data-offer-id]');
+		return / by Anna Admin/.test(row.querySelector('.opened').textContent) && / by Anna Admin/.test(row.querySelector('.decided').textContent); })()`)
 	r.waitFor("the line under the form follows the sent offer", `document.getElementById('offer-sent').textContent.includes('Status: Accepted.')`)
 	if !eval[bool](r, fmt.Sprintf(`window.__row.isConnected && window.__row === document.querySelector(%s)`, js(`#offers tr[data-offer-id="`+offerID+`"]`))) {
 		t.Errorf("the offer's row was replaced by a live update; it must be updated in place")

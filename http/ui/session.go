@@ -13,9 +13,9 @@ const maxTokenLen = 512
 // maxFormBytes bounds the sign-in form.
 const maxFormBytes = 8 << 10
 
-// uiRoles are the roles that have pages in the UI. Operators and auditors
-// use the API (and the command line) only.
-var uiRoles = map[string]bool{"reseller": true, "customer": true}
+// uiRoles are the roles that have pages in the UI. Operators use the API
+// (and the command line) only.
+var uiRoles = map[string]bool{"reseller": true, "customer": true, "auditor": true}
 
 // handleSignInPage shows the sign-in form, or sends a visitor who already
 // holds a valid session on to the application.

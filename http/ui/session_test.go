@@ -36,6 +36,7 @@ func newTokens() *tokens {
 		"ofr_reseller":  {Role: "reseller", Tenant: "r1"},
 		"ofr_customer":  {Role: "customer", Tenant: "c1"},
 		"ofr_auditor":   {Role: "auditor", Tenant: "r1"},
+		"ofr_operator":  {Role: "operator"},
 		"ofr_nosession": {Role: "customer", Tenant: "c2"},
 		"ofr_stuck":     {Role: "customer", Tenant: "c1"},
 	}}
@@ -155,6 +156,13 @@ func TestSignIn(t *testing.T) {
 			t.Errorf("cookie = %+v; want a session token (not the pasted one), HttpOnly, SameSite=Strict, Path=/, not Secure over plain http", c)
 		}
 	})
+	t.Run("Auditor", func(t *testing.T) {
+		// Auditors have pages: the offers' histories, checked in the browser.
+		res := serve(h, signIn("ofr_auditor"))
+		if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/app" || sessionCookie(res) == nil {
+			t.Fatalf("status %d, Location %q; want 303 to /app with a session cookie", res.StatusCode, res.Header.Get("Location"))
+		}
+	})
 	t.Run("SecureOverTLS", func(t *testing.T) {
 		r := signIn("ofr_customer")
 		r.TLS = &tls.ConnectionState{}
@@ -183,7 +191,7 @@ func TestSignIn(t *testing.T) {
 		{"ErrBadToken", "ofr_nope", http.StatusUnauthorized, "This token is not valid"},
 		{"ErrEmpty", "", http.StatusUnauthorized, "Please paste your API token"},
 		{"ErrTooLong", "ofr_" + strings.Repeat("x", 600), http.StatusUnauthorized, "This token is not valid"},
-		{"ErrRole", "ofr_auditor", http.StatusForbidden, "a token of the auditor role works with the API"},
+		{"ErrRole", "ofr_operator", http.StatusForbidden, "a token of the operator role works with the API"},
 		{"ErrLookup", "broken", http.StatusServiceUnavailable, "could not be checked"},
 		{"ErrStartSession", "ofr_nosession", http.StatusServiceUnavailable, "session could not be started"},
 	} {

@@ -14,6 +14,7 @@ import (
 	"github.com/offerflow/offerflow/domain"
 	"github.com/offerflow/offerflow/eventstore/eventlog"
 	"github.com/offerflow/offerflow/eventstore/sqlite"
+	"github.com/offerflow/offerflow/eventstore/treehead"
 	ohttp "github.com/offerflow/offerflow/http"
 	"github.com/offerflow/offerflow/http/idempotency"
 	"github.com/offerflow/offerflow/http/ui"
@@ -28,6 +29,9 @@ import (
 type stack struct {
 	URL string
 	Svc *command.Service
+	// Events is the event store's SQLite file, for tests that tamper with
+	// the log behind the server's back.
+	Events string
 }
 
 // startStack starts the stack on files in a fresh temporary directory and
@@ -41,7 +45,8 @@ func startStack(t *testing.T) *stack {
 		log = slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
 
-	store, err := sqlite.Open(ctx, filepath.Join(dir, "events.db"), sqlite.Config{})
+	events := filepath.Join(dir, "events.db")
+	store, err := sqlite.Open(ctx, events, sqlite.Config{})
 	if err != nil {
 		t.Fatalf("open event store: %v", err)
 	}
@@ -61,6 +66,18 @@ func startStack(t *testing.T) *stack {
 		t.Fatalf("open idempotency keys: %v", err)
 	}
 	t.Cleanup(func() { closeOrFail(t, "idempotency keys", idem.Close) })
+
+	// The Merkle tree over the log with its signed heads, as serve keeps
+	// it (from the stored hashes), for the auditor's proofs.
+	key, err := treehead.LoadOrCreateKey(filepath.Join(dir, "treehead.key"))
+	if err != nil {
+		t.Fatalf("tree head key: %v", err)
+	}
+	trees, err := treehead.New(ctx, treehead.Config{Store: store, Key: key, StoredHashes: true, Logger: log}, nil)
+	if err != nil {
+		t.Fatalf("tree heads: %v", err)
+	}
+	t.Cleanup(func() { closeOrFail(t, "tree heads", trees.Close) })
 
 	metrics := ohttp.NewMetrics(nil)
 	svc := command.NewService(command.NewHandler(store, command.Config{Logger: log, OnConflict: metrics.AppendConflicts.Inc}))
@@ -116,6 +133,7 @@ func startStack(t *testing.T) *stack {
 		History:     eventlog.New(store), // the truth, with its hash chain
 		Log:         eventlog.New(store),
 		Tokens:      svc,
+		TreeHeads:   trees,
 		Idempotency: idem,
 		UI:          web,
 		Projectors:  rm.Positions,
@@ -148,7 +166,7 @@ func startStack(t *testing.T) *stack {
 	// Runs before ts.Close: it ends the open event streams, which
 	// ts.Close would otherwise wait for.
 	t.Cleanup(func() { closeOrFail(t, "api server", api.Close) })
-	return &stack{URL: ts.URL, Svc: svc}
+	return &stack{URL: ts.URL, Svc: svc, Events: events}
 }
 
 // closeOrFail closes one part of the stack; a failing close (such as a
@@ -162,10 +180,17 @@ func closeOrFail(t *testing.T, what string, close func() error) {
 // seed is what the browser scenario starts from.
 type seed struct {
 	ResellerToken, CustomerToken string
-	CustomerID, CustomerName     string
-	Template, EmptyTemplate      domain.TemplateID
-	Product, OtherProduct        domain.ProductID
+	// AuditorToken is an auditor of the reseller, named as the customer's
+	// token is (CustomerAdmin), so that the pages show who acted.
+	AuditorToken             string
+	CustomerID, CustomerName string
+	Template, EmptyTemplate  domain.TemplateID
+	Product, OtherProduct    domain.ProductID
 }
+
+// CustomerAdmin is the name of the seeded customer's token: the reseller
+// sees who opened and who decided an offer, the auditor who did what.
+const CustomerAdmin = "Anna Admin"
 
 // seedScenario registers, through the command service, a reseller with two
 // products, a template with one item, an empty template, and a customer
@@ -203,16 +228,17 @@ func (s *stack) seedScenario(t *testing.T) seed {
 	if err != nil {
 		t.Fatalf("register customer: %v", err)
 	}
-	issue := func(role domain.Role, tenant string) string {
+	issue := func(role domain.Role, tenant, name string) string {
 		tok, hash := ohttp.NewToken()
-		if _, err := s.Svc.IssueToken(ctx, op, domain.TokenSpec{ID: s.Svc.Handler().NewID(), Hash: hash, Role: role, Tenant: tenant}); err != nil {
+		if _, err := s.Svc.IssueToken(ctx, op, domain.TokenSpec{ID: s.Svc.Handler().NewID(), Hash: hash, Role: role, Tenant: tenant, Name: name}); err != nil {
 			t.Fatalf("issue %s token: %v", role, err)
 		}
 		return tok
 	}
 	return seed{
-		ResellerToken: issue(domain.RoleReseller, string(r.ID())),
-		CustomerToken: issue(domain.RoleCustomer, string(c.ID())),
+		ResellerToken: issue(domain.RoleReseller, string(r.ID()), ""),
+		CustomerToken: issue(domain.RoleCustomer, string(c.ID()), CustomerAdmin),
+		AuditorToken:  issue(domain.RoleAuditor, string(r.ID()), "Petra Prüfer"),
 		CustomerID:    string(c.ID()), CustomerName: customerName,
 		Template: tmpl.ID(), EmptyTemplate: empty.ID(),
 		Product: p.ID(), OtherProduct: p2.ID(),

@@ -5,6 +5,7 @@
 import {api, bus, clearError, connectStream, debounce, guard, h, showError, t} from './core.js';
 import {resellerSections} from './reseller.js';
 import {customerSections, startBadge} from './customer.js';
+import {auditorSections} from './auditor.js';
 
 async function start() {
   document.getElementById('notice-close').addEventListener('click', clearError);
@@ -16,12 +17,13 @@ async function start() {
     else showError(err);
     return;
   }
-  document.getElementById('who').textContent = ['reseller', 'customer'].includes(me.role) ? t(`role.${me.role}`) : me.role;
+  document.getElementById('who').textContent = ['reseller', 'customer', 'auditor'].includes(me.role) ? t(`role.${me.role}`) : me.role;
   document.body.dataset.role = me.role;
 
   let sections;
   if (me.role === 'reseller') sections = resellerSections();
   else if (me.role === 'customer') sections = customerSections();
+  else if (me.role === 'auditor') sections = auditorSections();
   else {
     showError({message: t('error.role', {role: me.role})});
     return;
@@ -69,7 +71,9 @@ async function start() {
   bus.addEventListener('offer', refresh);
   bus.addEventListener('open', refresh);
   if (me.role === 'customer') startBadge();
-  connectStream();
+  // The stream is for resellers and customers (an auditor's pages change
+  // only when asked to check again).
+  if (me.role !== 'auditor') connectStream();
   await show();
 }
 

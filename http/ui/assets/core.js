@@ -13,6 +13,12 @@ export const STATUSES = ['waiting', 'waiting_for_confirmation', 'accepted', 'rej
 // statusLabel is an offer status as people read it.
 export function statusLabel(status) { return STATUSES.includes(status) ? t(`status.${status}`) : status; }
 
+// allows reports whether the API offers action on offer o (its
+// allowed_actions, which the domain computes from the commands' own rules),
+// so a page shows a button exactly when it would work; the server decides
+// all the same.
+export function allows(o, action) { return (o.allowed_actions || []).includes(action); }
+
 // MESSAGE_LIMIT is the longest message or reason, in Unicode code points.
 export const MESSAGE_LIMIT = 2000;
 
@@ -204,7 +210,9 @@ export async function api(method, path, opts = {}) {
     throw new ApiError(res.status, problem);
   }
   if (res.status === 204) return null;
-  return res.json();
+  // opts.text: the body as sent, for whoever must read it exactly (the
+  // auditor's hash checks keep numbers as written).
+  return opts.text ? res.text() : res.json();
 }
 
 // listAll fetches every page of a list endpoint (for select boxes).
@@ -218,6 +226,15 @@ export async function listAll(path) {
     cursor = page.next_cursor;
   } while (cursor);
   return items;
+}
+
+// nextPage fetches the list page at path (a "Load more") and returns its
+// items that are not among have (a live update may have listed them
+// already) and the cursor after it.
+export async function nextPage(path, have) {
+  const page = await api('GET', path);
+  const ids = new Set(have.map((x) => x.id));
+  return {items: page.items.filter((x) => !ids.has(x.id)), cursor: page.next_cursor};
 }
 
 // showError puts an error in the page's alert box, in plain words.

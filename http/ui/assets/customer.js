@@ -3,7 +3,7 @@
 // the licenses.
 
 import {
-  MESSAGE_LIMIT, api, bus, busy, codePoints, field, fmtDay, fmtNumber, fmtTime, guard, h, labelCells, listAll, months, patch, statusBadge, t,
+  MESSAGE_LIMIT, allows, api, bus, busy, codePoints, field, fmtDay, fmtNumber, fmtTime, guard, h, labelCells, listAll, months, patch, statusBadge, t,
 } from './core.js';
 import {kindLabel, modeLabel, seatsLabel} from './catalog.js';
 
@@ -107,7 +107,7 @@ function inboxView() {
     detail.dataset.offerId = e.id;
     detail.dataset.status = e.status;
     const decision = h('div', {class: 'decision'});
-    if (e.status === 'waiting_for_confirmation') decision.append(decideForm(e));
+    if (allows(e, 'accept') || allows(e, 'reject')) decision.append(decideForm(e));
     else decision.append(h('p', {id: 'offer-status', tabindex: -1}, t('status.prefix'), ' ', statusBadge(e.status),
       e.decided_at ? ` (${fmtTime(e.decided_at)})` : ''));
     const licenses = h('div', {id: 'offer-licenses'});
@@ -143,6 +143,7 @@ function inboxView() {
       e.status = offer.status;
       e.decided_at = offer.decided_at;
       e.version = offer.version;
+      e.allowed_actions = offer.allowed_actions;
       renderList();
       renderDetail(e);
       const status = document.getElementById('offer-status');
@@ -156,9 +157,8 @@ function inboxView() {
     }));
     return h('div', null,
       h('p', null, t('status.prefix'), ' ', statusBadge(e.status)),
-      grantPreview(e.items),
-      h('div', {class: 'actions'}, accept),
-      h('div', {class: 'reject'}, field(t('reject.reason'), reason, counter), h('div', {class: 'actions'}, reject)));
+      allows(e, 'accept') ? [grantPreview(e.items), h('div', {class: 'actions'}, accept)] : null,
+      allows(e, 'reject') ? h('div', {class: 'reject'}, field(t('reject.reason'), reason, counter), h('div', {class: 'actions'}, reject)) : null);
   };
 
   const refresh = async () => {

@@ -19,6 +19,10 @@ export function t(key, vars) {
   return vars ? m.replace(/\{(\w+)\}/g, (all, k) => (k in vars ? String(vars[k]) : all)) : m;
 }
 
+// has reports whether the catalogue has key (for texts built from data,
+// such as an event's type, that may name something newer than the page).
+export function has(key) { return Object.hasOwn(messages, key); }
+
 // fmtNumber writes n as the language writes numbers (2,000 / 2.000).
 export function fmtNumber(n) { return Number(n).toLocaleString(lang); }
 

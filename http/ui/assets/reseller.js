@@ -2,7 +2,7 @@
 // one) and customers. Templates and the catalog live in catalog.js.
 
 import {
-  ApiError, MESSAGE_LIMIT, STATUSES, api, busy, codePoints, field, fmtNumber, fmtTime, guard, h, listAll, newKey, patch, statusBadge,
+  ApiError, MESSAGE_LIMIT, STATUSES, allows, api, busy, codePoints, field, fmtNumber, fmtTime, guard, h, listAll, newKey, nextPage, patch, statusBadge,
   statusLabel, t,
 } from './core.js';
 import {productsSection, templatesSection} from './catalog.js';
@@ -16,11 +16,6 @@ export function resellerSections() {
     productsSection(),
   ];
 }
-
-// WITHDRAWABLE and REDELIVERABLE are the statuses that offer those buttons;
-// the server decides all the same.
-const WITHDRAWABLE = new Set(['waiting', 'waiting_for_confirmation', 'delivery_failed']);
-const REDELIVERABLE = new Set(['delivery_failed']);
 
 // offersView is the form that sends an offer and the list of offers; with
 // customerID it is that customer instance's page (the help article's offer
@@ -135,7 +130,7 @@ function offerList(customerID) {
   const row = (o) => {
     const who = o.customer_name || self.names.get(o.customer_id) || o.customer_id;
     const actions = h('td', {class: 'actions'});
-    if (WITHDRAWABLE.has(o.status)) {
+    if (allows(o, 'withdraw')) {
       actions.append(h('button', {type: 'button', class: 'danger', 'aria-label': t('offers.withdraw.aria', {who}),
         onclick: (ev) => {
           if (!window.confirm(t('offers.withdraw.confirm', {who}))) return;
@@ -145,7 +140,7 @@ function offerList(customerID) {
           });
         }}, t('offers.withdraw')));
     }
-    if (REDELIVERABLE.has(o.status)) {
+    if (allows(o, 'redeliver')) {
       actions.append(h('button', {type: 'button', 'aria-label': t('offers.redeliver.aria', {who}),
         onclick: (ev) => busy(ev.currentTarget, async () => {
           self.upsert(await api('POST', `/v1/offers/${encodeURIComponent(o.id)}/redeliver`, {ifMatch: o.version}));
@@ -161,7 +156,10 @@ function offerList(customerID) {
         o.rejection_reason ? h('div', {class: 'muted small'}, t('offers.reason', {reason: o.rejection_reason})) : null),
       h('td', null, fmtTime(o.created_at),
         o.expires_at ? h('div', {class: 'muted small expires'}, t('offers.expires.at', {time: fmtTime(o.expires_at)})) : null,
-        o.opened_at ? h('div', {class: 'muted small'}, t('offers.opened', {time: fmtTime(o.opened_at)})) : null),
+        o.opened_at ? h('div', {class: 'muted small opened'}, o.opened_by ? t('offers.opened.by', {time: fmtTime(o.opened_at), name: o.opened_by})
+          : t('offers.opened', {time: fmtTime(o.opened_at)})) : null,
+        o.decided_at ? h('div', {class: 'muted small decided'}, o.decided_by ? t('offers.decided.by', {time: fmtTime(o.decided_at), name: o.decided_by})
+          : t('offers.decided', {time: fmtTime(o.decided_at)})) : null),
       actions);
   };
   const render = () => {
@@ -194,10 +192,9 @@ function offerList(customerID) {
   };
   filter.addEventListener('change', () => guard(self.refresh));
   more.addEventListener('click', () => busy(more, async () => {
-    const page = await api('GET', query(state.cursor));
-    const have = new Set(state.offers.map((o) => o.id));
-    state.offers.push(...page.items.filter((o) => !have.has(o.id)));
-    state.cursor = page.next_cursor;
+    const next = await nextPage(query(state.cursor), state.offers);
+    state.offers.push(...next.items);
+    state.cursor = next.cursor;
     render();
   }));
   self.el = h('section', {class: 'card', 'aria-labelledby': 'offers-title'},
