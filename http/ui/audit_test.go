@@ -105,6 +105,13 @@ func (s *stack) tamper(t *testing.T, offer string) {
 	}
 }
 
+// checkState is a JavaScript expression: the state of the auditor's check
+// box id ("checking", "ok", "bad"), or undefined while the page that holds
+// it is not yet drawn.
+func checkState(id string) string {
+	return fmt.Sprintf(`(document.getElementById(%s) || {dataset: {}}).dataset.state`, js(id))
+}
+
 // TestBrowser_Auditor: the auditor signs in, finds the offer by searching
 // for its customer, and sees its history as a timeline (who did what, with
 // the customer admin's name) with the hash chain recomputed in the browser
@@ -132,11 +139,11 @@ func TestBrowser_Auditor(t *testing.T) {
 	en.waitFor("nothing matches", `document.querySelectorAll('#audit-offers tr[data-offer-id]').length === 0`)
 	en.choose("#audit-search", "nordheim")
 	en.click("open the offer", "#audit-offers a.audit-link")
-	en.waitFor("the chain is checked", `document.getElementById('audit-chain').dataset.state !== 'checking'`)
+	en.waitFor("the chain is checked", checkState("audit-chain")+` !== 'checking'`)
 	if state, got := eval[string](en, `document.getElementById('audit-chain').dataset.state`), en.text("#audit-chain"); state != "ok" || !strings.Contains(got, "Chain intact") || !strings.Contains(got, "6 events") {
 		t.Fatalf("chain: %s %q, want ok: Chain intact, 6 events", state, got)
 	}
-	en.waitFor("the proof is checked", `document.getElementById('audit-proof').dataset.state !== 'checking'`)
+	en.waitFor("the proof is checked", checkState("audit-proof")+` !== 'checking'`)
 	if state, got := eval[string](en, `document.getElementById('audit-proof').dataset.state`), en.text("#audit-proof"); state != "ok" ||
 		!strings.Contains(got, "In the signed log") || !strings.Contains(got, "6 events proved") || !strings.Contains(got, "signature valid") {
 		t.Fatalf("proof: %s %q, want ok: in the signed log, 6 events proved, signature valid", state, got)
@@ -173,16 +180,16 @@ func TestBrowser_Auditor(t *testing.T) {
 	ph := openTabAs(t, browser, "auditor (de, phone)", "de", phone)
 	ph.signIn(st.URL, sd.AuditorToken, "#audit-offers tr[data-offer-id]")
 	ph.do("open the offer by its address", chromedp.Navigate(st.URL+"/app#audit/"+offer))
-	ph.waitFor("Kette intakt", fmt.Sprintf(`document.getElementById('audit-chain').dataset.state === 'ok' &&
+	ph.waitFor("Kette intakt", fmt.Sprintf(checkState("audit-chain")+` === 'ok' &&
 		document.getElementById('audit-chain').textContent.includes(%s)`, js(de["audit.chain.intact"])))
-	ph.waitFor("im signierten Protokoll", `document.getElementById('audit-proof').dataset.state === 'ok'`)
+	ph.waitFor("im signierten Protokoll", checkState("audit-proof")+` === 'ok'`)
 	ph.visit("de", phone, "audit-offer", false, "#timeline li.event")
 
 	// Someone with access to the data directory changes the message.
 	st.tamper(t, offer)
 
 	en.click("check again", "#audit-recheck")
-	en.waitFor("the chain turns red", `document.getElementById('audit-chain').dataset.state === 'bad'`)
+	en.waitFor("the chain turns red", checkState("audit-chain")+` === 'bad'`)
 	if got := en.text("#audit-chain"); !strings.Contains(got, "Chain broken") || !strings.Contains(got, "Event 1 ") || !strings.Contains(got, "content was changed") {
 		t.Errorf("broken chain says %q, want Chain broken naming event 1 and its changed content", got)
 	}
@@ -195,7 +202,7 @@ func TestBrowser_Auditor(t *testing.T) {
 	if c := eval[string](en, `getComputedStyle(document.getElementById('audit-chain')).borderTopColor`); c != "rgb(180, 35, 24)" {
 		t.Errorf("the broken chain's border is %s, want the red rgb(180, 35, 24)", c)
 	}
-	en.waitFor("the proof turns red", `document.getElementById('audit-proof').dataset.state === 'bad'`)
+	en.waitFor("the proof turns red", checkState("audit-proof")+` === 'bad'`)
 	if got := en.text("#audit-proof"); !strings.Contains(got, "Not in the signed log") {
 		t.Errorf("proof says %q, want Not in the signed log", got)
 	}
@@ -204,8 +211,8 @@ func TestBrowser_Auditor(t *testing.T) {
 	}
 
 	ph.do("reload", chromedp.Reload())
-	ph.waitFor("Kette gebrochen", fmt.Sprintf(`(document.getElementById('audit-chain') || {dataset: {}}).dataset.state === 'bad' &&
+	ph.waitFor("Kette gebrochen", fmt.Sprintf(checkState("audit-chain")+` === 'bad' &&
 		document.getElementById('audit-chain').textContent.includes(%s)`, js(de["audit.chain.broken"])))
-	ph.waitFor("nicht im signierten Protokoll", `document.getElementById('audit-proof').dataset.state === 'bad'`)
+	ph.waitFor("nicht im signierten Protokoll", checkState("audit-proof")+` === 'bad'`)
 	ph.visit("de", phone, "audit-tampered", false, "#timeline li.event.bad")
 }
