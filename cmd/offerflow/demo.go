@@ -22,6 +22,10 @@ type demoTenants struct {
 	Reseller  string   `json:"reseller"`
 	Customers []string `json:"customers"`
 	Templates []string `json:"templates"`
+	// Tokens are the SHA-256 hashes (never the tokens) of the tokens the
+	// last start printed: the next start revokes them before it prints new
+	// ones, so that restarts do not pile up valid tokens.
+	Tokens []string `json:"tokens,omitempty"`
 }
 
 // seedDemo seeds a reseller with a catalog, two templates and three
@@ -40,9 +44,8 @@ func (m *Main) seedDemo(ctx context.Context, svc *command.Service) error {
 		if t, err = seedDemoData(ctx, svc); err != nil {
 			return err
 		}
-		b, _ := json.MarshalIndent(t, "", "  ")
-		if err := os.WriteFile(path, b, 0o600); err != nil {
-			return fmt.Errorf("write %s: %w", path, err)
+		if err := writeDemoTenants(path, t); err != nil {
+			return err
 		}
 		m.log.Info("demo data seeded", "reseller", t.Reseller, "customers", len(t.Customers), "templates", len(t.Templates))
 	default:
@@ -50,11 +53,20 @@ func (m *Main) seedDemo(ctx context.Context, svc *command.Service) error {
 	}
 
 	op := command.Meta{Actor: domain.Actor{Role: domain.RoleOperator, Subject: "demo"}}
+	for _, hash := range t.Tokens {
+		// Revoked already (by hand, or a start that failed after it
+		// revoked): that is what this wanted.
+		if _, err := svc.RevokeToken(ctx, op, hash); err != nil && domain.ErrorCode(err) != domain.ECONFLICT && domain.ErrorCode(err) != domain.ENOTFOUND {
+			return fmt.Errorf("revoke the previous demo token: %w", err)
+		}
+	}
+	t.Tokens = nil
 	issue := func(role domain.Role, tenant string) (string, error) {
 		tok, hash := ohttp.NewToken()
 		if _, err := svc.IssueToken(ctx, op, domain.TokenSpec{ID: svc.Handler().NewID(), Hash: hash, Role: role, Tenant: tenant}); err != nil {
 			return "", fmt.Errorf("issue %s token: %w", role, err)
 		}
+		t.Tokens = append(t.Tokens, hash)
 		return tok, nil
 	}
 	reseller, err := issue(domain.RoleReseller, t.Reseller)
@@ -65,20 +77,35 @@ func (m *Main) seedDemo(ctx context.Context, svc *command.Service) error {
 	if err != nil {
 		return err
 	}
+	customerTokens := make([]string, len(t.Customers))
+	for i, c := range t.Customers {
+		if customerTokens[i], err = issue(domain.RoleCustomer, c); err != nil {
+			return err
+		}
+	}
+	// Recorded before they are printed: a token printed but not recorded
+	// would outlive the next start.
+	if err := writeDemoTenants(path, t); err != nil {
+		return err
+	}
 	w := m.env.stdout
-	fmt.Fprintln(w, "# offerflow demo: paste these lines into your shell")
+	fmt.Fprintln(w, "# offerflow demo: paste these lines into your shell (tokens of an earlier start are revoked)")
 	fmt.Fprintf(w, "export OPERATOR_TOKEN=%s\n", m.cfg.operatorToken)
 	fmt.Fprintf(w, "export RESELLER_TOKEN=%s\n", reseller)
 	fmt.Fprintf(w, "export AUDITOR_TOKEN=%s\n", auditor)
 	for i, c := range t.Customers {
-		tok, err := issue(domain.RoleCustomer, c)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(w, "export CUSTOMER%d_ID=%s CUSTOMER%d_TOKEN=%s\n", i+1, c, i+1, tok)
+		fmt.Fprintf(w, "export CUSTOMER%d_ID=%s CUSTOMER%d_TOKEN=%s\n", i+1, c, i+1, customerTokens[i])
 	}
 	for i, id := range t.Templates {
 		fmt.Fprintf(w, "export TEMPLATE%d_ID=%s\n", i+1, id)
+	}
+	return nil
+}
+
+func writeDemoTenants(path string, t demoTenants) error {
+	b, _ := json.MarshalIndent(t, "", "  ") // strings only: it always encodes
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return nil
 }
@@ -143,6 +170,19 @@ func seedDemoData(ctx context.Context, svc *command.Service) (demoTenants, error
 			return t, err
 		}
 		t.Customers = append(t.Customers, string(c.ID()))
+	}
+	// More customers, without tokens, hold the history, so that the
+	// customers whose tokens the demo prints start with an empty inbox.
+	var customers []string
+	for _, name := range []string{"Gemeinde Talbach", "Brauerei Vogt KG", "Pflegedienst Sonnenhof", "Autohaus Kranz", "Sparkasse Ried"} {
+		c, _, err := svc.RegisterCustomer(ctx, rm, name, "")
+		if err != nil {
+			return t, err
+		}
+		customers = append(customers, string(c.ID()))
+	}
+	if err := seedDemoHistory(ctx, svc, t.Reseller, t.Templates, customers); err != nil {
+		return t, fmt.Errorf("seed the demo's history: %w", err)
 	}
 	return t, nil
 }

@@ -98,7 +98,7 @@ func (m *Main) ParseFlags(args []string) error {
 	c.register(fs)
 	fs.StringVar(&c.addr, "addr", "127.0.0.1:8080", "address to listen on")
 	fs.StringVar(&c.operatorToken, "operator-token", "", "the operator's API token (env OFFERFLOW_OPERATOR_TOKEN)")
-	fs.BoolVar(&c.demo, "demo", false, "seed a demo reseller with a catalog, two templates and three customers, and print a token for each role")
+	fs.BoolVar(&c.demo, "demo", false, "seed a demo reseller with a catalog, two templates, three customers and six months of history, and print a token for each role (revoking the previous start's)")
 	fs.BoolVar(&c.allowInsecure, "allow-insecure-webhooks", false, "permit http and loopback/private webhook addresses (tests and development only)")
 	fs.IntVar(&c.webhookAttempts, "webhook-attempts", 8, "tries of a webhook notification before the delivery fails")
 	fs.DurationVar(&c.webhookBackoff, "webhook-backoff", time.Second, "wait before the first webhook retry; each further wait doubles")
@@ -320,6 +320,14 @@ func (m *Main) Run(ctx context.Context) error {
 	m.bg = append(m.bg, m.background(runCtx, "token cache", func(ctx context.Context) error {
 		return svc.FollowTokens(ctx, time.Second)
 	}))
+	// The demo seeds before the processes start: its history is written on
+	// a clock set back, delivery and expiry included, and the processes
+	// must find it done rather than race it at today's time.
+	if c.demo {
+		if err := m.seedDemo(ctx, svc); err != nil {
+			return fmt.Errorf("demo: %w", err)
+		}
+	}
 	switch {
 	case c.processes && c.shared():
 		work, err := m.leaderWork(newProcesses)
@@ -337,11 +345,6 @@ func (m *Main) Run(ctx context.Context) error {
 		m.log.Warn("process managers are off (--processes=false): offers are delivered, expired and licensed only by a node that runs them")
 	}
 
-	if c.demo {
-		if err := m.seedDemo(ctx, svc); err != nil {
-			return fmt.Errorf("demo: %w", err)
-		}
-	}
 	if err := m.srv.Open(); err != nil {
 		return err
 	}
