@@ -312,7 +312,10 @@ func (m *Main) Run(ctx context.Context) error {
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancel()
 	m.bg = append(m.bg, m.background(runCtx, "projections", m.proj.Run))
-	if c.headInterval > 0 {
+	// On a shared log the periodic tree head is background work like the
+	// process managers: signed and recorded by the lease holder only, so
+	// that nodes do not race each other into the treeheads stream.
+	if c.headInterval > 0 && !c.shared() {
 		m.bg = append(m.bg, m.background(runCtx, "tree heads", func(ctx context.Context) error { return m.trees.Run(ctx, c.headInterval) }))
 	}
 	// The token cache: while it follows the log, token look-ups are served

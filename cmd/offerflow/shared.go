@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sync"
 
 	"github.com/offerflow/offerflow/eventstore/lease"
 	"github.com/offerflow/offerflow/projections/process"
@@ -36,8 +37,8 @@ func (c serveConfig) sharedFiles() (idem, secret string) {
 }
 
 // leaderWork returns the background work of a node on a shared log: the
-// process managers, run only while this node holds the processes lease in
-// the log's store. Losing the lease stops them; winning it again starts a
+// process managers and the periodic tree head, run only while this node
+// holds the processes lease in the log's store. Losing the lease stops them; winning it again starts a
 // fresh set (a Processes runs once), resuming from this node's own
 // checkpoints in processes.db. See docs/scaling.md for why that is safe.
 func (m *Main) leaderWork(newProcesses func(context.Context) (*process.Processes, error)) (func(context.Context) error, error) {
@@ -54,7 +55,15 @@ func (m *Main) leaderWork(newProcesses func(context.Context) (*process.Processes
 			if err != nil {
 				return err
 			}
+			// The heads stop with the managers, whichever way they stop.
+			hctx, stopHeads := context.WithCancel(ctx)
+			var heads sync.WaitGroup
+			if m.cfg.headInterval > 0 {
+				heads.Go(func() { _ = m.trees.Run(hctx, m.cfg.headInterval) }) // returns hctx's error
+			}
 			err = procs.Run(ctx)
+			stopHeads()
+			heads.Wait()
 			return errors.Join(err, procs.Close())
 		})
 	}, nil
