@@ -20,7 +20,11 @@ import (
 )
 
 // webhookCounter is a customer's system: it answers every notification 2xx
-// and counts them by webhook-id (one offer.dispatched, one id).
+// and counts them by webhook-id (one offer.dispatched, one id). It answers
+// after a second, as a slow receiver would: two nodes both delivering would
+// then both call it before either records the delivery (a quick receiver
+// lets the second node find the offer delivered and skip it, which hid the
+// double delivery this test is about).
 type webhookCounter struct {
 	mu    sync.Mutex
 	byID  map[string]int
@@ -32,6 +36,10 @@ func (w *webhookCounter) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	w.byID[r.Header.Get("webhook-id")]++
 	w.total++
 	w.mu.Unlock()
+	select {
+	case <-time.After(time.Second):
+	case <-r.Context().Done():
+	}
 	rw.WriteHeader(http.StatusNoContent)
 }
 
@@ -133,10 +141,16 @@ func TestServe_TwoNodesOneLog(t *testing.T) {
 		}
 	}
 
+	// The live stream on b carries what is written through a.
+	live := followStream(t, b, f.resellerToken)
+
 	// While both run: sent through a, read and accepted through b.
 	var ids []string
-	for range 4 {
+	for i := range 4 {
 		id, pos := send(a)
+		if i == 0 {
+			live.want(t, id)
+		}
 		if got := offer(b, id, pos); got["id"] != id {
 			t.Fatalf("b at a's position %s reads offer %v, want %s", pos, got["id"], id)
 		}
@@ -219,4 +233,73 @@ func leaseHolder(t *testing.T, path string) string {
 		t.Fatalf("read the lease: %v", err)
 	}
 	return holder
+}
+
+// liveStream is a reseller's /v1/stream on one node, its lines collected.
+type liveStream struct {
+	mu    sync.Mutex
+	text  strings.Builder
+	moved chan struct{}
+}
+
+// followStream opens /v1/stream on n and reads it in the background until
+// the test ends.
+func followStream(t *testing.T, n *node, token string) *liveStream {
+	t.Helper()
+	base, err := n.proc.base(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, err := http.NewRequestWithContext(t.Context(), "GET", base+"/v1/stream", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Accept", "text/event-stream")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("stream on %s: %s", n.name, resp.Status)
+	}
+	l := &liveStream{moved: make(chan struct{}, 1)}
+	go func() {
+		defer func() { _ = resp.Body.Close() }()
+		buf := make([]byte, 4096)
+		for {
+			k, err := resp.Body.Read(buf)
+			l.mu.Lock()
+			l.text.Write(buf[:k])
+			l.mu.Unlock()
+			select {
+			case l.moved <- struct{}{}:
+			default:
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	return l
+}
+
+// want waits until the stream has carried something naming id.
+func (l *liveStream) want(t *testing.T, id string) {
+	t.Helper()
+	deadline := time.After(30 * time.Second)
+	for {
+		l.mu.Lock()
+		seen := strings.Contains(l.text.String(), id)
+		l.mu.Unlock()
+		if seen {
+			return
+		}
+		select {
+		case <-l.moved:
+		case <-time.After(100 * time.Millisecond):
+		case <-deadline:
+			t.Fatalf("the live stream did not carry offer %s within 30s", id)
+		}
+	}
 }
