@@ -169,19 +169,21 @@ func TestFlow(t *testing.T) {
 		t.Fatalf("hooked inbox = %v", inbox)
 	}
 
-	// The history of the first offer is complete and chained.
+	// The history of the first offer is complete, its grant included, and
+	// each stream's chain holds.
 	hist := reseller.Must(t, 200, "GET", "/v1/offers/"+offerID+"/history", nil).Map(t)["items"].([]any)
 	types := []string{}
-	var prev any
+	prev := map[any]any{}
 	for i, e := range hist {
 		e := e.(map[string]any)
 		types = append(types, e["type"].(string))
-		if i == 0 && e["prev_hash"] != nil || i > 0 && e["prev_hash"] != prev {
+		last, seen := prev[e["stream"]]
+		if !seen && e["prev_hash"] != nil || seen && e["prev_hash"] != last {
 			t.Fatalf("hash chain broken at %d: %v", i, e)
 		}
-		prev = e["hash"]
+		prev[e["stream"]] = e["hash"]
 	}
-	want := "offer.created offer.dispatched offer.delivered offer.read offer.accepted"
+	want := "offer.created offer.dispatched offer.delivered offer.read offer.accepted licenses.granted"
 	if strings.Join(types, " ") != want {
 		t.Fatalf("history = %v, want %s", types, want)
 	}
