@@ -136,6 +136,7 @@ func startStack(t *testing.T) *stack {
 		TreeHeads:   trees,
 		Idempotency: idem,
 		UI:          web,
+		ChartText:   web.Text,
 		Projectors:  rm.Positions,
 		Metrics:     metrics,
 		Logger:      log,

@@ -6,12 +6,14 @@ import {
   statusLabel, t,
 } from './core.js';
 import {productsSection, templatesSection} from './catalog.js';
+import {campaignSections} from './campaign.js';
 
 // resellerSections lists the reseller's sections in navigation order.
 export function resellerSections() {
   return [
     {id: 'offers', label: t('nav.offers'), mount: offersView},
     {id: 'customers', label: t('nav.customers'), mount: (id) => (id ? offersView(id) : customersView())},
+    ...campaignSections(),
     templatesSection(),
     productsSection(),
   ];
