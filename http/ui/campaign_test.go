@@ -125,4 +125,3 @@ func TestBrowser_CampaignAndDashboard(t *testing.T) {
 		}
 	}
 }
-
