@@ -33,6 +33,8 @@ const (
 	TypeOfferRejected           = "offer.rejected"
 	TypeOfferWithdrawn          = "offer.withdrawn"
 	TypeOfferExpired            = "offer.expired"
+	TypeOfferSuperseded         = "offer.superseded"
+	TypeOfferReminded           = "offer.reminded"
 	TypeLicensesGranted         = "licenses.granted"
 	TypeCampaignStarted         = "campaign.started"
 	TypeNameReserved            = "name.reserved"
@@ -48,6 +50,7 @@ func EventTypes() []string {
 		TypeTemplateItemRemoved, TypeTemplateArchived,
 		TypeOfferCreated, TypeOfferDispatched, TypeOfferDelivered, TypeOfferDeliveryFailed,
 		TypeOfferRead, TypeOfferAccepted, TypeOfferRejected, TypeOfferWithdrawn, TypeOfferExpired,
+		TypeOfferSuperseded, TypeOfferReminded,
 		TypeLicensesGranted, TypeCampaignStarted, TypeTokenIssued, TypeTokenRevoked, TypeTokenExtended,
 		TypeNameReserved,
 	}
@@ -94,6 +97,10 @@ func NewEvent(typ string) (Event, bool) {
 		return &OfferWithdrawn{}, true
 	case TypeOfferExpired:
 		return &OfferExpired{}, true
+	case TypeOfferSuperseded:
+		return &OfferSuperseded{}, true
+	case TypeOfferReminded:
+		return &OfferReminded{}, true
 	case TypeLicensesGranted:
 		return &LicensesGranted{}, true
 	case TypeCampaignStarted:

@@ -35,7 +35,7 @@ func sampleEvents() []domain.Event {
 		&domain.TemplateItemRemoved{TemplateID: "t1", ItemID: "i1"},
 		&domain.TemplateArchived{TemplateID: "t1"},
 		&domain.OfferCreated{OfferID: "o1", ResellerID: "r1", CustomerID: "c1", TemplateID: "t1",
-			Items: []domain.Item{item}, Message: "Grüße 😀", ExpiresAt: ptr(at.Add(time.Hour)), CampaignID: "k1", At: at},
+			Items: []domain.Item{item}, Message: "Grüße 😀", ExpiresAt: ptr(at.Add(time.Hour)), CampaignID: "k1", At: at, Supersedes: "o0"},
 		&domain.OfferDispatched{OfferID: "o1", Dispatch: 2, At: at},
 		&domain.OfferDelivered{OfferID: "o1", Dispatch: 2, At: at},
 		&domain.OfferDeliveryFailed{OfferID: "o1", Dispatch: 2, Error: "503 Service Unavailable", Attempts: 8, At: at},
@@ -44,6 +44,9 @@ func sampleEvents() []domain.Event {
 		&domain.OfferRejected{OfferID: "o1", Reason: domain.RejectionReason{Code: "price", Text: "zu teuer"}, At: at, By: "Anna"},
 		&domain.OfferWithdrawn{OfferID: "o1", At: at},
 		&domain.OfferExpired{OfferID: "o1", At: at},
+		&domain.OfferSuperseded{OfferID: "o1", SupersededBy: "o2", TemplateID: "t1", Items: []domain.Item{item},
+			Message: "Neu 😀", ExpiresAt: ptr(at.Add(time.Hour)), At: at},
+		&domain.OfferReminded{OfferID: "o1", ExpiresAt: at.Add(time.Hour), At: at},
 		&domain.LicensesGranted{OfferID: "o1", CustomerID: "c1", ResellerID: "r1", Licenses: []domain.License{{
 			OfferID: "o1", ItemID: "i1", ProductID: "p1", ProductName: "Erste Hilfe", Kind: domain.KindModule, TermMonths: 12,
 			LicenseMode: domain.ModeAbsolute, Seats: ptr(30), GrantedAt: at, ValidUntil: &until}}},

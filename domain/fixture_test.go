@@ -19,6 +19,7 @@ const (
 	reseller1 domain.ResellerID = "r1"
 	reseller2 domain.ResellerID = "r2"
 	offer1    domain.OfferID    = "o1"
+	offer2    domain.OfferID    = "o2"
 )
 
 // applier is every aggregate: it folds events.
@@ -127,7 +128,8 @@ func offerRules() []error {
 	return []error{domain.ErrOfferExists, domain.ErrOfferNotFound, domain.ErrOfferNotDelivered,
 		domain.ErrOfferNotWaiting, domain.ErrOfferNotPending, domain.ErrOfferNotWithdrawable,
 		domain.ErrOfferNotRedeliverable, domain.ErrOfferNotExpirable, domain.ErrOfferNotDue,
-		domain.ErrOfferHasNoExpiry, domain.ErrOfferPastExpiry}
+		domain.ErrOfferHasNoExpiry, domain.ErrOfferPastExpiry, domain.ErrOfferNotRevisable, domain.ErrOfferNotSuperseded,
+		domain.ErrOfferNotRemindable, domain.ErrOfferNotInReminderWindow}
 }
 
 func ptr[T any](v T) *T { return &v }

@@ -17,12 +17,14 @@ const (
 	StatusWithdrawn              OfferStatus = "withdrawn"
 	StatusExpired                OfferStatus = "expired"
 	StatusDeliveryFailed         OfferStatus = "delivery_failed"
+	// StatusSuperseded is a pending offer replaced by a revision.
+	StatusSuperseded OfferStatus = "superseded"
 )
 
 // OfferStatuses lists every status, in lifecycle order.
 func OfferStatuses() []OfferStatus {
 	return []OfferStatus{StatusWaiting, StatusWaitingForConfirmation, StatusAccepted, StatusRejected,
-		StatusWithdrawn, StatusExpired, StatusDeliveryFailed}
+		StatusWithdrawn, StatusExpired, StatusDeliveryFailed, StatusSuperseded}
 }
 
 // ParseOfferStatus parses a status given at the edge (a query filter).
@@ -32,7 +34,7 @@ func ParseOfferStatus(s string) (OfferStatus, error) {
 			return st, nil
 		}
 	}
-	return "", Invalid("status", "status must be one of waiting, waiting_for_confirmation, accepted, rejected, withdrawn, expired, delivery_failed")
+	return "", Invalid("status", "status must be one of waiting, waiting_for_confirmation, accepted, rejected, withdrawn, expired, delivery_failed, superseded")
 }
 
 // Offer is a set of licenses a reseller offers to one customer instance.
@@ -57,6 +59,14 @@ type Offer struct {
 	expiredAt     *time.Time
 	reason        string
 	deliveryError string
+	supersedes    OfferID
+	supersededBy  OfferID
+	remindedAt    *time.Time
+	reminderRead  bool
+	// revision is what the offer was superseded with: the successor's
+	// content, for CreateRevision. Only the command side needs it, so it
+	// is not part of the view.
+	revision *OfferSuperseded
 }
 
 // OfferView is a read-only copy of an offer's state, for projections and
@@ -84,6 +94,14 @@ type OfferView struct {
 	// opened and decided the offer, "" where they had none.
 	OpenedBy  string
 	DecidedBy string
+	// Supersedes is the offer this one revised; SupersededBy the revision
+	// that replaced this one.
+	Supersedes   OfferID
+	SupersededBy OfferID
+	// RemindedAt is when the customer was reminded of the expiry;
+	// ReminderRead whether the customer opened the offer since.
+	RemindedAt   *time.Time
+	ReminderRead bool
 }
 
 // View returns a copy of the offer's state.
@@ -96,7 +114,15 @@ func (o *Offer) View() OfferView {
 		DecidedAt: cloneTime(o.decidedAt), WithdrawnAt: cloneTime(o.withdrawnAt),
 		ExpiredAt: cloneTime(o.expiredAt), RejectionReason: o.reason, DeliveryError: o.deliveryError,
 		OpenedBy: o.openedBy, DecidedBy: o.decidedBy,
+		Supersedes: o.supersedes, SupersededBy: o.supersededBy,
+		RemindedAt: cloneTime(o.remindedAt), ReminderRead: o.reminderRead,
 	}
+}
+
+// Unread reports whether the offer counts as unread in its customer's
+// inbox: never opened, or not opened since the reminder of its expiry.
+func (v OfferView) Unread() bool {
+	return v.OpenedAt == nil || (v.RemindedAt != nil && !v.ReminderRead)
 }
 
 // RestoreOffer returns the offer whose state v is, the inverse of View. Read
@@ -111,6 +137,8 @@ func RestoreOffer(v OfferView) *Offer {
 		decidedAt: cloneTime(v.DecidedAt), withdrawnAt: cloneTime(v.WithdrawnAt),
 		expiredAt: cloneTime(v.ExpiredAt), reason: v.RejectionReason, deliveryError: v.DeliveryError,
 		openedBy: v.OpenedBy, decidedBy: v.DecidedBy,
+		supersedes: v.Supersedes, supersededBy: v.SupersededBy,
+		remindedAt: cloneTime(v.RemindedAt), reminderRead: v.ReminderRead,
 	}
 }
 
@@ -163,29 +191,143 @@ func (o *Offer) Create(id OfferID, reseller ResellerID, c *Customer, t *Template
 // checkOfferTerms checks what an offer of template t with message and
 // expiresAt needs, made by reseller at now, and returns expiresAt in UTC.
 func checkOfferTerms(reseller ResellerID, t *Template, message string, expiresAt *time.Time, now time.Time) (*time.Time, error) {
-	if t == nil || !t.Exists() || t.Reseller() != reseller {
-		return nil, Invalid("template_id", "template_id does not name a template of this reseller")
-	}
-	if t.Archived() {
-		return nil, Invalid("template_id", "template is archived")
-	}
-	if len(t.Items()) == 0 {
-		return nil, Invalid("template_id", "template has no items")
+	if err := checkOfferTemplate(reseller, t); err != nil {
+		return nil, err
 	}
 	if err := CheckText("message", message, MultiLine, MaxMessageLen); err != nil {
 		return nil, err
 	}
-	if expiresAt != nil {
-		if !expiresAt.After(now) {
-			return nil, Invalid("expires_at", "expires_at must lie in the future")
-		}
-		if expiresAt.Sub(now) > MaxExpiryAhead {
-			return nil, Invalid("expires_at", "expires_at must be at most 365 days ahead")
-		}
-		utc := expiresAt.UTC()
-		expiresAt = &utc
+	expiresAt, err := checkOfferExpiry(expiresAt, now)
+	if err != nil {
+		return nil, err
 	}
 	return expiresAt, nil
+}
+
+// checkOfferTemplate checks that t may be sent by reseller: its own, live,
+// with items.
+func checkOfferTemplate(reseller ResellerID, t *Template) error {
+	if t == nil || !t.Exists() || t.Reseller() != reseller {
+		return Invalid("template_id", "template_id does not name a template of this reseller")
+	}
+	if t.Archived() {
+		return Invalid("template_id", "template is archived")
+	}
+	if len(t.Items()) == 0 {
+		return Invalid("template_id", "template has no items")
+	}
+	return nil
+}
+
+// checkOfferExpiry checks a new offer's expiry time and returns it in UTC.
+func checkOfferExpiry(expiresAt *time.Time, now time.Time) (*time.Time, error) {
+	if expiresAt == nil {
+		return nil, nil
+	}
+	if !expiresAt.After(now) {
+		return nil, Invalid("expires_at", "expires_at must lie in the future")
+	}
+	if expiresAt.Sub(now) > MaxExpiryAhead {
+		return nil, Invalid("expires_at", "expires_at must be at most 365 days ahead")
+	}
+	utc := expiresAt.UTC()
+	return &utc, nil
+}
+
+// Revision is what a reseller changes when revising an offer; a nil field
+// keeps the old offer's value (its items snapshot when Template is nil).
+type Revision struct {
+	Template  *Template
+	Message   *string
+	ExpiresAt *time.Time
+}
+
+// Revise records the reseller replacing an undecided offer with a revision,
+// successor, which CreateRevision then creates. The offer becomes
+// superseded and can no longer be decided. Validation (422) is answered
+// before the state (409), as for every command.
+func (o *Offer) Revise(successor OfferID, r Revision, now time.Time) ([]Event, error) {
+	if !o.Exists() {
+		return nil, ErrOfferNotFound
+	}
+	ev := &OfferSuperseded{OfferID: o.id, SupersededBy: successor, TemplateID: o.template,
+		Items: cloneItems(o.items), Message: o.message, ExpiresAt: cloneTime(o.expiresAt), At: now}
+	if r.Template != nil {
+		if err := checkOfferTemplate(o.reseller, r.Template); err != nil {
+			return nil, err
+		}
+		ev.TemplateID, ev.Items = r.Template.ID(), r.Template.Items()
+	}
+	if r.Message != nil {
+		if err := CheckText("message", *r.Message, MultiLine, MaxMessageLen); err != nil {
+			return nil, err
+		}
+		ev.Message = *r.Message
+	}
+	if r.ExpiresAt != nil {
+		exp, err := checkOfferExpiry(r.ExpiresAt, now)
+		if err != nil {
+			return nil, err
+		}
+		ev.ExpiresAt = exp
+	}
+	switch o.status {
+	case StatusWaiting, StatusWaitingForConfirmation, StatusDeliveryFailed:
+	default:
+		return nil, ErrOfferNotRevisable
+	}
+	// An offer past its deadline is expired in all but the record (the
+	// expiry process may lag): it is not revived by a revision.
+	if o.expiresAt != nil && !now.Before(*o.expiresAt) {
+		return nil, ErrOfferPastExpiry
+	}
+	return []Event{ev}, nil
+}
+
+// CreateRevision records the successor of old, which a revision superseded,
+// with the content the revision recorded, and its dispatch to delivery.
+func (o *Offer) CreateRevision(old *Offer, now time.Time) ([]Event, error) {
+	if o.Exists() {
+		return nil, ErrOfferExists
+	}
+	if old == nil || old.revision == nil {
+		return nil, ErrOfferNotSuperseded
+	}
+	r := old.revision
+	return []Event{
+		&OfferCreated{OfferID: r.SupersededBy, ResellerID: old.reseller, CustomerID: old.customer, TemplateID: r.TemplateID,
+			Items: cloneItems(r.Items), Message: r.Message, ExpiresAt: cloneTime(r.ExpiresAt), At: now, Supersedes: old.id},
+		&OfferDispatched{OfferID: r.SupersededBy, Dispatch: 1, At: now},
+	}, nil
+}
+
+// SupersededBy returns the revision that replaced the offer, if any.
+func (o *Offer) SupersededBy() OfferID { return o.supersededBy }
+
+// ExpiresAt returns the offer's expiry time, nil for none.
+func (o *Offer) ExpiresAt() *time.Time { return cloneTime(o.expiresAt) }
+
+// Remind records the one reminder of an undecided offer's expiry, once the
+// time left is less than window.
+func (o *Offer) Remind(window time.Duration, now time.Time) ([]Event, error) {
+	if !o.Exists() {
+		return nil, ErrOfferNotFound
+	}
+	switch o.status {
+	case StatusWaiting, StatusWaitingForConfirmation, StatusDeliveryFailed:
+	default:
+		return nil, ErrOfferNotRemindable
+	}
+	if o.expiresAt == nil || o.remindedAt != nil {
+		return nil, ErrOfferNotRemindable
+	}
+	if !now.Before(*o.expiresAt) {
+		return nil, ErrOfferPastExpiry
+	}
+	if o.expiresAt.Sub(now) >= window {
+		return nil, ErrOfferNotInReminderWindow
+	}
+	return []Event{&OfferReminded{OfferID: o.id, ExpiresAt: *o.expiresAt, At: now}}, nil
 }
 
 // Deliver records the offer delivered into the customer's inbox. Only the
@@ -226,7 +368,7 @@ func (o *Offer) Redeliver(now time.Time) ([]Event, error) {
 }
 
 // Read records the customer opening the offer. Only the first opening is
-// recorded; a repeat records nothing. by is the display name of whoever
+// recorded, and the first after a reminder; a repeat records nothing. by is the display name of whoever
 // opened it ("" for none).
 func (o *Offer) Read(now time.Time, by string) ([]Event, error) {
 	if !o.Exists() {
@@ -235,7 +377,7 @@ func (o *Offer) Read(now time.Time, by string) ([]Event, error) {
 	if !o.delivered {
 		return nil, ErrOfferNotDelivered
 	}
-	if o.openedAt != nil {
+	if o.openedAt != nil && (o.remindedAt == nil || o.reminderRead) {
 		return nil, nil
 	}
 	return []Event{&OfferRead{OfferID: o.id, At: now, By: by}}, nil
@@ -332,7 +474,7 @@ func (o *Offer) Apply(e Event) {
 	case *OfferCreated:
 		o.id, o.reseller, o.customer, o.template = ev.OfferID, ev.ResellerID, ev.CustomerID, ev.TemplateID
 		o.items, o.message, o.expiresAt = cloneItems(ev.Items), ev.Message, cloneTime(ev.ExpiresAt)
-		o.createdAt, o.status = ev.At, StatusWaiting
+		o.createdAt, o.status, o.supersedes = ev.At, StatusWaiting, ev.Supersedes
 	case *OfferDispatched:
 		o.dispatch, o.status, o.deliveryError = ev.Dispatch, StatusWaiting, ""
 	case *OfferDelivered:
@@ -340,7 +482,14 @@ func (o *Offer) Apply(e Event) {
 	case *OfferDeliveryFailed:
 		o.status, o.deliveryError = StatusDeliveryFailed, ev.Error
 	case *OfferRead:
-		o.openedAt, o.openedBy = timePtr(ev.At), ev.By
+		// opened_at stays the first opening; a later one only answers a
+		// reminder.
+		if o.openedAt == nil {
+			o.openedAt, o.openedBy = timePtr(ev.At), ev.By
+		}
+		if o.remindedAt != nil {
+			o.reminderRead = true
+		}
 	case *OfferAccepted:
 		o.status, o.decidedAt, o.decidedBy = StatusAccepted, timePtr(ev.At), ev.By
 	case *OfferRejected:
@@ -349,6 +498,12 @@ func (o *Offer) Apply(e Event) {
 		o.status, o.withdrawnAt = StatusWithdrawn, timePtr(ev.At)
 	case *OfferExpired:
 		o.status, o.expiredAt = StatusExpired, timePtr(ev.At)
+	case *OfferSuperseded:
+		o.status, o.supersededBy = StatusSuperseded, ev.SupersededBy
+		r := *ev
+		o.revision = &r
+	case *OfferReminded:
+		o.remindedAt, o.reminderRead = timePtr(ev.At), false
 	}
 }
 

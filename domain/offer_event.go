@@ -16,6 +16,9 @@ type OfferCreated struct {
 	// offer sent on its own.
 	CampaignID CampaignID `json:"campaign_id,omitempty"`
 	At         time.Time  `json:"at"`
+	// Supersedes is the offer this one revises (see OfferSuperseded); absent
+	// for an offer sent afresh.
+	Supersedes OfferID `json:"supersedes,omitempty"`
 }
 
 func (OfferCreated) EventType() string { return TypeOfferCreated }
@@ -107,3 +110,33 @@ type OfferExpired struct {
 }
 
 func (OfferExpired) EventType() string { return TypeOfferExpired }
+
+// OfferSuperseded records the reseller revising a pending offer: this offer
+// is replaced by SupersededBy and can no longer be decided. It carries the
+// whole content of the successor (what the reseller changed and what was
+// kept), because the successor's creation is a second append, to a stream
+// of its own: whoever finishes the revision (the command, or the revision
+// process after a crash between the two) creates it from this event alone.
+type OfferSuperseded struct {
+	OfferID      OfferID    `json:"offer_id"`
+	SupersededBy OfferID    `json:"superseded_by"`
+	TemplateID   TemplateID `json:"template_id"`
+	Items        []Item     `json:"items"`
+	Message      string     `json:"message"`
+	ExpiresAt    *time.Time `json:"expires_at"`
+	At           time.Time  `json:"at"`
+}
+
+func (OfferSuperseded) EventType() string { return TypeOfferSuperseded }
+
+// OfferReminded records that an undecided offer was reminded of its
+// approaching expiry (once per offer): the customer's webhook is told with
+// an offer.expiring notification and the offer is unread again in the
+// customer's inbox.
+type OfferReminded struct {
+	OfferID   OfferID   `json:"offer_id"`
+	ExpiresAt time.Time `json:"expires_at"`
+	At        time.Time `json:"at"`
+}
+
+func (OfferReminded) EventType() string { return TypeOfferReminded }

@@ -43,6 +43,8 @@ var (
 	notExpirable     = fails(domain.ErrOfferNotExpirable)
 	notDue           = fails(domain.ErrOfferNotDue)
 	noExpiry         = fails(domain.ErrOfferHasNoExpiry)
+	notRevisable     = fails(domain.ErrOfferNotRevisable)
+	notRemindable    = fails(domain.ErrOfferNotRemindable)
 )
 
 // Columns of a row, in order.
@@ -61,6 +63,8 @@ const (
 	colExpireDue
 	colExpireLate
 	colExpireNever
+	colRevise
+	colRemind
 	nCols
 )
 
@@ -143,6 +147,22 @@ func columns() [nCols]column {
 		colExpireDue:   expire("Expire(at due)", expiresAt, false),
 		colExpireLate:  expire("Expire(after due)", expiresAt.Add(time.Hour), false),
 		colExpireNever: expire("Expire(no expiry)", expiresAt.Add(time.Hour), true),
+		colRevise: {name: "Revise",
+			run: func(o *domain.Offer, _ int) ([]domain.Event, error) {
+				return o.Revise(offer2, domain.Revision{Message: ptr("neu")}, when)
+			},
+			want: func(int) []domain.Event {
+				first := created(ptr(expiresAt))[0].(*domain.OfferCreated)
+				return []domain.Event{&domain.OfferSuperseded{OfferID: offer1, SupersededBy: offer2, TemplateID: first.TemplateID,
+					Items: first.Items, Message: "neu", ExpiresAt: ptr(expiresAt), At: when}}
+			},
+			status: to(domain.StatusSuperseded)},
+		colRemind: {name: "Remind",
+			run: func(o *domain.Offer, _ int) ([]domain.Event, error) { return o.Remind(72*time.Hour, when) },
+			want: func(int) []domain.Event {
+				return []domain.Event{&domain.OfferReminded{OfferID: offer1, ExpiresAt: expiresAt, At: when}}
+			},
+			status: same},
 	}
 }
 
@@ -185,8 +205,14 @@ var (
 	rejected = func(*time.Time) domain.Event {
 		return &domain.OfferRejected{OfferID: offer1, Reason: domain.RejectionReason{Text: "no"}, At: h1}
 	}
-	withdrawn = func(*time.Time) domain.Event { return &domain.OfferWithdrawn{OfferID: offer1, At: h1} }
-	expired   = func(exp *time.Time) domain.Event { return &domain.OfferExpired{OfferID: offer1, At: *exp} }
+	withdrawn  = func(*time.Time) domain.Event { return &domain.OfferWithdrawn{OfferID: offer1, At: h1} }
+	expired    = func(exp *time.Time) domain.Event { return &domain.OfferExpired{OfferID: offer1, At: *exp} }
+	superseded = func(exp *time.Time) domain.Event {
+		return &domain.OfferSuperseded{OfferID: offer1, SupersededBy: offer2, TemplateID: "t1", Message: "neu", ExpiresAt: exp, At: h1}
+	}
+	reminded = func(exp *time.Time) domain.Event {
+		return &domain.OfferReminded{OfferID: offer1, ExpiresAt: *exp, At: h1}
+	}
 )
 
 func scenarios() []scenario {
@@ -195,37 +221,49 @@ func scenarios() []scenario {
 	// Expire(before due), Expire(at due), Expire(after due), Expire(no expiry).
 	return []scenario{
 		{"waiting", domain.StatusWaiting, 1, after(),
-			row{ok, notWaiting, notWaiting, ok, notWaiting, notRedeliverable, notFound, notFound, notFound, ok, notDue, ok, ok, noExpiry}},
+			row{ok, notWaiting, notWaiting, ok, notWaiting, notRedeliverable, notFound, notFound, notFound, ok, notDue, ok, ok, noExpiry, ok, ok}},
 		{"waiting/redelivered", domain.StatusWaiting, 2, after(failed(1), dispatched(2)),
-			row{ok, notWaiting, notWaiting, ok, notWaiting, notRedeliverable, notFound, notFound, notFound, ok, notDue, ok, ok, noExpiry}},
+			row{ok, notWaiting, notWaiting, ok, notWaiting, notRedeliverable, notFound, notFound, notFound, ok, notDue, ok, ok, noExpiry, ok, ok}},
 		{"waiting_for_confirmation", domain.StatusWaitingForConfirmation, 1, after(delivered(1)),
-			row{notWaiting, notWaiting, notWaiting, notWaiting, notWaiting, notRedeliverable, ok, ok, ok, ok, notDue, ok, ok, noExpiry}},
+			row{notWaiting, notWaiting, notWaiting, notWaiting, notWaiting, notRedeliverable, ok, ok, ok, ok, notDue, ok, ok, noExpiry, ok, ok}},
 		{"waiting_for_confirmation/read", domain.StatusWaitingForConfirmation, 1, after(delivered(1), read),
-			row{notWaiting, notWaiting, notWaiting, notWaiting, notWaiting, notRedeliverable, nothing, ok, ok, ok, notDue, ok, ok, noExpiry}},
+			row{notWaiting, notWaiting, notWaiting, notWaiting, notWaiting, notRedeliverable, nothing, ok, ok, ok, notDue, ok, ok, noExpiry, ok, ok}},
 		{"waiting_for_confirmation/redelivered", domain.StatusWaitingForConfirmation, 2, after(failed(1), dispatched(2), delivered(2)),
-			row{notWaiting, notWaiting, notWaiting, notWaiting, notWaiting, notRedeliverable, ok, ok, ok, ok, notDue, ok, ok, noExpiry}},
+			row{notWaiting, notWaiting, notWaiting, notWaiting, notWaiting, notRedeliverable, ok, ok, ok, ok, notDue, ok, ok, noExpiry, ok, ok}},
 		{"accepted", domain.StatusAccepted, 1, after(delivered(1), read, accepted),
-			row{notWaiting, notWaiting, notWaiting, notWaiting, notWaiting, notRedeliverable, nothing, notPending, notPending, notWithdrawable, notExpirable, notExpirable, notExpirable, noExpiry}},
+			row{notWaiting, notWaiting, notWaiting, notWaiting, notWaiting, notRedeliverable, nothing, notPending, notPending, notWithdrawable, notExpirable, notExpirable, notExpirable, noExpiry, notRevisable, notRemindable}},
 		{"accepted/unread", domain.StatusAccepted, 1, after(delivered(1), accepted),
-			row{notWaiting, notWaiting, notWaiting, notWaiting, notWaiting, notRedeliverable, ok, notPending, notPending, notWithdrawable, notExpirable, notExpirable, notExpirable, noExpiry}},
+			row{notWaiting, notWaiting, notWaiting, notWaiting, notWaiting, notRedeliverable, ok, notPending, notPending, notWithdrawable, notExpirable, notExpirable, notExpirable, noExpiry, notRevisable, notRemindable}},
 		{"rejected", domain.StatusRejected, 1, after(delivered(1), rejected),
-			row{notWaiting, notWaiting, notWaiting, notWaiting, notWaiting, notRedeliverable, ok, notPending, notPending, notWithdrawable, notExpirable, notExpirable, notExpirable, noExpiry}},
+			row{notWaiting, notWaiting, notWaiting, notWaiting, notWaiting, notRedeliverable, ok, notPending, notPending, notWithdrawable, notExpirable, notExpirable, notExpirable, noExpiry, notRevisable, notRemindable}},
 		{"withdrawn/undelivered", domain.StatusWithdrawn, 1, after(withdrawn),
-			row{notWaiting, notWaiting, notWaiting, notWaiting, notWaiting, notRedeliverable, notFound, notFound, notFound, notWithdrawable, notExpirable, notExpirable, notExpirable, noExpiry}},
+			row{notWaiting, notWaiting, notWaiting, notWaiting, notWaiting, notRedeliverable, notFound, notFound, notFound, notWithdrawable, notExpirable, notExpirable, notExpirable, noExpiry, notRevisable, notRemindable}},
 		{"withdrawn/delivered", domain.StatusWithdrawn, 1, after(delivered(1), withdrawn),
-			row{notWaiting, notWaiting, notWaiting, notWaiting, notWaiting, notRedeliverable, ok, notPending, notPending, notWithdrawable, notExpirable, notExpirable, notExpirable, noExpiry}},
+			row{notWaiting, notWaiting, notWaiting, notWaiting, notWaiting, notRedeliverable, ok, notPending, notPending, notWithdrawable, notExpirable, notExpirable, notExpirable, noExpiry, notRevisable, notRemindable}},
 		{"withdrawn/delivery_failed", domain.StatusWithdrawn, 1, after(failed(1), withdrawn),
-			row{notWaiting, notWaiting, notWaiting, notWaiting, notWaiting, notRedeliverable, notFound, notFound, notFound, notWithdrawable, notExpirable, notExpirable, notExpirable, noExpiry}},
+			row{notWaiting, notWaiting, notWaiting, notWaiting, notWaiting, notRedeliverable, notFound, notFound, notFound, notWithdrawable, notExpirable, notExpirable, notExpirable, noExpiry, notRevisable, notRemindable}},
 		{"expired/undelivered", domain.StatusExpired, 1, after(expired),
-			row{notWaiting, notWaiting, notWaiting, notWaiting, notWaiting, notRedeliverable, notFound, notFound, notFound, notWithdrawable, notExpirable, notExpirable, notExpirable, na}},
+			row{notWaiting, notWaiting, notWaiting, notWaiting, notWaiting, notRedeliverable, notFound, notFound, notFound, notWithdrawable, notExpirable, notExpirable, notExpirable, na, notRevisable, notRemindable}},
 		{"expired/delivered", domain.StatusExpired, 1, after(delivered(1), read, expired),
-			row{notWaiting, notWaiting, notWaiting, notWaiting, notWaiting, notRedeliverable, nothing, notPending, notPending, notWithdrawable, notExpirable, notExpirable, notExpirable, na}},
+			row{notWaiting, notWaiting, notWaiting, notWaiting, notWaiting, notRedeliverable, nothing, notPending, notPending, notWithdrawable, notExpirable, notExpirable, notExpirable, na, notRevisable, notRemindable}},
 		{"expired/delivery_failed", domain.StatusExpired, 1, after(failed(1), expired),
-			row{notWaiting, notWaiting, notWaiting, notWaiting, notWaiting, notRedeliverable, notFound, notFound, notFound, notWithdrawable, notExpirable, notExpirable, notExpirable, na}},
+			row{notWaiting, notWaiting, notWaiting, notWaiting, notWaiting, notRedeliverable, notFound, notFound, notFound, notWithdrawable, notExpirable, notExpirable, notExpirable, na, notRevisable, notRemindable}},
 		{"delivery_failed", domain.StatusDeliveryFailed, 1, after(failed(1)),
-			row{notWaiting, notWaiting, notWaiting, notWaiting, notWaiting, ok, notFound, notFound, notFound, ok, notDue, ok, ok, noExpiry}},
+			row{notWaiting, notWaiting, notWaiting, notWaiting, notWaiting, ok, notFound, notFound, notFound, ok, notDue, ok, ok, noExpiry, ok, ok}},
 		{"delivery_failed/second_round", domain.StatusDeliveryFailed, 2, after(failed(1), dispatched(2), failed(2)),
-			row{notWaiting, notWaiting, notWaiting, notWaiting, notWaiting, ok, notFound, notFound, notFound, ok, notDue, ok, ok, noExpiry}},
+			row{notWaiting, notWaiting, notWaiting, notWaiting, notWaiting, ok, notFound, notFound, notFound, ok, notDue, ok, ok, noExpiry, ok, ok}},
+		{"superseded/undelivered", domain.StatusSuperseded, 1, after(superseded),
+			row{notWaiting, notWaiting, notWaiting, notWaiting, notWaiting, notRedeliverable, notFound, notFound, notFound, notWithdrawable, notExpirable, notExpirable, notExpirable, noExpiry, notRevisable, notRemindable}},
+		{"superseded/delivered", domain.StatusSuperseded, 1, after(delivered(1), superseded),
+			row{notWaiting, notWaiting, notWaiting, notWaiting, notWaiting, notRedeliverable, ok, notPending, notPending, notWithdrawable, notExpirable, notExpirable, notExpirable, noExpiry, notRevisable, notRemindable}},
+		{"superseded/delivery_failed", domain.StatusSuperseded, 1, after(failed(1), superseded),
+			row{notWaiting, notWaiting, notWaiting, notWaiting, notWaiting, notRedeliverable, notFound, notFound, notFound, notWithdrawable, notExpirable, notExpirable, notExpirable, noExpiry, notRevisable, notRemindable}},
+		{"waiting/reminded", domain.StatusWaiting, 1, after(reminded),
+			row{ok, notWaiting, notWaiting, ok, notWaiting, notRedeliverable, notFound, notFound, notFound, ok, notDue, ok, ok, na, ok, notRemindable}},
+		{"waiting_for_confirmation/read/reminded", domain.StatusWaitingForConfirmation, 1, after(delivered(1), read, reminded),
+			row{notWaiting, notWaiting, notWaiting, notWaiting, notWaiting, notRedeliverable, ok, ok, ok, ok, notDue, ok, ok, na, ok, notRemindable}},
+		{"waiting_for_confirmation/read/reminded/read", domain.StatusWaitingForConfirmation, 1, after(delivered(1), read, reminded, read),
+			row{notWaiting, notWaiting, notWaiting, notWaiting, notWaiting, notRedeliverable, nothing, ok, ok, ok, notDue, ok, ok, na, ok, notRemindable}},
 	}
 }
 
@@ -247,8 +285,8 @@ func TestOffer_Lifecycle(t *testing.T) {
 					case !c.set:
 						t.Fatalf("no expected outcome for %s in %s", col.name, sc.name)
 					case c.na:
-						if !col.noExpiry || sc.status != domain.StatusExpired {
-							t.Fatalf("only an expired offer without expiry time is impossible")
+						if !col.noExpiry {
+							t.Fatalf("only a history without expiry time can be impossible (expired, reminded)")
 						}
 						return
 					}
@@ -300,6 +338,8 @@ func TestOffer_NotCreated(t *testing.T) {
 		"Reject":       func() ([]domain.Event, error) { return o.Reject("", when, "") },
 		"Withdraw":     func() ([]domain.Event, error) { return o.Withdraw(when) },
 		"Expire":       func() ([]domain.Event, error) { return o.Expire(when) },
+		"Revise":       func() ([]domain.Event, error) { return o.Revise(offer2, domain.Revision{}, when) },
+		"Remind":       func() ([]domain.Event, error) { return o.Remind(time.Hour, when) },
 	} {
 		t.Run(name, func(t *testing.T) {
 			evs, err := run()
