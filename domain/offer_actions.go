@@ -12,6 +12,7 @@ const (
 	ActionRedeliver OfferAction = "redeliver"
 	ActionAccept    OfferAction = "accept"
 	ActionReject    OfferAction = "reject"
+	ActionRevise    OfferAction = "revise"
 )
 
 // offerAction is one action: the role that takes it and a dry run of the
@@ -32,6 +33,7 @@ func offerActions() []offerAction {
 		{ActionReject, RoleCustomer, func(o *Offer, now time.Time) ([]Event, error) { return o.Reject("", now, "") }},
 		{ActionWithdraw, RoleReseller, func(o *Offer, now time.Time) ([]Event, error) { return o.Withdraw(now) }},
 		{ActionRedeliver, RoleReseller, func(o *Offer, now time.Time) ([]Event, error) { return o.Redeliver(now) }},
+		{ActionRevise, RoleReseller, func(o *Offer, now time.Time) ([]Event, error) { return o.Revise("", Revision{}, now) }},
 	}
 }
 

@@ -21,7 +21,7 @@ func TestOffer_AllowedActions(t *testing.T) {
 		cols  []int
 		names []domain.OfferAction
 	}{
-		{reseller, []int{colWithdraw, colRedeliver}, []domain.OfferAction{domain.ActionWithdraw, domain.ActionRedeliver}},
+		{reseller, []int{colWithdraw, colRedeliver, colRevise}, []domain.OfferAction{domain.ActionWithdraw, domain.ActionRedeliver, domain.ActionRevise}},
 		{customer, []int{colAccept, colReject}, []domain.OfferAction{domain.ActionAccept, domain.ActionReject}},
 	}
 	nobody := []domain.Actor{
@@ -71,16 +71,18 @@ func TestOffer_AllowedActions_PastExpiry(t *testing.T) {
 	for _, tc := range []struct {
 		at       time.Time
 		customer []domain.OfferAction
+		reseller []domain.OfferAction
 	}{
-		{expiresAt.Add(-time.Nanosecond), []domain.OfferAction{domain.ActionAccept, domain.ActionReject}},
-		{expiresAt, []domain.OfferAction{}},
-		{expiresAt.Add(time.Hour), []domain.OfferAction{}},
+		{expiresAt.Add(-time.Nanosecond), []domain.OfferAction{domain.ActionAccept, domain.ActionReject},
+			[]domain.OfferAction{domain.ActionWithdraw, domain.ActionRevise}},
+		{expiresAt, []domain.OfferAction{}, []domain.OfferAction{domain.ActionWithdraw}},
+		{expiresAt.Add(time.Hour), []domain.OfferAction{}, []domain.OfferAction{domain.ActionWithdraw}},
 	} {
 		if got := o.AllowedActions(customer, tc.at); !slices.Equal(got, tc.customer) {
 			t.Errorf("customer at %s: %v, want %v", tc.at, got, tc.customer)
 		}
-		if got := o.AllowedActions(reseller, tc.at); !slices.Equal(got, []domain.OfferAction{domain.ActionWithdraw}) {
-			t.Errorf("reseller at %s: %v, want [withdraw]", tc.at, got)
+		if got := o.AllowedActions(reseller, tc.at); !slices.Equal(got, tc.reseller) {
+			t.Errorf("reseller at %s: %v, want %v", tc.at, got, tc.reseller)
 		}
 	}
 }

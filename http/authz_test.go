@@ -31,6 +31,7 @@ func TestAuthorization(t *testing.T) {
 	acceptable := r.SendOffer(t, w.Customer, w.Template, "accept me")
 	rejectable := r.SendOffer(t, w.Customer, w.Template, "reject me")
 	campaign := str(t, r.Must(t, 202, "POST", "/v1/campaigns", map[string]any{"template_id": w.Template, "customer_ids": []string{w.SiblingCustomer}}).Map(t), "id")
+	revisable := r.SendOffer(t, w.Customer, w.Template, "revise me")
 	for _, o := range []string{withdrawable, acceptable, rejectable} {
 		r.WaitStatus(t, o, "waiting_for_confirmation")
 	}
@@ -117,6 +118,7 @@ func TestAuthorization(t *testing.T) {
 		{"GET", "/v1/offers/" + w.Offer, nil, map[string]int{"resellerA": 200, "resellerB": 404, "auditor": 200, "auditorAll": 200, "auditorB": 404}},
 		{"POST", "/v1/offers/" + withdrawable + "/withdraw", nil, reseller(200, 404)},
 		{"POST", "/v1/offers/" + failedOffer + "/redeliver", nil, reseller(200, 404)},
+		{"POST", "/v1/offers/" + revisable + "/revise", map[string]string{"message": "revised"}, reseller(202, 404)},
 		{"GET", "/v1/offers/" + w.Offer + "/history", nil, map[string]int{"resellerA": 200, "resellerB": 404,
 			"customer": 200, "sibling": 404, "foreign": 404, "auditor": 200, "auditorAll": 200, "auditorB": 404}},
 		{"GET", "/v1/audit/events", nil, map[string]int{"resellerA": 200, "resellerB": 200,

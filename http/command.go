@@ -48,6 +48,11 @@ type Commands interface {
 	Offer(ctx context.Context, actor domain.Actor, id domain.OfferID, asOfVersion uint64, asOf time.Time) (*domain.Offer, uint64, error)
 	WithdrawOffer(ctx context.Context, m command.Meta, id domain.OfferID) (*domain.Offer, command.Result, error)
 	RedeliverOffer(ctx context.Context, m command.Meta, id domain.OfferID) (*domain.Offer, command.Result, error)
+	// ReviseOffer replaces an undecided offer with a new one and returns
+	// the new one: not_found for an offer the actor may not see,
+	// validation_failed for a bad revision, invalid_transition for an
+	// offer decided, superseded or past its expiry.
+	ReviseOffer(ctx context.Context, m command.Meta, id domain.OfferID, r command.Revision) (*domain.Offer, command.Result, error)
 	ReadOffer(ctx context.Context, m command.Meta, id domain.OfferID) (*domain.Offer, command.Result, error)
 	AcceptOffer(ctx context.Context, m command.Meta, id domain.OfferID) (*domain.Offer, command.Result, error)
 	RejectOffer(ctx context.Context, m command.Meta, id domain.OfferID, reason string) (*domain.Offer, command.Result, error)

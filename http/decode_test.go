@@ -266,6 +266,7 @@ var requestTypes = []func() any{
 	func() any { return &createCustomerRequest{} },
 	func() any { return &createOfferRequest{} },
 	func() any { return &createCampaignRequest{} },
+	func() any { return &reviseOfferRequest{} },
 	func() any { return &rejectRequest{} },
 	func() any { return &setWebhookRequest{} },
 	func() any { return &revokeTokenRequest{} },

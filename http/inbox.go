@@ -2,7 +2,6 @@ package http
 
 import (
 	"net/http"
-	"time"
 
 	"github.com/go-chi/chi/v5"
 
@@ -89,12 +88,7 @@ func (s *Server) handleInboxReject(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if derr != nil {
-		// An offer the customer cannot see is answered before the body.
-		if _, _, err := s.cfg.Commands.Offer(r.Context(), identity(r), domain.OfferID(id), 0, time.Time{}); err != nil {
-			s.Error(w, r, err)
-			return
-		}
-		s.Error(w, r, derr)
+		s.badOfferBody(w, r, domain.OfferID(id), derr)
 		return
 	}
 	o, res, err := s.cfg.Commands.RejectOffer(r.Context(), meta(r), domain.OfferID(id), req.Reason)

@@ -187,3 +187,64 @@ func (s *Server) handleOfferRedeliver(w http.ResponseWriter, r *http.Request) {
 		return s.cfg.Commands.RedeliverOffer(r.Context(), m, id)
 	})
 }
+
+// reviseOfferRequest is the body of POST /v1/offers/{id}/revise: every
+// field is optional and keeps the old offer's value when absent (or null).
+type reviseOfferRequest struct {
+	TemplateID *string `json:"template_id"`
+	Message    *string `json:"message"`
+	ExpiresAt  *string `json:"expires_at"`
+}
+
+// handleOfferRevise replaces an undecided offer of the reseller with a new
+// one: 202 with the successor, which is delivered in the background.
+func (s *Server) handleOfferRevise(w http.ResponseWriter, r *http.Request) {
+	var req reviseOfferRequest
+	derr := decode(w, r, &req)
+	if derr != nil && !isCode(derr, domain.EINVALID) {
+		s.Error(w, r, derr)
+		return
+	}
+	id := chi.URLParam(r, "id")
+	if !validID(id) {
+		s.Error(w, r, domain.ErrOfferNotFound)
+		return
+	}
+	var rev command.Revision
+	if derr == nil {
+		rev.Message = req.Message
+		if req.TemplateID != nil {
+			if *req.TemplateID == "" {
+				derr = domain.Invalid("template_id", "template_id must name a template when given")
+			}
+			rev.TemplateID = domain.TemplateID(*req.TemplateID)
+		}
+		if req.ExpiresAt != nil && derr == nil {
+			t, err := parseTime("expires_at", *req.ExpiresAt)
+			derr, rev.ExpiresAt = err, &t
+		}
+	}
+	if derr != nil {
+		s.badOfferBody(w, r, domain.OfferID(id), derr)
+		return
+	}
+	o, res, err := s.cfg.Commands.ReviseOffer(r.Context(), meta(r), domain.OfferID(id), rev)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	setCommandHeaders(w, res, true)
+	w.Header().Set("Location", "/v1/offers/"+string(o.ID()))
+	writeJSON(w, http.StatusAccepted, offerFromView(o.View(), res.Version, viewerOf(r)))
+}
+
+// badOfferBody answers derr, a body a command on offer id cannot use; but an
+// offer the caller cannot see is answered first, as the contract orders them
+// (404 before 422).
+func (s *Server) badOfferBody(w http.ResponseWriter, r *http.Request, id domain.OfferID, derr error) {
+	if _, _, err := s.cfg.Commands.Offer(r.Context(), identity(r), id, 0, time.Time{}); err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	s.Error(w, r, derr)
+}

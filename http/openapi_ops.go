@@ -93,6 +93,11 @@ func operations() []op {
 			params: []obj{id}, body: emptyBody(), command: true, ok: 200, okSchema: ref("Offer"), errors: pathCmd},
 		{method: "POST", path: "/v1/offers/{id}/redeliver", id: "redeliverOffer", summary: "Deliver a failed offer again (back to waiting).", roles: "reseller",
 			params: []obj{id}, body: emptyBody(), command: true, ok: 200, okSchema: ref("Offer"), errors: pathCmd},
+		{method: "POST", path: "/v1/offers/{id}/revise", id: "reviseOffer", roles: "reseller",
+			summary: "Revise an undecided offer (waiting, waiting_for_confirmation or delivery_failed, before expires_at): it becomes superseded " +
+				"and can no longer be accepted (superseded_by names the new offer); the new offer, with supersedes, is delivered in the background. " +
+				"Fields not given are the old offer's (its items when template_id is absent). A decision racing the revision: exactly one wins, the other is 409.",
+			params: []obj{id}, body: ref("ReviseOfferRequest"), idempotent: true, command: true, ok: 202, okSchema: ref("Offer"), errors: append(pathCmd, 422)},
 		{method: "GET", path: "/v1/offers/{id}/history", id: "offerHistory", summary: "Every event of the offer and of the streams it caused (its grant's licenses.granted), in log order, each with its stream and the hash chain of that stream.", roles: "reseller (own), customer (own delivered offers), auditor",
 			params: listParams(id), ok: 200, okSchema: ref("EventList"), errors: append(pathQuery, 400)},
 		{method: "GET", path: "/v1/audit/events", id: "auditEvents", summary: "The events the token may see, in global order, one JSON object (history shape) a line.", roles: "reseller, customer, auditor",

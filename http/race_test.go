@@ -45,40 +45,17 @@ func TestOffer_ConcurrentDecisions(t *testing.T) {
 		offer := w.ResellerC.SendOffer(t, w.Customer, w.Template, fmt.Sprintf("round %d", round))
 		w.ResellerC.WaitStatus(t, offer, "waiting_for_confirmation")
 
-		start := make(chan struct{})
-		statuses := make([]int, k)
-		errs := make([]error, k)
-		var wg sync.WaitGroup
+		calls := make([]raceCall, k)
 		for i := range k {
-			c, path := w.CustomerC, "/v1/inbox/"+offer+"/accept"
+			calls[i] = raceCall{w.CustomerC, "/v1/inbox/" + offer + "/accept"}
 			switch i % 3 {
 			case 1:
-				c, path = w.ResellerC, "/v1/offers/"+offer+"/withdraw"
+				calls[i] = raceCall{w.ResellerC, "/v1/offers/" + offer + "/withdraw"}
 			case 2:
-				path = "/v1/inbox/" + offer + "/reject"
-			}
-			wg.Go(func() {
-				<-start
-				statuses[i], errs[i] = c.post(path)
-			})
-		}
-		close(start)
-		wg.Wait()
-
-		won := 0
-		for i, s := range statuses {
-			switch {
-			case errs[i] != nil:
-				t.Fatalf("round %d client %d: %v", round, i, errs[i])
-			case s >= 200 && s < 300:
-				won++
-			case s != http.StatusConflict:
-				t.Errorf("round %d client %d: status %d, want 2xx for one and 409 for the others", round, i, s)
+				calls[i].path = "/v1/inbox/" + offer + "/reject"
 			}
 		}
-		if won != 1 {
-			t.Errorf("round %d: %d clients won, want exactly 1 (statuses %v)", round, won, statuses)
-		}
+		raceOne(t, round, calls)
 		evs, err := eventstore.ReadStreamAll(context.Background(), ts.Store, "offer-"+offer, 0)
 		if err != nil {
 			t.Fatal(err)
@@ -92,5 +69,44 @@ func TestOffer_ConcurrentDecisions(t *testing.T) {
 		if decisions != 1 {
 			t.Errorf("round %d: the log holds %d decisions of the offer, want 1", round, decisions)
 		}
+	}
+}
+
+// raceCall is one request of a race: an empty command by a client.
+type raceCall struct {
+	c    Client
+	path string
+}
+
+// raceOne sends calls all at once and checks that exactly one of them won
+// (2xx) and every other one was 409.
+func raceOne(t *testing.T, round int, calls []raceCall) {
+	t.Helper()
+	start := make(chan struct{})
+	statuses := make([]int, len(calls))
+	errs := make([]error, len(calls))
+	var wg sync.WaitGroup
+	for i, call := range calls {
+		wg.Go(func() {
+			<-start
+			statuses[i], errs[i] = call.c.post(call.path)
+		})
+	}
+	close(start)
+	wg.Wait()
+
+	won := 0
+	for i, s := range statuses {
+		switch {
+		case errs[i] != nil:
+			t.Fatalf("round %d client %d: %v", round, i, errs[i])
+		case s >= 200 && s < 300:
+			won++
+		case s != http.StatusConflict:
+			t.Errorf("round %d client %d: status %d, want 2xx for one and 409 for the others", round, i, s)
+		}
+	}
+	if won != 1 {
+		t.Errorf("round %d: %d clients won, want exactly 1 (statuses %v)", round, won, statuses)
 	}
 }

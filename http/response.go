@@ -133,6 +133,9 @@ type offerJSON struct {
 	ExpiredAt       *time.Time         `json:"expired_at"`
 	RejectionReason *string            `json:"rejection_reason"`
 	DeliveryError   *string            `json:"delivery_error"`
+	Supersedes      *domain.OfferID    `json:"supersedes"`
+	SupersededBy    *domain.OfferID    `json:"superseded_by"`
+	RemindedAt      *time.Time         `json:"reminded_at"`
 	Version         uint64             `json:"version"`
 	// AllowedActions is what the caller may do to the offer now
 	// (domain.Offer.AllowedActions), so that a client shows exactly the
@@ -159,6 +162,7 @@ func offerFromView(o domain.OfferView, version uint64, v viewer) offerJSON {
 		DeliveryError: optString(o.DeliveryError), Version: version,
 		OpenedBy: optString(o.OpenedBy), DecidedBy: optString(o.DecidedBy),
 		AllowedActions: o.AllowedActions(v.actor, v.now),
+		Supersedes: optID(o.Supersedes), SupersededBy: optID(o.SupersededBy), RemindedAt: utcPtr(o.RemindedAt),
 	}
 	if o.Status == domain.StatusRejected {
 		// A rejection without a reason still has one: the empty one.
@@ -185,6 +189,9 @@ type inboxEntryJSON struct {
 	ExpiresAt    *time.Time         `json:"expires_at"`
 	ReceivedAt   time.Time          `json:"received_at"`
 	DecidedAt    *time.Time         `json:"decided_at"`
+	Supersedes   *domain.OfferID    `json:"supersedes"`
+	SupersededBy *domain.OfferID    `json:"superseded_by"`
+	RemindedAt   *time.Time         `json:"reminded_at"`
 	Version      uint64             `json:"version"`
 	// AllowedActions: as an offer's.
 	AllowedActions []domain.OfferAction `json:"allowed_actions"`
@@ -193,7 +200,16 @@ type inboxEntryJSON struct {
 func (v viewer) inboxEntryFromRecord(e domain.InboxEntry) inboxEntryJSON {
 	return inboxEntryJSON{AllowedActions: e.Offer.AllowedActions(v.actor, v.now), ID: e.Offer.ID, OfferID: e.Offer.ID, ResellerName: e.ResellerName, Status: e.Offer.Status,
 		Read: e.Read, Items: itemsJSON(e.Offer.Items), Message: e.Offer.Message, ExpiresAt: utcPtr(e.Offer.ExpiresAt),
-		ReceivedAt: e.ReceivedAt.UTC(), DecidedAt: utcPtr(e.Offer.DecidedAt), Version: e.Version}
+		ReceivedAt: e.ReceivedAt.UTC(), DecidedAt: utcPtr(e.Offer.DecidedAt), Supersedes: optID(e.Offer.Supersedes),
+		SupersededBy: optID(e.Offer.SupersededBy), RemindedAt: utcPtr(e.Offer.RemindedAt), Version: e.Version}
+}
+
+// optID is id, or nil for none (JSON null).
+func optID(id domain.OfferID) *domain.OfferID {
+	if id == "" {
+		return nil
+	}
+	return &id
 }
 
 type licenseJSON struct {

@@ -81,6 +81,7 @@ func (s *Server) apiRoutes() []route {
 		{"GET", "/offers/{id}", offerReaders, "", nil, s.handleOfferGet},
 		{"POST", "/offers/{id}/withdraw", resellerOnly, "offer_withdraw", nil, s.handleOfferWithdraw},
 		{"POST", "/offers/{id}/redeliver", resellerOnly, "offer_redeliver", nil, s.handleOfferRedeliver},
+		{"POST", "/offers/{id}/revise", resellerOnly, "offer_revise", reviseOfferRequest{}, s.handleOfferRevise},
 		{"GET", "/offers/{id}/history", historyReaders, "", nil, s.handleOfferHistory},
 		{"GET", "/audit/events", historyReaders, "", nil, s.handleAuditEvents},
 		{"GET", "/offers/{id}/proof", historyReaders, "", nil, s.handleOfferProof},

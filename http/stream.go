@@ -30,7 +30,8 @@ type offerEventJSON struct {
 // handleStream serves live updates as Server-Sent Events. Every event's id
 // is a log position; a client that reconnects with Last-Event-ID gets every
 // event after it. A reseller receives `offer` events when one of its offers
-// changes status; a customer receives `offer` events when its inbox changes,
+// changes status or is reminded of its expiry; a customer receives `offer`
+// events when its inbox changes,
 // each followed by a `badge` event with the new unread counts.
 func (s *Server) handleStream(w http.ResponseWriter, r *http.Request) {
 	id := identity(r)
@@ -173,6 +174,9 @@ func (s *Server) sendEvent(ctx context.Context, sw *sseWriter, id Identity, e do
 	if offerID == "" {
 		return nil
 	}
+	// A reminder changes no status but is news to both sides: the offer
+	// expires soon.
+	_, reminded := de.(*domain.OfferReminded)
 	info, ok, err := s.hub.lookup(ctx, offerID, e.Position)
 	if err != nil || !ok {
 		return err
@@ -188,7 +192,7 @@ func (s *Server) sendEvent(ctx context.Context, sw *sseWriter, id Identity, e do
 	// changes, a customer every change of its inbox and then its badge.
 	switch id.Role {
 	case domain.RoleReseller:
-		if status == "" {
+		if status == "" && !reminded {
 			return nil
 		}
 		return sw.event(e.Position, "offer", data)
@@ -248,6 +252,10 @@ func offerChange(e domain.Event) (id domain.OfferID, status domain.OfferStatus, 
 		return ev.OfferID, domain.StatusWithdrawn, false
 	case *domain.OfferExpired:
 		return ev.OfferID, domain.StatusExpired, false
+	case *domain.OfferSuperseded:
+		return ev.OfferID, domain.StatusSuperseded, false
+	case *domain.OfferReminded:
+		return ev.OfferID, "", false
 	}
 	return "", "", false
 }

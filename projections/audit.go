@@ -30,6 +30,8 @@ func newAuditIndex() (*projector, error) {
 		cqrs.NewGroupEventHandler(func(ctx context.Context, e *domain.OfferRejected) error { return v.index(ctx, e.OfferID) }),
 		cqrs.NewGroupEventHandler(func(ctx context.Context, e *domain.OfferWithdrawn) error { return v.index(ctx, e.OfferID) }),
 		cqrs.NewGroupEventHandler(func(ctx context.Context, e *domain.OfferExpired) error { return v.index(ctx, e.OfferID) }),
+		cqrs.NewGroupEventHandler(func(ctx context.Context, e *domain.OfferSuperseded) error { return v.index(ctx, e.OfferID) }),
+		cqrs.NewGroupEventHandler(func(ctx context.Context, e *domain.OfferReminded) error { return v.index(ctx, e.OfferID) }),
 		cqrs.NewGroupEventHandler(func(ctx context.Context, e *domain.LicensesGranted) error { return v.index(ctx, e.OfferID) }),
 	)
 }

@@ -32,6 +32,8 @@ func newCustomerInbox() (*projector, error) {
 		cqrs.NewGroupEventHandler(v.OnOfferRejected),
 		cqrs.NewGroupEventHandler(v.OnOfferWithdrawn),
 		cqrs.NewGroupEventHandler(v.OnOfferExpired),
+		cqrs.NewGroupEventHandler(v.OnOfferSuperseded),
+		cqrs.NewGroupEventHandler(v.OnOfferReminded),
 	)
 }
 
@@ -93,11 +95,22 @@ func (v customerInbox) OnOfferExpired(ctx context.Context, e *domain.OfferExpire
 	return v.offer(ctx, e.OfferID, e)
 }
 
+// OnOfferSuperseded records the revision: the offer leaves the badge, and
+// its successor arrives as an offer of its own.
+func (v customerInbox) OnOfferSuperseded(ctx context.Context, e *domain.OfferSuperseded) error {
+	return v.offer(ctx, e.OfferID, e)
+}
+
+// OnOfferReminded marks the offer unread again, so that the admin sees it.
+func (v customerInbox) OnOfferReminded(ctx context.Context, e *domain.OfferReminded) error {
+	return v.offer(ctx, e.OfferID, e)
+}
+
 // unread reports whether an offer counts on its customer's badge: waiting
-// for confirmation and not opened yet (the contract's definition of both
-// numbers).
+// for confirmation and not opened yet, or not since its reminder (the
+// contract's definition of both numbers).
 func unread(v domain.OfferView) bool {
-	return v.Status == domain.StatusWaitingForConfirmation && v.OpenedAt == nil
+	return v.Status == domain.StatusWaitingForConfirmation && v.Unread()
 }
 
 func (customerInbox) offer(ctx context.Context, id domain.OfferID, e domain.Event) error {
@@ -141,7 +154,7 @@ func scanInbox(s interface{ Scan(...any) error }) (domain.InboxEntry, uint64, er
 	if err != nil {
 		return domain.InboxEntry{}, 0, err
 	}
-	e.Offer, e.Version, e.Read = r.view, r.version, r.view.OpenedAt != nil
+	e.Offer, e.Version, e.Read = r.view, r.version, !r.view.Unread()
 	if r.view.DeliveredAt != nil {
 		e.ReceivedAt = *r.view.DeliveredAt
 	}

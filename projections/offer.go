@@ -54,6 +54,16 @@ func (v resellerView) OnOfferExpired(ctx context.Context, e *domain.OfferExpired
 	return v.offer(ctx, e.OfferID, e)
 }
 
+// OnOfferSuperseded records the revision that replaced the offer.
+func (v resellerView) OnOfferSuperseded(ctx context.Context, e *domain.OfferSuperseded) error {
+	return v.offer(ctx, e.OfferID, e)
+}
+
+// OnOfferReminded records when the customer was reminded of the expiry.
+func (v resellerView) OnOfferReminded(ctx context.Context, e *domain.OfferReminded) error {
+	return v.offer(ctx, e.OfferID, e)
+}
+
 // offer folds e into the offer's row and moves the customer's counts from
 // the old status to the new one (both kept in the batch).
 func (resellerView) offer(ctx context.Context, id domain.OfferID, e domain.Event) error {
@@ -84,7 +94,8 @@ const offerRecordQuery = `SELECT ` + offerRecordColumns + `, coalesce(r.name, ''
 
 const offerRecordColumns = `o.id, o.created_pos, o.reseller_id, o.customer_id, o.template_id, o.status, o.items,
 	o.message, o.expires_at, o.dispatch, o.delivered, o.created_at, o.delivered_at, o.opened_at, o.decided_at,
-	o.withdrawn_at, o.expired_at, o.rejection_reason, o.delivery_error, o.version, o.opened_by, o.decided_by`
+	o.withdrawn_at, o.expired_at, o.rejection_reason, o.delivery_error, o.version, o.opened_by, o.decided_by,
+	o.supersedes, o.superseded_by, o.reminded_at, o.reminder_read`
 
 func scanOfferRecord(s interface{ Scan(...any) error }) (domain.OfferRecord, uint64, error) {
 	var rec domain.OfferRecord

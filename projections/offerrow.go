@@ -33,7 +33,7 @@ type offerRow struct {
 
 const offerColumns = `id, created_pos, reseller_id, customer_id, template_id, status, items, message, expires_at,
 	dispatch, delivered, created_at, delivered_at, opened_at, decided_at, withdrawn_at, expired_at,
-	rejection_reason, delivery_error, version, opened_by, decided_by`
+	rejection_reason, delivery_error, version, opened_by, decided_by, supersedes, superseded_by, reminded_at, reminder_read`
 
 // scanOffer scans offerColumns, then extra.
 func scanOffer(s interface{ Scan(...any) error }, extra ...any) (offerRow, error) {
@@ -42,12 +42,14 @@ func scanOffer(s interface{ Scan(...any) error }, extra ...any) (offerRow, error
 		items                                                   string
 		createdPos, version, createdAt                          int64
 		expires, delivered, opened, decided, withdrawn, expired sql.NullInt64
+		reminded                                                sql.NullInt64
 		isDelivered                                             bool
 	)
 	v := &r.view
 	dest := append([]any{&v.ID, &createdPos, &v.ResellerID, &v.CustomerID, &v.TemplateID, &v.Status, &items, &v.Message,
 		&expires, &v.Dispatch, &isDelivered, &createdAt, &delivered, &opened, &decided, &withdrawn, &expired,
-		&v.RejectionReason, &v.DeliveryError, &version, &v.OpenedBy, &v.DecidedBy}, extra...)
+		&v.RejectionReason, &v.DeliveryError, &version, &v.OpenedBy, &v.DecidedBy, &v.Supersedes, &v.SupersededBy,
+		&reminded, &v.ReminderRead}, extra...)
 	if err := s.Scan(dest...); err != nil {
 		return offerRow{}, err
 	}
@@ -57,6 +59,7 @@ func scanOffer(s interface{ Scan(...any) error }, extra ...any) (offerRow, error
 	v.Delivered, v.CreatedAt = isDelivered, fromNanos(createdAt)
 	v.ExpiresAt, v.DeliveredAt, v.OpenedAt = fromNullNanos(expires), fromNullNanos(delivered), fromNullNanos(opened)
 	v.DecidedAt, v.WithdrawnAt, v.ExpiredAt = fromNullNanos(decided), fromNullNanos(withdrawn), fromNullNanos(expired)
+	v.RemindedAt = fromNullNanos(reminded)
 	r.createdPos, r.version = uint64(createdPos), uint64(version)
 	return r, nil
 }
@@ -73,7 +76,8 @@ func saveOffer(ctx context.Context, tx *sql.Tx, table string, c *cachedOffer) er
 	args := []any{v.ID, int64(c.row.createdPos), v.ResellerID, v.CustomerID, v.TemplateID, v.Status, items, v.Message,
 		nullNanos(v.ExpiresAt), v.Dispatch, v.Delivered, nanos(v.CreatedAt), nullNanos(v.DeliveredAt),
 		nullNanos(v.OpenedAt), nullNanos(v.DecidedAt), nullNanos(v.WithdrawnAt), nullNanos(v.ExpiredAt),
-		v.RejectionReason, v.DeliveryError, int64(c.row.version), v.OpenedBy, v.DecidedBy}
+		v.RejectionReason, v.DeliveryError, int64(c.row.version), v.OpenedBy, v.DecidedBy, v.Supersedes, v.SupersededBy,
+		nullNanos(v.RemindedAt), v.ReminderRead}
 	if table == "inbox" {
 		cols += `, reseller_name, received_pos`
 		vals += `, ?, ?`
@@ -88,7 +92,7 @@ func saveOffer(ctx context.Context, tx *sql.Tx, table string, c *cachedOffer) er
 	return nil
 }
 
-const offerValues = `?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?`
+const offerValues = `?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?`
 
 const offerUpdate = `reseller_id = excluded.reseller_id, customer_id = excluded.customer_id, template_id = excluded.template_id,
 	status = excluded.status, items = excluded.items, message = excluded.message, expires_at = excluded.expires_at,
@@ -96,7 +100,8 @@ const offerUpdate = `reseller_id = excluded.reseller_id, customer_id = excluded.
 	delivered_at = excluded.delivered_at, opened_at = excluded.opened_at, decided_at = excluded.decided_at,
 	withdrawn_at = excluded.withdrawn_at, expired_at = excluded.expired_at,
 	rejection_reason = excluded.rejection_reason, delivery_error = excluded.delivery_error, version = excluded.version,
-	opened_by = excluded.opened_by, decided_by = excluded.decided_by`
+	opened_by = excluded.opened_by, decided_by = excluded.decided_by, supersedes = excluded.supersedes,
+	superseded_by = excluded.superseded_by, reminded_at = excluded.reminded_at, reminder_read = excluded.reminder_read`
 
 // offerEvent folds e, an event of an offer's stream, into the offer's row of
 // table, kept in the batch and written when it ends, and returns the row

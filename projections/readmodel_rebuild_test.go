@@ -194,7 +194,8 @@ func TestProjections_TwoRunnersOneFile(t *testing.T) {
 
 // TestBadge_MatchesLog checks, after every step of a random scenario, each
 // customer's badge against a count made directly from the log: offers
-// folded by the domain, waiting for confirmation and not opened.
+// folded by the domain, waiting for confirmation and not opened (or not
+// since a reminder).
 func TestBadge_MatchesLog(t *testing.T) {
 	ctx := context.Background()
 	e := newRMEnv(t)
@@ -231,7 +232,7 @@ func TestBadge_MatchesLog(t *testing.T) {
 		}
 		want := map[domain.CustomerID]int{}
 		for _, o := range offers {
-			if v := o.View(); v.Status == domain.StatusWaitingForConfirmation && v.OpenedAt == nil {
+			if v := o.View(); v.Status == domain.StatusWaitingForConfirmation && v.Unread() {
 				want[o.Customer()]++
 			}
 		}

@@ -99,7 +99,7 @@ func TestReadModels(t *testing.T) {
 		zeta := pg.Items[1]
 		want := map[domain.OfferStatus]int{domain.StatusWaiting: 0, domain.StatusWaitingForConfirmation: 0,
 			domain.StatusAccepted: 1, domain.StatusRejected: 1, domain.StatusWithdrawn: 1, domain.StatusExpired: 1,
-			domain.StatusDeliveryFailed: 0}
+			domain.StatusDeliveryFailed: 0, domain.StatusSuperseded: 0}
 		if diff := cmp.Diff(want, zeta.OfferCounts); diff != "" {
 			t.Errorf("Zeta's counts (-want +got):\n%s", diff)
 		}

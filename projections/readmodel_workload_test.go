@@ -15,7 +15,8 @@ import (
 // rmWorkload drives random lifecycles through command.Service: resellers,
 // catalogs, templates being edited, customers, and offers that go through
 // every path (delivery, failure and redelivery, opening, acceptance with its
-// license grant, rejection, withdrawal, expiry) in random interleavings. A
+// license grant, rejection, withdrawal, expiry, revision, reminder) in random
+// interleavings. A
 // fixed seed makes a run repeatable.
 type rmWorkload struct {
 	e         *rmEnv
@@ -225,6 +226,18 @@ func (w *rmWorkload) moveOffer(tb testing.TB) {
 		o, _, err = w.e.svc.ExpireOffer(ctx, sys, of.id)
 	case r < 10:
 		o, _, err = w.e.svc.WithdrawOffer(ctx, res, of.id)
+	case r >= 98:
+		msg := w.name("Revised")
+		next, _, err := w.e.svc.ReviseOffer(ctx, res, of.id, command.Revision{Message: &msg})
+		if err != nil {
+			tb.Fatalf("revise offer %s in %s: %v", of.id, of.o.Status(), err)
+		}
+		w.open[i] = &rmOffer{id: next.ID(), reseller: of.reseller, customer: of.customer, expires: of.expires, o: next}
+		return
+	case r >= 95 && of.expires != nil && of.o.View().RemindedAt == nil:
+		// Offers expire at most 72 hours after their creation: always
+		// inside this window.
+		o, _, err = w.e.svc.RemindOffer(ctx, sys, of.id, 73*time.Hour)
 	case of.o.Status() == domain.StatusWaiting && r < 75:
 		o, _, err = w.e.svc.DeliverOffer(ctx, sys, of.id, of.o.Dispatch())
 	case of.o.Status() == domain.StatusWaiting:

@@ -40,6 +40,8 @@ func newResellerView() (*projector, error) {
 		cqrs.NewGroupEventHandler(v.OnOfferRejected),
 		cqrs.NewGroupEventHandler(v.OnOfferWithdrawn),
 		cqrs.NewGroupEventHandler(v.OnOfferExpired),
+		cqrs.NewGroupEventHandler(v.OnOfferSuperseded),
+		cqrs.NewGroupEventHandler(v.OnOfferReminded),
 	)
 }
 
