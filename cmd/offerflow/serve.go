@@ -73,6 +73,7 @@ type serveConfig struct {
 	webhookBackoff  time.Duration
 	webhookShare    int
 	asOfMaxEvents   uint64
+	reminderBefore  time.Duration
 	logLevel        string
 	logJSON         bool
 	shutdownTimeout time.Duration
@@ -103,7 +104,8 @@ func (m *Main) ParseFlags(args []string) error {
 	fs.IntVar(&c.webhookAttempts, "webhook-attempts", 8, "tries of a webhook notification before the delivery fails")
 	fs.DurationVar(&c.webhookBackoff, "webhook-backoff", time.Second, "wait before the first webhook retry; each further wait doubles")
 	fs.IntVar(&c.webhookShare, "webhook-calls-per-customer", 4, "webhook calls in flight at once for one customer, so that one customer's slow or failing webhook leaves the delivery slots to others (deliveries without a webhook are not limited by it)")
-	fs.BoolVar(&c.processes, "processes", true, "run the process managers (delivery, expiry, license grant); on a shared log (--eventstore) they run on one node at a time, the holder of a lease; false: never on this node")
+	fs.DurationVar(&c.reminderBefore, "reminder-before", 72*time.Hour, "remind the customer of an undecided offer once when less than this is left before its expires_at (offer.reminded, an offer.expiring webhook notification)")
+	fs.BoolVar(&c.processes, "processes", true, "run the process managers (delivery, expiry, license grant, revision, reminder); on a shared log (--eventstore) they run on one node at a time, the holder of a lease; false: never on this node")
 	fs.StringVar(&c.secretFile, "secret-file", "", "the secret that seals Idempotency-Key replies (hex, created if missing); nodes sharing a log must share it (default: next to a sqlite:// log, else server.secret in --data)")
 	fs.DurationVar(&c.leaseTTL, "lease-ttl", 10*time.Second, "on a shared log: how long the background-work lease lasts unrenewed before another node takes it over (renewed every third of it)")
 	fs.BoolVar(&c.secureCookie, "secure-cookie", false, "mark the web UI's session cookie Secure on every response (set it behind a proxy that terminates TLS)")
@@ -139,6 +141,9 @@ func (m *Main) ParseFlags(args []string) error {
 	}
 	if c.webhookShare < 1 {
 		return usageError{"--webhook-calls-per-customer must be at least 1"}
+	}
+	if c.reminderBefore <= 0 {
+		return usageError{"--reminder-before must be positive"}
 	}
 	if l := c.limits; l.TokenRate < 0 || l.AddressRate < 0 || l.AuthFailures < 0 || l.StreamsPerToken < 0 || l.ConnectionsPerAddress < 0 {
 		return usageError{"--rate-limit-token, --rate-limit-address, --auth-failure-limit, --streams-per-token and --connections-per-address must not be negative"}
@@ -233,6 +238,7 @@ func (m *Main) Run(ctx context.Context) error {
 			WebhookAttempts:      c.webhookAttempts,
 			WebhookBackoff:       c.webhookBackoff,
 			MaxActivePerCustomer: c.webhookShare,
+			ReminderBefore:       c.reminderBefore,
 			AllowInsecure:        c.allowInsecure,
 			WebhookJitter:        0.1,
 			OnWebhookAttempt:     metrics.WebhookAttempt,

@@ -161,18 +161,21 @@ func (m *DeliveryManager) call(ctx context.Context, url, secret string, st *deli
 }
 
 func (m *DeliveryManager) observeAttempt(err error) {
-	if m.cfg.OnWebhookAttempt == nil {
-		return
+	if m.cfg.OnWebhookAttempt != nil {
+		m.cfg.OnWebhookAttempt(webhookOutcome(err))
 	}
+}
+
+// webhookOutcome is the metrics label of a webhook call's result.
+func webhookOutcome(err error) string {
 	var we *deliveryWebhookError
 	switch {
 	case err == nil:
-		m.cfg.OnWebhookAttempt("ok")
+		return "ok"
 	case errors.As(err, &we):
-		m.cfg.OnWebhookAttempt(we.outcome())
-	default:
-		m.cfg.OnWebhookAttempt("transport_error")
+		return we.outcome()
 	}
+	return "transport_error"
 }
 
 // meta is the command metadata of the job's writes. The seed derives the

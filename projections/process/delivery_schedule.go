@@ -287,13 +287,17 @@ func (m *DeliveryManager) finish(ctx context.Context, j deliveryJob, state strin
 // retryWait is the wait after the n-th failed webhook call (n from 1):
 // WebhookBackoff, doubling with every further failure, at most
 // WebhookMaxBackoff, spread by WebhookJitter either way.
-func (m *DeliveryManager) retryWait(n int) time.Duration {
-	d := m.cfg.WebhookBackoff
-	for i := 1; i < n && d < m.cfg.WebhookMaxBackoff; i++ {
+func (m *DeliveryManager) retryWait(n int) time.Duration { return webhookRetryWait(m.cfg, n) }
+
+// webhookRetryWait is the wait after the n-th failed webhook call: the
+// backoff doubled n-1 times, capped, with jitter.
+func webhookRetryWait(cfg ProcessConfig, n int) time.Duration {
+	d := cfg.WebhookBackoff
+	for i := 1; i < n && d < cfg.WebhookMaxBackoff; i++ {
 		d *= 2
 	}
-	d = min(d, m.cfg.WebhookMaxBackoff)
-	if j := m.cfg.WebhookJitter; j > 0 {
+	d = min(d, cfg.WebhookMaxBackoff)
+	if j := cfg.WebhookJitter; j > 0 {
 		d += time.Duration((rand.Float64()*2 - 1) * j * float64(d))
 	}
 	return d

@@ -123,6 +123,18 @@ func (m *ExpiryManager) unschedule(ctx context.Context, id domain.OfferID) error
 
 // run expires due offers until ctx is done.
 func (m *ExpiryManager) run(ctx context.Context) {
+	dueLoop(ctx, m.interval, m.now, m.wake, func(ctx context.Context) (time.Time, bool, error) {
+		p, err := m.pass(ctx)
+		return p.next, p.seen == expiryBatch && p.removed == p.seen, err
+	}, func(err error) { m.log.ErrorContext(ctx, "cannot expire due offers; trying again", "err", err) })
+}
+
+// dueLoop runs pass until ctx is done: at once, when woken, and otherwise
+// every interval or, when sooner, at the next time pass said something is
+// due. A full batch (more may be due) runs the next pass at once; a failed
+// pass is reported and tried again after the interval.
+func dueLoop(ctx context.Context, interval time.Duration, now func() time.Time, wake <-chan struct{},
+	pass func(context.Context) (next time.Time, full bool, err error), failed func(error)) {
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	for {
@@ -130,22 +142,21 @@ func (m *ExpiryManager) run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-timer.C:
-		case <-m.wake:
+		case <-wake:
 		}
-		wait := m.interval
-		pass, err := m.pass(ctx)
-		next := pass.next
+		wait := interval
+		next, full, err := pass(ctx)
 		switch {
 		case ctx.Err() != nil:
 			return
 		case err != nil:
-			m.log.ErrorContext(ctx, "cannot expire due offers; trying again", "err", err)
-		case pass.seen == expiryBatch && pass.removed == pass.seen:
-			wait = 0 // a full batch went through: more may be due
+			failed(err)
+		case full:
+			wait = 0
 		case !next.IsZero():
 			// Sleep no longer than until the next deadline; the clock may be
 			// a test's, so never longer than the interval either.
-			if d := next.Sub(m.now()); d < wait {
+			if d := next.Sub(now()); d < wait {
 				wait = max(d, 0)
 			}
 		}

@@ -17,6 +17,9 @@ func (p *Processes) Expiry() *ExpiryManager { return p.expiry }
 // Grant returns the license-grant manager.
 func (p *Processes) Grant() *GrantManager { return p.grant }
 
+// Reminder returns the reminder manager.
+func (p *Processes) Reminder() *ReminderManager { return p.reminder }
+
 // Poisoned lists the messages set aside in the poison queue, newest first.
 func (p *Processes) Poisoned(ctx context.Context, limit int) ([]PoisonedMessage, error) {
 	return p.poison.list(ctx, limit)
@@ -50,6 +53,47 @@ func (m *DeliveryManager) Jobs(ctx context.Context) (map[string]int, error) {
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("count delivery jobs: %w", err)
+	}
+	return out, nil
+}
+
+// RemindDue records the due reminders and sends the due notices, up to one
+// batch of each, and returns how many reminders it recorded.
+func (m *ReminderManager) RemindDue(ctx context.Context) (int, error) {
+	m.passing.Lock()
+	defer m.passing.Unlock()
+	n, _, err := m.remindDue(ctx)
+	if err != nil {
+		return n, err
+	}
+	_, _, err = m.noticesDue(ctx)
+	return n, err
+}
+
+// Notices returns the reminder notices in each state and outcome
+// ("pending", "done/notified", ...).
+func (m *ReminderManager) Notices(ctx context.Context) (map[string]int, error) {
+	rows, err := m.db.QueryContext(ctx, `SELECT state, outcome, COUNT(*) FROM reminder_notices GROUP BY state, outcome`)
+	if err != nil {
+		return nil, fmt.Errorf("count reminder notices: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]int{}
+	for rows.Next() {
+		var (
+			state, outcome string
+			n              int
+		)
+		if err := rows.Scan(&state, &outcome, &n); err != nil {
+			return nil, fmt.Errorf("count reminder notices: %w", err)
+		}
+		if outcome != "" {
+			state += "/" + outcome
+		}
+		out[state] = n
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("count reminder notices: %w", err)
 	}
 	return out, nil
 }

@@ -1,6 +1,8 @@
 // Package process holds offerflow's process managers: delivery (offers into
 // customers' inboxes, with signed webhook notifications retried with
-// backoff), expiry, license grant and campaigns (each campaign's offers). Each follows the offers' streams in
+// backoff), expiry, license grant, campaigns (each campaign's offers),
+// revision (the successor of a revised offer) and reminder (of an
+// approaching expiry). Each follows the offers' streams in
 // batches through a pubsub.Subscriber of its own consumer group and turns
 // facts in the log into further facts, through commands with deterministic
 // event ids, so that a redelivered event never has a second effect. Their
@@ -31,6 +33,8 @@ const (
 	DeliveryConsumerGroup = "process.delivery"
 	ExpiryConsumerGroup   = "process.expiry"
 	GrantConsumerGroup    = "process.grant"
+	RevisionConsumerGroup = "process.revision"
+	ReminderConsumerGroup = "process.reminder"
 )
 
 // ProcessConfig configures the process managers. Zero values take the
@@ -80,9 +84,14 @@ type ProcessConfig struct {
 	// --allow-insecure-webhooks).
 	AllowInsecure bool
 
-	// ExpiryInterval is how often due expiries are looked for (default 1s);
-	// a new offer expiring sooner wakes the loop at once.
+	// ExpiryInterval is how often due expiries (and reminders) are looked
+	// for (default 1s); a new offer expiring sooner wakes the loop at once.
 	ExpiryInterval time.Duration
+
+	// ReminderBefore is the reminder window: an undecided offer is reminded
+	// of its expiry, once, when less than this is left (default 72h;
+	// serve's --reminder-before).
+	ReminderBefore time.Duration
 
 	// HandlerRetries and HandlerBackoff are the Retry middleware of the log
 	// handlers, for transient failures of the stores (default 5 retries from
@@ -139,6 +148,9 @@ func (c *ProcessConfig) setDefaults() {
 	if c.ExpiryInterval == 0 {
 		c.ExpiryInterval = time.Second
 	}
+	if c.ReminderBefore == 0 {
+		c.ReminderBefore = 72 * time.Hour
+	}
 	if c.HandlerRetries == 0 {
 		c.HandlerRetries = 5
 	}
@@ -158,7 +170,7 @@ func (c ProcessConfig) Validate() error {
 	case c.WebhookAttempts > 100:
 		return fmt.Errorf("process config: WebhookAttempts %d is more than 100", c.WebhookAttempts)
 	case c.WebhookBackoff < 0 || c.WebhookMaxBackoff < 0 || c.WebhookTimeout < 0 ||
-		c.ExpiryInterval < 0 || c.HandlerBackoff < 0:
+		c.ExpiryInterval < 0 || c.HandlerBackoff < 0 || c.ReminderBefore < 0:
 		return errors.New("process config: durations must not be negative")
 	case c.WebhookJitter < 0 || c.WebhookJitter >= 1:
 		return fmt.Errorf("process config: WebhookJitter %g is not in [0, 1)", c.WebhookJitter)
@@ -189,10 +201,10 @@ type ProcessDeps struct {
 	Logger *slog.Logger
 }
 
-// Processes runs the delivery, expiry and license-grant process managers:
-// Watermill handlers following the log in batches, each in its own consumer
-// group, plus the delivery workers and the expiry loop, on one router
-// runner.
+// Processes runs the delivery, expiry, license-grant, revision and reminder
+// process managers: Watermill handlers following the log in batches, each
+// in its own consumer group, plus the delivery workers and the expiry and
+// reminder loops, on one router runner.
 type Processes struct {
 	cfg    ProcessConfig
 	log    *slog.Logger
@@ -207,6 +219,8 @@ type Processes struct {
 	expiry   *ExpiryManager
 	grant    *GrantManager
 	campaign *CampaignManager
+	revision *RevisionManager
+	reminder *ReminderManager
 }
 
 // processTopic is what the managers follow: the offers' streams; the
@@ -255,6 +269,10 @@ func NewProcesses(ctx context.Context, deps ProcessDeps, cfg ProcessConfig) (*Pr
 	}
 	p.grant = NewGrantManager(deps.Service, deps.Logger)
 	p.campaign = NewCampaignManager(deps.Service, deps.Logger)
+	p.revision = NewRevisionManager(deps.Service, deps.Logger)
+	if p.reminder, err = NewReminderManager(ctx, deps.Service, deps.DB, cfg, deps.Logger); err != nil {
+		return nil, err
+	}
 
 	// Watermill's Info lines (handler started, router closing) are routine
 	// here; they go to Debug so that the process log stays about offers.
@@ -264,6 +282,7 @@ func NewProcesses(ctx context.Context, deps ProcessDeps, cfg ProcessConfig) (*Pr
 	}
 	p.run.Loop(p.delivery.run)
 	p.run.Loop(p.expiry.run)
+	p.run.Loop(p.reminder.run)
 	handlers := []struct {
 		name, group, topic string
 		fn                 func(*message.Message) error
@@ -279,6 +298,8 @@ func NewProcesses(ctx context.Context, deps ProcessDeps, cfg ProcessConfig) (*Pr
 		// The campaign process follows the campaigns' streams and writes
 		// offers to the log, like the grant manager.
 		{"process.campaign", CampaignConsumerGroup, campaignTopic, p.campaign.Handle, false},
+		{"process.revision", RevisionConsumerGroup, processTopic, p.revision.Handle, false},
+		{"process.reminder", ReminderConsumerGroup, processTopic, p.reminder.Handle, true},
 	}
 	for _, h := range handlers {
 		sc := pubsub.SubscriberConfig{ConsumerGroup: h.group, MaxBatch: processBatch}
