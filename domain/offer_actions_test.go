@@ -63,7 +63,8 @@ func TestOffer_AllowedActions(t *testing.T) {
 
 // TestOffer_AllowedActions_PastExpiry: once the expiry time has come the
 // customer is offered no decision, though the expiry process has not yet
-// recorded the offer expired; the reseller may still withdraw it.
+// recorded the offer expired; the reseller may still withdraw it, but not
+// revise it.
 func TestOffer_AllowedActions_PastExpiry(t *testing.T) {
 	o := fold(&domain.Offer{}, after(delivered(1))(ptr(expiresAt))...)
 	customer := domain.Actor{Role: domain.RoleCustomer, Tenant: "c1", Subject: "tok"}
