@@ -162,7 +162,7 @@ func offerFromView(o domain.OfferView, version uint64, v viewer) offerJSON {
 		DeliveryError: optString(o.DeliveryError), Version: version,
 		OpenedBy: optString(o.OpenedBy), DecidedBy: optString(o.DecidedBy),
 		AllowedActions: o.AllowedActions(v.actor, v.now),
-		Supersedes: optID(o.Supersedes), SupersededBy: optID(o.SupersededBy), RemindedAt: utcPtr(o.RemindedAt),
+		Supersedes:     optID(o.Supersedes), SupersededBy: optID(o.SupersededBy), RemindedAt: utcPtr(o.RemindedAt),
 	}
 	if o.Status == domain.StatusRejected {
 		// A rejection without a reason still has one: the empty one.

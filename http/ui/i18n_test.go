@@ -70,7 +70,7 @@ func TestCatalogs_ArticleWords(t *testing.T) {
 		"nav.templates": "Modul-Templates", "offers.template": "Modul-Template", "item.add": "Produkt hinzufügen",
 		"item.add.title": "Produkt hinzufügen", "col.term": "Lizenzlaufzeit", "mode.absolute": "absolut",
 		"mode.relative": "relativ", "nav.customers": "Instanzen", "col.message": "Nachricht",
-		"offers.send": "Speichern und aktualisieren", "status.waiting": "Warten",
+		"offers.send": "Speichern und aktualisieren", "offers.revise.save": "Speichern und aktualisieren", "status.waiting": "Warten",
 		"status.waiting_for_confirmation": "Warten auf Bestätigung", "offers.withdraw": "Vorgang abbrechen",
 		"nav.updates": "Updates", "inbox.title": "Angebotsdashboard", "accept": "Annehmen", "reject": "Ablehnen",
 	} {
@@ -85,7 +85,7 @@ var keyLiteral = regexp.MustCompile(`'([a-z]+(?:\.[a-z_]+)+)'`)
 
 // dynamicKeys are the keys the scripts build from a value (t(`status.${s}`)).
 var dynamicKeys = map[string][]string{
-	"status":      {"waiting", "waiting_for_confirmation", "accepted", "rejected", "withdrawn", "expired", "delivery_failed"},
+	"status":      {"waiting", "waiting_for_confirmation", "accepted", "rejected", "withdrawn", "expired", "delivery_failed", "superseded"},
 	"kind":        {"module", "course"},
 	"mode":        {"absolute", "relative"},
 	"role":        {"reseller", "customer", "auditor", "operator", "system"},

@@ -8,7 +8,7 @@ export {fmtDay, fmtNumber, fmtTime, months} from './i18n.js';
 export {t};
 
 // STATUSES are the offer statuses, in the order of a filter.
-export const STATUSES = ['waiting', 'waiting_for_confirmation', 'accepted', 'rejected', 'withdrawn', 'expired', 'delivery_failed'];
+export const STATUSES = ['waiting', 'waiting_for_confirmation', 'accepted', 'rejected', 'withdrawn', 'expired', 'delivery_failed', 'superseded'];
 
 // statusLabel is an offer status as people read it.
 export function statusLabel(status) { return STATUSES.includes(status) ? t(`status.${status}`) : status; }

@@ -114,6 +114,8 @@ function inboxView() {
     detail.replaceChildren(
       h('h2', {id: 'offer-title'}, t('detail.title', {reseller: e.reseller_name})),
       h('p', {class: 'muted'}, t('detail.received', {time: fmtTime(e.received_at)}), e.expires_at ? t('detail.expires', {time: fmtTime(e.expires_at)}) : ''),
+      e.supersedes ? h('p', {id: 'offer-supersedes', class: 'info'}, t('detail.supersedes', {reseller: e.reseller_name})) : null,
+      e.superseded_by ? h('p', {id: 'offer-superseded', class: 'info'}, t('detail.superseded', {reseller: e.reseller_name})) : null,
       h('h3', null, t('detail.message')),
       h('p', {id: 'offer-message', class: 'message'}, e.message || h('span', {class: 'muted'}, t('detail.nomessage'))),
       h('h3', null, t('detail.items')),

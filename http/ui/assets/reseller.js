@@ -33,8 +33,13 @@ function offersView(customerID) {
   last.setDate(last.getDate() + 364);
   const expires = h('input', {id: 'offer-expires', name: 'expires', type: 'date', min: isoDay(new Date()), max: isoDay(last)});
   const send = h('button', {type: 'submit', id: 'offer-send', class: 'confirm'}, t('offers.send'));
+  const cancel = h('button', {type: 'button', id: 'offer-revise-cancel', hidden: true}, t('offers.revise.cancel'));
   const sent = h('p', {id: 'offer-sent', role: 'status', class: 'ok'});
   const heading = h('h2', {id: 'customer-title'}, customerID);
+  // revising is the offer the form revises (the Revise button of its row),
+  // null while the form sends a new one.
+  let revising = null;
+  const reviseNote = h('div', {id: 'offer-revising', class: 'info', hidden: true});
   let key = newKey();
   // lastSent is the offer this form sent last; the line under the form
   // follows its status as the list learns of it.
@@ -60,12 +65,60 @@ function offersView(customerID) {
     h('div', {class: 'row'}, customerID ? null : field(t('offers.customer'), customerSel), field(t('offers.template'), templateSel)),
     field(t('offers.message'), message, counter),
     field(t('offers.expires'), expires),
-    h('div', {class: 'actions'}, send),
+    reviseNote,
+    h('div', {class: 'actions'}, send, cancel),
     sent);
+
+  // revise fills the form with offer o, whose fields the reseller changes;
+  // saving sends the revision, which replaces o for the customer.
+  const revise = (o) => {
+    revising = o;
+    const who = list.names.get(o.customer_id) || o.customer_name || o.customer_id;
+    if (!customerID) customerSel.value = o.customer_id;
+    customerSel.disabled = true;
+    templateSel.value = [...templateSel.options].some((op) => op.value === o.template_id) ? o.template_id : '';
+    message.value = o.message;
+    expires.value = o.expires_at ? isoDay(new Date(o.expires_at)) : '';
+    patch(reviseNote, h('strong', null, t('offers.revise.title', {who})), h('p', null, t('offers.revise.intro')));
+    reviseNote.hidden = false;
+    send.textContent = t('offers.revise.save');
+    cancel.hidden = false;
+    sent.textContent = '';
+    key = newKey();
+    count();
+    message.focus();
+  };
+  const endRevise = () => {
+    revising = null;
+    customerSel.disabled = false;
+    reviseNote.hidden = true;
+    send.textContent = t('offers.send');
+    cancel.hidden = true;
+    message.value = '';
+    expires.value = '';
+    key = newKey();
+    count();
+  };
+  cancel.addEventListener('click', endRevise);
   form.addEventListener('submit', (ev) => {
     ev.preventDefault();
     sent.textContent = '';
     busy(send, async () => {
+      if (revising) {
+        // Only what the reseller changed is sent: an unchanged template
+        // keeps the offer's items as they were sent.
+        const o = revising;
+        const body = {message: message.value};
+        if (templateSel.value && templateSel.value !== o.template_id) body.template_id = templateSel.value;
+        if (expires.value) body.expires_at = new Date(`${expires.value}T23:59:59`).toISOString();
+        const next = await api('POST', `/v1/offers/${encodeURIComponent(o.id)}/revise`, {body, idempotencyKey: key});
+        lastSent = {id: next.id, who: list.names.get(o.customer_id) || o.customer_id, revised: true};
+        sent.textContent = t('offers.revised', {who: lastSent.who, status: statusLabel(next.status)});
+        endRevise();
+        list.upsert(next);
+        await list.refresh();
+        return;
+      }
       if (!customer() || !templateSel.value) {
         throw new ApiError(0, {title: t('form.incomplete'), detail: t('offers.incomplete')});
       }
@@ -86,8 +139,9 @@ function offersView(customerID) {
   const list = offerList(customerID);
   list.onRender = (offers) => {
     const o = lastSent && offers.find((x) => x.id === lastSent.id);
-    if (o) sent.textContent = t('offers.sent', {who: lastSent.who, status: statusLabel(o.status)});
+    if (o) sent.textContent = t(lastSent.revised ? 'offers.revised' : 'offers.sent', {who: lastSent.who, status: statusLabel(o.status)});
   };
+  list.onRevise = revise;
   const el = h('div', {class: customerID ? 'view split instance' : 'view'}, form, list.el);
   return {
     el,
@@ -119,7 +173,7 @@ function fillSelect(sel, items, label, placeholder) {
 }
 
 // offerList is the reseller's offers, newest first, with a status filter,
-// paging, and the withdraw and redeliver buttons.
+// paging, and the withdraw, redeliver and revise buttons.
 function offerList(customerID) {
   const filter = h('select', {id: 'offers-filter'},
     h('option', {value: ''}, t('offers.filter.all')),
@@ -149,19 +203,25 @@ function offerList(customerID) {
           await self.refresh();
         })}, t('offers.redeliver')));
     }
+    if (allows(o, 'revise') && self.onRevise) {
+      actions.append(h('button', {type: 'button', class: 'revise', 'aria-label': t('offers.revise.aria', {who}),
+        onclick: () => self.onRevise(o)}, t('offers.revise')));
+    }
     const items = o.items.map((it) => t('offers.item', {product: it.product_name, months: fmtNumber(it.term_months)})).join(', ');
     return h('tr', {dataset: {key: o.id, offerId: o.id}},
       customerID ? null : h('td', null, who),
       h('td', null, items),
       h('td', {class: 'message-cell'}, o.message || h('span', {class: 'muted'}, t('offers.nomessage'))),
       h('td', null, statusBadge(o.status), o.delivery_error ? h('div', {class: 'muted small'}, o.delivery_error) : null,
-        o.rejection_reason ? h('div', {class: 'muted small'}, t('offers.reason', {reason: o.rejection_reason})) : null),
+        o.rejection_reason ? h('div', {class: 'muted small'}, t('offers.reason', {reason: o.rejection_reason})) : null,
+        o.supersedes ? h('div', {class: 'muted small supersedes'}, t('offers.supersedes')) : null),
       h('td', null, fmtTime(o.created_at),
         o.expires_at ? h('div', {class: 'muted small expires'}, t('offers.expires.at', {time: fmtTime(o.expires_at)})) : null,
         o.opened_at ? h('div', {class: 'muted small opened'}, o.opened_by ? t('offers.opened.by', {time: fmtTime(o.opened_at), name: o.opened_by})
           : t('offers.opened', {time: fmtTime(o.opened_at)})) : null,
         o.decided_at ? h('div', {class: 'muted small decided'}, o.decided_by ? t('offers.decided.by', {time: fmtTime(o.decided_at), name: o.decided_by})
-          : t('offers.decided', {time: fmtTime(o.decided_at)})) : null),
+          : t('offers.decided', {time: fmtTime(o.decided_at)})) : null,
+        o.reminded_at ? h('div', {class: 'muted small reminded'}, t('offers.reminded', {time: fmtTime(o.reminded_at)})) : null),
       actions);
   };
   const render = () => {
