@@ -54,13 +54,13 @@ func TestAllowedActions(t *testing.T) {
 		return nil
 	}
 
-	want("reseller, offer", actionsOf(t, w.ResellerC.Must(t, 200, "GET", offer, nil).Map(t)), "withdraw")
+	want("reseller, offer", actionsOf(t, w.ResellerC.Must(t, 200, "GET", offer, nil).Map(t)), "withdraw", "revise")
 	var list struct{ Items []map[string]any }
 	w.ResellerC.Must(t, 200, "GET", "/v1/offers?customer_id="+w.Customer, nil).Decode(t, &list)
-	want("reseller, list", actionsOf(t, list.Items[0]), "withdraw")
+	want("reseller, list", actionsOf(t, list.Items[0]), "withdraw", "revise")
 	var detail struct{ Offers []map[string]any }
 	w.ResellerC.Must(t, 200, "GET", "/v1/customers/"+w.Customer, nil).Decode(t, &detail)
-	want("reseller, customer detail", actionsOf(t, detail.Offers[0]), "withdraw")
+	want("reseller, customer detail", actionsOf(t, detail.Offers[0]), "withdraw", "revise")
 	want("customer, inbox", actionsOf(t, inboxEntry(w.CustomerC, w.Offer, 0)), "accept", "reject")
 	want("auditor", actionsOf(t, w.Auditor.Must(t, 200, "GET", offer, nil).Map(t)))
 	want("auditor of all", actionsOf(t, w.AuditorAll.Must(t, 200, "GET", offer, nil).Map(t)))

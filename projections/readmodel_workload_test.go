@@ -86,7 +86,7 @@ func (w *rmWorkload) Step(tb testing.TB) {
 		id := rmMust[*domain.Customer](tb)(w.e.svc.RegisterCustomer(ctx, m, w.name("Customer"), "")).ID()
 		t.customers = append(t.customers, id)
 		w.Customers = append(w.Customers, id)
-	case n < 11:
+	case n < 12:
 		c := t.customers[w.rng.IntN(len(t.customers))]
 		cm := rmMeta(rmCustomer(c))
 		if w.hooks[c] && w.rng.IntN(2) == 0 {

@@ -44,8 +44,7 @@ func TestBrowser_Revise(t *testing.T) {
 	if got := r.text("#offer-revising"); !strings.Contains(got, "Revise the offer to "+sd.CustomerName) {
 		t.Errorf("revision note = %q", got)
 	}
-	r.do("change the message", chromedp.SetValue(chromedp.ID("offer-message"), ""),
-		chromedp.SendKeys(chromedp.ID("offer-message"), "Neuer Preis ab März"))
+	r.choose("#offer-message", "Neuer Preis ab März")
 	r.click("save and update", "#offer-send")
 
 	r.waitFor("the old offer shows Superseded", rowStatus(old)+` === 'Superseded'`)
