@@ -57,6 +57,7 @@ type Offer struct {
 	expiredAt     *time.Time
 	reason        string
 	deliveryError string
+	erased        bool
 }
 
 // OfferView is a read-only copy of an offer's state, for projections and
@@ -84,6 +85,9 @@ type OfferView struct {
 	// opened and decided the offer, "" where they had none.
 	OpenedBy  string
 	DecidedBy string
+	// Erased tells that the customer was erased: Message and
+	// RejectionReason are gone, whatever they held.
+	Erased bool
 }
 
 // View returns a copy of the offer's state.
@@ -95,7 +99,7 @@ func (o *Offer) View() OfferView {
 		DeliveredAt: cloneTime(o.deliveredAt), OpenedAt: cloneTime(o.openedAt),
 		DecidedAt: cloneTime(o.decidedAt), WithdrawnAt: cloneTime(o.withdrawnAt),
 		ExpiredAt: cloneTime(o.expiredAt), RejectionReason: o.reason, DeliveryError: o.deliveryError,
-		OpenedBy: o.openedBy, DecidedBy: o.decidedBy,
+		OpenedBy: o.openedBy, DecidedBy: o.decidedBy, Erased: o.erased,
 	}
 }
 
@@ -110,7 +114,7 @@ func RestoreOffer(v OfferView) *Offer {
 		deliveredAt: cloneTime(v.DeliveredAt), openedAt: cloneTime(v.OpenedAt),
 		decidedAt: cloneTime(v.DecidedAt), withdrawnAt: cloneTime(v.WithdrawnAt),
 		expiredAt: cloneTime(v.ExpiredAt), reason: v.RejectionReason, deliveryError: v.DeliveryError,
-		openedBy: v.OpenedBy, decidedBy: v.DecidedBy,
+		openedBy: v.OpenedBy, decidedBy: v.DecidedBy, erased: v.Erased,
 	}
 }
 
@@ -148,6 +152,9 @@ func (o *Offer) Create(id OfferID, reseller ResellerID, c *Customer, t *Template
 	}
 	if c == nil || !c.Exists() || c.Reseller() != reseller {
 		return nil, ErrCustomerNotFound
+	}
+	if c.erasedAt != nil {
+		return nil, ErrCustomerErased
 	}
 	expiresAt, err := checkOfferTerms(reseller, t, message, expiresAt, now)
 	if err != nil {
@@ -329,6 +336,12 @@ func (o *Offer) Expire(now time.Time) ([]Event, error) {
 // Apply folds an event into the offer.
 func (o *Offer) Apply(e Event) {
 	switch ev := e.(type) {
+	case *CustomerErased:
+		// Not of the offer's stream: folded in by readers that know the
+		// offer's customer was erased, so that its texts show as gone.
+		if ev.CustomerID == o.customer {
+			o.message, o.reason, o.erased = "", "", true
+		}
 	case *OfferCreated:
 		o.id, o.reseller, o.customer, o.template = ev.OfferID, ev.ResellerID, ev.CustomerID, ev.TemplateID
 		o.items, o.message, o.expiresAt = cloneItems(ev.Items), ev.Message, cloneTime(ev.ExpiresAt)
