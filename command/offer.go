@@ -35,9 +35,18 @@ func (s *Service) CreateOffer(ctx context.Context, m Meta, customer domain.Custo
 		}
 	}
 	id := domain.OfferID(s.h.newIDFor(m))
-	return executeNew(ctx, s.h, domain.OfferStream(id), newOffer, m, func(o *domain.Offer, now time.Time) ([]domain.Event, error) {
+	o, res, err := executeNew(ctx, s.h, domain.OfferStream(id), newOffer, m, func(o *domain.Offer, now time.Time) ([]domain.Event, error) {
 		return o.Create(id, reseller, c, t, message, expiresAt, now)
 	})
+	if err != nil {
+		return nil, Result{}, err
+	}
+	// A retry of a command that ran before the customer was erased
+	// answers the offer it made, with its texts gone.
+	if at := c.ErasedAt(); at != nil {
+		o.Apply(&domain.CustomerErased{CustomerID: c.ID(), At: *at})
+	}
+	return o, res, nil
 }
 
 // Offer loads an offer the actor may see, as it stands now or, when
@@ -53,17 +62,27 @@ func (s *Service) Offer(ctx context.Context, actor domain.Actor, id domain.Offer
 		// see an offer before it was delivered, even as of a later version.
 		return nil, 0, domain.ErrOfferNotFound
 	}
+	if err := s.foldErasure(ctx, o); err != nil {
+		return nil, 0, err
+	}
 	return o, v, nil
 }
 
 // updateOffer runs decide on an offer the actor may see.
 func (s *Service) updateOffer(ctx context.Context, m Meta, id domain.OfferID, decide func(*domain.Offer, time.Time) ([]domain.Event, error)) (*domain.Offer, Result, error) {
-	return Execute(ctx, s.h, domain.OfferStream(id), newOffer, m, func(o *domain.Offer, now time.Time) ([]domain.Event, error) {
+	o, res, err := Execute(ctx, s.h, domain.OfferStream(id), newOffer, m, func(o *domain.Offer, now time.Time) ([]domain.Event, error) {
 		if !o.VisibleTo(m.Actor) {
 			return nil, domain.ErrOfferNotFound
 		}
 		return decide(o, now)
 	})
+	if err != nil {
+		return nil, Result{}, err
+	}
+	if err := s.foldErasure(ctx, o); err != nil {
+		return nil, Result{}, err
+	}
+	return o, res, nil
 }
 
 // WithdrawOffer withdraws an offer of the acting reseller.

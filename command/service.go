@@ -12,11 +12,19 @@ import (
 type Service struct {
 	h      *Handler
 	tokens *tokenCache
+	keys   KeyEraser
 }
 
 // NewService returns a Service writing through h. Its token look-ups are
 // cached while FollowTokens runs.
 func NewService(h *Handler) *Service { return &Service{h: h, tokens: newTokenCache()} }
+
+// WithKeys returns s erasing customers through keys (EraseCustomer): the
+// key store of the seal.Store that h writes to.
+func (s *Service) WithKeys(keys KeyEraser) *Service {
+	s.keys = keys
+	return s
+}
 
 // Handler returns the handler the service writes through.
 func (s *Service) Handler() *Handler { return s.h }

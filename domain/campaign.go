@@ -97,6 +97,9 @@ func (c *Campaign) Start(id CampaignID, reseller ResellerID, t *Template, ids []
 		if cu == nil || !cu.Exists() || cu.Reseller() != reseller {
 			return nil, Invalid("customer_ids", "customer_ids: %s is not a customer of this reseller", quoteID(cid))
 		}
+		if cu.erasedAt != nil {
+			return nil, Invalid("customer_ids", "customer_ids: %s was erased: it can receive no offers", quoteID(cid))
+		}
 		offers[i] = CampaignOffer{CustomerID: cid, OfferID: offerID(cid)}
 	}
 	return []Event{&CampaignStarted{CampaignID: id, ResellerID: reseller, TemplateID: t.ID(), Items: t.Items(),

@@ -4,6 +4,7 @@ import (
 	"net/netip"
 	"net/url"
 	"strings"
+	"time"
 )
 
 // CustomerRegistered records a customer instance (tenant) of a reseller.
@@ -34,6 +35,17 @@ type CustomerWebhookRemoved struct {
 
 func (CustomerWebhookRemoved) EventType() string { return TypeCustomerWebhookRemoved }
 
+// CustomerErased records that the texts people wrote about or for the
+// customer (its name and external reference, its offers' messages, its
+// rejection reasons) were erased: the key they are sealed with in the log is
+// destroyed, so they read as null from then on. The events stay.
+type CustomerErased struct {
+	CustomerID CustomerID `json:"customer_id"`
+	At         time.Time  `json:"at"`
+}
+
+func (CustomerErased) EventType() string { return TypeCustomerErased }
+
 // Customer is a customer instance (tenant) served by a reseller.
 type Customer struct {
 	id          CustomerID
@@ -42,6 +54,23 @@ type Customer struct {
 	externalRef string
 	webhookURL  string
 	secret      string
+	erasedAt    *time.Time
+}
+
+// ErasedAt returns when the customer's texts were erased; nil while they
+// were not.
+func (c *Customer) ErasedAt() *time.Time { return cloneTime(c.erasedAt) }
+
+// Erase records the erasure of the customer's texts at now. Erasing again
+// records nothing: the first erasure stands (ErasedAt tells when).
+func (c *Customer) Erase(now time.Time) ([]Event, error) {
+	if !c.Exists() {
+		return nil, ErrCustomerNotFound
+	}
+	if c.erasedAt != nil {
+		return nil, nil
+	}
+	return []Event{&CustomerErased{CustomerID: c.id, At: now.UTC()}}, nil
 }
 
 // ID returns the customer's id, empty until it is registered.
@@ -170,5 +199,7 @@ func (c *Customer) Apply(e Event) {
 		c.webhookURL, c.secret = ev.URL, ev.Secret
 	case *CustomerWebhookRemoved:
 		c.webhookURL, c.secret = "", ""
+	case *CustomerErased:
+		c.name, c.externalRef, c.erasedAt = "", "", timePtr(ev.At)
 	}
 }

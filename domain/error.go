@@ -118,6 +118,7 @@ var (
 	ErrCampaignNotFound         = Errorf(ENOTFOUND, "campaign not found")
 	ErrCustomerExists           = Errorf(ECONFLICT, "customer already exists")
 	ErrCustomerNotFound         = Errorf(ENOTFOUND, "customer not found")
+	ErrCustomerErased           = &Error{Code: EINVALID, Message: "the customer's data was erased: nothing can be written to or about it any more", Field: "customer_id", rule: "customer_erased"}
 	ErrResellerExists           = Errorf(ECONFLICT, "reseller already exists")
 	ErrResellerNotFound         = Errorf(ENOTFOUND, "reseller not found")
 	ErrWebhookNotSet            = Errorf(ENOTFOUND, "no webhook is set")

@@ -21,7 +21,8 @@ import (
 // sentinels lists every named rule of the domain.
 func sentinels() map[string]*domain.Error {
 	return map[string]*domain.Error{
-		"ErrOfferExists": domain.ErrOfferExists, "ErrOfferNotFound": domain.ErrOfferNotFound,
+		"ErrCustomerErased": domain.ErrCustomerErased,
+		"ErrOfferExists":    domain.ErrOfferExists, "ErrOfferNotFound": domain.ErrOfferNotFound,
 		"ErrOfferNotDelivered": domain.ErrOfferNotDelivered, "ErrOfferNotWaiting": domain.ErrOfferNotWaiting,
 		"ErrOfferNotPending": domain.ErrOfferNotPending, "ErrOfferNotWithdrawable": domain.ErrOfferNotWithdrawable,
 		"ErrOfferNotRedeliverable": domain.ErrOfferNotRedeliverable, "ErrOfferNotExpirable": domain.ErrOfferNotExpirable,

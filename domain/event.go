@@ -19,6 +19,7 @@ const (
 	TypeCustomerRegistered      = "customer.registered"
 	TypeCustomerWebhookSet      = "customer.webhook_set"
 	TypeCustomerWebhookRemoved  = "customer.webhook_removed"
+	TypeCustomerErased          = "customer.erased"
 	TypeTemplateCreated         = "template.created"
 	TypeTemplateItemAdded       = "template.item_added"
 	TypeTemplateItemModeChanged = "template.item_mode_changed"
@@ -45,7 +46,7 @@ const (
 func EventTypes() []string {
 	return []string{
 		TypeResellerRegistered, TypeProductAdded,
-		TypeCustomerRegistered, TypeCustomerWebhookSet, TypeCustomerWebhookRemoved,
+		TypeCustomerRegistered, TypeCustomerWebhookSet, TypeCustomerWebhookRemoved, TypeCustomerErased,
 		TypeTemplateCreated, TypeTemplateItemAdded, TypeTemplateItemModeChanged,
 		TypeTemplateItemRemoved, TypeTemplateArchived,
 		TypeOfferCreated, TypeOfferDispatched, TypeOfferDelivered, TypeOfferDeliveryFailed,
@@ -69,6 +70,8 @@ func NewEvent(typ string) (Event, bool) {
 		return &CustomerWebhookSet{}, true
 	case TypeCustomerWebhookRemoved:
 		return &CustomerWebhookRemoved{}, true
+	case TypeCustomerErased:
+		return &CustomerErased{}, true
 	case TypeTemplateCreated:
 		return &TemplateCreated{}, true
 	case TypeTemplateItemAdded:

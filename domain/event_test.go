@@ -29,6 +29,7 @@ func sampleEvents() []domain.Event {
 		&domain.CustomerRegistered{CustomerID: "c1", ResellerID: "r1", Name: "Stadtwerke", ExternalRef: "KD-1"},
 		&domain.CustomerWebhookSet{CustomerID: "c1", URL: "https://hooks.example.com/", Secret: "whsec_x"},
 		&domain.CustomerWebhookRemoved{CustomerID: "c1"},
+		&domain.CustomerErased{CustomerID: "c1", At: at},
 		&domain.TemplateCreated{TemplateID: "t1", ResellerID: "r1", Name: "Grundpaket"},
 		&domain.TemplateItemAdded{TemplateID: "t1", Item: item},
 		&domain.TemplateItemModeChanged{TemplateID: "t1", ItemID: "i1", LicenseMode: domain.ModeAbsolute},

@@ -67,6 +67,7 @@ type Offer struct {
 	// content, for CreateRevision. Only the command side needs it, so it
 	// is not part of the view.
 	revision *OfferSuperseded
+	erased        bool
 }
 
 // OfferView is a read-only copy of an offer's state, for projections and
@@ -102,6 +103,9 @@ type OfferView struct {
 	// ReminderRead whether the customer opened the offer since.
 	RemindedAt   *time.Time
 	ReminderRead bool
+	// Erased tells that the customer was erased: Message and
+	// RejectionReason are gone, whatever they held.
+	Erased bool
 }
 
 // View returns a copy of the offer's state.
@@ -113,7 +117,7 @@ func (o *Offer) View() OfferView {
 		DeliveredAt: cloneTime(o.deliveredAt), OpenedAt: cloneTime(o.openedAt),
 		DecidedAt: cloneTime(o.decidedAt), WithdrawnAt: cloneTime(o.withdrawnAt),
 		ExpiredAt: cloneTime(o.expiredAt), RejectionReason: o.reason, DeliveryError: o.deliveryError,
-		OpenedBy: o.openedBy, DecidedBy: o.decidedBy,
+		OpenedBy: o.openedBy, DecidedBy: o.decidedBy, Erased: o.erased,
 		Supersedes: o.supersedes, SupersededBy: o.supersededBy,
 		RemindedAt: cloneTime(o.remindedAt), ReminderRead: o.reminderRead,
 	}
@@ -136,7 +140,7 @@ func RestoreOffer(v OfferView) *Offer {
 		deliveredAt: cloneTime(v.DeliveredAt), openedAt: cloneTime(v.OpenedAt),
 		decidedAt: cloneTime(v.DecidedAt), withdrawnAt: cloneTime(v.WithdrawnAt),
 		expiredAt: cloneTime(v.ExpiredAt), reason: v.RejectionReason, deliveryError: v.DeliveryError,
-		openedBy: v.OpenedBy, decidedBy: v.DecidedBy,
+		openedBy: v.OpenedBy, decidedBy: v.DecidedBy, erased: v.Erased,
 		supersedes: v.Supersedes, supersededBy: v.SupersededBy,
 		remindedAt: cloneTime(v.RemindedAt), reminderRead: v.ReminderRead,
 	}
@@ -176,6 +180,9 @@ func (o *Offer) Create(id OfferID, reseller ResellerID, c *Customer, t *Template
 	}
 	if c == nil || !c.Exists() || c.Reseller() != reseller {
 		return nil, ErrCustomerNotFound
+	}
+	if c.erasedAt != nil {
+		return nil, ErrCustomerErased
 	}
 	expiresAt, err := checkOfferTerms(reseller, t, message, expiresAt, now)
 	if err != nil {
@@ -471,6 +478,17 @@ func (o *Offer) Expire(now time.Time) ([]Event, error) {
 // Apply folds an event into the offer.
 func (o *Offer) Apply(e Event) {
 	switch ev := e.(type) {
+	case *CustomerErased:
+		// Not of the offer's stream: folded in by readers that know the
+		// offer's customer was erased, so that its texts show as gone.
+		if ev.CustomerID == o.customer {
+			o.message, o.reason, o.erased = "", "", true
+			if o.revision != nil {
+				r := *o.revision
+				r.Message = ""
+				o.revision = &r
+			}
+		}
 	case *OfferCreated:
 		o.id, o.reseller, o.customer, o.template = ev.OfferID, ev.ResellerID, ev.CustomerID, ev.TemplateID
 		o.items, o.message, o.expiresAt = cloneItems(ev.Items), ev.Message, cloneTime(ev.ExpiresAt)

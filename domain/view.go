@@ -83,6 +83,9 @@ type CustomerRecord struct {
 	ExternalRef string
 	OfferCounts map[OfferStatus]int
 	Version     uint64
+	// Erased tells that the customer was erased: Name and ExternalRef are
+	// gone.
+	Erased bool
 }
 
 // LicenseRecord is a license granted to a customer.
@@ -106,4 +109,10 @@ type AuditEvent struct {
 	CausationID   string          `json:"causation_id"`
 	Hash          string          `json:"hash"`
 	PrevHash      *string         `json:"prev_hash"`
+	// Sealed is the JSON merge patch (RFC 7386) of the stored (sealed) form
+	// of the personal texts Data shows opened: Data patched with it is the
+	// data the hash covers. Erased marks texts shown as null because the
+	// customer was erased.
+	Sealed json.RawMessage `json:"sealed,omitempty"`
+	Erased bool            `json:"erased,omitempty"`
 }

@@ -58,6 +58,14 @@ type Event struct {
 	Metadata      Metadata        `json:"metadata"`
 	PrevHash      string          `json:"prev_hash,omitempty"`
 	Hash          string          `json:"hash"`
+	// Sealed and Erased are set by a reader that opens sealed texts
+	// (package seal), never by a store. Data then shows the texts opened
+	// (null where they were erased), and Sealed is the JSON merge patch
+	// (RFC 7386) that turns Data back into the data as stored, which Hash
+	// covers (Stored applies it). Erased tells that some text of Data is
+	// null because its key was destroyed.
+	Sealed json.RawMessage `json:"sealed,omitempty"`
+	Erased bool            `json:"erased,omitempty"`
 }
 
 // AppendResult tells where an append left the stream and the log.

@@ -39,6 +39,7 @@ func TestAuthorization(t *testing.T) {
 		http.Error(w, "down", http.StatusInternalServerError)
 	}))
 	defer failing.Close()
+	erasable, _ := r.CreateCustomer(t, "Erasable")
 	failingID, failingCustomer := r.CreateCustomer(t, "Failing")
 	failingCustomer.Must(t, 200, "PUT", "/v1/webhook", map[string]string{"url": failing.URL})
 	failedOffer := r.SendOffer(t, failingID, w.Template, "will fail")
@@ -107,6 +108,7 @@ func TestAuthorization(t *testing.T) {
 		{"GET", "/v1/customers", nil, reseller(200, 200)},
 		{"GET", "/v1/customers/" + w.Customer, nil, reseller(200, 404)},
 		{"POST", "/v1/customers/" + w.Customer + "/offers", map[string]string{"template_id": w.Template}, reseller(202, 404)},
+		{"POST", "/v1/customers/" + erasable + "/erase", nil, map[string]int{"resellerA": 200, "resellerB": 404, "operator": 200}},
 
 		{"POST", "/v1/campaigns", map[string]any{"template_id": w.Template, "customer_ids": []string{w.Customer}}, reseller(202, 422)},
 		{"GET", "/v1/campaigns", nil, reseller(200, 200)},

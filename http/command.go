@@ -43,6 +43,9 @@ type Commands interface {
 	Customer(ctx context.Context, id domain.CustomerID) (*domain.Customer, uint64, error)
 	SetWebhook(ctx context.Context, m command.Meta, url string, allowInsecure bool) (*domain.Customer, command.Result, error)
 	RemoveWebhook(ctx context.Context, m command.Meta) (*domain.Customer, command.Result, error)
+	// EraseCustomer destroys the key of a customer's texts and records
+	// customer.erased; it answers the time of the first erasure.
+	EraseCustomer(ctx context.Context, m command.Meta, id domain.CustomerID) (time.Time, command.Result, error)
 
 	CreateOffer(ctx context.Context, m command.Meta, customer domain.CustomerID, template domain.TemplateID, message string, expiresAt *time.Time) (*domain.Offer, command.Result, error)
 	Offer(ctx context.Context, actor domain.Actor, id domain.OfferID, asOfVersion uint64, asOf time.Time) (*domain.Offer, uint64, error)

@@ -2,6 +2,9 @@ package http
 
 import (
 	"net/http"
+	"time"
+
+	"github.com/go-chi/chi/v5"
 
 	"github.com/offerflow/offerflow/domain"
 )
@@ -26,7 +29,8 @@ func (s *Server) handleCustomerCreate(w http.ResponseWriter, r *http.Request) {
 	}
 	setCommandHeaders(w, res, true)
 	w.Header().Set("Location", "/v1/customers/"+string(c.ID()))
-	writeJSON(w, http.StatusCreated, customerJSON{ID: c.ID(), Name: c.Name(), ExternalRef: optString(c.ExternalRef()),
+	name := c.Name()
+	writeJSON(w, http.StatusCreated, customerJSON{ID: c.ID(), Name: &name, ExternalRef: optString(c.ExternalRef()),
 		OfferCounts: offerCounts(nil), Version: res.Version})
 }
 
@@ -90,4 +94,24 @@ func (s *Server) handleCustomerGet(w http.ResponseWriter, r *http.Request) {
 	l := newList(offers, viewerOf(r).offerFromRecord)
 	setETag(w, c.Version)
 	writeJSON(w, http.StatusOK, customerDetailJSON{customerJSON: customerFromRecord(c), Offers: l.Items, OffersNextCursor: l.NextCursor})
+}
+
+// erasedJSON answers an erasure.
+type erasedJSON struct {
+	ID       domain.CustomerID `json:"id"`
+	ErasedAt time.Time         `json:"erased_at"`
+}
+
+// handleCustomerErase erases a customer's texts (its name and reference,
+// its offers' messages, its rejection reasons): a reseller its own
+// customer, the operator any. Repeating it answers the first erasure.
+func (s *Server) handleCustomerErase(w http.ResponseWriter, r *http.Request) {
+	id := chi.URLParam(r, "id")
+	at, res, err := s.cfg.Commands.EraseCustomer(r.Context(), meta(r), domain.CustomerID(id))
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	setCommandHeaders(w, res, true)
+	writeJSON(w, http.StatusOK, erasedJSON{ID: domain.CustomerID(id), ErasedAt: at.UTC()})
 }

@@ -78,6 +78,8 @@ func operations() []op {
 			params: listParams(), ok: 200, okSchema: ref("CustomerList"), errors: listErrs},
 		{method: "GET", path: "/v1/customers/{id}", id: "getCustomer", summary: "One customer with offer counts and its offers, newest first (limit and cursor page the offers).", roles: "reseller",
 			params: listParams(id), asOf: true, ok: 200, okSchema: ref("CustomerDetail"), okETag: true, errors: append(pathQuery, 400)},
+		{method: "POST", path: "/v1/customers/{id}/erase", id: "eraseCustomer", summary: "Erase the customer's texts (name, external_ref, its offers' messages and rejection reasons): their key is destroyed, the events stay and still verify; they read as null with erased: true. Again: 200 with the first erased_at.", roles: "reseller (own customer), operator",
+			params: []obj{id}, body: emptyBody(), command: true, ok: 200, okSchema: ref("Erasure"), errors: pathCmd},
 		{method: "POST", path: "/v1/customers/{id}/offers", id: "createOffer", summary: "Send an offer built from a template (a snapshot of its items); delivered in the background.", roles: "reseller",
 			params: []obj{id}, body: ref("CreateOfferRequest"), bodyRequired: true, idempotent: true, command: true, ok: 202, okSchema: ref("Offer"), errors: append(pathCmd, 422)},
 

@@ -31,8 +31,9 @@ func schemas() obj {
 		"term_months": integer(), "license_mode": enum("absolute", "relative"),
 		"seats": nullable(obj{"type": "integer", "description": "null: no seat limit"}),
 	})
+	erased := obj{"type": "boolean", "description": "Present (true) once the customer was erased: its texts read as null."}
 	customerProps := obj{
-		"id": str(), "name": str(), "external_ref": nullable(str()),
+		"id": str(), "name": nullable(str()), "external_ref": nullable(str()), "erased": erased,
 		"offer_counts": obj{"type": "object", "additionalProperties": integer(), "description": "Number of offers by status; every status is a key."},
 		"version":      integer(),
 	}
@@ -75,7 +76,7 @@ func schemas() obj {
 			"created_at", "delivered_at", "opened_at", "decided_at", "withdrawn_at", "expired_at", "rejection_reason", "delivery_error",
 			"supersedes", "superseded_by", "reminded_at", "version", "allowed_actions"}, obj{
 			"id": str(), "reseller_id": str(), "customer_id": str(), "customer_name": str(), "template_id": str(),
-			"status": enum(statuses()...), "items": arr(ref("Item")), "message": str(),
+			"status": enum(statuses()...), "items": arr(ref("Item")), "message": nullable(str()), "erased": erased,
 			"expires_at": nullable(dateTime()), "created_at": dateTime(), "delivered_at": nullable(dateTime()),
 			"opened_at": nullable(dateTime()), "decided_at": nullable(dateTime()), "withdrawn_at": nullable(dateTime()),
 			"opened_by": nullable(str()), "decided_by": nullable(str()),
@@ -90,7 +91,7 @@ func schemas() obj {
 			"supersedes", "superseded_by", "reminded_at", "version", "allowed_actions"}, obj{
 			"id": str(), "offer_id": str(), "reseller_name": str(), "status": enum(statuses()...),
 			"read":  withDescription(boolean(), "Opened, and opened again since a reminder of the expiry."),
-			"items": arr(ref("Item")), "message": str(), "expires_at": nullable(dateTime()), "received_at": dateTime(),
+			"items": arr(ref("Item")), "message": nullable(str()), "erased": erased, "expires_at": nullable(dateTime()), "received_at": dateTime(),
 			"decided_at":    nullable(dateTime()),
 			"supersedes":    nullable(withDescription(str(), "The earlier offer this one replaces.")),
 			"superseded_by": nullable(withDescription(str(), "The offer that replaced this one (status superseded).")),
@@ -112,12 +113,17 @@ func schemas() obj {
 			"position": integer(), "stream": str(), "version": integer(), "type": str(), "schema_version": integer(),
 			"occurred_at":    dateTime(),
 			"actor":          object([]string{"role", "tenant", "subject"}, obj{"role": str(), "tenant": str(), "subject": str()}),
-			"data":           obj{"description": "The event's data, as recorded."},
+			"data":           obj{"description": "The event's data, as recorded, with its personal texts opened (null once their customer was erased)."},
+			"sealed":         obj{"type": "object", "description": "Present when data holds opened texts: their stored (sealed) form, as a JSON merge patch (RFC 7386); data patched with it is what hash covers."},
+			"erased":         obj{"type": "boolean", "description": "Present (true) when texts of data are null because their customer was erased."},
 			"correlation_id": nullable(str()), "causation_id": nullable(str()),
 			"hash":      obj{"type": "string", "description": "Hex SHA-256 of the canonical envelope, prev_hash included: see docs/events.md for how to recompute it from this object."},
 			"prev_hash": nullable(str()),
 		}),
 		"EventList": listOf("Event"),
+		"Erasure": object([]string{"id", "erased_at"}, obj{
+			"id": str(), "erased_at": obj{"type": "string", "format": "date-time", "description": "When the customer was first erased; a repeated erasure answers the same time."},
+		}),
 
 		"CreateResellerRequest": input([]string{"name"}, obj{"name": name()}),
 		"CreateTokenRequest":    createTokenSchema(),

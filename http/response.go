@@ -87,10 +87,11 @@ func templateFromDomain(t *domain.Template, version uint64) templateJSON {
 
 type customerJSON struct {
 	ID          domain.CustomerID          `json:"id"`
-	Name        string                     `json:"name"`
+	Name        *string                    `json:"name"` // null once erased
 	ExternalRef *string                    `json:"external_ref"`
 	OfferCounts map[domain.OfferStatus]int `json:"offer_counts"`
 	Version     uint64                     `json:"version"`
+	Erased      bool                       `json:"erased,omitempty"`
 }
 
 // offerCounts has every status as a key, zero where there are none.
@@ -103,7 +104,11 @@ func offerCounts(in map[domain.OfferStatus]int) map[domain.OfferStatus]int {
 }
 
 func customerFromRecord(c domain.CustomerRecord) customerJSON {
-	return customerJSON{ID: c.ID, Name: c.Name, ExternalRef: optString(c.ExternalRef), OfferCounts: offerCounts(c.OfferCounts), Version: c.Version}
+	out := customerJSON{ID: c.ID, Name: &c.Name, ExternalRef: optString(c.ExternalRef), OfferCounts: offerCounts(c.OfferCounts), Version: c.Version}
+	if c.Erased {
+		out.Name, out.ExternalRef, out.Erased = nil, nil, true
+	}
+	return out
 }
 
 // customerDetailJSON is one customer with its offers, newest first.
@@ -121,7 +126,7 @@ type offerJSON struct {
 	TemplateID      domain.TemplateID  `json:"template_id"`
 	Status          domain.OfferStatus `json:"status"`
 	Items           []itemJSON         `json:"items"`
-	Message         string             `json:"message"`
+	Message         *string            `json:"message"` // null once the customer was erased
 	ExpiresAt       *time.Time         `json:"expires_at"`
 	CreatedAt       time.Time          `json:"created_at"`
 	DeliveredAt     *time.Time         `json:"delivered_at"`
@@ -141,6 +146,7 @@ type offerJSON struct {
 	// (domain.Offer.AllowedActions), so that a client shows exactly the
 	// buttons that will work.
 	AllowedActions []domain.OfferAction `json:"allowed_actions"`
+	Erased         bool                 `json:"erased,omitempty"`
 }
 
 // viewer is who reads an offer and when: an offer's allowed_actions are
@@ -156,7 +162,7 @@ func viewerOf(r *http.Request) viewer { return viewer{actor: identity(r), now: t
 func offerFromView(o domain.OfferView, version uint64, v viewer) offerJSON {
 	out := offerJSON{
 		ID: o.ID, ResellerID: o.ResellerID, CustomerID: o.CustomerID, TemplateID: o.TemplateID,
-		Status: o.Status, Items: itemsJSON(o.Items), Message: o.Message, ExpiresAt: utcPtr(o.ExpiresAt),
+		Status: o.Status, Items: itemsJSON(o.Items), Message: erasable(o.Message, o.Erased), ExpiresAt: utcPtr(o.ExpiresAt),
 		CreatedAt: o.CreatedAt.UTC(), DeliveredAt: utcPtr(o.DeliveredAt), OpenedAt: utcPtr(o.OpenedAt),
 		DecidedAt: utcPtr(o.DecidedAt), WithdrawnAt: utcPtr(o.WithdrawnAt), ExpiredAt: utcPtr(o.ExpiredAt),
 		DeliveryError: optString(o.DeliveryError), Version: version,
@@ -166,15 +172,25 @@ func offerFromView(o domain.OfferView, version uint64, v viewer) offerJSON {
 	}
 	if o.Status == domain.StatusRejected {
 		// A rejection without a reason still has one: the empty one.
-		r := o.RejectionReason
-		out.RejectionReason = &r
+		out.RejectionReason = erasable(o.RejectionReason, o.Erased)
 	}
+	out.Erased = o.Erased
 	return out
+}
+
+// erasable is a text that shows as null once its customer was erased.
+func erasable(s string, erased bool) *string {
+	if erased {
+		return nil
+	}
+	return &s
 }
 
 func (v viewer) offerFromRecord(o domain.OfferRecord) offerJSON {
 	out := offerFromView(o.Offer, o.Version, v)
-	out.CustomerName = optString(o.CustomerName)
+	if !o.Offer.Erased {
+		out.CustomerName = optString(o.CustomerName)
+	}
 	return out
 }
 
@@ -185,7 +201,7 @@ type inboxEntryJSON struct {
 	Status       domain.OfferStatus `json:"status"`
 	Read         bool               `json:"read"`
 	Items        []itemJSON         `json:"items"`
-	Message      string             `json:"message"`
+	Message      *string            `json:"message"` // null once the customer was erased
 	ExpiresAt    *time.Time         `json:"expires_at"`
 	ReceivedAt   time.Time          `json:"received_at"`
 	DecidedAt    *time.Time         `json:"decided_at"`
@@ -195,13 +211,14 @@ type inboxEntryJSON struct {
 	Version      uint64             `json:"version"`
 	// AllowedActions: as an offer's.
 	AllowedActions []domain.OfferAction `json:"allowed_actions"`
+	Erased         bool                 `json:"erased,omitempty"`
 }
 
 func (v viewer) inboxEntryFromRecord(e domain.InboxEntry) inboxEntryJSON {
 	return inboxEntryJSON{AllowedActions: e.Offer.AllowedActions(v.actor, v.now), ID: e.Offer.ID, OfferID: e.Offer.ID, ResellerName: e.ResellerName, Status: e.Offer.Status,
-		Read: e.Read, Items: itemsJSON(e.Offer.Items), Message: e.Offer.Message, ExpiresAt: utcPtr(e.Offer.ExpiresAt),
+		Read: e.Read, Items: itemsJSON(e.Offer.Items), Message: erasable(e.Offer.Message, e.Offer.Erased), ExpiresAt: utcPtr(e.Offer.ExpiresAt),
 		ReceivedAt: e.ReceivedAt.UTC(), DecidedAt: utcPtr(e.Offer.DecidedAt), Supersedes: optID(e.Offer.Supersedes),
-		SupersededBy: optID(e.Offer.SupersededBy), RemindedAt: utcPtr(e.Offer.RemindedAt), Version: e.Version}
+		SupersededBy: optID(e.Offer.SupersededBy), RemindedAt: utcPtr(e.Offer.RemindedAt), Version: e.Version, Erased: e.Offer.Erased}
 }
 
 // optID is id, or nil for none (JSON null).
@@ -246,6 +263,11 @@ type eventJSON struct {
 	CausationID   *string         `json:"causation_id"`
 	Hash          string          `json:"hash"`
 	PrevHash      *string         `json:"prev_hash"`
+	// Sealed is the stored (sealed) form of the texts data shows opened,
+	// as a JSON merge patch: data patched with it is what hash covers.
+	Sealed json.RawMessage `json:"sealed,omitempty"`
+	// Erased marks texts of data shown as null: their customer was erased.
+	Erased bool `json:"erased,omitempty"`
 }
 
 func eventFromAudit(e domain.AuditEvent) eventJSON {
@@ -259,7 +281,7 @@ func eventFromAudit(e domain.AuditEvent) eventJSON {
 	}
 	return eventJSON{ID: e.ID, Position: e.Position, Stream: e.Stream, Version: e.Version, Type: e.Type, SchemaVersion: e.SchemaVersion,
 		OccurredAt: e.OccurredAt.UTC(), Actor: e.Actor, Data: data, CorrelationID: optString(e.CorrelationID),
-		CausationID: optString(e.CausationID), Hash: e.Hash, PrevHash: prev}
+		CausationID: optString(e.CausationID), Hash: e.Hash, PrevHash: prev, Sealed: e.Sealed, Erased: e.Erased}
 }
 
 func optString(s string) *string {

@@ -21,6 +21,7 @@ var (
 	historyReaders  = []domain.Role{domain.RoleReseller, domain.RoleCustomer, domain.RoleAuditor}
 	streamListeners = []domain.Role{domain.RoleReseller, domain.RoleCustomer}
 	everyRole       = []domain.Role{domain.RoleOperator, domain.RoleReseller, domain.RoleCustomer, domain.RoleAuditor}
+	customerErasers = []domain.Role{domain.RoleReseller, domain.RoleOperator}
 )
 
 // uiRoutes are the web UI's routes, served by Config.UI.
@@ -69,6 +70,7 @@ func (s *Server) apiRoutes() []route {
 		{"POST", "/customers", resellerOnly, "customer_create", createCustomerRequest{}, s.handleCustomerCreate},
 		{"GET", "/customers", resellerOnly, "", nil, s.handleCustomerList},
 		{"GET", "/customers/{id}", resellerOnly, "", nil, s.handleCustomerGet},
+		{"POST", "/customers/{id}/erase", customerErasers, "customer_erase", nil, s.handleCustomerErase},
 		{"POST", "/customers/{id}/offers", resellerOnly, "offer_create", createOfferRequest{}, s.handleOfferCreate},
 
 		{"POST", "/campaigns", resellerOnly, "campaign_create", createCampaignRequest{}, s.handleCampaignCreate},

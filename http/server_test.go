@@ -20,11 +20,12 @@ import (
 
 	"github.com/offerflow/offerflow/command"
 	"github.com/offerflow/offerflow/eventstore/eventlog"
+	"github.com/offerflow/offerflow/eventstore/seal"
 	"github.com/offerflow/offerflow/eventstore/sqlite"
 	"github.com/offerflow/offerflow/eventstore/treehead"
 	ofhttp "github.com/offerflow/offerflow/http"
-	"github.com/offerflow/offerflow/http/idempotency"
 	"github.com/offerflow/offerflow/http/ui"
+	"github.com/offerflow/offerflow/idempotency"
 	"github.com/offerflow/offerflow/projections"
 	"github.com/offerflow/offerflow/projections/process"
 )
@@ -50,7 +51,8 @@ var (
 // directory.
 type TestServer struct {
 	*ofhttp.Server
-	Store   *sqlite.Store
+	Store   *sqlite.Store // the log as stored
+	Sealed  *seal.Store   // Store as everything but the tree heads uses it
 	Service *command.Service
 	Reads   *projections.DB
 	Metrics *ofhttp.Metrics
@@ -116,8 +118,16 @@ func MustOpenServer(tb testing.TB, opts ...func(*Options)) *TestServer {
 		}
 	}
 
-	store, err := sqlite.Open(ctx, filepath.Join(dir, "events.db"), sqlite.Config{Synchronous: "NORMAL"})
+	raw, err := sqlite.Open(ctx, filepath.Join(dir, "events.db"), sqlite.Config{Synchronous: "NORMAL"})
 	must(err)
+	keys, err := seal.OpenKeys(ctx, filepath.Join(dir, "keys.db"))
+	if err != nil {
+		_ = raw.Close()
+		tb.Fatal(err)
+	}
+	// Everything but the tree heads works through the sealing store, as
+	// in serve.
+	store := seal.New(raw, keys)
 	closers = append(closers, store.Close)
 	reads, err := projections.OpenDB(ctx, filepath.Join(dir, "read.db"))
 	must(err)
@@ -135,7 +145,7 @@ func MustOpenServer(tb testing.TB, opts ...func(*Options)) *TestServer {
 	if o.LogTo != nil {
 		srvLogger = slog.New(slog.NewJSONHandler(o.LogTo, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	}
-	svc := command.NewService(command.NewHandler(store, command.Config{OnConflict: metrics.AppendConflicts.Inc, Logger: logger, Now: o.Now}))
+	svc := command.NewService(command.NewHandler(store, command.Config{OnConflict: metrics.AppendConflicts.Inc, Logger: logger, Now: o.Now})).WithKeys(keys)
 
 	proj, err := projections.New(reads, store, projections.Config{Logger: logger})
 	must(err)
@@ -178,7 +188,7 @@ func MustOpenServer(tb testing.TB, opts ...func(*Options)) *TestServer {
 	must(err)
 	treeKey, err := treehead.LoadOrCreateKey(filepath.Join(dir, "treehead.key"))
 	must(err)
-	trees, err := treehead.New(ctx, treehead.Config{Store: store, Key: treeKey, Witness: filepath.Join(dir, "merkle.witness"), Logger: logger}, nil)
+	trees, err := treehead.New(ctx, treehead.Config{Store: raw, Key: treeKey, Witness: filepath.Join(dir, "merkle.witness"), Logger: logger}, nil)
 	must(err)
 	closers = append(closers, trees.Close)
 	past, err := projections.NewPast(store, filepath.Join(dir, "asof"), projections.PastConfig{MaxEvents: o.PastMaxEvents})
@@ -216,7 +226,7 @@ func MustOpenServer(tb testing.TB, opts ...func(*Options)) *TestServer {
 		defer scancel()
 		return srv.Shutdown(sctx)
 	})
-	return &TestServer{Server: srv, Store: store, Service: svc, Reads: reads, Metrics: metrics, Log: log, Idem: idem, spec: mustSpec(tb)}
+	return &TestServer{Server: srv, Store: raw, Sealed: store, Service: svc, Reads: reads, Metrics: metrics, Log: log, Idem: idem, spec: mustSpec(tb)}
 }
 
 // testWriter sends log lines to the test log while the test runs.

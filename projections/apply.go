@@ -142,6 +142,12 @@ func (db *DB) applyWith(ctx context.Context, prs []*projector, events []eventsto
 	for k, p := range prs {
 		db.marks.raise(p.name, reached[k])
 	}
+	for i := range events {
+		if events[i].Type == domain.TypeCustomerErased {
+			db.wipeWAL(ctx)
+			break
+		}
+	}
 	return nil
 }
 

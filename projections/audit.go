@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -33,7 +34,67 @@ func newAuditIndex() (*projector, error) {
 		cqrs.NewGroupEventHandler(func(ctx context.Context, e *domain.OfferSuperseded) error { return v.index(ctx, e.OfferID) }),
 		cqrs.NewGroupEventHandler(func(ctx context.Context, e *domain.OfferReminded) error { return v.index(ctx, e.OfferID) }),
 		cqrs.NewGroupEventHandler(func(ctx context.Context, e *domain.LicensesGranted) error { return v.index(ctx, e.OfferID) }),
+		cqrs.NewGroupEventHandler(v.OnCustomerErased),
 	)
+}
+
+// OnCustomerErased nulls the personal texts in the indexed envelopes of the
+// customer's offers and marks them erased, as the log now reads them.
+func (auditIndex) OnCustomerErased(ctx context.Context, e *domain.CustomerErased) error {
+	c, err := changeFrom(ctx)
+	if err != nil {
+		return err
+	}
+	rows, err := c.tx.QueryContext(ctx, `SELECT position, envelope FROM audit_events WHERE customer_id = ?`, e.CustomerID)
+	if err != nil {
+		return fmt.Errorf("erase audit events of %s: %w", e.CustomerID, err)
+	}
+	type row struct {
+		pos int64
+		env []byte
+	}
+	var todo []row
+	for rows.Next() {
+		var r row
+		if err := rows.Scan(&r.pos, &r.env); err != nil {
+			_ = rows.Close()
+			return fmt.Errorf("erase audit events of %s: %w", e.CustomerID, err)
+		}
+		todo = append(todo, r)
+	}
+	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+		return fmt.Errorf("erase audit events of %s: %w", e.CustomerID, err)
+	}
+	for _, r := range todo {
+		var ev domain.AuditEvent
+		if err := json.Unmarshal(r.env, &ev); err != nil {
+			return fmt.Errorf("erase audit event %d: %w", r.pos, err)
+		}
+		data, changed, err := nullTexts(ev.Type, ev.Data)
+		if err != nil {
+			return fmt.Errorf("erase audit event %d: %w", r.pos, err)
+		}
+		if !changed {
+			continue
+		}
+		ev.Data, ev.Erased = data, true
+		b, err := json.Marshal(ev)
+		if err != nil {
+			return fmt.Errorf("erase audit event %d: %w", r.pos, err)
+		}
+		if _, err := c.tx.ExecContext(ctx, `UPDATE audit_events SET envelope = ? WHERE position = ?`, string(b), r.pos); err != nil {
+			return fmt.Errorf("erase audit event %d: %w", r.pos, err)
+		}
+	}
+	return nil
+}
+
+// nullTexts returns data of an event of typ with its personal texts
+// (domain.PersonalTexts) set to null, and whether any was not null.
+func nullTexts(typ string, data json.RawMessage) (json.RawMessage, bool, error) {
+	return domain.RewriteTexts(data, domain.PersonalTexts(typ), func(_ domain.PersonalText, _ json.RawMessage) (json.RawMessage, error) {
+		return json.RawMessage("null"), nil
+	})
 }
 
 // OnOfferCreated records who may see the offer's events, then indexes the

@@ -39,6 +39,20 @@ func (resellerView) OnCustomerWebhookRemoved(ctx context.Context, e *domain.Cust
 	return touchCustomer(ctx, e.CustomerID)
 }
 
+// OnCustomerErased overwrites the customer's name and reference, and the
+// texts of its offers, and marks them erased.
+func (resellerView) OnCustomerErased(ctx context.Context, e *domain.CustomerErased) error {
+	c, err := changeFrom(ctx)
+	if err != nil {
+		return err
+	}
+	if _, err := c.tx.ExecContext(ctx, `UPDATE customers SET name = '', name_key = '', external_ref = '', erased = 1, version = ?
+		WHERE id = ?`, int64(c.env.Version), e.CustomerID); err != nil {
+		return fmt.Errorf("erase customer %s: %w", e.CustomerID, err)
+	}
+	return eraseOffers(ctx, c, "offers", e)
+}
+
 func touchCustomer(ctx context.Context, id domain.CustomerID) error {
 	c, err := changeFrom(ctx)
 	if err != nil {
@@ -92,7 +106,7 @@ func (db *DB) Customers(ctx context.Context, reseller domain.ResellerID, page do
 	limit := limitOf(page.Limit)
 	var pg domain.Page[domain.CustomerRecord]
 	err = db.snapshot(ctx, func(q querier) error {
-		rows, err := q.QueryContext(ctx, `SELECT id, reseller_id, name, external_ref, version, name_key FROM customers
+		rows, err := q.QueryContext(ctx, `SELECT id, reseller_id, name, external_ref, version, erased, name_key FROM customers
 			WHERE reseller_id = ?1 AND (NOT ?2 OR (name_key, id) > (?3, ?4))
 			ORDER BY name_key, id LIMIT ?5`, reseller, after, cur.Key, cur.ID, limit+1)
 		if err != nil {
@@ -117,7 +131,7 @@ func (db *DB) Customers(ctx context.Context, reseller domain.ResellerID, page do
 func (db *DB) Customer(ctx context.Context, reseller domain.ResellerID, id domain.CustomerID) (domain.CustomerRecord, error) {
 	var cs []domain.CustomerRecord
 	err := db.snapshot(ctx, func(q querier) error {
-		cr, err := scanCustomer(q.QueryRowContext(ctx, `SELECT id, reseller_id, name, external_ref, version
+		cr, err := scanCustomer(q.QueryRowContext(ctx, `SELECT id, reseller_id, name, external_ref, version, erased
 			FROM customers WHERE id = ? AND reseller_id = ?`, id, reseller))
 		if err != nil {
 			return err
@@ -160,7 +174,7 @@ func scanCustomer(s interface{ Scan(...any) error }, extra ...any) (domain.Custo
 		c       domain.CustomerRecord
 		version int64
 	)
-	if err := s.Scan(append([]any{&c.ID, &c.ResellerID, &c.Name, &c.ExternalRef, &version}, extra...)...); err != nil {
+	if err := s.Scan(append([]any{&c.ID, &c.ResellerID, &c.Name, &c.ExternalRef, &version, &c.Erased}, extra...)...); err != nil {
 		return domain.CustomerRecord{}, err
 	}
 	c.Version = uint64(version)

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	_ "github.com/mattn/go-sqlite3" // the SQLite driver, registered as "sqlite3"
 )
@@ -110,6 +111,10 @@ func dsn(p string, readOnly, scratch bool) string {
 		q.Set("_synchronous", "NORMAL")
 	}
 	if !readOnly {
+		// Erasure overwrites texts in place; secure_delete makes SQLite
+		// zero what it frees instead of leaving the old bytes in free
+		// pages and cells (see wipeWAL for the write-ahead log).
+		q.Set("_secure_delete", "on")
 		// BEGIN IMMEDIATE: a projector's transaction takes the write lock up
 		// front instead of failing to upgrade a read lock half-way.
 		q.Set("_txlock", "immediate")
@@ -341,4 +346,24 @@ func (db *DB) loadMarks(ctx context.Context) error {
 		return fmt.Errorf("load checkpoints: %w", err)
 	}
 	return nil
+}
+
+// wipeWAL checkpoints the write-ahead log into the file and truncates it,
+// after a batch that erased texts: until then the log still holds the
+// pages as they were before, texts and all. Readers of the file (this
+// process's queries, another process) can keep the checkpoint from
+// finishing; it is tried a few times, then left to the next erasure and
+// to Close, where SQLite checkpoints and removes the log.
+func (db *DB) wipeWAL(ctx context.Context) {
+	for try := 0; try < 20; try++ {
+		var busy, frames, done int
+		if err := db.write.QueryRowContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`).Scan(&busy, &frames, &done); err != nil || busy == 0 {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
 }

@@ -46,18 +46,8 @@ func encodeEnvelope(e *domain.AuditEvent) ([]byte, error) {
 		b = appendJSONString(b, e.Actor.Name)
 	}
 	b = append(b, `},"data":`...)
-	if e.Data == nil {
-		b = append(b, "null"...)
-	} else if compactSafe(e.Data) {
-		b = append(b, e.Data...)
-	} else {
-		// What json.Marshal does with a RawMessage: compact it, escaping
-		// <, >, & and U+2028/2029 as it does in strings.
-		data, err := json.Marshal(e.Data)
-		if err != nil {
-			return nil, fmt.Errorf("encode data: %w", err)
-		}
-		b = append(b, data...)
+	if b, err = appendRaw(b, e.Data); err != nil {
+		return nil, fmt.Errorf("encode data: %w", err)
 	}
 	b = append(b, `,"correlation_id":`...)
 	b = appendJSONString(b, e.CorrelationID)
@@ -71,7 +61,33 @@ func encodeEnvelope(e *domain.AuditEvent) ([]byte, error) {
 	} else {
 		b = appendJSONString(b, *e.PrevHash)
 	}
+	if len(e.Sealed) > 0 {
+		b = append(b, `,"sealed":`...)
+		if b, err = appendRaw(b, e.Sealed); err != nil {
+			return nil, fmt.Errorf("encode sealed: %w", err)
+		}
+	}
+	if e.Erased {
+		b = append(b, `,"erased":true`...)
+	}
 	return append(b, '}'), nil
+}
+
+// appendRaw appends raw as json.Marshal writes a json.RawMessage: null
+// when nil, else compacted, escaping <, >, & and U+2028/2029 as it does in
+// strings (copied as is when that changes nothing).
+func appendRaw(b []byte, raw json.RawMessage) ([]byte, error) {
+	switch {
+	case raw == nil:
+		return append(b, "null"...), nil
+	case compactSafe(raw):
+		return append(b, raw...), nil
+	}
+	data, err := json.Marshal(raw)
+	if err != nil {
+		return nil, err
+	}
+	return append(b, data...), nil
 }
 
 // appendJSONString appends s as json.Marshal writes it: as is between

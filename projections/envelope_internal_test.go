@@ -17,8 +17,8 @@ import (
 func TestEncodeEnvelope(t *testing.T) {
 	// encodeEnvelope writes every field by hand: a new one must be added
 	// there (and here).
-	if n := reflect.TypeFor[domain.AuditEvent]().NumField(); n != 13 {
-		t.Fatalf("domain.AuditEvent has %d fields; encodeEnvelope writes 13", n)
+	if n := reflect.TypeFor[domain.AuditEvent]().NumField(); n != 15 {
+		t.Fatalf("domain.AuditEvent has %d fields; encodeEnvelope writes 15", n)
 	}
 	if n := reflect.TypeFor[domain.Actor]().NumField(); n != 4 {
 		t.Fatalf("domain.Actor has %d fields; encodeEnvelope writes 4", n)
@@ -39,6 +39,9 @@ func TestEncodeEnvelope(t *testing.T) {
 			Position: 1<<64 - 1, Version: 7, SchemaVersion: -2,
 			Data: json.RawMessage(" { \"a\" : [1, 2.50, \"<&>\\u2028\u2029\"], \"b\":null }\n")},
 		domain.AuditEvent{Data: json.RawMessage(`{}`), Actor: domain.Actor{Name: "Ann"}},
+		domain.AuditEvent{Data: json.RawMessage(`{"message":null}`), Erased: true,
+			Sealed: json.RawMessage(`{"message":{"alg":"XChaCha20-Poly1305","ct":"a+b/c=","key":"c1"}}`)},
+		domain.AuditEvent{Data: json.RawMessage(`{"message":"<hi>"}`), Sealed: json.RawMessage(` {"message": {"ct":"&"}} `)},
 	)
 	// Data that compactSafe must tell apart: spaces and escapes inside
 	// strings (kept), outside them (dropped), HTML characters and line

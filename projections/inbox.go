@@ -34,7 +34,18 @@ func newCustomerInbox() (*projector, error) {
 		cqrs.NewGroupEventHandler(v.OnOfferExpired),
 		cqrs.NewGroupEventHandler(v.OnOfferSuperseded),
 		cqrs.NewGroupEventHandler(v.OnOfferReminded),
+		cqrs.NewGroupEventHandler(v.OnCustomerErased),
 	)
+}
+
+// OnCustomerErased overwrites the texts of the customer's offers and marks
+// them erased.
+func (customerInbox) OnCustomerErased(ctx context.Context, e *domain.CustomerErased) error {
+	c, err := changeFrom(ctx)
+	if err != nil {
+		return err
+	}
+	return eraseOffers(ctx, c, "inbox", e)
 }
 
 // OnResellerRegistered keeps the reseller's name, which inbox entries show.

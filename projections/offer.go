@@ -94,7 +94,7 @@ const offerRecordQuery = `SELECT ` + offerRecordColumns + `, coalesce(r.name, ''
 
 const offerRecordColumns = `o.id, o.created_pos, o.reseller_id, o.customer_id, o.template_id, o.status, o.items,
 	o.message, o.expires_at, o.dispatch, o.delivered, o.created_at, o.delivered_at, o.opened_at, o.decided_at,
-	o.withdrawn_at, o.expired_at, o.rejection_reason, o.delivery_error, o.version, o.opened_by, o.decided_by,
+	o.withdrawn_at, o.expired_at, o.rejection_reason, o.delivery_error, o.version, o.opened_by, o.decided_by, o.erased,
 	o.supersedes, o.superseded_by, o.reminded_at, o.reminder_read`
 
 func scanOfferRecord(s interface{ Scan(...any) error }) (domain.OfferRecord, uint64, error) {

@@ -33,7 +33,7 @@ type offerRow struct {
 
 const offerColumns = `id, created_pos, reseller_id, customer_id, template_id, status, items, message, expires_at,
 	dispatch, delivered, created_at, delivered_at, opened_at, decided_at, withdrawn_at, expired_at,
-	rejection_reason, delivery_error, version, opened_by, decided_by, supersedes, superseded_by, reminded_at, reminder_read`
+	rejection_reason, delivery_error, version, opened_by, decided_by, erased, supersedes, superseded_by, reminded_at, reminder_read`
 
 // scanOffer scans offerColumns, then extra.
 func scanOffer(s interface{ Scan(...any) error }, extra ...any) (offerRow, error) {
@@ -48,7 +48,7 @@ func scanOffer(s interface{ Scan(...any) error }, extra ...any) (offerRow, error
 	v := &r.view
 	dest := append([]any{&v.ID, &createdPos, &v.ResellerID, &v.CustomerID, &v.TemplateID, &v.Status, &items, &v.Message,
 		&expires, &v.Dispatch, &isDelivered, &createdAt, &delivered, &opened, &decided, &withdrawn, &expired,
-		&v.RejectionReason, &v.DeliveryError, &version, &v.OpenedBy, &v.DecidedBy, &v.Supersedes, &v.SupersededBy,
+		&v.RejectionReason, &v.DeliveryError, &version, &v.OpenedBy, &v.DecidedBy, &v.Erased, &v.Supersedes, &v.SupersededBy,
 		&reminded, &v.ReminderRead}, extra...)
 	if err := s.Scan(dest...); err != nil {
 		return offerRow{}, err
@@ -76,7 +76,7 @@ func saveOffer(ctx context.Context, tx *sql.Tx, table string, c *cachedOffer) er
 	args := []any{v.ID, int64(c.row.createdPos), v.ResellerID, v.CustomerID, v.TemplateID, v.Status, items, v.Message,
 		nullNanos(v.ExpiresAt), v.Dispatch, v.Delivered, nanos(v.CreatedAt), nullNanos(v.DeliveredAt),
 		nullNanos(v.OpenedAt), nullNanos(v.DecidedAt), nullNanos(v.WithdrawnAt), nullNanos(v.ExpiredAt),
-		v.RejectionReason, v.DeliveryError, int64(c.row.version), v.OpenedBy, v.DecidedBy, v.Supersedes, v.SupersededBy,
+		v.RejectionReason, v.DeliveryError, int64(c.row.version), v.OpenedBy, v.DecidedBy, v.Erased, v.Supersedes, v.SupersededBy,
 		nullNanos(v.RemindedAt), v.ReminderRead}
 	if table == "inbox" {
 		cols += `, reseller_name, received_pos`
@@ -92,7 +92,7 @@ func saveOffer(ctx context.Context, tx *sql.Tx, table string, c *cachedOffer) er
 	return nil
 }
 
-const offerValues = `?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?`
+const offerValues = `?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?`
 
 const offerUpdate = `reseller_id = excluded.reseller_id, customer_id = excluded.customer_id, template_id = excluded.template_id,
 	status = excluded.status, items = excluded.items, message = excluded.message, expires_at = excluded.expires_at,
@@ -100,7 +100,7 @@ const offerUpdate = `reseller_id = excluded.reseller_id, customer_id = excluded.
 	delivered_at = excluded.delivered_at, opened_at = excluded.opened_at, decided_at = excluded.decided_at,
 	withdrawn_at = excluded.withdrawn_at, expired_at = excluded.expired_at,
 	rejection_reason = excluded.rejection_reason, delivery_error = excluded.delivery_error, version = excluded.version,
-	opened_by = excluded.opened_by, decided_by = excluded.decided_by, supersedes = excluded.supersedes,
+	opened_by = excluded.opened_by, decided_by = excluded.decided_by, erased = excluded.erased, supersedes = excluded.supersedes,
 	superseded_by = excluded.superseded_by, reminded_at = excluded.reminded_at, reminder_read = excluded.reminder_read`
 
 // offerEvent folds e, an event of an offer's stream, into the offer's row of
@@ -132,6 +132,19 @@ func offerEvent(ctx context.Context, c *change, table string, id domain.OfferID,
 	}
 	cur.dirty = true
 	return before, cur, nil
+}
+
+// eraseOffers overwrites the texts of every offer of e's customer in
+// table and marks them erased, as folding e into each (Offer.Apply of
+// customer.erased) would. Their versions stay: the event is of the
+// customer's stream, not theirs. The statement names a folded table, so
+// the batch writes its pending rows first and reads them back afterwards.
+func eraseOffers(ctx context.Context, c *change, table string, e *domain.CustomerErased) error {
+	if _, err := c.tx.ExecContext(ctx, `UPDATE `+table+` SET message = '', rejection_reason = '', erased = 1
+		WHERE customer_id = ?`, e.CustomerID); err != nil {
+		return fmt.Errorf("erase %s of %s: %w", table, e.CustomerID, err)
+	}
+	return nil
 }
 
 func nanos(t time.Time) int64 { return t.UnixNano() }

@@ -10,6 +10,7 @@ import (
 	"github.com/offerflow/offerflow/command"
 	"github.com/offerflow/offerflow/domain"
 	"github.com/offerflow/offerflow/eventstore/pubsub"
+	"github.com/offerflow/offerflow/eventstore/seal"
 	"github.com/offerflow/offerflow/eventstore/sqlite"
 	"github.com/offerflow/offerflow/projections"
 )
@@ -37,7 +38,7 @@ func (c *rmClock) Advance(d time.Duration) {
 // database, both real SQLite files in a temporary directory.
 type rmEnv struct {
 	dir   string
-	store *sqlite.Store
+	store *seal.Store // sealing customers' texts, as serve's
 	svc   *command.Service
 	clock *rmClock
 	db    *projections.DB
@@ -49,13 +50,19 @@ func newRMEnv(tb testing.TB) *rmEnv {
 	dir := tb.TempDir()
 	// NORMAL: the tests do not survive power loss, and FULL would spend
 	// their time in fsync.
-	store, err := sqlite.Open(ctx, filepath.Join(dir, "events.db"), sqlite.Config{Synchronous: "NORMAL"})
+	raw, err := sqlite.Open(ctx, filepath.Join(dir, "events.db"), sqlite.Config{Synchronous: "NORMAL"})
 	if err != nil {
 		tb.Fatal(err)
 	}
+	keys, err := seal.OpenKeys(ctx, filepath.Join(dir, "keys.db"))
+	if err != nil {
+		_ = raw.Close()
+		tb.Fatal(err)
+	}
+	store := seal.New(raw, keys)
 	tb.Cleanup(func() { _ = store.Close() })
 	clock := &rmClock{now: time.Date(2025, 1, 31, 9, 0, 0, 0, time.UTC)}
-	svc := command.NewService(command.NewHandler(store, command.Config{Now: clock.Now}))
+	svc := command.NewService(command.NewHandler(store, command.Config{Now: clock.Now})).WithKeys(keys)
 	e := &rmEnv{dir: dir, store: store, svc: svc, clock: clock}
 	e.db = rmOpenDB(tb, filepath.Join(dir, "read.db"))
 	return e

@@ -24,6 +24,7 @@ type rmWorkload struct {
 	resellers []*rmTenant
 	open      []*rmOffer // offers not decided, withdrawn or expired
 	hooks     map[domain.CustomerID]bool
+	erased    map[domain.CustomerID]bool
 	// Customers lists every customer, for checks that go over all.
 	Customers []domain.CustomerID
 }
@@ -51,7 +52,7 @@ type rmOffer struct {
 }
 
 func newRMWorkload(e *rmEnv, seed uint64) *rmWorkload {
-	return &rmWorkload{e: e, rng: rand.New(rand.NewPCG(seed, seed^0x5eed)), hooks: map[domain.CustomerID]bool{}}
+	return &rmWorkload{e: e, rng: rand.New(rand.NewPCG(seed, seed^0x5eed)), hooks: map[domain.CustomerID]bool{}, erased: map[domain.CustomerID]bool{}}
 }
 
 // Run steps until the log holds at least n events.
@@ -82,6 +83,15 @@ func (w *rmWorkload) Step(tb testing.TB) {
 		kind := []domain.ProductKind{domain.KindModule, domain.KindCourse}[w.rng.IntN(2)]
 		p := rmMust[*domain.Product](tb)(w.e.svc.AddProduct(ctx, m, w.name("Product"), kind, terms))
 		t.products = append(t.products, p)
+	case n == 8 && len(t.customers) > 2 && w.rng.IntN(3) == 0:
+		// An erased customer gets no more offers and writes no more texts.
+		i := w.rng.IntN(len(t.customers))
+		c := t.customers[i]
+		if _, _, err := w.e.svc.EraseCustomer(ctx, m, c); err != nil {
+			tb.Fatalf("erase customer %s: %v", c, err)
+		}
+		t.customers = slices.Delete(t.customers, i, i+1)
+		w.erased[c] = true
 	case n < 9 || len(t.customers) == 0:
 		id := rmMust[*domain.Customer](tb)(w.e.svc.RegisterCustomer(ctx, m, w.name("Customer"), "")).ID()
 		t.customers = append(t.customers, id)
@@ -252,7 +262,11 @@ func (w *rmWorkload) moveOffer(tb testing.TB) {
 			rmMust[*domain.Grant](tb)(w.e.svc.GrantLicenses(ctx, sys, of.id))
 		}
 	default:
-		o, _, err = w.e.svc.RejectOffer(ctx, cus, of.id, w.name("Reason"))
+		reason := w.name("Reason")
+		if w.erased[of.o.Customer()] {
+			reason = "" // there is no key to seal a text with any more
+		}
+		o, _, err = w.e.svc.RejectOffer(ctx, cus, of.id, reason)
 	}
 	if err != nil {
 		// Every branch above is chosen to be legal in the offer's state; a

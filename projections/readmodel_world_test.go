@@ -199,7 +199,8 @@ func rmCheckAudit(t *testing.T, e *rmEnv, w *rmWorld) {
 		stored[ev.Position] = domain.AuditEvent{ID: ev.ID, Position: ev.Position, Stream: ev.Stream, Version: ev.Version, Type: ev.Type,
 			SchemaVersion: ev.SchemaVersion, OccurredAt: ev.Metadata.OccurredAt,
 			Actor: domain.Actor{Role: domain.Role(ev.Metadata.Actor.Role), Tenant: ev.Metadata.Actor.Tenant, Subject: ev.Metadata.Actor.Subject},
-			Data:  ev.Data, CorrelationID: ev.Metadata.CorrelationID, CausationID: ev.Metadata.CausationID, Hash: ev.Hash, PrevHash: prev}
+			Data:  ev.Data, CorrelationID: ev.Metadata.CorrelationID, CausationID: ev.Metadata.CausationID, Hash: ev.Hash, PrevHash: prev,
+			Sealed: ev.Sealed, Erased: ev.Erased}
 	}
 	for _, got := range feed {
 		if diff := cmp.Diff(stored[got.Position], got); diff != "" {

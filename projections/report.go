@@ -32,6 +32,7 @@ func newReportView() (*projector, error) {
 		cqrs.NewGroupEventHandler(v.OnOfferRejected),
 		cqrs.NewGroupEventHandler(v.OnOfferWithdrawn),
 		cqrs.NewGroupEventHandler(v.OnOfferExpired),
+		cqrs.NewGroupEventHandler(v.OnCustomerErased),
 	)
 }
 
@@ -261,4 +262,17 @@ func eachRow(ctx context.Context, q querier, query string, args []any, fn func(s
 		}
 	}
 	return rows.Err()
+}
+
+// OnCustomerErased overwrites the rejection reasons the customer wrote:
+// reports count them by code, and by text no more.
+func (reportView) OnCustomerErased(ctx context.Context, e *domain.CustomerErased) error {
+	c, err := changeFrom(ctx)
+	if err != nil {
+		return err
+	}
+	if _, err := c.tx.ExecContext(ctx, `UPDATE report_offers SET reason_text = '' WHERE customer_id = ?`, e.CustomerID); err != nil {
+		return fmt.Errorf("erase report offers of %s: %w", e.CustomerID, err)
+	}
+	return nil
 }

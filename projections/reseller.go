@@ -31,6 +31,7 @@ func newResellerView() (*projector, error) {
 		cqrs.NewGroupEventHandler(v.OnCustomerRegistered),
 		cqrs.NewGroupEventHandler(v.OnCustomerWebhookSet),
 		cqrs.NewGroupEventHandler(v.OnCustomerWebhookRemoved),
+		cqrs.NewGroupEventHandler(v.OnCustomerErased),
 		cqrs.NewGroupEventHandler(v.OnOfferCreated),
 		cqrs.NewGroupEventHandler(v.OnOfferDispatched),
 		cqrs.NewGroupEventHandler(v.OnOfferDelivered),

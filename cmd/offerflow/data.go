@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/offerflow/offerflow/eventstore"
+	"github.com/offerflow/offerflow/eventstore/seal"
 	"github.com/offerflow/offerflow/eventstore/sqlite"
 )
 
@@ -30,12 +31,16 @@ const (
 	// asOfDir holds the scratch read models that serve replays for ?as_of=
 	// queries; serve empties it at start and removes it at stop.
 	asOfDir = "asof"
+	// keysFile holds the keys that seal customers' texts in the log
+	// (eventstore/seal.Keys); destroying one erases a customer.
+	keysFile = "keys.db"
 )
 
 // storeFlags are the flags every command that opens the log shares.
 type storeFlags struct {
 	data       string
 	eventstore string
+	keys       string
 	// logger receives the EventStoreDB client's log lines; nil discards them.
 	logger *slog.Logger
 }
@@ -43,6 +48,51 @@ type storeFlags struct {
 func (f *storeFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.data, "data", "./data", "data directory (created if missing)")
 	fs.StringVar(&f.eventstore, "eventstore", "", "where the log is: sqlite://PATH (one SQLite file several serve processes share) or an EventStoreDB/KurrentDB connection string (esdb://...); empty: the embedded SQLite log in the data directory")
+	fs.StringVar(&f.keys, "keys", "", "key store that seals customers' texts in the log (default: keys.db in the data directory, or PATH-keys.db beside a sqlite://PATH log); nodes sharing a log must share it")
+}
+
+// keysPath is the key store's file: beside a shared SQLite log, so that
+// every node opens the texts the others sealed, as Idempotency-Key records
+// are; in the data directory otherwise.
+func (f *storeFlags) keysPath() string {
+	if f.keys != "" {
+		return f.keys
+	}
+	if p, ok := f.sharedSQLite(); ok && p != "" {
+		return p + "-" + keysFile
+	}
+	return f.path(keysFile)
+}
+
+// seal wraps store, the raw log, in the store that seals customers' texts
+// on append and opens them on read, with the flags' key store: every
+// command that appends or shows events works through it; only what checks
+// hashes (verify's chains and tree, head, import) reads the raw log. Its
+// Close closes store too; on failure store is left open.
+func (f *storeFlags) seal(ctx context.Context, store eventstore.Store) (*seal.Store, error) {
+	keys, err := seal.OpenKeys(ctx, f.keysPath())
+	if err != nil {
+		return nil, err
+	}
+	return seal.New(store, keys), nil
+}
+
+// openSealed is openStore (openLog when existing) wrapped by seal.
+func (f *storeFlags) openSealed(ctx context.Context, existing bool) (*seal.Store, error) {
+	open := f.openStore
+	if existing {
+		open = f.openLog
+	}
+	store, err := open(ctx)
+	if err != nil {
+		return nil, err
+	}
+	s, err := f.seal(ctx, store)
+	if err != nil {
+		_ = store.Close()
+		return nil, err
+	}
+	return s, nil
 }
 
 // sharedLogPollInterval is how often a node on a shared SQLite log looks at

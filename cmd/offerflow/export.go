@@ -19,7 +19,7 @@ func runExport(ctx context.Context, args []string, e env) (err error) {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	store, err := sf.openLog(ctx)
+	store, err := sf.openSealed(ctx, true)
 	if err != nil {
 		return err
 	}

@@ -37,12 +37,14 @@ func runHistory(ctx context.Context, args []string, e env) error {
 	if fs.NArg() > 0 {
 		return usageError{fmt.Sprintf("unexpected arguments: %s", strings.Join(fs.Args(), " "))}
 	}
-	store, err := sf.openLog(ctx)
+	store, err := sf.openSealed(ctx, true)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	evs, err := eventlog.ReadOfferHistory(ctx, store, domain.OfferID(id))
+	// The chains are checked on the events as stored; they are shown with
+	// their texts opened (null once the customer was erased).
+	evs, err := eventlog.ReadOfferHistory(ctx, store.Raw(), domain.OfferID(id))
 	if err != nil {
 		return err
 	}
@@ -63,6 +65,11 @@ func runHistory(ctx context.Context, args []string, e env) error {
 	for _, s := range streams {
 		if err := eventstore.VerifyChain(byStream[s]); err != nil {
 			chainErrs = append(chainErrs, err)
+		}
+	}
+	for i := range evs {
+		if evs[i], err = store.Open(ctx, evs[i]); err != nil {
+			return err
 		}
 	}
 	if *asJSON {

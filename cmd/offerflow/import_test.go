@@ -77,6 +77,15 @@ func TestImport_RoundTrip(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "imported ") {
 		t.Fatalf("import: exit %d\n%s\n%s", code, out, stderr)
 	}
+	// The export holds no key: the customers' texts open in the copy with
+	// the original's key store beside it (docs/audit.md).
+	keys, err := os.ReadFile(filepath.Join(orig, "keys.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(copyDir, "keys.db"), keys, 0o600); err != nil {
+		t.Fatal(err)
+	}
 	if out, stderr, code := runCLI("verify", "--data", copyDir, "--head", heads); code != 0 {
 		t.Fatalf("verify of the import: exit %d\n%s\n%s", code, out, stderr)
 	}

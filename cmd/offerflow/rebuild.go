@@ -17,7 +17,7 @@ func runRebuild(ctx context.Context, args []string, e env) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	store, err := sf.openLog(ctx)
+	store, err := sf.openSealed(ctx, true)
 	if err != nil {
 		return err
 	}

@@ -16,10 +16,11 @@ import (
 	"github.com/offerflow/offerflow/domain"
 	"github.com/offerflow/offerflow/eventstore"
 	"github.com/offerflow/offerflow/eventstore/eventlog"
+	"github.com/offerflow/offerflow/eventstore/seal"
 	"github.com/offerflow/offerflow/eventstore/treehead"
 	ohttp "github.com/offerflow/offerflow/http"
-	"github.com/offerflow/offerflow/http/idempotency"
 	"github.com/offerflow/offerflow/http/ui"
+	"github.com/offerflow/offerflow/idempotency"
 	"github.com/offerflow/offerflow/projections"
 	"github.com/offerflow/offerflow/projections/process"
 )
@@ -47,6 +48,7 @@ type Main struct {
 	log *slog.Logger
 
 	store  eventstore.Store
+	sealed *seal.Store // store, sealing customers' texts: what everything but the tree heads uses
 	rm     *projections.DB
 	past   *projections.Past
 	procDB *sql.DB
@@ -191,6 +193,9 @@ func (m *Main) Run(ctx context.Context) error {
 	if m.store, err = c.openStore(ctx); err != nil {
 		return err
 	}
+	if m.sealed, err = c.seal(ctx, m.store); err != nil {
+		return fmt.Errorf("open key store: %w", err)
+	}
 	if m.rm, err = projections.OpenDB(ctx, c.path(readModelsFile)); err != nil {
 		return fmt.Errorf("open read models: %w", err)
 	}
@@ -198,7 +203,7 @@ func (m *Main) Run(ctx context.Context) error {
 	if err := os.RemoveAll(c.path(asOfDir)); err != nil {
 		return fmt.Errorf("clear %s: %w", c.path(asOfDir), err)
 	}
-	if m.past, err = projections.NewPast(m.store, c.path(asOfDir), projections.PastConfig{MaxEvents: c.asOfMaxEvents}); err != nil {
+	if m.past, err = projections.NewPast(m.sealed, c.path(asOfDir), projections.PastConfig{MaxEvents: c.asOfMaxEvents}); err != nil {
 		return err
 	}
 	if m.procDB, err = process.OpenDB(c.path(processesFile)); err != nil {
@@ -223,17 +228,28 @@ func (m *Main) Run(ctx context.Context) error {
 		return err
 	}
 
-	handler := command.NewHandler(m.store, command.Config{Logger: m.log, OnConflict: metrics.AppendConflicts.Inc})
-	svc := command.NewService(handler)
+	handler := command.NewHandler(m.sealed, command.Config{Logger: m.log, OnConflict: metrics.AppendConflicts.Inc})
+	svc := command.NewService(handler).WithKeys(m.sealed.Keys())
+	// Erasures whose key went but whose event a crash kept from the log
+	// are completed before anything is served.
+	pending, err := m.sealed.Keys().Unrecorded(ctx)
+	if err != nil {
+		return err
+	}
+	for _, p := range pending {
+		if err := svc.RecordErasure(ctx, domain.CustomerID(p.Customer)); err != nil {
+			return err
+		}
+	}
 
-	if m.proj, err = projections.New(m.rm, m.store, projections.Config{
+	if m.proj, err = projections.New(m.rm, m.sealed, projections.Config{
 		Logger: m.log.With("component", "projections"), OnParked: metrics.MessagePoisoned,
 	}); err != nil {
 		return err
 	}
 	newProcesses := func(ctx context.Context) (*process.Processes, error) {
 		return process.NewProcesses(ctx, process.ProcessDeps{
-			Service: svc, Store: m.store, DB: m.procDB, Logger: m.log.With("component", "processes"),
+			Service: svc, Store: m.sealed, DB: m.procDB, Logger: m.log.With("component", "processes"),
 		}, process.ProcessConfig{
 			WebhookAttempts:      c.webhookAttempts,
 			WebhookBackoff:       c.webhookBackoff,
@@ -292,12 +308,12 @@ func (m *Main) Run(ctx context.Context) error {
 		UI:                    web,
 		ChartText:             web.Text,
 		Addr:                  c.addr,
-		Commands:              svc,
+		Commands:              erasingCommands{Service: svc, idem: m.idem},
 		Queries:               m.rm,
 		Past:                  ohttp.PastFrom[*projections.DB](m.past),
-		History:               eventlog.New(m.store), // the truth, with its hash chain
+		History:               eventlog.New(m.sealed), // the truth, with its hash chain
 		TreeHeads:             m.trees,
-		Log:                   eventlog.New(m.store),
+		Log:                   eventlog.New(m.sealed),
 		Tokens:                svc,
 		Idempotency:           m.idem,
 		IdempotencySecret:     secret,
@@ -456,10 +472,32 @@ func (m *Main) Close() error {
 	if m.rm != nil {
 		errs = append(errs, m.rm.Close())
 	}
-	if m.store != nil {
+	if m.sealed != nil {
+		errs = append(errs, m.sealed.Close()) // m.store with it
+	} else if m.store != nil {
 		errs = append(errs, m.store.Close())
 	}
 	return errors.Join(errs...)
+}
+
+// erasingCommands are the service's commands with an erasure that also
+// drops the replies kept for Idempotency-Key: they may hold the erased
+// texts (an offer's message, a customer's name), sealed with the server's
+// secret, which is in the data directory too.
+type erasingCommands struct {
+	*command.Service
+	idem *idempotency.Store
+}
+
+func (c erasingCommands) EraseCustomer(ctx context.Context, m command.Meta, id domain.CustomerID) (time.Time, command.Result, error) {
+	at, res, err := c.Service.EraseCustomer(ctx, m, id)
+	if err != nil {
+		return at, res, err
+	}
+	if err := c.idem.Wipe(ctx); err != nil {
+		return time.Time{}, command.Result{}, fmt.Errorf("erase customer %s: %w", id, err)
+	}
+	return at, res, nil
 }
 
 func storeName(f storeFlags) string {

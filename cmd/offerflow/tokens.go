@@ -57,7 +57,7 @@ func runTokensCreate(ctx context.Context, args []string, e env) error {
 	if err != nil {
 		return usageError{"--role must be one of operator, reseller, customer, auditor"}
 	}
-	store, err := sf.openStore(ctx)
+	store, err := sf.openSealed(ctx, false)
 	if err != nil {
 		return err
 	}
@@ -95,7 +95,7 @@ func runTokensRevoke(ctx context.Context, args []string, e env) error {
 	if err != nil {
 		return err
 	}
-	store, err := sf.openStore(ctx)
+	store, err := sf.openSealed(ctx, false)
 	if err != nil {
 		return err
 	}

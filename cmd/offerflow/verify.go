@@ -45,5 +45,12 @@ func runVerify(ctx context.Context, args []string, e env) error {
 		return errors.Join(treeErr, chainErr)
 	}
 	fmt.Fprintf(e.stdout, "log ok: %d events in %d streams, head %d\n", res.Events, res.Streams, res.Head)
-	return verifyReadModels(ctx, sf, store, e)
+	// The read models hold the texts opened: compare them with a rebuild
+	// that opens them too.
+	sealed, err := sf.seal(ctx, store)
+	if err != nil {
+		return err
+	}
+	defer sealed.Keys().Close()
+	return verifyReadModels(ctx, sf, sealed, e)
 }

@@ -157,6 +157,7 @@ func AuditEvent(e eventstore.Event) domain.AuditEvent {
 		Actor: domain.Actor{Role: domain.Role(e.Metadata.Actor.Role), Tenant: e.Metadata.Actor.Tenant,
 			Subject: e.Metadata.Actor.Subject, Name: e.Metadata.Actor.Name},
 		Data: e.Data, CorrelationID: e.Metadata.CorrelationID, CausationID: e.Metadata.CausationID, Hash: e.Hash,
+		Sealed: e.Sealed, Erased: e.Erased,
 	}
 	if e.PrevHash != "" {
 		prev := e.PrevHash

@@ -28,7 +28,7 @@ const (
 
 // batchFormat is the first byte of a batch payload; a new layout gets a new
 // value, so an old reader fails instead of misreading.
-const batchFormat = 1
+const batchFormat = 2
 
 // batchMessage builds the message that carries evs (at least one) in order.
 // The payload is a compact binary encoding: a batch never leaves the
@@ -41,7 +41,7 @@ func batchMessage(evs []eventstore.Event) *message.Message {
 		e := &evs[i]
 		size += 64 + len(e.ID) + len(e.Stream) + len(e.Type) + len(e.Data) + len(e.Metadata.Actor.Role) +
 			len(e.Metadata.Actor.Tenant) + len(e.Metadata.Actor.Subject) + len(e.Metadata.CorrelationID) +
-			len(e.Metadata.CausationID) + len(e.PrevHash) + len(e.Hash)
+			len(e.Metadata.CausationID) + len(e.PrevHash) + len(e.Hash) + len(e.Sealed)
 	}
 	b := make([]byte, 0, size)
 	b = append(b, batchFormat)
@@ -63,6 +63,13 @@ func batchMessage(evs []eventstore.Event) *message.Message {
 		b = binary.AppendVarint(b, e.Metadata.OccurredAt.UnixNano())
 		b = appendString(b, e.PrevHash)
 		b = appendString(b, e.Hash)
+		// What a sealing store (package seal) opened: since format 2.
+		b = appendString(b, string(e.Sealed))
+		erased := byte(0)
+		if e.Erased {
+			erased = 1
+		}
+		b = append(b, erased)
 	}
 	first, last := evs[0], evs[len(evs)-1]
 	msg := message.NewMessage(first.ID, b)
@@ -112,6 +119,10 @@ func Events(msg *message.Message) ([]eventstore.Event, error) {
 		e.Metadata.CorrelationID, e.Metadata.CausationID = d.str(), d.str()
 		e.Metadata.OccurredAt = time.Unix(0, d.varint()).UTC()
 		e.PrevHash, e.Hash = d.str(), d.str()
+		if sealed := d.bytes(); len(sealed) > 0 {
+			e.Sealed = sealed
+		}
+		e.Erased = d.uvarint() == 1
 		if d.err != nil {
 			break
 		}
@@ -196,7 +207,12 @@ func eventOf(msg *message.Message) (eventstore.Event, error) {
 	if err != nil {
 		return eventstore.Event{}, fmt.Errorf("message %s: bad %s: %w", msg.UUID, MetaSchemaVersion, err)
 	}
+	var sealed []byte
+	if s := md.Get(MetaSealed); s != "" {
+		sealed = []byte(s)
+	}
 	return eventstore.Event{
+		Sealed: sealed, Erased: md.Get(MetaErased) == "true",
 		ID: msg.UUID, Stream: md.Get(MetaStream), Version: version, Position: pos, Type: EventType(msg),
 		SchemaVersion: schema, Data: []byte(msg.Payload),
 		Metadata: eventstore.Metadata{

@@ -47,6 +47,11 @@ const (
 	MetaSchemaVersion = "schema_version"
 	MetaHash          = "hash"
 	MetaPrevHash      = "prev_hash"
+	// MetaSealed and MetaErased carry eventstore.Event's Sealed and Erased,
+	// set when the store opened sealed texts (package seal); absent
+	// otherwise.
+	MetaSealed = "sealed"
+	MetaErased = "erased"
 )
 
 // Position returns the global log position of the event msg carries, as set

@@ -442,6 +442,12 @@ func toMessage(ev eventstore.Event) *message.Message {
 	md[MetaSchemaVersion] = strconv.Itoa(ev.SchemaVersion)
 	md[MetaHash] = ev.Hash
 	md[MetaPrevHash] = ev.PrevHash
+	if len(ev.Sealed) > 0 {
+		md[MetaSealed] = string(ev.Sealed)
+	}
+	if ev.Erased {
+		md[MetaErased] = "true"
+	}
 	msg := message.NewMessage(ev.ID, payload)
 	msg.Metadata = md
 	return msg

@@ -20,10 +20,28 @@ func TestBrowser_German(t *testing.T) {
 	browser := newBrowser(t)
 	st := startStack(t)
 	sd := st.seedScenario(t)
-	base := st.URL
-	de, en := readCatalog(t, "de"), readCatalog(t, "en")
+	germanStory(t, browser, st.URL, sd, desktop)
+	en, de := readCatalog(t, "en"), readCatalog(t, "de")
+	for _, lang := range []string{"en", "de"} {
+		for _, dev := range []device{desktop, phone} {
+			tour(t, browser, st.URL, sd, lang, dev, map[string]map[string]string{"en": en, "de": de}[lang])
+		}
+	}
+}
 
-	r := openTabAs(t, browser, "reseller (de)", "de-DE,de", desktop)
+// TestBrowser_GermanPhone plays the German story on 390x844 phones.
+func TestBrowser_GermanPhone(t *testing.T) {
+	browser := newBrowser(t)
+	st := startStack(t)
+	germanStory(t, browser, st.URL, st.seedScenario(t), phone)
+}
+
+// germanStory plays the story in German in dev's windows, then switches
+// the reseller's page to English.
+func germanStory(t *testing.T, browser context.Context, base string, sd seed, dev device) {
+	t.Helper()
+	de := readCatalog(t, "de")
+	r := openTabAs(t, browser, "reseller (de)", "de-DE,de", dev)
 	r.do("open sign-in", chromedp.Navigate(base+"/"), chromedp.WaitVisible(chromedp.ID("token")))
 	if got := r.text("#signin-submit"); got != "Anmelden" {
 		t.Errorf("sign-in button = %q, want Anmelden", got)
@@ -53,7 +71,7 @@ func TestBrowser_German(t *testing.T) {
 		t.Errorf("offer row = %q, want German dates and the expiry", got)
 	}
 
-	c := openTabAs(t, browser, "customer (de)", "de", desktop)
+	c := openTabAs(t, browser, "customer (de)", "de", dev)
 	c.signIn(base, sd.CustomerToken, "#badge-admin")
 	c.click("open Updates", "#nav-updates")
 	c.do("see the dashboard", chromedp.WaitVisible(chromedp.CSS("#inbox button.entry")))
@@ -73,6 +91,7 @@ func TestBrowser_German(t *testing.T) {
 	if got, year := c.text("#grant-preview"), fmt.Sprint(time.Now().Year()+1); !strings.Contains(got, "Datenschutz-Grundlagen: gültig bis ") || !strings.Contains(got, year) {
 		t.Errorf("what accepting grants = %q, want the license valid until a date in %s", got, year)
 	}
+	c.fits(dev, "the open offer")
 	if bg := eval[string](c, `getComputedStyle(document.getElementById('accept')).backgroundColor`); bg != "rgb(20, 108, 46)" {
 		t.Errorf("Annehmen is %s, want the green confirm button rgb(20, 108, 46)", bg)
 	}
@@ -100,12 +119,7 @@ func TestBrowser_German(t *testing.T) {
 	r.waitFor("the page is in English", `document.documentElement.lang === 'en' && (document.getElementById('nav-templates') || {}).textContent === 'Templates'`)
 	r.do("reload", chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS(tpl+" button.mode")))
 	r.waitFor("still English after the reload, on the same section", `document.documentElement.lang === 'en' && location.hash === '#templates'`)
-
-	for _, lang := range []string{"en", "de"} {
-		for _, dev := range []device{desktop, phone} {
-			tour(t, browser, base, sd, lang, dev, map[string]map[string]string{"en": en, "de": de}[lang])
-		}
-	}
+	r.fits(dev, "the templates after the switch")
 }
 
 // germanDate reports whether s holds a date written the German way (02.12.2026).

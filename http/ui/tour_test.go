@@ -89,6 +89,15 @@ const tooWide = `(() => {
 	return 'scrollWidth ' + document.documentElement.scrollWidth + ', innerWidth ' + window.innerWidth + '; past the edge: ' + out.slice(0, 12).join(', ');
 })()`
 
+// fits fails the test when the page (where) scrolls sideways in dev's
+// window.
+func (tb *tab) fits(dev device, where string) {
+	tb.t.Helper()
+	if !eval[bool](tb, fitsWidth(dev.width)) {
+		tb.t.Errorf("%s: %s scrolls sideways in a %d px window: %s", tb.name, where, dev.width, eval[string](tb, tooWide))
+	}
+}
+
 // visit opens page (a section) by its navigation link when nav is set,
 // waits until ready (a selector) is visible, and checks the page: no message key shown in place
 // of words, and no sideways scrolling (on the desktop too). With ScreenshotsEnv set it
@@ -102,9 +111,7 @@ func (tb *tab) visit(lang string, dev device, page string, nav bool, ready strin
 	if k := eval[string](tb, keyShown); k != "" {
 		tb.t.Errorf("%s: %s page (%s) shows the message key %q", tb.name, page, lang, k)
 	}
-	if !eval[bool](tb, fitsWidth(dev.width)) {
-		tb.t.Errorf("%s: the %s page (%s) scrolls sideways in a %d px window: %s", tb.name, page, lang, dev.width, eval[string](tb, tooWide))
-	}
+	tb.fits(dev, page+" page ("+lang+")")
 	dir := os.Getenv(ScreenshotsEnv)
 	if dir == "" {
 		return

@@ -16,8 +16,8 @@ import (
 	"github.com/offerflow/offerflow/eventstore/sqlite"
 	"github.com/offerflow/offerflow/eventstore/treehead"
 	ohttp "github.com/offerflow/offerflow/http"
-	"github.com/offerflow/offerflow/http/idempotency"
 	"github.com/offerflow/offerflow/http/ui"
+	"github.com/offerflow/offerflow/idempotency"
 	"github.com/offerflow/offerflow/projections"
 	"github.com/offerflow/offerflow/projections/process"
 )

@@ -42,6 +42,12 @@ func processDone(err error) bool {
 	if errors.Is(err, command.ErrConflict) {
 		return false
 	}
+	if errors.Is(err, domain.ErrCustomerErased) {
+		// The customer was erased after the work was asked for (a
+		// campaign's offer): it can never be done, and trying again
+		// changes nothing.
+		return true
+	}
 	switch domain.ErrorCode(err) {
 	case domain.ECONFLICT, domain.ENOTFOUND:
 		return true

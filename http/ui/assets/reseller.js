@@ -148,9 +148,10 @@ function offersView(customerID) {
     live: true,
     async refresh() {
       const [customers, templates] = await Promise.all([listAll('/v1/customers'), listAll('/v1/templates')]);
-      list.names = new Map(customers.map((c) => [c.id, c.name]));
+      list.names = new Map(customers.map((c) => [c.id, customerName(c)]));
       if (customerID) heading.textContent = list.names.get(customerID) || customerID;
-      fillSelect(customerSel, customers, (c) => c.name, t('offers.choose.customer'));
+      // An erased customer can receive no offers (422).
+      fillSelect(customerSel, customers.filter((c) => !c.erased), customerName, t('offers.choose.customer'));
       fillSelect(templateSel, templates,
         (tp) => t(tp.items.length === 1 ? 'template.option.one' : 'template.option.other', {name: tp.name, n: fmtNumber(tp.items.length)}),
         t('offers.choose.template'));
@@ -304,7 +305,7 @@ function customersView() {
       const counts = Object.entries(c.offer_counts || {}).filter(([, n]) => n > 0);
       const total = counts.reduce((sum, [, n]) => sum + n, 0);
       return h('tr', {dataset: {key: c.id, customerId: c.id}},
-        h('td', null, h('a', {href: `#customers/${encodeURIComponent(c.id)}`, class: 'customer-link'}, c.name)),
+        h('td', null, h('a', {href: `#customers/${encodeURIComponent(c.id)}`, class: 'customer-link'}, customerName(c))),
         h('td', null, c.external_ref || ''),
         h('td', {class: 'counts'}, counts.length === 0 ? h('span', {class: 'muted'}, t('customers.counts.none'))
           : counts.map(([st, n]) => h('span', {class: 'count', dataset: {status: st}}, statusBadge(st), ` ${fmtNumber(n)}`))),
@@ -312,4 +313,10 @@ function customersView() {
     }));
   };
   return view;
+}
+
+// customerName is what the UI calls a customer: its name, or a mark once
+// it was erased (the API then answers name null with erased: true).
+function customerName(c) {
+  return c.erased ? t('customer.erased') : c.name;
 }

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	ofhttp "github.com/offerflow/offerflow/http"
-	"github.com/offerflow/offerflow/http/idempotency"
+	"github.com/offerflow/offerflow/idempotency"
 )
 
 // clock is a settable time source.

@@ -77,6 +77,8 @@ func Open(ctx context.Context, path string, cfg Config) (*Store, error) {
 	q.Set("_busy_timeout", "5000")
 	q.Set("_journal_mode", "WAL")
 	q.Set("_synchronous", "NORMAL")
+	// Wipe deletes replies that may hold erased texts: zero what it frees.
+	q.Set("_secure_delete", "on")
 	// BEGIN IMMEDIATE: Begin reads and then writes; taking the write lock up
 	// front keeps two claims of one key from both seeing it free.
 	q.Set("_txlock", "immediate")
@@ -197,4 +199,22 @@ func (s *Store) purge(ctx context.Context) {
 		// depend on it.
 		_, _ = s.Purge(ctx)
 	}
+}
+
+// Wipe deletes every kept reply, and checkpoints and truncates the
+// write-ahead log, so that no reply's bytes stay in the file: an erasure
+// calls it, since replies (an offer with its message, a customer with its
+// name) may hold the texts erased, and which ones does not show in a row
+// (its response is sealed). It costs only replays: a retried request whose
+// reply is gone runs again, and the command side's idempotency seeds keep
+// it from writing twice.
+func (s *Store) Wipe(ctx context.Context) error {
+	if _, err := s.db.ExecContext(ctx, `DELETE FROM idempotency_keys WHERE done = 1`); err != nil {
+		return fmt.Errorf("idempotency wipe: %w", err)
+	}
+	var busy, frames, done int
+	if err := s.db.QueryRowContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`).Scan(&busy, &frames, &done); err != nil {
+		return fmt.Errorf("idempotency wipe: %w", err)
+	}
+	return nil
 }

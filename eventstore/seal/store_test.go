@@ -1,0 +1,227 @@
+package seal_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/offerflow/offerflow/domain"
+	"github.com/offerflow/offerflow/eventstore"
+	"github.com/offerflow/offerflow/eventstore/seal"
+	"github.com/offerflow/offerflow/eventstore/sqlite"
+)
+
+func openStore(t *testing.T) (*seal.Store, string) {
+	t.Helper()
+	ctx := context.Background()
+	dir := t.TempDir()
+	raw, err := sqlite.Open(ctx, filepath.Join(dir, "events.db"), sqlite.Config{Synchronous: "NORMAL"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := seal.OpenKeys(ctx, filepath.Join(dir, "keys.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := seal.New(raw, keys)
+	t.Cleanup(func() { _ = s.Close() })
+	return s, dir
+}
+
+func newEvent(id, typ string, v any) eventstore.NewEvent {
+	data, _ := json.Marshal(v)
+	return eventstore.NewEvent{ID: id, Type: typ, SchemaVersion: domain.SchemaVersion(typ), Data: data,
+		Metadata: eventstore.Metadata{Actor: eventstore.Actor{Role: "reseller", Tenant: "r1", Subject: "t"}, OccurredAt: time.Now().UTC()}}
+}
+
+// TestStore_SealOpenErase follows a customer's texts through the store:
+// sealed in the log, opened for readers, null once the key is destroyed,
+// with the chain intact throughout.
+func TestStore_SealOpenErase(t *testing.T) {
+	ctx := context.Background()
+	s, dir := openStore(t)
+	const name, msg, reason = "Stadtwerke Kleinstadt", "Ihr Angebot, Herr Maier", "zu teuer für uns"
+	if _, err := s.Append(ctx, "customer-c1", eventstore.NoStream, newEvent("e1", domain.TypeCustomerRegistered,
+		domain.CustomerRegistered{CustomerID: "c1", ResellerID: "r1", Name: name})); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Append(ctx, "offer-o1", eventstore.NoStream,
+		newEvent("e2", domain.TypeOfferCreated, domain.OfferCreated{OfferID: "o1", ResellerID: "r1", CustomerID: "c1", TemplateID: "t1", Message: msg}),
+		newEvent("e3", domain.TypeOfferDispatched, domain.OfferDispatched{OfferID: "o1", Dispatch: 1})); err != nil {
+		t.Fatal(err)
+	}
+	// offer.rejected names no customer: the store finds it from the offer.
+	if _, err := s.Append(ctx, "offer-o1", 2, newEvent("e4", domain.TypeOfferRejected,
+		domain.OfferRejected{OfferID: "o1", Reason: domain.RejectionReason{Text: reason}})); err != nil {
+		t.Fatal(err)
+	}
+
+	raw, err := s.Raw().ReadAll(ctx, 0, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range raw {
+		for _, text := range []string{name, msg, reason} {
+			if bytes.Contains(e.Data, []byte(text)) {
+				t.Errorf("%s stored %q in the clear: %s", e.Type, text, e.Data)
+			}
+		}
+	}
+	opened, err := s.ReadAll(ctx, 0, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	texts := func(evs []eventstore.Event) (got []any) {
+		for _, e := range evs {
+			var m map[string]any
+			if err := json.Unmarshal(e.Data, &m); err != nil {
+				t.Fatal(err)
+			}
+			switch e.Type {
+			case domain.TypeCustomerRegistered:
+				got = append(got, m["name"])
+			case domain.TypeOfferCreated:
+				got = append(got, m["message"])
+			case domain.TypeOfferRejected:
+				got = append(got, m["reason"].(map[string]any)["text"])
+			}
+		}
+		return got
+	}
+	if got := texts(opened); len(got) != 3 || got[0] != name || got[1] != msg || got[2] != reason {
+		t.Fatalf("opened texts = %v", got)
+	}
+	for i, e := range opened {
+		if e.Erased {
+			t.Errorf("event %d erased before the erasure", i)
+		}
+		stored, err := e.Stored()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if h, err := eventstore.Hash(stored); err != nil || h != e.Hash {
+			t.Errorf("event %d: the data sealed patches back does not hash to the stored hash (%v)", i, err)
+		}
+	}
+
+	first := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	at, err := s.Keys().Destroy(ctx, "c1", first)
+	if err != nil || !at.Equal(first) {
+		t.Fatalf("Destroy = %v, %v", at, err)
+	}
+	if at, err := s.Keys().Destroy(ctx, "c1", first.Add(time.Hour)); err != nil || !at.Equal(first) {
+		t.Fatalf("Destroy again = %v, %v; want the first time", at, err)
+	}
+	erased, err := s.ReadAll(ctx, 0, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := texts(erased); len(got) != 3 || got[0] != nil || got[1] != nil || got[2] != nil {
+		t.Fatalf("texts after the erasure = %v, want nulls", got)
+	}
+	for i, e := range erased {
+		if want := domain.PersonalTexts(e.Type) != nil; e.Erased != want {
+			t.Errorf("event %d (%s): erased = %v, want %v", i, e.Type, e.Erased, want)
+		}
+		stored, err := e.Stored()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := eventstore.VerifyChain([]eventstore.Event{stored}); err != nil && e.Version == 1 {
+			t.Errorf("event %d no longer verifies after the erasure: %v", i, err)
+		}
+	}
+	if err := eventstore.VerifyChain(erased[1:3]); err == nil {
+		t.Error("the chain verified on opened data: it must only verify on the stored form")
+	}
+	raw2, _ := s.Raw().ReadAll(ctx, 0, 100)
+	if err := eventstore.VerifyChain(raw2[1:]); err != nil {
+		t.Errorf("stored chain after the erasure: %v", err)
+	}
+
+	// No text can be written for the customer any more, and no new key is
+	// made for it.
+	_, err = s.Append(ctx, "offer-o2", eventstore.NoStream, newEvent("e5", domain.TypeOfferCreated,
+		domain.OfferCreated{OfferID: "o2", ResellerID: "r1", CustomerID: "c1", TemplateID: "t1", Message: "neu"}))
+	if !errors.Is(err, domain.ErrCustomerErased) {
+		t.Fatalf("append a text of an erased customer: %v, want ErrCustomerErased", err)
+	}
+	// An empty text is no text: it is stored as it is.
+	if _, err := s.Append(ctx, "offer-o2", eventstore.NoStream, newEvent("e6", domain.TypeOfferCreated,
+		domain.OfferCreated{OfferID: "o2", ResellerID: "r1", CustomerID: "c1", TemplateID: "t1"})); err != nil {
+		t.Fatalf("append an empty text of an erased customer: %v", err)
+	}
+
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "keys.db-wal")); err == nil {
+		if b, _ := os.ReadFile(filepath.Join(dir, "keys.db-wal")); len(b) > 0 {
+			t.Errorf("keys.db-wal holds %d bytes after Close", len(b))
+		}
+	}
+}
+
+// TestStore_ChangedCiphertextFails: a sealed text whose bytes changed is an
+// error for readers, never shown as erased or as garbage.
+func TestStore_ChangedCiphertextFails(t *testing.T) {
+	ctx := context.Background()
+	s, _ := openStore(t)
+	if _, err := s.Append(ctx, "customer-c1", eventstore.NoStream, newEvent("e1", domain.TypeCustomerRegistered,
+		domain.CustomerRegistered{CustomerID: "c1", ResellerID: "r1", Name: "Kunde"})); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := s.Raw().ReadAll(ctx, 0, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var data map[string]json.RawMessage
+	if err := json.Unmarshal(raw[0].Data, &data); err != nil {
+		t.Fatal(err)
+	}
+	var name map[string]string
+	if err := json.Unmarshal(data["name"], &name); err != nil {
+		t.Fatal(err)
+	}
+	ct := []byte(name["ct"])
+	if ct[5] == 'A' {
+		ct[5] = 'B'
+	} else {
+		ct[5] = 'A'
+	}
+	name["ct"] = string(ct)
+	data["name"], _ = json.Marshal(name)
+	raw[0].Data, _ = json.Marshal(data)
+	if _, err := s.Open(ctx, raw[0]); err == nil {
+		t.Fatal("a changed ciphertext opened")
+	}
+	// Moved to another event, an intact ciphertext does not open either.
+	raw2, _ := s.Raw().ReadAll(ctx, 0, 10)
+	raw2[0].ID = "e2"
+	if _, err := s.Open(ctx, raw2[0]); err == nil {
+		t.Fatal("a ciphertext opened in another event")
+	}
+}
+
+// TestStore_PlainTextsOfOldEvents: events stored before texts were sealed
+// read as they are.
+func TestStore_PlainTextsOfOldEvents(t *testing.T) {
+	ctx := context.Background()
+	s, _ := openStore(t)
+	if _, err := s.Raw().Append(ctx, "customer-c1", eventstore.NoStream, newEvent("e1", domain.TypeCustomerRegistered,
+		domain.CustomerRegistered{CustomerID: "c1", ResellerID: "r1", Name: "Altkunde"})); err != nil {
+		t.Fatal(err)
+	}
+	evs, err := s.ReadAll(ctx, 0, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(evs[0].Data, []byte(`"name":"Altkunde"`)) || evs[0].Sealed != nil || evs[0].Erased {
+		t.Fatalf("old event read as %s (sealed %s, erased %v)", evs[0].Data, evs[0].Sealed, evs[0].Erased)
+	}
+}
