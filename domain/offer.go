@@ -67,7 +67,7 @@ type Offer struct {
 	// content, for CreateRevision. Only the command side needs it, so it
 	// is not part of the view.
 	revision *OfferSuperseded
-	erased        bool
+	erased   bool
 }
 
 // OfferView is a read-only copy of an offer's state, for projections and
