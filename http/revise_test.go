@@ -47,6 +47,19 @@ func TestOffer_Revise(t *testing.T) {
 	if was["status"] != "superseded" || was["superseded_by"] != id {
 		t.Fatalf("old offer after the revision: %v", was)
 	}
+	var report struct {
+		Items []struct {
+			Counts map[string]int `json:"counts"`
+		} `json:"items"`
+	}
+	r.Must(t, 200, "GET", fmt.Sprintf("/v1/reports/offers?min_position=%d", pos), nil).Decode(t, &report)
+	superseded := 0
+	for _, it := range report.Items {
+		superseded += it.Counts["superseded"]
+	}
+	if superseded != 1 {
+		t.Errorf("the report counts %d superseded offers, want 1: %+v", superseded, report.Items)
+	}
 	r.WaitStatus(t, id, "waiting_for_confirmation")
 
 	// The customer sees the successor replace the earlier offer, and one

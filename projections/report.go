@@ -32,6 +32,7 @@ func newReportView() (*projector, error) {
 		cqrs.NewGroupEventHandler(v.OnOfferRejected),
 		cqrs.NewGroupEventHandler(v.OnOfferWithdrawn),
 		cqrs.NewGroupEventHandler(v.OnOfferExpired),
+		cqrs.NewGroupEventHandler(v.OnOfferSuperseded),
 		cqrs.NewGroupEventHandler(v.OnCustomerErased),
 	)
 }
@@ -106,6 +107,12 @@ func (v reportView) OnOfferRejected(ctx context.Context, e *domain.OfferRejected
 // OnOfferWithdrawn: the reseller took it back.
 func (v reportView) OnOfferWithdrawn(ctx context.Context, e *domain.OfferWithdrawn) error {
 	return v.status(ctx, e.OfferID, domain.StatusWithdrawn, nil, domain.RejectionReason{})
+}
+
+// OnOfferSuperseded: a revision replaced it; the revision is an offer of
+// its own, counted from its offer.created.
+func (v reportView) OnOfferSuperseded(ctx context.Context, e *domain.OfferSuperseded) error {
+	return v.status(ctx, e.OfferID, domain.StatusSuperseded, nil, domain.RejectionReason{})
 }
 
 // OnOfferExpired: its deadline passed undecided.
