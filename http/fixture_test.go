@@ -68,8 +68,17 @@ func (c Client) SendOffer(tb testing.TB, customer, template, message string) str
 func (c Client) WaitStatus(tb testing.TB, offer, status string) map[string]any {
 	tb.Helper()
 	var last map[string]any
+	// 404 is "not yet": an offer a campaign names is made by the campaign
+	// process after the 202, and read models follow the log.
 	Eventually(tb, 10*time.Second, fmt.Sprintf("offer %s to be %s", offer, status), func() bool {
-		last = c.Must(tb, 200, "GET", "/v1/offers/"+offer, nil).Map(tb)
+		got := c.Do(tb, "GET", "/v1/offers/"+offer, nil)
+		if got.Status == 404 {
+			return false
+		}
+		if got.Status != 200 {
+			tb.Fatalf("GET /v1/offers/%s: %s", offer, got)
+		}
+		last = got.Map(tb)
 		return last["status"] == status
 	})
 	return last
