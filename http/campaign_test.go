@@ -64,8 +64,13 @@ func TestCampaign(t *testing.T) {
 	first := r.Must(t, 202, "POST", "/v1/campaigns", body, key...)
 	before := ts.Head(t)
 	again := r.Must(t, 202, "POST", "/v1/campaigns", body, key...)
-	if string(again.Body) != string(first.Body) || ts.Head(t) != before {
-		t.Errorf("replay %s, first %s; head %d -> %d", again.Body, first.Body, before, ts.Head(t))
+	// The first campaign's process goes on writing its offer meanwhile, so
+	// the head may move: what counts is that the replay itself wrote nothing.
+	if string(again.Body) != string(first.Body) {
+		t.Errorf("replay %s, first %s", again.Body, first.Body)
+	}
+	if wrote := ts.Wrote(t, before, again); len(wrote) != 0 {
+		t.Errorf("the replay wrote %v", wrote)
 	}
 	r.Must(t, 422, "POST", "/v1/campaigns", map[string]any{"template_id": w.Template, "customer_ids": []string{third}}, key...)
 
