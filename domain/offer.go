@@ -67,6 +67,9 @@ type Offer struct {
 	// content, for CreateRevision. Only the command side needs it, so it
 	// is not part of the view.
 	revision *OfferSuperseded
+	// campaign is the campaign the offer was sent in, which its revisions
+	// stay in; like revision, only the command side needs it.
+	campaign CampaignID
 	erased   bool
 }
 
@@ -292,7 +295,8 @@ func (o *Offer) Revise(successor OfferID, r Revision, now time.Time) ([]Event, e
 }
 
 // CreateRevision records the successor of old, which a revision superseded,
-// with the content the revision recorded, and its dispatch to delivery.
+// with the content the revision recorded, in old's campaign if it had one,
+// and its dispatch to delivery.
 func (o *Offer) CreateRevision(old *Offer, now time.Time) ([]Event, error) {
 	if o.Exists() {
 		return nil, ErrOfferExists
@@ -303,7 +307,7 @@ func (o *Offer) CreateRevision(old *Offer, now time.Time) ([]Event, error) {
 	r := old.revision
 	return []Event{
 		&OfferCreated{OfferID: r.SupersededBy, ResellerID: old.reseller, CustomerID: old.customer, TemplateID: r.TemplateID,
-			Items: cloneItems(r.Items), Message: r.Message, ExpiresAt: cloneTime(r.ExpiresAt), At: now, Supersedes: old.id},
+			Items: cloneItems(r.Items), Message: r.Message, ExpiresAt: cloneTime(r.ExpiresAt), CampaignID: old.campaign, At: now, Supersedes: old.id},
 		&OfferDispatched{OfferID: r.SupersededBy, Dispatch: 1, At: now},
 	}, nil
 }
@@ -492,7 +496,7 @@ func (o *Offer) Apply(e Event) {
 	case *OfferCreated:
 		o.id, o.reseller, o.customer, o.template = ev.OfferID, ev.ResellerID, ev.CustomerID, ev.TemplateID
 		o.items, o.message, o.expiresAt = cloneItems(ev.Items), ev.Message, cloneTime(ev.ExpiresAt)
-		o.createdAt, o.status, o.supersedes = ev.At, StatusWaiting, ev.Supersedes
+		o.createdAt, o.status, o.supersedes, o.campaign = ev.At, StatusWaiting, ev.Supersedes, ev.CampaignID
 	case *OfferDispatched:
 		o.dispatch, o.status, o.deliveryError = ev.Dispatch, StatusWaiting, ""
 	case *OfferDelivered:

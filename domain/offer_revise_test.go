@@ -115,6 +115,20 @@ func TestOffer_CreateRevision(t *testing.T) {
 			t.Fatalf("successor: status %s supersedes %q", v.Status, v.Supersedes)
 		}
 	})
+	t.Run("KeepsTheCampaign", func(t *testing.T) {
+		// A campaign's offer revised stays in the campaign: its counts and
+		// its offers list follow the successor.
+		evs := created(nil)
+		evs[0].(*domain.OfferCreated).CampaignID = "k1"
+		inCampaign := fold(&domain.Offer{}, evs...)
+		revised, err := inCampaign.Revise(offer2, domain.Revision{Message: ptr("Neu")}, when)
+		mustApply(t, inCampaign, revised, err)
+		got, err := (&domain.Offer{}).CreateRevision(inCampaign, when)
+		wantErr(t, err, nil)
+		if c := got[0].(*domain.OfferCreated); c.CampaignID != "k1" || c.Supersedes != offer1 {
+			t.Fatalf("successor created in campaign %q superseding %q, want k1 and %s", c.CampaignID, c.Supersedes, offer1)
+		}
+	})
 	t.Run("ErrExists", func(t *testing.T) {
 		n := fold(&domain.Offer{}, created(nil)...)
 		_, err := n.CreateRevision(old, when)

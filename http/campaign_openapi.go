@@ -20,7 +20,7 @@ func campaignOperations() []op {
 			params:  listParams(), ok: 200, okSchema: ref("CampaignList"), errors: []int{400, 401, 403, 422, 503}},
 		{method: "GET", path: "/v1/campaigns/{id}", id: "getCampaign", roles: "reseller",
 			summary: "One campaign with its offers and their counts by status (from the read models; an offer the campaign process " +
-				"has not created yet counts as waiting).",
+				"has not created yet counts as waiting; a revised offer's successor is listed and counted in its place).",
 			params: queryParams(id), ok: 200, okSchema: ref("Campaign"), okETag: true, errors: []int{401, 403, 404, 422, 503}},
 		{method: "GET", path: "/v1/reports/offers", id: "offerReport", roles: "reseller",
 			summary: "The reseller's offers created in [from, to), grouped by template (default), customer or month (YYYY-MM, UTC): " +

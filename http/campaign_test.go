@@ -165,3 +165,79 @@ func TestCampaign_BadInput(t *testing.T) {
 		t.Errorf("the log moved from %d to %d", before, after)
 	}
 }
+
+// TestCampaign_Revise revises an offer of a campaign: its successor is
+// created in the same campaign (its offer.created names it), takes its
+// place in the campaign's offers, and the counts count the successor, not
+// both.
+func TestCampaign_Revise(t *testing.T) {
+	ts := MustOpenServer(t)
+	w := NewWorld(t, ts)
+	r := w.ResellerC
+	var c struct {
+		ID     string
+		Offers []struct {
+			CustomerID string `json:"customer_id"`
+			OfferID    string `json:"offer_id"`
+		}
+	}
+	r.Must(t, 202, "POST", "/v1/campaigns", map[string]any{"template_id": w.Template,
+		"customer_ids": []string{w.Customer, w.SiblingCustomer}, "message": "Für beide"}).Decode(t, &c)
+	for _, o := range c.Offers {
+		r.WaitStatus(t, o.OfferID, "waiting_for_confirmation")
+	}
+	old := c.Offers[0].OfferID
+	next := str(t, r.Must(t, 202, "POST", "/v1/offers/"+old+"/revise", map[string]string{"message": "Nur für Sie"}).Map(t), "id")
+	r.WaitStatus(t, next, "waiting_for_confirmation")
+
+	var hist struct {
+		Items []struct {
+			Type string
+			Data map[string]any
+		}
+	}
+	r.Must(t, 200, "GET", "/v1/offers/"+next+"/history", nil).Decode(t, &hist)
+	if len(hist.Items) == 0 || hist.Items[0].Type != "offer.created" || hist.Items[0].Data["campaign_id"] != c.ID ||
+		hist.Items[0].Data["supersedes"] != old {
+		t.Fatalf("the successor's offer.created: %+v, want campaign_id %s and supersedes %s", hist.Items, c.ID, old)
+	}
+
+	// counts waits until the campaign shows want and returns it.
+	counts := func(want map[string]float64) map[string]any {
+		t.Helper()
+		var got map[string]any
+		Eventually(t, 10*time.Second, fmt.Sprintf("the campaign's counts %v", want), func() bool {
+			got = r.Must(t, 200, "GET", "/v1/campaigns/"+c.ID, nil).Map(t)
+			n, _ := got["counts"].(map[string]any)
+			for st, v := range want {
+				if n[st] != v {
+					return false
+				}
+			}
+			return true
+		})
+		return got
+	}
+	got := counts(map[string]float64{"waiting_for_confirmation": 2, "superseded": 0})
+	offers := got["offers"].([]any)
+	if len(offers) != 2 {
+		t.Fatalf("campaign offers %v, want 2", offers)
+	}
+	for i, want := range []string{next, c.Offers[1].OfferID} {
+		if o := offers[i].(map[string]any); o["offer_id"] != want || o["customer_id"] != c.Offers[i].CustomerID {
+			t.Errorf("campaign offer %d: %v, want %s to %s", i, o, want, c.Offers[i].CustomerID)
+		}
+	}
+	w.CustomerC.Must(t, 200, "POST", "/v1/inbox/"+next+"/accept", nil)
+	counts(map[string]float64{"accepted": 1, "waiting_for_confirmation": 1, "superseded": 0})
+	var list struct {
+		Items []struct {
+			ID     string
+			Counts map[string]int
+		}
+	}
+	r.Must(t, 200, "GET", "/v1/campaigns", nil).Decode(t, &list)
+	if len(list.Items) != 1 || list.Items[0].Counts["accepted"] != 1 || list.Items[0].Counts["superseded"] != 0 {
+		t.Errorf("campaign list %+v, want the accepted successor counted", list.Items)
+	}
+}

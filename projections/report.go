@@ -63,7 +63,8 @@ func (reportView) OnCampaignStarted(ctx context.Context, e *domain.CampaignStart
 	return nil
 }
 
-// OnOfferCreated adds the offer's row, waiting.
+// OnOfferCreated adds the offer's row, waiting, and moves a revision into
+// its predecessor's campaign.
 func (reportView) OnOfferCreated(ctx context.Context, e *domain.OfferCreated) error {
 	c, err := changeFrom(ctx)
 	if err != nil {
@@ -75,6 +76,17 @@ func (reportView) OnOfferCreated(ctx context.Context, e *domain.OfferCreated) er
 		VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (offer_id) DO NOTHING`,
 		e.OfferID, e.ResellerID, e.TemplateID, e.CustomerID, at.UnixMilli(), at.Format("2006-01"), domain.StatusWaiting); err != nil {
 		return fmt.Errorf("insert report row of offer %s: %w", e.OfferID, err)
+	}
+	// A revision takes the place of the offer it supersedes in that offer's
+	// campaign: the campaign lists one offer per customer, the current one,
+	// and counts it rather than both. Found by the superseded offer, not by
+	// e.CampaignID, so that revisions stored before successors carried the
+	// campaign (a log of an earlier build) are placed the same way.
+	if e.Supersedes != "" {
+		if _, err := c.tx.ExecContext(ctx, `UPDATE campaign_offers SET offer_id = ? WHERE offer_id = ?`,
+			e.OfferID, e.Supersedes); err != nil {
+			return fmt.Errorf("put revision %s in the campaign of offer %s: %w", e.OfferID, e.Supersedes, err)
+		}
 	}
 	return nil
 }
