@@ -270,6 +270,12 @@ type eventJSON struct {
 	Erased bool `json:"erased,omitempty"`
 }
 
+// HistoryEvent returns e in the JSON shape the API gives events in an
+// offer's history and the audit feed (GET /v1/offers/{id}/history,
+// GET /v1/audit/events), for tools that print events as the API shows
+// them (offerflow history --json): one shape, defined here once.
+func HistoryEvent(e domain.AuditEvent) any { return eventFromAudit(e) }
+
 func eventFromAudit(e domain.AuditEvent) eventJSON {
 	data := e.Data
 	if len(data) == 0 {

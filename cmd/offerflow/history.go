@@ -12,6 +12,7 @@ import (
 	"github.com/offerflow/offerflow/domain"
 	"github.com/offerflow/offerflow/eventstore"
 	"github.com/offerflow/offerflow/eventstore/eventlog"
+	ohttp "github.com/offerflow/offerflow/http"
 )
 
 // runHistory prints every event of one offer and of the streams it caused
@@ -20,7 +21,7 @@ func runHistory(ctx context.Context, args []string, e env) error {
 	fs := newFlagSet("history", e)
 	var sf storeFlags
 	sf.register(fs)
-	asJSON := fs.Bool("json", false, "print the events as NDJSON envelopes")
+	asJSON := fs.Bool("json", false, "print the events as NDJSON, each as GET /v1/offers/{id}/history shows it")
 	// The contract puts OFFER_ID before --json; the flag package stops at the
 	// first argument that is not a flag, so parse around it.
 	if err := parseFlags(fs, args); err != nil {
@@ -73,10 +74,11 @@ func runHistory(ctx context.Context, args []string, e env) error {
 		}
 	}
 	if *asJSON {
+		// The API's shape, encoded as the API encodes it, so that a line
+		// equals the item GET /v1/offers/{id}/history gives.
 		enc := json.NewEncoder(e.stdout)
-		enc.SetEscapeHTML(false)
 		for _, ev := range evs {
-			if err := enc.Encode(ev); err != nil {
+			if err := enc.Encode(ohttp.HistoryEvent(eventlog.AuditEvent(ev))); err != nil {
 				return err
 			}
 		}

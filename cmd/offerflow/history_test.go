@@ -2,9 +2,11 @@ package main
 
 import (
 	"database/sql"
+	"encoding/json"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestHistory_CausedStreams runs `history` on an accepted offer of the
@@ -56,5 +58,86 @@ func TestHistory_CausedStreams(t *testing.T) {
 	mustExec(t, db, `UPDATE events SET data = ? WHERE position = ?`, `{"tampered":true}`, grant.position)
 	if out, stderr, code := runCLI("history", "--data", dir, offer); code != 1 || !strings.Contains(stderr, grant.stream) {
 		t.Fatalf("history of a changed grant: exit %d, want 1 naming %s\n%s\n%s", code, grant.stream, out, stderr)
+	}
+}
+
+// TestHistory_JSONIsTheAPIShape: each line `history --json` prints is, byte
+// for byte, the item GET /v1/offers/{id}/history gives for that event, for
+// an accepted offer (its grant's event included) whose texts need escaping,
+// and for one whose customer was erased (sealed, erased: true).
+func TestHistory_JSONIsTheAPIShape(t *testing.T) {
+	dir := t.TempDir()
+	const opToken = "ofr_history-json-test-operator-token-0123456789"
+	s := MustServe(t, dir, "--operator-token", opToken)
+	op := apiClient{t, s.url, opToken}
+	r, _ := op.must(201, "POST", "/v1/resellers", map[string]string{"name": "Lernwerk <&>"})
+	rt, _ := op.must(201, "POST", "/v1/tokens", map[string]string{"role": "reseller", "tenant": r["id"].(string), "name": "Anna"})
+	res := apiClient{t, s.url, rt["token"].(string)}
+	p, _ := res.must(201, "POST", "/v1/products", map[string]any{"name": "Erste Hilfe", "kind": "course", "license_terms_months": []int{12}})
+	tp, _ := res.must(201, "POST", "/v1/templates", map[string]string{"name": "Grundpaket"})
+	tid := tp["id"].(string)
+	res.must(201, "POST", "/v1/templates/"+tid+"/items", map[string]any{"product_id": p["id"], "term_months": 12})
+	send := func(name string) (customer, offer string, c apiClient) {
+		cu, _ := res.must(201, "POST", "/v1/customers", map[string]string{"name": name})
+		ct, _ := op.must(201, "POST", "/v1/tokens", map[string]string{"role": "customer", "tenant": cu["id"].(string)})
+		o, _ := res.must(202, "POST", "/v1/customers/"+cu["id"].(string)+"/offers", map[string]string{"template_id": tid, "message": "Für <Sie> & Co."})
+		return cu["id"].(string), o["id"].(string), apiClient{t, s.url, ct["token"].(string)}
+	}
+	_, accepted, cus := send("Schule A")
+	erasedCustomer, erased, _ := send("Schule B")
+	for _, id := range []string{accepted, erased} {
+		for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+			if o, _ := res.must(200, "GET", "/v1/offers/"+id, nil); o["status"] == "waiting_for_confirmation" {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("offer %s not delivered", id)
+			}
+		}
+	}
+	cus.must(200, "POST", "/v1/inbox/"+accepted+"/accept", nil)
+	res.must(200, "POST", "/v1/customers/"+erasedCustomer+"/erase", nil)
+	api := map[string][]json.RawMessage{}
+	for _, id := range []string{accepted, erased} {
+		want := 3 // created, dispatched, delivered
+		if id == accepted {
+			want = 5 // and accepted, licenses.granted
+		}
+		for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+			_, b, _ := res.do("GET", "/v1/offers/"+id+"/history", nil)
+			var page struct{ Items []json.RawMessage }
+			if err := json.Unmarshal(b, &page); err != nil {
+				t.Fatalf("history of %s: %v: %s", id, err, b)
+			}
+			if api[id] = page.Items; len(page.Items) >= want {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("history of %s has %d events, want %d", id, len(page.Items), want)
+			}
+		}
+	}
+	s.stop(t)
+
+	for _, id := range []string{accepted, erased} {
+		out, stderr, code := runCLI("history", "--data", dir, id, "--json")
+		if code != 0 {
+			t.Fatalf("history --json %s: exit %d\n%s", id, code, stderr)
+		}
+		lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+		if len(lines) != len(api[id]) {
+			t.Fatalf("history --json %s: %d lines, the API %d events\n%s", id, len(lines), len(api[id]), out)
+		}
+		for i, line := range lines {
+			if line != string(api[id][i]) {
+				t.Errorf("event %d of %s:\ncli %s\napi %s", i, id, line, api[id][i])
+			}
+		}
+		if id == erased && !strings.Contains(out, `"erased":true`) {
+			t.Errorf("history --json of the erased customer's offer marks nothing erased:\n%s", out)
+		}
+		if id == accepted && (!strings.Contains(out, `"type":"licenses.granted"`) || !strings.Contains(out, `\u003cSie\u003e`)) {
+			t.Errorf("history --json of the accepted offer lacks the grant or the escaped message:\n%s", out)
+		}
 	}
 }
