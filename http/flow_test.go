@@ -248,9 +248,16 @@ func (h *webhook) Calls() int {
 // Verify checks the signature of the accepted call and that it names offer.
 func (h *webhook) Verify(t *testing.T, secret, offer string) {
 	t.Helper()
+	h.VerifyCall(t, secret, h.Calls()-1, offer)
+}
+
+// VerifyCall checks the signature of the i-th call (from 0) and that it
+// names offer.
+func (h *webhook) VerifyCall(t *testing.T, secret string, i int, offer string) {
+	t.Helper()
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	r, body := h.calls[len(h.calls)-1], h.bodies[len(h.bodies)-1]
+	r, body := h.calls[i], h.bodies[i]
 	id, ts, sig := r.Header.Get("webhook-id"), r.Header.Get("webhook-timestamp"), r.Header.Get("webhook-signature")
 	key, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(secret, "whsec_"))
 	if err != nil || !strings.HasPrefix(secret, "whsec_") {

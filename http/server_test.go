@@ -75,6 +75,13 @@ type Options struct {
 	// Now, when set, is the command side's clock (token expiry, offer
 	// deadlines).
 	Now func() time.Time
+	// ProcessNow, when set, is the process managers' clock (what is due:
+	// expiries, reminders, webhook retries); ExpiryInterval, when set, how
+	// often they look (a test's clock moves without waking them);
+	// ReminderBefore, when set, the reminder window.
+	ProcessNow     func() time.Time
+	ExpiryInterval time.Duration
+	ReminderBefore time.Duration
 	// IdempotencySecret, when set, keys the kept Idempotency-Key responses.
 	IdempotencySecret []byte
 	// Configure, when set, adjusts the server's configuration last (limits,
@@ -155,7 +162,8 @@ func MustOpenServer(tb testing.TB, opts ...func(*Options)) *TestServer {
 		procs, err := process.NewProcesses(ctx, process.ProcessDeps{Service: svc, Store: store, DB: procDB, Logger: logger},
 			process.ProcessConfig{AllowInsecure: true, WebhookAttempts: o.WebhookAttempts, WebhookBackoff: o.WebhookBackoff,
 				OnWebhookAttempt: metrics.WebhookAttempt, OnDelivery: metrics.Delivery,
-				OnExpired: metrics.OfferExpired, OnPoisoned: metrics.MessagePoisoned})
+				OnExpired: metrics.OfferExpired, OnPoisoned: metrics.MessagePoisoned,
+				Now: o.ProcessNow, ExpiryInterval: o.ExpiryInterval, ReminderBefore: o.ReminderBefore})
 		must(err)
 		closers = append(closers, procs.Close)
 		go func() { _ = procs.Run(ctx) }()
