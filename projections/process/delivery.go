@@ -44,8 +44,8 @@ type DeliveryManager struct {
 	log    *slog.Logger
 	client *http.Client
 	poison *processPoisonQueue
-	wake   chan struct{}
-	http   chan struct{} // semaphore of webhook calls in flight
+	wakeup
+	http chan struct{} // semaphore of webhook calls in flight
 
 	mu     sync.Mutex
 	active map[string]string // event ids of the jobs under way, to their customers
@@ -114,7 +114,7 @@ func NewDeliveryManager(ctx context.Context, svc *command.Service, db *sql.DB, c
 	return &DeliveryManager{
 		svc: svc, db: db, cfg: cfg, log: log, poison: poison,
 		client: newDeliveryHTTPClient(cfg.AllowInsecure, cfg.WebhookTimeout),
-		wake:   make(chan struct{}, 1),
+		wakeup: newWakeup(),
 		http:   make(chan struct{}, cfg.WebhookConcurrency),
 		active: map[string]string{},
 		busy:   map[string]int{},
@@ -212,10 +212,7 @@ func (m *DeliveryManager) Handle(msg *message.Message) error {
 	if err != nil {
 		return processPermanent(err)
 	}
-	corr := msg.Metadata.Get(pubsub.MetaCorrelationID)
-	if corr == "" {
-		corr = msg.UUID
-	}
+	corr := processCorrelation(msg)
 	at := msg.Metadata.Get(pubsub.MetaOccurredAt)
 	if at == "" {
 		at = ev.At.UTC().Format(time.RFC3339Nano)
@@ -247,14 +244,6 @@ func (m *DeliveryManager) Handle(msg *message.Message) error {
 	return nil
 }
 
-// Wake makes the workers look at the queue now.
-func (m *DeliveryManager) Wake() {
-	select {
-	case m.wake <- struct{}{}:
-	default:
-	}
-}
-
 // deliveryJob is a row of delivery_jobs.
 type deliveryJob struct {
 	eventID, offerID, customerID, resellerID, corr, dispatchedAt string
@@ -276,7 +265,7 @@ func (m *DeliveryManager) deliveryBody(ctx context.Context, st *deliveryRun, o *
 	if err != nil {
 		at = v.CreatedAt
 	}
-	body, err := json.Marshal(deliveryNotification{
+	body, err := json.Marshal(webhookNotification[deliveryNotificationData]{
 		Type:      WebhookEventType,
 		Timestamp: at.UTC(),
 		Data: deliveryNotificationData{

@@ -25,34 +25,14 @@ func (m *DeliveryManager) run(ctx context.Context) {
 	}
 	m.prune(ctx)
 	lastPrune := m.cfg.Now()
-	timer := time.NewTimer(0)
-	defer timer.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-m.wake:
-		case <-timer.C:
-		}
+	dueLoop(ctx, deliveryRescan, m.cfg.Now, m.wakeup, func(ctx context.Context) (time.Time, bool, error) {
 		if now := m.cfg.Now(); now.Sub(lastPrune) > time.Hour {
 			m.prune(ctx)
 			lastPrune = now
 		}
-		wait := deliveryRescan
 		next, err := m.startDue(ctx)
-		switch {
-		case ctx.Err() != nil:
-			return
-		case err != nil:
-			m.log.ErrorContext(ctx, "cannot read the delivery queue; trying again", "err", err)
-		case !next.IsZero():
-			// The clock may be a test's: never sleep longer than the rescan.
-			if d := next.Sub(m.cfg.Now()); d < wait {
-				wait = max(d, 0)
-			}
-		}
-		timer.Reset(wait) // since Go 1.23 no stale tick survives a Reset
-	}
+		return next, false, err
+	}, func(err error) { m.log.ErrorContext(ctx, "cannot read the delivery queue; trying again", "err", err) })
 }
 
 func (m *DeliveryManager) prune(ctx context.Context) {

@@ -89,12 +89,14 @@ func newDeliveryHTTPClient(allowInsecure bool, timeout time.Duration) *http.Clie
 	}
 }
 
-// deliveryNotification is the JSON body of a webhook call, in the envelope
-// Standard Webhooks recommends (type, timestamp, data).
-type deliveryNotification struct {
-	Type      string                   `json:"type"`
-	Timestamp time.Time                `json:"timestamp"`
-	Data      deliveryNotificationData `json:"data"`
+// webhookNotification is the JSON body of a webhook call, in the envelope
+// Standard Webhooks recommends (type, timestamp, data): the data of an
+// offer.received call (deliveryNotificationData) or of an offer.expiring
+// one (expiringNotificationData).
+type webhookNotification[D any] struct {
+	Type      string    `json:"type"`
+	Timestamp time.Time `json:"timestamp"`
+	Data      D         `json:"data"`
 }
 
 type deliveryNotificationData struct {

@@ -3,6 +3,8 @@ package process
 import (
 	"context"
 	"fmt"
+
+	"github.com/ThreeDotsLabs/watermill/message"
 )
 
 // What only the tests ask of the process managers: the managers
@@ -15,7 +17,7 @@ func (p *Processes) Delivery() *DeliveryManager { return p.delivery }
 func (p *Processes) Expiry() *ExpiryManager { return p.expiry }
 
 // Grant returns the license-grant manager.
-func (p *Processes) Grant() *GrantManager { return p.grant }
+func (p *Processes) Grant() interface{ Handle(*message.Message) error } { return p.grant }
 
 // Reminder returns the reminder manager.
 func (p *Processes) Reminder() *ReminderManager { return p.reminder }
@@ -29,7 +31,7 @@ func (p *Processes) Poisoned(ctx context.Context, limit int) ([]PoisonedMessage,
 // returns how many it recorded.
 func (m *ExpiryManager) ExpireDue(ctx context.Context) (int, error) {
 	p, err := m.pass(ctx)
-	return p.expired, err
+	return p.done, err
 }
 
 // Jobs returns the number of delivery jobs in each state (pending, done,
@@ -62,12 +64,12 @@ func (m *DeliveryManager) Jobs(ctx context.Context) (map[string]int, error) {
 func (m *ReminderManager) RemindDue(ctx context.Context) (int, error) {
 	m.passing.Lock()
 	defer m.passing.Unlock()
-	n, _, err := m.remindDue(ctx)
+	p, err := m.remindDue(ctx)
 	if err != nil {
-		return n, err
+		return p.done, err
 	}
 	_, _, err = m.noticesDue(ctx)
-	return n, err
+	return p.done, err
 }
 
 // Notices returns the reminder notices in each state and outcome

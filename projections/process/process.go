@@ -217,9 +217,9 @@ type Processes struct {
 
 	delivery *DeliveryManager
 	expiry   *ExpiryManager
-	grant    *GrantManager
+	grant    *reaction
 	campaign *CampaignManager
-	revision *RevisionManager
+	revision *reaction
 	reminder *ReminderManager
 }
 
@@ -267,9 +267,9 @@ func NewProcesses(ctx context.Context, deps ProcessDeps, cfg ProcessConfig) (*Pr
 	if p.expiry, err = NewExpiryManager(ctx, deps.Service, deps.DB, cfg, deps.Logger); err != nil {
 		return nil, err
 	}
-	p.grant = NewGrantManager(deps.Service, deps.Logger)
+	p.grant = newGrantManager(deps.Service, deps.Logger)
 	p.campaign = NewCampaignManager(deps.Service, deps.Logger)
-	p.revision = NewRevisionManager(deps.Service, deps.Logger)
+	p.revision = newRevisionManager(deps.Service, deps.Logger)
 	if p.reminder, err = NewReminderManager(ctx, deps.Service, deps.DB, cfg, deps.Logger); err != nil {
 		return nil, err
 	}

@@ -19,15 +19,34 @@ import (
 // correlation, with seed making the written event ids deterministic so that
 // a redelivered message appends nothing twice.
 func processMeta(process string, msg *message.Message, seed string) command.Meta {
-	corr := msg.Metadata.Get(pubsub.MetaCorrelationID)
-	if corr == "" {
-		corr = msg.UUID
-	}
 	return command.Meta{
 		Actor:           domain.SystemActor(process),
-		CorrelationID:   corr,
+		CorrelationID:   processCorrelation(msg),
 		CausationID:     msg.UUID,
 		IdempotencySeed: seed,
+	}
+}
+
+// processCorrelation is the correlation id of the work msg causes: msg's
+// own, or msg's id where it starts a conversation.
+func processCorrelation(msg *message.Message) string {
+	if corr := msg.Metadata.Get(pubsub.MetaCorrelationID); corr != "" {
+		return corr
+	}
+	return msg.UUID
+}
+
+// wakeup lets a manager's loop, asleep until something is due, look at
+// its work now. Wake never blocks: one pending wake-up is enough.
+type wakeup chan struct{}
+
+func newWakeup() wakeup { return make(wakeup, 1) }
+
+// Wake makes the loop look at its work now.
+func (w wakeup) Wake() {
+	select {
+	case w <- struct{}{}:
+	default:
 	}
 }
 

@@ -37,17 +37,15 @@ const ExpiringEventType = "offer.expiring"
 type ReminderManager struct {
 	svc    *command.Service
 	db     *sql.DB
+	due    *offerDeadlines
 	cfg    ProcessConfig
 	log    *slog.Logger
 	client *http.Client
-	wake   chan struct{}
+	wakeup
 	// passing serializes the passes of the loop and of RemindDue, so that
 	// no notice is sent twice by two passes at once.
 	passing sync.Mutex
 }
-
-// reminderBatch is how many due rows of each table one pass works.
-const reminderBatch = 100
 
 // NewReminderManager creates the tables reminder_pending and
 // reminder_notices in db if missing.
@@ -59,14 +57,16 @@ func NewReminderManager(ctx context.Context, svc *command.Service, db *sql.DB, c
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	const ddl = `CREATE TABLE IF NOT EXISTS reminder_pending (
-	offer_id       TEXT PRIMARY KEY,
-	expires_at     INTEGER NOT NULL, -- unix milliseconds
-	cause_id       TEXT NOT NULL,    -- the offer.created event
-	correlation_id TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS reminder_pending_due ON reminder_pending (expires_at);
-CREATE TABLE IF NOT EXISTS reminder_notices (
+	// A decided, withdrawn, expired or superseded offer needs no reminder,
+	// nor does one reminded already (Handle queues its notice).
+	due := &offerDeadlines{db: db, table: "reminder_pending", what: "reminder", before: cfg.ReminderBefore,
+		notYet: domain.ErrOfferNotInReminderWindow, log: log,
+		closing: []string{domain.TypeOfferAccepted, domain.TypeOfferRejected, domain.TypeOfferWithdrawn,
+			domain.TypeOfferExpired, domain.TypeOfferSuperseded, domain.TypeOfferReminded}}
+	if err := due.create(ctx); err != nil {
+		return nil, err
+	}
+	const ddl = `CREATE TABLE IF NOT EXISTS reminder_notices (
 	event_id       TEXT PRIMARY KEY, -- the offer.reminded event: the webhook-id
 	offer_id       TEXT NOT NULL,
 	reminded_at    TEXT NOT NULL,    -- RFC 3339, the notification's timestamp
@@ -79,10 +79,10 @@ CREATE TABLE IF NOT EXISTS reminder_notices (
 );
 CREATE INDEX IF NOT EXISTS reminder_notices_due ON reminder_notices (state, next_at);`
 	if _, err := db.ExecContext(ctx, ddl); err != nil {
-		return nil, fmt.Errorf("create reminder tables: %w", err)
+		return nil, fmt.Errorf("create reminder_notices: %w", err)
 	}
-	return &ReminderManager{svc: svc, db: db, cfg: cfg, log: log,
-		client: newDeliveryHTTPClient(cfg.AllowInsecure, cfg.WebhookTimeout), wake: make(chan struct{}, 1)}, nil
+	return &ReminderManager{svc: svc, db: db, due: due, cfg: cfg, log: log,
+		client: newDeliveryHTTPClient(cfg.AllowInsecure, cfg.WebhookTimeout), wakeup: newWakeup()}, nil
 }
 
 // Handle keeps the tables in step with the log: an offer created with an
@@ -90,71 +90,35 @@ CREATE INDEX IF NOT EXISTS reminder_notices_due ON reminder_notices (state, next
 // or reminded no longer; a reminder is to be notified. Handling an event
 // again changes nothing.
 func (m *ReminderManager) Handle(msg *message.Message) error {
+	scheduled, err := m.due.handle(msg)
+	if err != nil {
+		return err
+	}
+	if scheduled {
+		m.Wake()
+	}
+	if pubsub.EventType(msg) != domain.TypeOfferReminded {
+		return nil
+	}
+	var ev domain.OfferReminded
+	if err := processDecode(msg, &ev); err != nil {
+		return err
+	}
+	corr := processCorrelation(msg)
 	ctx := msg.Context()
-	corr := msg.Metadata.Get(pubsub.MetaCorrelationID)
-	if corr == "" {
-		corr = msg.UUID
+	if _, err := processExec(ctx, m.db).ExecContext(ctx, `INSERT INTO reminder_notices
+		(event_id, offer_id, reminded_at, correlation_id, state, outcome, attempts, last_error, next_at)
+		VALUES (?, ?, ?, ?, 'pending', '', 0, '', 0) ON CONFLICT (event_id) DO NOTHING`,
+		msg.UUID, string(ev.OfferID), ev.At.UTC().Format(time.RFC3339Nano), corr); err != nil {
+		return fmt.Errorf("queue reminder notice of offer %s: %w", ev.OfferID, err)
 	}
-	switch pubsub.EventType(msg) {
-	case domain.TypeOfferCreated:
-		var ev domain.OfferCreated
-		if err := processDecode(msg, &ev); err != nil {
-			return err
-		}
-		if ev.ExpiresAt == nil {
-			return nil
-		}
-		if _, err := processExec(ctx, m.db).ExecContext(ctx, `INSERT INTO reminder_pending (offer_id, expires_at, cause_id, correlation_id)
-			VALUES (?, ?, ?, ?) ON CONFLICT (offer_id) DO NOTHING`, string(ev.OfferID), ev.ExpiresAt.UnixMilli(), msg.UUID, corr); err != nil {
-			return fmt.Errorf("schedule reminder of offer %s: %w", ev.OfferID, err)
-		}
-		m.Wake()
-	case domain.TypeOfferReminded:
-		var ev domain.OfferReminded
-		if err := processDecode(msg, &ev); err != nil {
-			return err
-		}
-		if err := m.unschedule(ctx, ev.OfferID); err != nil {
-			return err
-		}
-		if _, err := processExec(ctx, m.db).ExecContext(ctx, `INSERT INTO reminder_notices
-			(event_id, offer_id, reminded_at, correlation_id, state, outcome, attempts, last_error, next_at)
-			VALUES (?, ?, ?, ?, 'pending', '', 0, '', 0) ON CONFLICT (event_id) DO NOTHING`,
-			msg.UUID, string(ev.OfferID), ev.At.UTC().Format(time.RFC3339Nano), corr); err != nil {
-			return fmt.Errorf("queue reminder notice of offer %s: %w", ev.OfferID, err)
-		}
-		m.Wake()
-	case domain.TypeOfferAccepted, domain.TypeOfferRejected, domain.TypeOfferWithdrawn, domain.TypeOfferExpired,
-		domain.TypeOfferSuperseded:
-		var ev struct {
-			OfferID domain.OfferID `json:"offer_id"`
-		}
-		if err := processDecode(msg, &ev); err != nil {
-			return err
-		}
-		return m.unschedule(ctx, ev.OfferID)
-	}
+	m.Wake()
 	return nil
-}
-
-func (m *ReminderManager) unschedule(ctx context.Context, id domain.OfferID) error {
-	if _, err := processExec(ctx, m.db).ExecContext(ctx, `DELETE FROM reminder_pending WHERE offer_id = ?`, string(id)); err != nil {
-		return fmt.Errorf("unschedule reminder of offer %s: %w", id, err)
-	}
-	return nil
-}
-
-// Wake makes the loop look for due reminders and notices now.
-func (m *ReminderManager) Wake() {
-	select {
-	case m.wake <- struct{}{}:
-	default:
-	}
 }
 
 // run works due reminders and notices until ctx is done.
 func (m *ReminderManager) run(ctx context.Context) {
-	dueLoop(ctx, m.cfg.ExpiryInterval, m.cfg.Now, m.wake, m.pass,
+	dueLoop(ctx, m.cfg.ExpiryInterval, m.cfg.Now, m.wakeup, m.pass,
 		func(err error) { m.log.ErrorContext(ctx, "cannot remind of expiring offers; trying again", "err", err) })
 }
 
@@ -163,84 +127,34 @@ func (m *ReminderManager) run(ctx context.Context) {
 func (m *ReminderManager) pass(ctx context.Context) (next time.Time, full bool, err error) {
 	m.passing.Lock()
 	defer m.passing.Unlock()
-	_, fullR, errR := m.remindDue(ctx)
+	r, errR := m.remindDue(ctx)
 	_, fullN, errN := m.noticesDue(ctx)
 	if err := errors.Join(errR, errN); err != nil {
 		return time.Time{}, false, err
 	}
-	now := m.cfg.Now().UnixMilli()
-	window := m.cfg.ReminderBefore.Milliseconds()
-	var remind, notice sql.NullInt64
-	if err := m.db.QueryRowContext(ctx, `SELECT MIN(expires_at) FROM reminder_pending WHERE expires_at - ? > ?`,
-		window, now).Scan(&remind); err != nil {
-		return time.Time{}, false, fmt.Errorf("find next reminder: %w", err)
-	}
+	var notice sql.NullInt64
 	if err := m.db.QueryRowContext(ctx, `SELECT MIN(next_at) FROM reminder_notices WHERE state = 'pending'`).Scan(&notice); err != nil {
 		return time.Time{}, false, fmt.Errorf("find next reminder notice: %w", err)
 	}
-	if remind.Valid {
-		next = time.UnixMilli(remind.Int64 - window).UTC()
-	}
+	next = r.next
 	if notice.Valid && (next.IsZero() || notice.Int64 < next.UnixMilli()) {
 		next = time.UnixMilli(notice.Int64).UTC()
 	}
-	return next, fullR || fullN, nil
+	return next, r.full() || fullN, nil
 }
 
 // remindDue records offer.reminded for the pending offers whose time left
 // is below the window. An offer the domain does not find in the window yet
 // (the command side's clock lags) stays for the next pass; one decided or
 // reminded meanwhile is dropped.
-func (m *ReminderManager) remindDue(ctx context.Context) (reminded int, full bool, err error) {
-	now := m.cfg.Now()
-	type due struct{ offer, cause, corr string }
-	rows, err := m.db.QueryContext(ctx, `SELECT offer_id, cause_id, correlation_id FROM reminder_pending
-		WHERE expires_at - ? <= ? ORDER BY expires_at, offer_id LIMIT ?`,
-		m.cfg.ReminderBefore.Milliseconds(), now.UnixMilli(), reminderBatch)
-	if err != nil {
-		return 0, false, fmt.Errorf("find due reminders: %w", err)
-	}
-	var todo []due
-	for rows.Next() {
-		var d due
-		if err := rows.Scan(&d.offer, &d.cause, &d.corr); err != nil {
-			rows.Close()
-			return 0, false, fmt.Errorf("find due reminders: %w", err)
+func (m *ReminderManager) remindDue(ctx context.Context) (deadlinePass, error) {
+	return m.due.pass(ctx, m.cfg.Now(), func(ctx context.Context, o dueOffer) error {
+		_, res, err := m.svc.RemindOffer(ctx, o.meta("reminder", "remind:"+string(o.offer)), o.offer, m.cfg.ReminderBefore)
+		if err == nil {
+			m.log.InfoContext(ctx, "offer reminded of its expiry", "offer_id", o.offer, "position", res.Position)
 		}
-		todo = append(todo, d)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return 0, false, fmt.Errorf("find due reminders: %w", err)
-	}
-	var errs []error
-	removed := 0
-	for _, d := range todo {
-		id := domain.OfferID(d.offer)
-		meta := command.Meta{Actor: domain.SystemActor("reminder"), CorrelationID: d.corr, CausationID: d.cause,
-			IdempotencySeed: "remind:" + d.offer}
-		_, res, err := m.svc.RemindOffer(ctx, meta, id, m.cfg.ReminderBefore)
-		switch {
-		case err == nil:
-			reminded++
-			m.log.InfoContext(ctx, "offer reminded of its expiry", "offer_id", id, "position", res.Position)
-		case errors.Is(err, domain.ErrOfferNotInReminderWindow):
-			continue // the command side's clock lags: next pass
-		case processDone(err):
-			m.log.DebugContext(ctx, "reminder no longer wanted", "offer_id", id, "err", err)
-		default:
-			errs = append(errs, fmt.Errorf("remind offer %s: %w", id, err))
-			continue
-		}
-		// Removed here too, not only by Handle when offer.reminded comes
-		// along, so that the next pass does not try it again meanwhile.
-		if err := m.unschedule(ctx, id); err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		removed++
-	}
-	return reminded, len(todo) == reminderBatch && removed == len(todo), errors.Join(errs...)
+		return err
+	})
 }
 
 // reminderNotice is a row of reminder_notices.
@@ -252,7 +166,7 @@ type reminderNotice struct {
 // noticesDue sends the due offer.expiring notifications, one try each.
 func (m *ReminderManager) noticesDue(ctx context.Context) (sent int, full bool, err error) {
 	rows, err := m.db.QueryContext(ctx, `SELECT event_id, offer_id, reminded_at, correlation_id, attempts FROM reminder_notices
-		WHERE state = 'pending' AND next_at <= ? ORDER BY next_at, event_id LIMIT ?`, m.cfg.Now().UnixMilli(), reminderBatch)
+		WHERE state = 'pending' AND next_at <= ? ORDER BY next_at, event_id LIMIT ?`, m.cfg.Now().UnixMilli(), deadlineBatch)
 	if err != nil {
 		return 0, false, fmt.Errorf("find due reminder notices: %w", err)
 	}
@@ -279,7 +193,7 @@ func (m *ReminderManager) noticesDue(ctx context.Context) (sent int, full bool, 
 			sent++
 		}
 	}
-	return sent, len(todo) == reminderBatch, errors.Join(errs...)
+	return sent, len(todo) == deadlineBatch, errors.Join(errs...)
 }
 
 // notify makes one try of a notice and records its outcome: done when the
@@ -348,14 +262,7 @@ func (m *ReminderManager) finish(ctx context.Context, n reminderNotice, outcome,
 	return nil
 }
 
-// expiringNotification is the JSON body of an offer.expiring call, in the
-// envelope of the offer.received one.
-type expiringNotification struct {
-	Type      string                   `json:"type"`
-	Timestamp time.Time                `json:"timestamp"`
-	Data      expiringNotificationData `json:"data"`
-}
-
+// expiringNotificationData is the data of an offer.expiring call.
 type expiringNotificationData struct {
 	OfferID      domain.OfferID    `json:"offer_id"`
 	CustomerID   domain.CustomerID `json:"customer_id"`
@@ -376,7 +283,7 @@ func (m *ReminderManager) body(ctx context.Context, n reminderNotice, v domain.O
 	if err != nil && v.RemindedAt != nil {
 		at = *v.RemindedAt
 	}
-	body, err := json.Marshal(expiringNotification{Type: ExpiringEventType, Timestamp: at.UTC(), Data: expiringNotificationData{
+	body, err := json.Marshal(webhookNotification[expiringNotificationData]{Type: ExpiringEventType, Timestamp: at.UTC(), Data: expiringNotificationData{
 		OfferID: v.ID, CustomerID: v.CustomerID, ResellerID: v.ResellerID, ResellerName: r.Name(),
 		Items: v.Items, Message: v.Message, ExpiresAt: v.ExpiresAt, RemindedAt: &at,
 	}})
