@@ -26,8 +26,11 @@ type KeyEraser interface {
 // The key goes first: once the event is stored (and so once anyone was
 // told the customer is erased) no text of the customer opens any more. A
 // crash between the two leaves the texts unreadable and the event missing,
-// with no answer given; the caller's retry, or RecordErasures at the next
-// start, appends it with the time the key was destroyed.
+// with no answer given; the caller's retry, or RecordErasure at the next
+// start, appends it with the time the key was destroyed. Then the cleanup
+// (WithErasureCleanup) runs, and only then is the erasure marked recorded,
+// so that a crash after the append but before the cleanup is completed at
+// the next start too.
 func (s *Service) EraseCustomer(ctx context.Context, m Meta, id domain.CustomerID) (time.Time, Result, error) {
 	if s.keys == nil {
 		return time.Time{}, Result{}, fmt.Errorf("erase customer %s: no key store", id)
@@ -57,6 +60,11 @@ func (s *Service) EraseCustomer(ctx context.Context, m Meta, id domain.CustomerI
 	})
 	if err != nil {
 		return time.Time{}, Result{}, err
+	}
+	if s.afterErasure != nil {
+		if err := s.afterErasure(ctx, id); err != nil {
+			return time.Time{}, Result{}, fmt.Errorf("erase customer %s: %w", id, err)
+		}
 	}
 	if err := s.keys.Recorded(ctx, string(id)); err != nil {
 		return time.Time{}, Result{}, err

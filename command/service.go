@@ -13,6 +13,8 @@ type Service struct {
 	h      *Handler
 	tokens *tokenCache
 	keys   KeyEraser
+	// afterErasure is WithErasureCleanup's cleanup; nil for none.
+	afterErasure func(ctx context.Context, id domain.CustomerID) error
 }
 
 // NewService returns a Service writing through h. Its token look-ups are
@@ -23,6 +25,17 @@ func NewService(h *Handler) *Service { return &Service{h: h, tokens: newTokenCac
 // key store of the seal.Store that h writes to.
 func (s *Service) WithKeys(keys KeyEraser) *Service {
 	s.keys = keys
+	return s
+}
+
+// WithErasureCleanup returns s running cleanup in every erasure once
+// customer.erased is in the log and before the erasure is marked recorded:
+// it removes the customer's texts from what keeps them outside the log
+// (the replies kept for Idempotency-Key). A crash before it is done leaves
+// the erasure unrecorded, so that RecordErasure at the next start runs it
+// again; it must be harmless to repeat.
+func (s *Service) WithErasureCleanup(cleanup func(ctx context.Context, id domain.CustomerID) error) *Service {
+	s.afterErasure = cleanup
 	return s
 }
 

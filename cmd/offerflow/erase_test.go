@@ -68,6 +68,35 @@ func (c apiClient) must(want int, method, path string, body any, header ...strin
 	return m, pos
 }
 
+// newReseller has the operator (c) register a reseller named name with a
+// template of one course, and returns the reseller's client and the
+// template's id.
+func (c apiClient) newReseller(name string) (apiClient, string) {
+	c.t.Helper()
+	r, _ := c.must(201, "POST", "/v1/resellers", map[string]string{"name": name})
+	rt, _ := c.must(201, "POST", "/v1/tokens", map[string]string{"role": "reseller", "tenant": r["id"].(string)})
+	res := apiClient{c.t, c.url, rt["token"].(string)}
+	p, _ := res.must(201, "POST", "/v1/products", map[string]any{"name": "Erste Hilfe", "kind": "course", "license_terms_months": []int{12}})
+	tp, _ := res.must(201, "POST", "/v1/templates", map[string]string{"name": "Grundpaket"})
+	tid := tp["id"].(string)
+	res.must(201, "POST", "/v1/templates/"+tid+"/items", map[string]any{"product_id": p["id"], "term_months": 12})
+	return res, tid
+}
+
+// waitStatus waits up to 20 seconds for offer to have status.
+func (c apiClient) waitStatus(offer, status string) {
+	c.t.Helper()
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		o, _ := c.must(200, "GET", "/v1/offers/"+offer, nil)
+		if o["status"] == status {
+			return
+		}
+		if time.Now().After(deadline) {
+			c.t.Fatalf("offer %s is %v after 20 s, want %s", offer, o["status"], status)
+		}
+	}
+}
+
 // TestErasure is the erasure's done-when: a customer with a distinctive
 // name and reference, offers with distinctive messages, a rejection with a
 // distinctive reason; after the erasure no byte of any of them is left in
@@ -92,13 +121,7 @@ func TestErasure(t *testing.T) {
 	)
 	secrets := []string{name, ref, msg1, msg2, reason, revised}
 
-	r, _ := op.must(201, "POST", "/v1/resellers", map[string]string{"name": "Lernwerk"})
-	rt, _ := op.must(201, "POST", "/v1/tokens", map[string]string{"role": "reseller", "tenant": r["id"].(string)})
-	res := apiClient{t, s.url, rt["token"].(string)}
-	p, _ := res.must(201, "POST", "/v1/products", map[string]any{"name": "Erste Hilfe", "kind": "course", "license_terms_months": []int{12}})
-	tp, _ := res.must(201, "POST", "/v1/templates", map[string]string{"name": "Grundpaket"})
-	tid := tp["id"].(string)
-	res.must(201, "POST", "/v1/templates/"+tid+"/items", map[string]any{"product_id": p["id"], "term_months": 12})
+	res, tid := op.newReseller("Lernwerk")
 
 	c, _ := res.must(201, "POST", "/v1/customers", map[string]string{"name": name, "external_ref": ref})
 	cid := c["id"].(string)
@@ -111,15 +134,7 @@ func TestErasure(t *testing.T) {
 		"Idempotency-Key", "erasure-test-offer-2")
 	res.must(202, "POST", "/v1/customers/"+other["id"].(string)+"/offers", map[string]string{"template_id": tid, "message": keepMsg})
 	offer1 := o1["id"].(string)
-	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		o, _ := res.must(200, "GET", "/v1/offers/"+offer1, nil)
-		if o["status"] == "waiting_for_confirmation" {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("offer not delivered: %v", o)
-		}
-	}
+	res.waitStatus(offer1, "waiting_for_confirmation")
 	// A revision: offer.superseded carries its successor's message too.
 	o3, _ := res.must(202, "POST", "/v1/customers/"+cid+"/offers", map[string]string{"template_id": tid, "message": "first draft"})
 	res.must(202, "POST", "/v1/offers/"+o3["id"].(string)+"/revise", map[string]string{"message": revised})

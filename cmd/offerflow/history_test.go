@@ -70,13 +70,7 @@ func TestHistory_JSONIsTheAPIShape(t *testing.T) {
 	const opToken = "ofr_history-json-test-operator-token-0123456789"
 	s := MustServe(t, dir, "--operator-token", opToken)
 	op := apiClient{t, s.url, opToken}
-	r, _ := op.must(201, "POST", "/v1/resellers", map[string]string{"name": "Lernwerk <&>"})
-	rt, _ := op.must(201, "POST", "/v1/tokens", map[string]string{"role": "reseller", "tenant": r["id"].(string), "name": "Anna"})
-	res := apiClient{t, s.url, rt["token"].(string)}
-	p, _ := res.must(201, "POST", "/v1/products", map[string]any{"name": "Erste Hilfe", "kind": "course", "license_terms_months": []int{12}})
-	tp, _ := res.must(201, "POST", "/v1/templates", map[string]string{"name": "Grundpaket"})
-	tid := tp["id"].(string)
-	res.must(201, "POST", "/v1/templates/"+tid+"/items", map[string]any{"product_id": p["id"], "term_months": 12})
+	res, tid := op.newReseller("Lernwerk <&>")
 	send := func(name string) (customer, offer string, c apiClient) {
 		cu, _ := res.must(201, "POST", "/v1/customers", map[string]string{"name": name})
 		ct, _ := op.must(201, "POST", "/v1/tokens", map[string]string{"role": "customer", "tenant": cu["id"].(string)})
@@ -85,16 +79,8 @@ func TestHistory_JSONIsTheAPIShape(t *testing.T) {
 	}
 	_, accepted, cus := send("Schule A")
 	erasedCustomer, erased, _ := send("Schule B")
-	for _, id := range []string{accepted, erased} {
-		for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-			if o, _ := res.must(200, "GET", "/v1/offers/"+id, nil); o["status"] == "waiting_for_confirmation" {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("offer %s not delivered", id)
-			}
-		}
-	}
+	res.waitStatus(accepted, "waiting_for_confirmation")
+	res.waitStatus(erased, "waiting_for_confirmation")
 	cus.must(200, "POST", "/v1/inbox/"+accepted+"/accept", nil)
 	res.must(200, "POST", "/v1/customers/"+erasedCustomer+"/erase", nil)
 	api := map[string][]json.RawMessage{}

@@ -229,7 +229,12 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 
 	handler := command.NewHandler(m.sealed, command.Config{Logger: m.log, OnConflict: metrics.AppendConflicts.Inc})
-	svc := command.NewService(handler).WithKeys(m.sealed.Keys())
+	// An erasure also drops the replies kept for Idempotency-Key: they may
+	// hold the erased texts (an offer's message, a customer's name), sealed
+	// with the server's secret, which is in the data directory too. Also
+	// when an erasure a crash interrupted is completed below.
+	svc := command.NewService(handler).WithKeys(m.sealed.Keys()).
+		WithErasureCleanup(func(ctx context.Context, _ domain.CustomerID) error { return m.idem.Wipe(ctx) })
 	// Erasures whose key went but whose event a crash kept from the log
 	// are completed before anything is served.
 	pending, err := m.sealed.Keys().Unrecorded(ctx)
@@ -308,7 +313,7 @@ func (m *Main) Run(ctx context.Context) error {
 		UI:                    web,
 		ChartText:             web.Text,
 		Addr:                  c.addr,
-		Commands:              erasingCommands{Service: svc, idem: m.idem},
+		Commands:              svc,
 		Queries:               m.rm,
 		Past:                  ohttp.PastFrom[*projections.DB](m.past),
 		History:               eventlog.New(m.sealed), // the truth, with its hash chain
@@ -478,26 +483,6 @@ func (m *Main) Close() error {
 		errs = append(errs, m.store.Close())
 	}
 	return errors.Join(errs...)
-}
-
-// erasingCommands are the service's commands with an erasure that also
-// drops the replies kept for Idempotency-Key: they may hold the erased
-// texts (an offer's message, a customer's name), sealed with the server's
-// secret, which is in the data directory too.
-type erasingCommands struct {
-	*command.Service
-	idem *idempotency.Store
-}
-
-func (c erasingCommands) EraseCustomer(ctx context.Context, m command.Meta, id domain.CustomerID) (time.Time, command.Result, error) {
-	at, res, err := c.Service.EraseCustomer(ctx, m, id)
-	if err != nil {
-		return at, res, err
-	}
-	if err := c.idem.Wipe(ctx); err != nil {
-		return time.Time{}, command.Result{}, fmt.Errorf("erase customer %s: %w", id, err)
-	}
-	return at, res, nil
 }
 
 func storeName(f storeFlags) string {
