@@ -157,19 +157,33 @@ func (customerInbox) offer(ctx context.Context, id domain.OfferID, e domain.Even
 const inboxQuery = `SELECT ` + offerColumns + `, reseller_name, received_pos FROM inbox`
 
 func scanInbox(s interface{ Scan(...any) error }) (domain.InboxEntry, uint64, error) {
-	var (
-		e   domain.InboxEntry
-		pos sql.NullInt64
-	)
-	r, err := scanOffer(s, &e.ResellerName, &pos)
+	return newInboxScanner().scan(s)
+}
+
+// inboxScanner scans rows of inboxQuery, reusing its destinations.
+type inboxScanner struct {
+	offer        *offerScanner
+	resellerName string
+	pos          sql.NullInt64
+}
+
+func newInboxScanner() *inboxScanner {
+	sc := &inboxScanner{}
+	sc.offer = newOfferScanner(&sc.resellerName, &sc.pos)
+	return sc
+}
+
+// scan reads the next row of s and its received_pos.
+func (sc *inboxScanner) scan(s interface{ Scan(...any) error }) (domain.InboxEntry, uint64, error) {
+	r, err := sc.offer.scan(s)
 	if err != nil {
 		return domain.InboxEntry{}, 0, err
 	}
-	e.Offer, e.Version, e.Read = r.view, r.version, !r.view.Unread()
+	e := domain.InboxEntry{Offer: r.view, Version: r.version, Read: !r.view.Unread(), ResellerName: sc.resellerName}
 	if r.view.DeliveredAt != nil {
 		e.ReceivedAt = *r.view.DeliveredAt
 	}
-	return e, uint64(pos.Int64), nil
+	return e, uint64(sc.pos.Int64), nil
 }
 
 // Inbox returns a page of customer's inbox: the offers delivered to it, in
@@ -189,21 +203,28 @@ func (db *DB) Inbox(ctx context.Context, customer domain.CustomerID, page domain
 		return domain.Page[domain.InboxEntry]{}, fmt.Errorf("query inbox of %s: %w", customer, err)
 	}
 	defer rows.Close()
-	var items []domain.InboxEntry
-	pos := map[domain.OfferID]uint64{}
+	// Room for a first page of a typical inbox at once; appending beyond
+	// it doubles as usual.
+	items := make([]domain.InboxEntry, 0, min(limit+1, 16))
+	var last uint64 // received_pos of the last row, for the cursor
+	sc := newInboxScanner()
 	for rows.Next() {
-		e, p, err := scanInbox(rows)
+		e, p, err := sc.scan(rows)
 		if err != nil {
 			return domain.Page[domain.InboxEntry]{}, fmt.Errorf("query inbox of %s: %w", customer, err)
 		}
-		pos[e.Offer.ID] = p
+		// The cursor names the last item kept, the limit-th row; the row
+		// after it only tells that there is more.
+		if len(items) < limit {
+			last = p
+		}
 		items = append(items, e)
 	}
 	if err := rows.Err(); err != nil {
 		return domain.Page[domain.InboxEntry]{}, fmt.Errorf("query inbox of %s: %w", customer, err)
 	}
-	return pageOf(items, limit, func(e domain.InboxEntry) cursor {
-		return cursor{List: list, Pos: pos[e.Offer.ID]}
+	return pageOf(items, limit, func(domain.InboxEntry) cursor {
+		return cursor{List: list, Pos: last}
 	}), nil
 }
 

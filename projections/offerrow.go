@@ -3,7 +3,6 @@ package projections
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"fmt"
 	"time"
 
@@ -37,31 +36,49 @@ const offerColumns = `id, created_pos, reseller_id, customer_id, template_id, st
 
 // scanOffer scans offerColumns, then extra.
 func scanOffer(s interface{ Scan(...any) error }, extra ...any) (offerRow, error) {
-	var (
-		r                                                       offerRow
-		items                                                   string
-		createdPos, version, createdAt                          int64
-		expires, delivered, opened, decided, withdrawn, expired sql.NullInt64
-		reminded                                                sql.NullInt64
-		isDelivered                                             bool
-	)
-	v := &r.view
-	dest := append([]any{&v.ID, &createdPos, &v.ResellerID, &v.CustomerID, &v.TemplateID, &v.Status, &items, &v.Message,
-		&expires, &v.Dispatch, &isDelivered, &createdAt, &delivered, &opened, &decided, &withdrawn, &expired,
-		&v.RejectionReason, &v.DeliveryError, &version, &v.OpenedBy, &v.DecidedBy, &v.Erased, &v.Supersedes, &v.SupersededBy,
-		&reminded, &v.ReminderRead}, extra...)
-	if err := s.Scan(dest...); err != nil {
+	return newOfferScanner(extra...).scan(s)
+}
+
+// offerScanner scans rows of offerColumns, then extra, reusing its
+// destinations from row to row: a list query scans each of its rows into
+// the same place instead of allocating three dozen of them per row.
+type offerScanner struct {
+	r                                                       offerRow
+	items                                                   string
+	createdPos, version, createdAt                          int64
+	expires, delivered, opened, decided, withdrawn, expired sql.NullInt64
+	reminded                                                sql.NullInt64
+	isDelivered                                             bool
+	dest                                                    []any
+}
+
+func newOfferScanner(extra ...any) *offerScanner {
+	sc := &offerScanner{}
+	v := &sc.r.view
+	sc.dest = append([]any{&v.ID, &sc.createdPos, &v.ResellerID, &v.CustomerID, &v.TemplateID, &v.Status, &sc.items, &v.Message,
+		&sc.expires, &v.Dispatch, &sc.isDelivered, &sc.createdAt, &sc.delivered, &sc.opened, &sc.decided, &sc.withdrawn, &sc.expired,
+		&v.RejectionReason, &v.DeliveryError, &sc.version, &v.OpenedBy, &v.DecidedBy, &v.Erased, &v.Supersedes, &v.SupersededBy,
+		&sc.reminded, &v.ReminderRead}, extra...)
+	return sc
+}
+
+// scan reads the next row of s: the offer's, and extra's destinations.
+func (sc *offerScanner) scan(s interface{ Scan(...any) error }) (offerRow, error) {
+	sc.r = offerRow{}
+	if err := s.Scan(sc.dest...); err != nil {
 		return offerRow{}, err
 	}
-	if err := json.Unmarshal([]byte(items), &v.Items); err != nil {
+	v := &sc.r.view
+	var err error
+	if v.Items, err = decodeItems(sc.items); err != nil {
 		return offerRow{}, fmt.Errorf("offer %s items: %w", v.ID, err)
 	}
-	v.Delivered, v.CreatedAt = isDelivered, fromNanos(createdAt)
-	v.ExpiresAt, v.DeliveredAt, v.OpenedAt = fromNullNanos(expires), fromNullNanos(delivered), fromNullNanos(opened)
-	v.DecidedAt, v.WithdrawnAt, v.ExpiredAt = fromNullNanos(decided), fromNullNanos(withdrawn), fromNullNanos(expired)
-	v.RemindedAt = fromNullNanos(reminded)
-	r.createdPos, r.version = uint64(createdPos), uint64(version)
-	return r, nil
+	v.Delivered, v.CreatedAt = sc.isDelivered, fromNanos(sc.createdAt)
+	v.ExpiresAt, v.DeliveredAt, v.OpenedAt = fromNullNanos(sc.expires), fromNullNanos(sc.delivered), fromNullNanos(sc.opened)
+	v.DecidedAt, v.WithdrawnAt, v.ExpiredAt = fromNullNanos(sc.decided), fromNullNanos(sc.withdrawn), fromNullNanos(sc.expired)
+	v.RemindedAt = fromNullNanos(sc.reminded)
+	sc.r.createdPos, sc.r.version = uint64(sc.createdPos), uint64(sc.version)
+	return sc.r, nil
 }
 
 // saveOffer writes c's row to table, inserting or replacing the offer
