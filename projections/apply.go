@@ -9,7 +9,6 @@ import (
 
 	"github.com/offerflow/offerflow/domain"
 	"github.com/offerflow/offerflow/eventstore"
-	"github.com/offerflow/offerflow/eventstore/eventlog"
 	"github.com/offerflow/offerflow/eventstore/pubsub"
 )
 
@@ -74,26 +73,24 @@ func (db *DB) applyWith(ctx context.Context, prs []*projector, events []eventsto
 	if len(events) == 0 {
 		return nil
 	}
-	decoded, err := decodeFor(prs, events)
-	if err != nil {
-		return err
-	}
-	envs := make([]domain.AuditEvent, len(events))
-	for i := range events {
-		envs[i] = eventlog.AuditEvent(events[i])
-	}
+	prep := prepare(prs, events)
+	defer prep.close()
+	envs := prep.envs
 	reached := make([]uint64, len(prs))
-	err = db.inTx(ctx, func(tx *sql.Tx) error {
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		// The transaction ends with ctx (database/sql rolls it back and
 		// refuses further statements); its statements run without a
 		// cancellable context, since the driver starts a goroutine per
 		// statement to watch one, which cost a rebuild a tenth of its time.
 		ctx := context.WithoutCancel(ctx)
-		cache := newBatchCache(tx)
+		cache := newBatchCache(tx, &db.folds)
 		btx := &batchTx{tx: tx, batch: cache}
 		for k, p := range prs {
 			cp, err := readCheckpoint(ctx, tx, p.name)
 			if err != nil {
+				return err
+			}
+			if err := prep.wait(0); err != nil {
 				return err
 			}
 			if opts.behind {
@@ -101,13 +98,22 @@ func (db *DB) applyWith(ctx context.Context, prs []*projector, events []eventsto
 			}
 			last := cp
 			for i := range envs {
+				// The first projector takes each event as soon as it is
+				// prepared (see prepare); the others find them all ready.
+				if err := prep.wait(i); err != nil {
+					return err
+				}
 				env := &envs[i]
 				if env.Position <= last {
 					continue
 				}
 				if p.types[env.Type] {
-					cctx := context.WithValue(ctx, changeKey{}, &change{tx: btx, env: env, batch: cache})
-					err := p.dispatchGuarded(cctx, env.Type, decoded[i])
+					ch := &change{tx: btx, env: env, batch: cache}
+					if p.envelopes {
+						ch.envelope = prep.envelopes[i]
+					}
+					cctx := context.WithValue(ctx, changeKey{}, ch)
+					err := p.dispatchGuarded(cctx, env.Type, prep.decoded[i])
 					if err == nil {
 						err, cache.err = cache.err, nil
 					}
@@ -161,27 +167,6 @@ func (p *projector) dispatchGuarded(ctx context.Context, typ string, e domain.Ev
 		}
 	}()
 	return p.dispatch(ctx, typ, e)
-}
-
-// decodeFor decodes the events that some projector of prs handles; the
-// others stay nil.
-func decodeFor(prs []*projector, events []eventstore.Event) ([]domain.Event, error) {
-	out := make([]domain.Event, len(events))
-	for i, e := range events {
-		wanted := false
-		for _, p := range prs {
-			wanted = wanted || p.types[e.Type]
-		}
-		if !wanted {
-			continue
-		}
-		de, err := domain.DecodeEvent(e.Type, e.SchemaVersion, e.Data)
-		if err != nil {
-			return nil, &eventError{position: e.Position, permanent: true, err: fmt.Errorf("event at position %d: %w", e.Position, err)}
-		}
-		out[i] = de
-	}
-	return out, nil
 }
 
 // drain follows the log through a subscription of sub until the read

@@ -21,7 +21,7 @@ type auditIndex struct{}
 
 func newAuditIndex() (*projector, error) {
 	v := auditIndex{}
-	return newProjector(ProjectorAuditIndex,
+	p, err := newProjector(ProjectorAuditIndex,
 		cqrs.NewGroupEventHandler(v.OnOfferCreated),
 		cqrs.NewGroupEventHandler(func(ctx context.Context, e *domain.OfferDispatched) error { return v.index(ctx, e.OfferID) }),
 		cqrs.NewGroupEventHandler(v.OnOfferDelivered),
@@ -36,6 +36,11 @@ func newAuditIndex() (*projector, error) {
 		cqrs.NewGroupEventHandler(func(ctx context.Context, e *domain.LicensesGranted) error { return v.index(ctx, e.OfferID) }),
 		cqrs.NewGroupEventHandler(v.OnCustomerErased),
 	)
+	if err != nil {
+		return nil, err
+	}
+	p.envelopes = true
+	return p, nil
 }
 
 // OnCustomerErased nulls the personal texts in the indexed envelopes of the
@@ -143,14 +148,18 @@ func (auditIndex) index(ctx context.Context, offer domain.OfferID) error {
 	if a == nil {
 		return fmt.Errorf("index audit event %d: unknown offer %s", c.env.Position, offer)
 	}
-	b, err := encodeEnvelope(c.env)
-	if err != nil {
-		return fmt.Errorf("encode audit event %d: %w", c.env.Position, err)
+	envelope := c.envelope
+	if envelope == "" {
+		b, err := encodeEnvelope(c.env)
+		if err != nil {
+			return fmt.Errorf("encode audit event %d: %w", c.env.Position, err)
+		}
+		envelope = string(b)
 	}
-	if _, err := c.tx.tx.ExecContext(ctx, `INSERT INTO audit_events (position, offer_id, reseller_id, customer_id, envelope)
-		VALUES (?, ?, ?, ?, ?)`, int64(c.env.Position), offer, a.reseller, a.customer, string(b)); err != nil {
-		return fmt.Errorf("index audit event %d: %w", c.env.Position, err)
-	}
+	// Inserted with the batch's other rows when it ends (batchCache.flush).
+	c.batch.events = append(c.batch.events, auditRow{
+		position: int64(c.env.Position), offer: offer, reseller: a.reseller, customer: a.customer, envelope: envelope,
+	})
 	return nil
 }
 

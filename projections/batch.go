@@ -9,6 +9,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/offerflow/offerflow/domain"
 )
@@ -17,12 +18,15 @@ import (
 // and writes it once, when the batch ends: each offer's row in offers and
 // in inbox (a lifecycle of some ten events mostly falls in one batch of a
 // rebuild), each customer's offer counts and badge (by the sum of the
-// batch's steps), and audit_offers. Per event, the rows were upserted
+// batch's steps), audit_offers, each offer's report_offers row (its
+// creation and its last status: one statement), and the audit_events rows
+// (inserted many to a statement). Per event, the rows were upserted
 // (twenty columns each, twice) and the counts moved statement by
 // statement: most of a rebuild's CPU (issue 7). The rows written are the
 // same: the fold goes through the same evolveOffer, a count row is deleted
-// at zero whatever path led there, and a badge row exists once any offer
-// counted on it.
+// at zero whatever path led there, a badge row exists once any offer
+// counted on it, and a report row's folded status is the one the updates
+// one by one would have left.
 //
 // Handlers see the batch through batchTx: a statement of theirs that names
 // one of the folded tables first writes what is pending and forgets it, so
@@ -33,7 +37,7 @@ import (
 // (inbox_resellers: the names it read).
 func folded(table string) bool {
 	switch table {
-	case "offers", "inbox", "customer_offer_counts", "badges", "audit_offers", "inbox_resellers":
+	case "offers", "inbox", "customer_offer_counts", "badges", "audit_offers", "inbox_resellers", "audit_events", "report_offers":
 		return true
 	}
 	return false
@@ -105,6 +109,15 @@ type auditOffer struct {
 	dirty bool
 }
 
+// auditRow is a row of audit_events the batch has yet to insert.
+type auditRow struct {
+	position int64
+	offer    domain.OfferID
+	reseller domain.ResellerID
+	customer domain.CustomerID
+	envelope string // TEXT, as the JSON it is
+}
+
 // badgeStep is a customer's badge change in a batch: the sum of its steps,
 // and whether one of them counted an offer (which creates the row).
 type badgeStep struct {
@@ -121,17 +134,20 @@ type countKey struct {
 // batch's transaction, committed or not.
 type batchCache struct {
 	tx      *sql.Tx
+	folds   *sync.Map                                  // DB.folds
 	offers  map[string]map[domain.OfferID]*cachedOffer // by table
 	counts  map[countKey]int
 	badges  map[domain.CustomerID]*badgeStep
 	audit   map[domain.OfferID]*auditOffer
+	events  []auditRow // audit_events, in log order
+	reports map[domain.OfferID]*reportStep
 	names   map[domain.ResellerID]string // inbox_resellers read in this batch
 	flushes int                          // writes of pending rows, for tests
 	err     error                        // a failure QueryRowContext could not return
 }
 
-func newBatchCache(tx *sql.Tx) *batchCache {
-	b := &batchCache{tx: tx}
+func newBatchCache(tx *sql.Tx, folds *sync.Map) *batchCache {
+	b := &batchCache{tx: tx, folds: folds}
 	b.reset()
 	return b
 }
@@ -141,6 +157,8 @@ func (b *batchCache) reset() {
 	b.counts = map[countKey]int{}
 	b.badges = map[domain.CustomerID]*badgeStep{}
 	b.audit = map[domain.OfferID]*auditOffer{}
+	b.events = b.events[:0]
+	b.reports = map[domain.OfferID]*reportStep{}
 	b.names = map[domain.ResellerID]string{}
 }
 
@@ -149,7 +167,11 @@ func (b *batchCache) before(ctx context.Context, query string) error {
 	if b.err != nil {
 		return b.err
 	}
-	if !namesFolded(query) {
+	f, ok := b.folds.Load(query)
+	if !ok {
+		f, _ = b.folds.LoadOrStore(query, namesFolded(query))
+	}
+	if !f.(bool) {
 		return nil
 	}
 	return b.flush(ctx)
@@ -281,8 +303,60 @@ func (b *batchCache) flush(ctx context.Context) error {
 			return fmt.Errorf("write audit offer %s: %w", id, err)
 		}
 	}
+	for _, id := range slices.Sorted(maps.Keys(b.reports)) {
+		if err := writeReport(ctx, b.tx, id, b.reports[id]); err != nil {
+			return err
+		}
+	}
+	if err := insertAuditEvents(ctx, b.tx, b.events); err != nil {
+		return err
+	}
 	b.reset()
 	return nil
+}
+
+// insertAuditEvents inserts rows into audit_events with as few statements
+// as it takes: one per auditInsertSizes[0] rows, then the smaller sizes
+// for the rest. A row a statement at a time cost a rebuild as much as all
+// of SQLite's inserting; few sizes keep the statements few, so that each
+// stays prepared in the connection's cache.
+func insertAuditEvents(ctx context.Context, tx *sql.Tx, rows []auditRow) error {
+	args := make([]any, 0, 5*auditInsertSizes[0])
+	for len(rows) > 0 {
+		n := auditInsertSizes[len(auditInsertSizes)-1]
+		for _, size := range auditInsertSizes {
+			if len(rows) >= size {
+				n = size
+				break
+			}
+		}
+		args = args[:0]
+		for _, r := range rows[:n] {
+			args = append(args, r.position, r.offer, r.reseller, r.customer, r.envelope)
+		}
+		if _, err := tx.ExecContext(ctx, auditInsert(n), args...); err != nil {
+			return fmt.Errorf("index audit events %d to %d: %w", rows[0].position, rows[n-1].position, err)
+		}
+		rows = rows[n:]
+	}
+	return nil
+}
+
+// auditInsertSizes are the numbers of rows one INSERT into audit_events
+// takes, largest first; the last is 1.
+var auditInsertSizes = [...]int{256, 16, 1}
+
+// auditInsert returns the INSERT of n rows into audit_events.
+func auditInsert(n int) string {
+	var q strings.Builder
+	q.WriteString(`INSERT INTO audit_events (position, offer_id, reseller_id, customer_id, envelope) VALUES `)
+	for i := range n {
+		if i > 0 {
+			q.WriteByte(',')
+		}
+		q.WriteString(`(?,?,?,?,?)`)
+	}
+	return q.String()
 }
 
 // moveBadge applies a batch's badge change of customer.

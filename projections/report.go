@@ -2,6 +2,7 @@ package projections
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"sort"
 	"time"
@@ -71,11 +72,11 @@ func (reportView) OnOfferCreated(ctx context.Context, e *domain.OfferCreated) er
 		return err
 	}
 	at := e.At.UTC()
-	if _, err := c.tx.ExecContext(ctx, `INSERT INTO report_offers
-		(offer_id, reseller_id, template_id, customer_id, created_ms, created_month, status)
-		VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (offer_id) DO NOTHING`,
-		e.OfferID, e.ResellerID, e.TemplateID, e.CustomerID, at.UnixMilli(), at.Format("2006-01"), domain.StatusWaiting); err != nil {
-		return fmt.Errorf("insert report row of offer %s: %w", e.OfferID, err)
+	if err := c.batch.reportCreated(ctx, reportRow{
+		offer: e.OfferID, reseller: e.ResellerID, template: e.TemplateID, customer: e.CustomerID,
+		createdMs: at.UnixMilli(), month: at.Format("2006-01"),
+	}); err != nil {
+		return err
 	}
 	// A revision takes the place of the offer it supersedes in that offer's
 	// campaign: the campaign lists one offer per customer, the current one,
@@ -139,13 +140,97 @@ func (reportView) status(ctx context.Context, id domain.OfferID, st domain.Offer
 	if err != nil {
 		return err
 	}
-	var ms any
+	// Kept in the batch and written when it ends (batchCache.flush).
+	r := c.batch.report(id)
+	r.updated, r.status, r.reason = true, st, reason
 	if decided != nil {
-		ms = decided.UnixMilli()
+		r.decided = sql.NullInt64{Int64: decided.UnixMilli(), Valid: true}
 	}
-	if _, err := c.tx.ExecContext(ctx, `UPDATE report_offers SET status = ?, decided_ms = coalesce(?, decided_ms),
-		reason_code = ?, reason_text = ? WHERE offer_id = ?`, st, ms, reason.Code, reason.Text, id); err != nil {
-		return fmt.Errorf("update report row of offer %s: %w", id, err)
+	return nil
+}
+
+// reportRow is the row of report_offers that offer.created makes.
+type reportRow struct {
+	offer     domain.OfferID
+	reseller  domain.ResellerID
+	template  domain.TemplateID
+	customer  domain.CustomerID
+	createdMs int64
+	month     string
+}
+
+// reportStep is what a batch does to an offer's row of report_offers: the
+// row its offer.created inserts (unless the table has one: ON CONFLICT DO
+// NOTHING), then the status its later events set, the last one's. A
+// decision's time stays once set (coalesce).
+type reportStep struct {
+	create  *reportRow
+	updated bool
+	status  domain.OfferStatus
+	decided sql.NullInt64 // the last decision's time in the batch
+	reason  domain.RejectionReason
+}
+
+// report returns the batch's step of offer's report row.
+func (b *batchCache) report(id domain.OfferID) *reportStep {
+	r := b.reports[id]
+	if r == nil {
+		r = &reportStep{}
+		b.reports[id] = r
+	}
+	return r
+}
+
+// reportCreated records offer.created's row. A status set before it in
+// the batch (of a row the table would then have had, or none) is written
+// first, so that it does not fold into the new row.
+func (b *batchCache) reportCreated(ctx context.Context, row reportRow) error {
+	r := b.report(row.offer)
+	if r.create != nil {
+		return nil // a second creation: the first row stays
+	}
+	if r.updated {
+		if err := writeReport(ctx, b.tx, row.offer, r); err != nil {
+			return err
+		}
+		*r = reportStep{}
+	}
+	r.create = &row
+	return nil
+}
+
+// writeReport writes a batch's step of offer's report row: at most one
+// statement.
+func writeReport(ctx context.Context, tx *sql.Tx, id domain.OfferID, r *reportStep) error {
+	var decided any
+	if r.decided.Valid {
+		decided = r.decided.Int64
+	}
+	var err error
+	switch {
+	case r.create == nil && !r.updated:
+		return nil
+	case r.create == nil:
+		_, err = tx.ExecContext(ctx, `UPDATE report_offers SET status = ?, decided_ms = coalesce(?, decided_ms),
+			reason_code = ?, reason_text = ? WHERE offer_id = ?`, r.status, decided, r.reason.Code, r.reason.Text, id)
+	case !r.updated:
+		c := r.create
+		_, err = tx.ExecContext(ctx, `INSERT INTO report_offers
+			(offer_id, reseller_id, template_id, customer_id, created_ms, created_month, status)
+			VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (offer_id) DO NOTHING`,
+			id, c.reseller, c.template, c.customer, c.createdMs, c.month, domain.StatusWaiting)
+	default:
+		// The new row with its later status, or the status on the row the
+		// table already had, as the insert and the updates one by one.
+		c := r.create
+		_, err = tx.ExecContext(ctx, `INSERT INTO report_offers
+			(offer_id, reseller_id, template_id, customer_id, created_ms, created_month, status, decided_ms, reason_code, reason_text)
+			VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) ON CONFLICT (offer_id) DO UPDATE SET status = ?7,
+			decided_ms = coalesce(?8, decided_ms), reason_code = ?9, reason_text = ?10`,
+			id, c.reseller, c.template, c.customer, c.createdMs, c.month, r.status, decided, r.reason.Code, r.reason.Text)
+	}
+	if err != nil {
+		return fmt.Errorf("write report row of offer %s: %w", id, err)
 	}
 	return nil
 }
