@@ -529,6 +529,15 @@ func (o *Offer) Apply(e Event) {
 	}
 }
 
+// OfferStatusAfter returns the status e leaves an offer in whose status was
+// before ("" before its creation), as Apply folds it: for readers that
+// follow offers' statuses and nothing else of them (the live stream).
+func OfferStatusAfter(before OfferStatus, e Event) OfferStatus {
+	o := Offer{status: before}
+	o.Apply(e)
+	return o.status
+}
+
 func timePtr(t time.Time) *time.Time { return &t }
 
 func cloneTime(t *time.Time) *time.Time {

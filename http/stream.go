@@ -165,19 +165,10 @@ func (s *Server) sendEvent(ctx context.Context, sw *sseWriter, id Identity, e do
 	if !strings.HasPrefix(e.Type, "offer.") {
 		return nil
 	}
-	de, err := domain.DecodeEvent(e.Type, e.SchemaVersion, e.Data)
-	if err != nil {
-		// An event this build cannot read concerns nobody it can tell.
-		return nil
-	}
-	offerID, status, read := offerChange(de)
-	if offerID == "" {
-		return nil
-	}
-	// A reminder changes no status but is news to both sides: the offer
-	// expires soon.
-	_, reminded := de.(*domain.OfferReminded)
-	info, ok, err := s.hub.lookup(ctx, offerID, e.Position)
+	// The status comes from folding the offer (the hub), never from a
+	// table of event types here: domain.Offer.Apply is the one place
+	// that says which status an event leaves an offer in.
+	info, status, ok, err := s.hub.lookup(ctx, e.Stream, e.Position)
 	if err != nil || !ok {
 		return err
 	}
@@ -187,12 +178,15 @@ func (s *Server) sendEvent(ctx context.Context, sw *sseWriter, id Identity, e do
 	if !domain.ScopeOf(id).Sees(info.reseller, info.customer, delivered) {
 		return nil
 	}
-	data := offerEventJSON{OfferID: offerID, CustomerID: info.customer, Event: e.Type, Status: status, Read: read, Version: e.Version, Position: e.Position}
+	read := e.Type == domain.TypeOfferRead
+	data := offerEventJSON{OfferID: info.id, CustomerID: info.customer, Event: e.Type, Status: status, Read: read, Version: e.Version, Position: e.Position}
 	// What each role hears of an offer it may see: a reseller its status
-	// changes, a customer every change of its inbox and then its badge.
+	// changes and the reminder of its expiry (no status change, but news
+	// to both sides); a customer every change of its inbox and then its
+	// badge.
 	switch id.Role {
 	case domain.RoleReseller:
-		if status == "" && !reminded {
+		if status == "" && e.Type != domain.TypeOfferReminded {
 			return nil
 		}
 		return sw.event(e.Position, "offer", data)
@@ -224,40 +218,6 @@ func (s *Server) sendBadge(ctx context.Context, sw *sseWriter, id Identity, pos 
 		return
 	}
 	_ = sw.event(pos, "badge", b)
-}
-
-// offerChange tells which offer an event is about and the status it leaves
-// the offer in; status is empty for events that change no status (a read,
-// or the first dispatch, which comes with the creation).
-func offerChange(e domain.Event) (id domain.OfferID, status domain.OfferStatus, read bool) {
-	switch ev := e.(type) {
-	case *domain.OfferCreated:
-		return ev.OfferID, domain.StatusWaiting, false
-	case *domain.OfferDispatched:
-		if ev.Dispatch > 1 {
-			return ev.OfferID, domain.StatusWaiting, false
-		}
-		return ev.OfferID, "", false
-	case *domain.OfferDelivered:
-		return ev.OfferID, domain.StatusWaitingForConfirmation, false
-	case *domain.OfferDeliveryFailed:
-		return ev.OfferID, domain.StatusDeliveryFailed, false
-	case *domain.OfferRead:
-		return ev.OfferID, "", true
-	case *domain.OfferAccepted:
-		return ev.OfferID, domain.StatusAccepted, false
-	case *domain.OfferRejected:
-		return ev.OfferID, domain.StatusRejected, false
-	case *domain.OfferWithdrawn:
-		return ev.OfferID, domain.StatusWithdrawn, false
-	case *domain.OfferExpired:
-		return ev.OfferID, domain.StatusExpired, false
-	case *domain.OfferSuperseded:
-		return ev.OfferID, domain.StatusSuperseded, false
-	case *domain.OfferReminded:
-		return ev.OfferID, "", false
-	}
-	return "", "", false
 }
 
 // sseWriter writes the Server-Sent Events wire format and remembers the
