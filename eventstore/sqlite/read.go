@@ -72,7 +72,7 @@ func (s *Store) query(ctx context.Context, query string, args ...any) ([]eventst
 		if err := rows.Scan(&position, &e.ID, &e.Stream, &version, &e.Type, &e.SchemaVersion, &data, &meta, &prevHash, &e.Hash); err != nil {
 			return nil, ctxErr(ctx, err)
 		}
-		if err := json.Unmarshal(meta, &e.Metadata); err != nil {
+		if err := decodeMetadata(meta, &e.Metadata); err != nil {
 			return nil, fmt.Errorf("event at position %d: decode metadata: %w", position, err)
 		}
 		e.Position, e.Version = uint64(position), uint64(version)
