@@ -36,11 +36,21 @@ type benchConfig struct {
 	events  int
 	queries int
 
+	// deliveries is how many customers the deliveries part's campaign goes
+	// to.
+	deliveries int
+
 	// lastInboxOffers is how many offers the send-to-inbox step sent.
 	lastInboxOffers int
 }
 
-var benchParts = []string{"append", "http", "log"}
+// benchParts are the parts bench knows; defaultBenchParts those it runs
+// unless --parts says otherwise (deliveries, a campaign of a thousand, is
+// asked for by name).
+var (
+	benchParts        = []string{"append", "http", "log", "deliveries"}
+	defaultBenchParts = []string{"append", "http", "log"}
+)
 
 // runBench measures the whole product on this machine in one run and prints
 // the figures side by side, each with what bounds it:
@@ -50,7 +60,10 @@ var benchParts = []string{"append", "http", "log"}
 //     and the time from 202 to the customer's inbox;
 //  3. and 4. log: a log of a million events built, scanned raw, rebuilt into
 //     the read models, whose inbox and badge queries are then timed;
-//  5. the server's fsyncs per offer and peak memory during 2.
+//  5. the server's fsyncs per offer and peak memory during 2;
+//
+// and, when asked for, deliveries: a campaign to c.deliveries customers,
+// and another reseller's send-to-inbox times beside it and before it.
 //
 // The disk's own rate of durable one-row transactions, measured first, is
 // the yardstick of the durable figures.
@@ -60,7 +73,7 @@ func runBench(ctx context.Context, args []string, e env) error {
 	var parts, writers, rates, serveFlags string
 	var strace string
 	fs.StringVar(&c.dir, "data", "", "scratch directory for the run's files (must be empty or missing; default: a new temporary directory, removed afterwards)")
-	fs.StringVar(&parts, "parts", strings.Join(benchParts, ","), "which parts to run: append, http, log")
+	fs.StringVar(&parts, "parts", strings.Join(defaultBenchParts, ","), "which parts to run: append, http, log, deliveries")
 	fs.StringVar(&writers, "writers", "1,8,64", "part 1: numbers of concurrent writers")
 	fs.DurationVar(&c.appendTime, "append-time", 3*time.Second, "part 1: how long each number of writers appends")
 	fs.DurationVar(&c.diskTime, "disk-time", 2*time.Second, "how long the disk's durable transaction rate is measured")
@@ -73,8 +86,9 @@ func runBench(ctx context.Context, args []string, e env) error {
 	fs.StringVar(&rates, "rates", "500,1000,2000,3500,5000,7000", "part 2: offers per second, one step each")
 	fs.DurationVar(&c.rateTime, "rate-time", 10*time.Second, "part 2: how long each rate is offered")
 	fs.IntVar(&c.inboxRate, "inbox-rate", 1000, "part 2: offers per second while send-to-inbox times are measured (0: skip)")
-	fs.DurationVar(&c.inboxTime, "inbox-time", 10*time.Second, "part 2: how long send-to-inbox times are measured")
-	fs.IntVar(&c.followed, "followed", 4, "part 2: customers whose /v1/stream is followed for send-to-inbox times")
+	fs.DurationVar(&c.inboxTime, "inbox-time", 10*time.Second, "parts 2 and deliveries: how long send-to-inbox times are measured")
+	fs.IntVar(&c.followed, "followed", 4, "parts 2 and deliveries: customers whose /v1/stream is followed for send-to-inbox times")
+	fs.IntVar(&c.deliveries, "deliveries", 1000, "part deliveries: customers of the campaign (1 to 1,000) beside which another reseller's send-to-inbox times are measured")
 	fs.IntVar(&c.events, "events", 1_000_000, "parts 3 and 4: events in the log (a tenth as many offers, a hundredth as many customers)")
 	fs.IntVar(&c.queries, "queries", 20_000, "part 4: inbox and badge queries each")
 	if err := parseFlags(fs, args); err != nil {
@@ -96,6 +110,8 @@ func runBench(ctx context.Context, args []string, e env) error {
 		return usageError{"--events must be at least 100"}
 	case c.queries < 1, c.customers < 1, c.followed < 1, c.connections < 1:
 		return usageError{"--queries, --customers, --followed and --connections must be at least 1"}
+	case c.deliveries < 1, c.deliveries > 1000:
+		return usageError{"--deliveries must be 1 to 1000 (a campaign's customers)"}
 	case c.appendTime <= 0, c.diskTime <= 0, c.rateTime <= 0, c.inboxTime <= 0:
 		return usageError{"durations must be positive"}
 	}
@@ -148,6 +164,11 @@ func (c *benchConfig) run(ctx context.Context, e env) error {
 	if slices.Contains(c.parts, "log") {
 		if err := runLogBench(ctx, c, r, e); err != nil {
 			return err
+		}
+	}
+	if slices.Contains(c.parts, "deliveries") {
+		if err := runDeliveriesBench(ctx, c, r); err != nil {
+			return fmt.Errorf("deliveries: %w", err)
 		}
 	}
 	fmt.Fprintf(e.stdout, "offerflow bench, %s, %d CPUs, %s, took %s\n\n", runtime.Version(), runtime.NumCPU(),

@@ -62,15 +62,16 @@ type benchTenant struct {
 	customerTokens []string
 }
 
-// setupTenant creates, through the API, a reseller with a token, a product,
-// a template holding it, and customers, each with a token.
-func setupTenant(ctx context.Context, a benchAPI, operator string, customers int) (benchTenant, error) {
+// setupTenant creates, through the API, a reseller named name with a token,
+// a product, a template holding it, and customers, the first tokens of them
+// with a token.
+func setupTenant(ctx context.Context, a benchAPI, operator, name string, customers, tokens int) (benchTenant, error) {
 	var t benchTenant
 	var id struct {
 		ID    string `json:"id"`
 		Token string `json:"token"`
 	}
-	if err := a.call(ctx, "POST", "/v1/resellers", operator, map[string]any{"name": "Bench Reseller"}, &id); err != nil {
+	if err := a.call(ctx, "POST", "/v1/resellers", operator, map[string]any{"name": name}, &id); err != nil {
 		return t, err
 	}
 	reseller := id.ID
@@ -96,6 +97,9 @@ func setupTenant(ctx context.Context, a benchAPI, operator string, customers int
 			return t, err
 		}
 		t.customers = append(t.customers, id.ID)
+		if i >= tokens {
+			continue
+		}
 		if err := a.call(ctx, "POST", "/v1/tokens", operator, map[string]any{"role": "customer", "tenant": id.ID}, &id); err != nil {
 			return t, err
 		}

@@ -146,7 +146,7 @@ func runHTTPBench(ctx context.Context, c *benchConfig, r *benchReport, disk floa
 	}
 	defer srv.stop()
 	api := benchAPI{base: srv.url, hc: &http.Client{Timeout: 30 * time.Second}}
-	tenant, err := setupTenant(ctx, api, operator, c.customers)
+	tenant, err := setupTenant(ctx, api, operator, "Bench Reseller", c.customers, c.customers)
 	if err != nil {
 		return fmt.Errorf("set up through the API: %w", err)
 	}

@@ -88,10 +88,53 @@ func (w *inboxWatch) missing(sent []acceptedOffer) int {
 	return n
 }
 
+// times returns the times from the 202 of each offer of sent answered
+// before until (every one when until is zero) to its offer.delivered on
+// the stream and to the inbox, and how many of them never reached the
+// inbox.
+func (w *inboxWatch) times(sent []acceptedOffer, until time.Time) (toLog, toInbox latencies, missing int) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, o := range sent {
+		if !until.IsZero() && !o.at.Before(until) {
+			continue
+		}
+		if t, ok := w.delivered[o.id]; ok {
+			toLog = append(toLog, t.Sub(o.at))
+		}
+		if t, ok := w.inbox[o.id]; ok {
+			toInbox = append(toInbox, t.Sub(o.at))
+		} else {
+			missing++
+		}
+	}
+	return toLog, toInbox, missing
+}
+
 // runInboxBench measures part 2's send-to-inbox time: offers at c.inboxRate
 // to customers whose streams the bench follows.
 func runInboxBench(ctx context.Context, c *benchConfig, r *benchReport, srv *benchServer, t benchTenant, disk float64) error {
 	k := min(c.followed, len(t.customers))
+	res, w, err := watchInbox(ctx, srv, t, k, c.inboxRate, c.inboxTime, c.connections)
+	if err != nil {
+		return err
+	}
+	c.lastInboxOffers = len(res.accepted)
+	toLog, toInbox, missing := w.times(res.accepted, time.Time{})
+	load := fmt.Sprintf("at %s offers/s for %s to %d customers", fmtRate(float64(c.inboxRate)), c.inboxTime, k)
+	r.add("2 inbox", "202 → offer.delivered on the customer's /v1/stream, "+load,
+		fmt.Sprintf("%s (%d offers)", toLog.p50p99(), len(toLog)), "-", "the delivery process; CPU and disk in the row below")
+	r.add("2 inbox", "202 → in the inbox (the badge event sent once the read models hold it), "+load,
+		fmt.Sprintf("%s; %d not seen within 30 s; HTTP %s, %s", toInbox.p50p99(), missing, res.lat.p50p99(), res.errorSummary()),
+		"p99 < 25ms", res.win.bound(-1, disk))
+	return nil
+}
+
+// watchInbox sends offers from t's reseller to its first k customers at
+// rate for d while following their streams, and returns what the load
+// measured and the watch, once every offer answered 202 is in its inbox or
+// 30 s passed after the last.
+func watchInbox(ctx context.Context, srv *benchServer, t benchTenant, k, rate int, d time.Duration, conns int) (loadResult, *inboxWatch, error) {
 	followed := t
 	followed.customers, followed.customerTokens = t.customers[:k], t.customerTokens[:k]
 	w := &inboxWatch{delivered: map[string]time.Time{}, inbox: map[string]time.Time{}}
@@ -101,33 +144,13 @@ func runInboxBench(ctx context.Context, c *benchConfig, r *benchReport, srv *ben
 		ready := make(chan error, 1)
 		go w.follow(sctx, srv.url, followed.customerTokens[i], ready)
 		if err := <-ready; err != nil {
-			return fmt.Errorf("follow customer %d: %w", i, err)
+			return loadResult{}, nil, fmt.Errorf("follow customer %d: %w", i, err)
 		}
 	}
-	res := sendOffers(srv, followed, c.inboxRate, c.inboxTime, c.connections)
-	c.lastInboxOffers = len(res.accepted)
+	res := sendOffers(srv, followed, rate, d, conns)
 	deadline := time.Now().Add(30 * time.Second)
 	for w.missing(res.accepted) > 0 && time.Now().Before(deadline) {
 		time.Sleep(20 * time.Millisecond)
 	}
-	cancel()
-	var toLog, toInbox latencies
-	w.mu.Lock()
-	for _, o := range res.accepted {
-		if t, ok := w.delivered[o.id]; ok {
-			toLog = append(toLog, t.Sub(o.at))
-		}
-		if t, ok := w.inbox[o.id]; ok {
-			toInbox = append(toInbox, t.Sub(o.at))
-		}
-	}
-	w.mu.Unlock()
-	missing := len(res.accepted) - len(toInbox)
-	load := fmt.Sprintf("at %s offers/s for %s to %d customers", fmtRate(float64(c.inboxRate)), c.inboxTime, k)
-	r.add("2 inbox", "202 → offer.delivered on the customer's /v1/stream, "+load,
-		fmt.Sprintf("%s (%d offers)", toLog.p50p99(), len(toLog)), "-", "the delivery process; CPU and disk in the row below")
-	r.add("2 inbox", "202 → in the inbox (the badge event sent once the read models hold it), "+load,
-		fmt.Sprintf("%s; %d not seen within 30 s; HTTP %s, %s", toInbox.p50p99(), missing, res.lat.p50p99(), res.errorSummary()),
-		"p99 < 25ms", res.win.bound(-1, disk))
-	return nil
+	return res, w, nil
 }

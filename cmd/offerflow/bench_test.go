@@ -62,6 +62,34 @@ func TestBench(t *testing.T) {
 	}
 }
 
+// TestBench_Deliveries runs the deliveries part at a small size: it fills
+// its three rows (the other reseller's times before and during the
+// campaign, and the campaign's), not how fast anything is; --deliveries
+// outside 1 to 1,000 is a usage error.
+func TestBench_Deliveries(t *testing.T) {
+	t.Setenv(runAsProgramEnv, "1")
+	dir := filepath.Join(t.TempDir(), "bench")
+	out, errOut, code := runCLI("bench", "--data", dir, "--parts", "deliveries", "--deliveries", "30", "--inbox-time", "1s",
+		"--followed", "2", "--disk-time", "100ms")
+	if code != 0 {
+		t.Fatalf("bench: exit %d\n%s\n%s", code, out, errOut)
+	}
+	for _, row := range []string{
+		`\| D deliveries \| another reseller's 202 → inbox, 20 offers/s to 2 customers without a webhook for 1s, no campaign \| p50 \S+, p99 \S+ \(\d+ offers\); 0 not seen`,
+		`\| D campaign \| POST /v1/campaigns to 30 customers without a webhook \| 202 in \S+; every offer delivered \S+ after it`,
+		`\| D deliveries \| another reseller's 202 → inbox, 20 offers/s to 2 customers without a webhook, while the campaign delivers \| p50 \S+, p99 \S+ \(\d+ offers sent before the campaign's last delivery\); 0 not seen`,
+	} {
+		if !regexp.MustCompile(row).MatchString(out) {
+			t.Errorf("the table lacks a row matching %s:\n%s\n%s", row, out, errOut)
+		}
+	}
+	for _, n := range []string{"0", "1001"} {
+		if _, _, code := runCLI("bench", "--parts", "deliveries", "--deliveries", n); code != 2 {
+			t.Errorf("bench --deliveries %s: exit %d, want 2", n, code)
+		}
+	}
+}
+
 // TestBench_LogCounts checks that the log the bench builds for parts 3 and
 // 4 has the shape the table names: a tenth as many offers as events, a
 // hundredth as many customers.

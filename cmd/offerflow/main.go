@@ -11,7 +11,7 @@
 //	offerflow export   --data DIR [--out FILE]
 //	offerflow poison   list --data DIR
 //	offerflow poison   retry --data DIR [POSITION|EVENT_ID ...]
-//	offerflow bench    [--data DIR] [--parts append,http,log] [--rates R,...] [--events N]
+//	offerflow bench    [--data DIR] [--parts append,http,log,deliveries] [--rates R,...] [--events N] [--deliveries N]
 //	offerflow crashtest [--kills N] [--clients N]
 //
 // Only this package reads flags and the environment; everything below it takes
@@ -59,7 +59,7 @@ Usage:
   offerflow poison  list --data DIR
   offerflow poison  retry --data DIR [POSITION|EVENT_ID ...]
   offerflow import  --data DIR [FILE|-]
-  offerflow bench   [--data DIR] [--parts append,http,log] [--rates R,...] [--events N]
+  offerflow bench   [--data DIR] [--parts append,http,log,deliveries] [--rates R,...] [--events N] [--deliveries N]
   offerflow crashtest [--kills N] [--clients N] [--bin FILE] [--data DIR]
   offerflow probe   [--url http://127.0.0.1:8080/readyz]
 
