@@ -247,7 +247,7 @@ func (h *Handler) encode(stream string, version uint64, events []domain.Event, m
 		out[i] = eventstore.NewEvent{
 			ID: id, Type: e.EventType(), SchemaVersion: domain.SchemaVersion(e.EventType()), Data: data,
 			Metadata: eventstore.Metadata{
-				Actor:         eventstore.Actor{Role: string(meta.Actor.Role), Tenant: meta.Actor.Tenant, Subject: meta.Actor.Subject, Name: meta.Actor.Name},
+				Actor:         meta.Actor,
 				CorrelationID: meta.CorrelationID,
 				CausationID:   meta.CausationID,
 				OccurredAt:    now,

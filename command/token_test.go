@@ -40,7 +40,7 @@ func TestRevokeToken(t *testing.T) {
 			t.Fatal(err)
 		}
 		if len(evs) != 2 || evs[1].Type != domain.TypeTokenRevoked || evs[1].Metadata.Actor.Subject != "tok-1" ||
-			evs[1].Metadata.Actor.Role != string(domain.RoleCustomer) || string(evs[1].Data) != `{"token_id":"tok-1"}` {
+			evs[1].Metadata.Actor.Role != domain.RoleCustomer || string(evs[1].Data) != `{"token_id":"tok-1"}` {
 			t.Fatalf("token stream %+v", evs)
 		}
 		if a, ok, err := w.svc.LookupToken(ctx, "hash-1"); ok || err != nil || a != (domain.Actor{}) {

@@ -11,6 +11,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/offerflow/offerflow/domain"
 )
 
 // NoStream is the expected version of a stream that must not exist yet.
@@ -18,21 +20,12 @@ import (
 // so a stream at version N holds N events.
 const NoStream uint64 = 0
 
-// Actor is who caused an event.
-type Actor struct {
-	Role    string `json:"role"`
-	Tenant  string `json:"tenant"`
-	Subject string `json:"subject"`
-	// Name is the display name of the token that acted, where it has one.
-	Name string `json:"name,omitempty"`
-}
-
 // Metadata is what the log records about an event besides its data.
 type Metadata struct {
-	Actor         Actor     `json:"actor"`
-	CorrelationID string    `json:"correlation_id,omitempty"`
-	CausationID   string    `json:"causation_id,omitempty"`
-	OccurredAt    time.Time `json:"occurred_at"`
+	Actor         domain.Actor `json:"actor"`
+	CorrelationID string       `json:"correlation_id,omitempty"`
+	CausationID   string       `json:"causation_id,omitempty"`
+	OccurredAt    time.Time    `json:"occurred_at"`
 }
 
 // NewEvent is an event to append. ID must be unique within the stream; an

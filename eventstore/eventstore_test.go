@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/offerflow/offerflow/domain"
 	"github.com/offerflow/offerflow/eventstore"
 )
 
@@ -17,7 +18,7 @@ func sample() eventstore.Event {
 		Type: "offer.created", SchemaVersion: 1,
 		Data: json.RawMessage(`{ "b": 1.50, "a": "<ü>", "z": [1, {"y":null,"x":12345678901234567890}] }`),
 		Metadata: eventstore.Metadata{
-			Actor:         eventstore.Actor{Role: "reseller", Tenant: "r-1", Subject: "alice"},
+			Actor:         domain.Actor{Role: "reseller", Tenant: "r-1", Subject: "alice"},
 			CorrelationID: "c-1", CausationID: "k-1",
 			OccurredAt: time.Date(2025, 3, 4, 5, 6, 7, 120000000, time.FixedZone("UTC+1", 3600)),
 		},

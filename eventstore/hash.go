@@ -55,7 +55,7 @@ func Canonical(e Event) ([]byte, error) {
 	if a.Name != "" {
 		b = append(appendString(append(b, `"name":`...), a.Name), ',')
 	}
-	b = appendString(append(b, `"role":`...), a.Role)
+	b = appendString(append(b, `"role":`...), string(a.Role))
 	b = appendString(append(b, `,"subject":`...), a.Subject)
 	b = appendString(append(b, `,"tenant":`...), a.Tenant)
 	b = appendString(append(b, `},"causation_id":`...), e.Metadata.CausationID)

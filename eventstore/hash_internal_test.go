@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"pgregory.net/rapid"
+
+	"github.com/offerflow/offerflow/domain"
 )
 
 // canonicalMaps is the canonical envelope as it was first written: maps that
@@ -130,7 +132,7 @@ func TestCanonical_SameAsMaps(t *testing.T) {
 			Data:     data,
 			PrevHash: rapid.SampledFrom([]string{"", "ab12", "<&>"}).Draw(t, "prev"),
 			Metadata: Metadata{
-				Actor: Actor{Role: text.Draw(t, "role"), Tenant: text.Draw(t, "tenant"), Subject: text.Draw(t, "subject"),
+				Actor: domain.Actor{Role: domain.Role(text.Draw(t, "role")), Tenant: text.Draw(t, "tenant"), Subject: text.Draw(t, "subject"),
 					Name: rapid.SampledFrom([]string{"", "Ann <a&b>", "\u2028"}).Draw(t, "name")},
 				CorrelationID: text.Draw(t, "correlation"), CausationID: text.Draw(t, "causation"),
 				OccurredAt: time.Unix(rapid.Int64Range(-1e10, 1e10).Draw(t, "sec"), rapid.Int64Range(0, 1e9-1).Draw(t, "nsec")).
@@ -161,7 +163,7 @@ func BenchmarkCanonical(b *testing.B) {
 		Data: json.RawMessage(`{"offer_id":"0193a1f2","reseller_id":"0193a1f3","customer_id":"0193a1f4","template_id":"0193a1f5",` +
 			`"items":[{"id":"i1","product_id":"p1","product_name":"Bench Module","kind":"module","term_months":12,"license_mode":"absolute","seats":null}],` +
 			`"message":"An offer from offerflow bench","expires_at":null,"at":"2026-12-02T11:00:00.123456789Z"}`),
-		Metadata: Metadata{Actor: Actor{Role: "reseller", Tenant: "0193a1f3", Subject: "tok-1", Name: "Ann"}, OccurredAt: time.Now()}}
+		Metadata: Metadata{Actor: domain.Actor{Role: "reseller", Tenant: "0193a1f3", Subject: "tok-1", Name: "Ann"}, OccurredAt: time.Now()}}
 	for _, c := range []struct {
 		name string
 		fn   func(Event) ([]byte, error)

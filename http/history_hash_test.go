@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/offerflow/offerflow/domain"
 	"github.com/offerflow/offerflow/eventstore"
 	"github.com/offerflow/offerflow/eventstore/merkle/merkletest"
 )
@@ -13,20 +14,20 @@ import (
 // historyPage is a page of GET /v1/offers/{id}/history as a client reads it.
 type historyPage struct {
 	Items []struct {
-		ID            string           `json:"id"`
-		Position      uint64           `json:"position"`
-		Stream        string           `json:"stream"`
-		Version       uint64           `json:"version"`
-		Type          string           `json:"type"`
-		SchemaVersion int              `json:"schema_version"`
-		OccurredAt    time.Time        `json:"occurred_at"`
-		Actor         eventstore.Actor `json:"actor"`
-		Data          json.RawMessage  `json:"data"`
-		CorrelationID *string          `json:"correlation_id"`
-		CausationID   *string          `json:"causation_id"`
-		Hash          string           `json:"hash"`
-		PrevHash      *string          `json:"prev_hash"`
-		Sealed        json.RawMessage  `json:"sealed"`
+		ID            string          `json:"id"`
+		Position      uint64          `json:"position"`
+		Stream        string          `json:"stream"`
+		Version       uint64          `json:"version"`
+		Type          string          `json:"type"`
+		SchemaVersion int             `json:"schema_version"`
+		OccurredAt    time.Time       `json:"occurred_at"`
+		Actor         domain.Actor    `json:"actor"`
+		Data          json.RawMessage `json:"data"`
+		CorrelationID *string         `json:"correlation_id"`
+		CausationID   *string         `json:"causation_id"`
+		Hash          string          `json:"hash"`
+		PrevHash      *string         `json:"prev_hash"`
+		Sealed        json.RawMessage `json:"sealed"`
 	} `json:"items"`
 }
 

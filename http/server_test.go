@@ -19,6 +19,7 @@ import (
 	_ "github.com/mattn/go-sqlite3"
 
 	"github.com/offerflow/offerflow/command"
+	"github.com/offerflow/offerflow/domain"
 	"github.com/offerflow/offerflow/eventstore/eventlog"
 	"github.com/offerflow/offerflow/eventstore/seal"
 	"github.com/offerflow/offerflow/eventstore/sqlite"
@@ -180,16 +181,16 @@ func MustOpenServer(tb testing.TB, opts ...func(*Options)) *TestServer {
 	// exists only once the server does: the closure reads srv later.
 	var srv *ofhttp.Server
 	webUI, err := ui.New(ui.Config{Logger: logger,
-		Lookup: func(ctx context.Context, token string) (ui.Identity, bool, error) {
+		Lookup: func(ctx context.Context, token string) (domain.Actor, bool, error) {
 			id, ok, err := srv.Identify(ctx, token)
-			return ui.Identity{Role: string(id.Role), Tenant: id.Tenant}, ok, err
+			return id, ok, err
 		},
-		StartSession: func(ctx context.Context, token string) (string, ui.Identity, error) {
+		StartSession: func(ctx context.Context, token string) (string, domain.Actor, error) {
 			session, holder, ok, err := srv.StartSession(ctx, token)
 			if err == nil && !ok {
 				err = errors.New("start session: the token is not valid")
 			}
-			return session, ui.Identity{Role: string(holder.Role), Tenant: holder.Tenant}, err
+			return session, holder, err
 		},
 		EndSession: func(ctx context.Context, session string) error { return srv.EndSession(ctx, session) },
 	})

@@ -235,7 +235,7 @@ func benchEvent(de domain.Event, actor domain.Actor, at time.Time) (eventstore.N
 	return eventstore.NewEvent{
 		ID: uuid.Must(uuid.NewV7()).String(), Type: de.EventType(), SchemaVersion: domain.SchemaVersion(de.EventType()), Data: data,
 		Metadata: eventstore.Metadata{
-			Actor:      eventstore.Actor{Role: string(actor.Role), Tenant: actor.Tenant, Subject: actor.Subject},
+			Actor:      actor,
 			OccurredAt: at,
 		},
 	}, nil

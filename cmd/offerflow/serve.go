@@ -295,11 +295,10 @@ func (m *Main) Run(ctx context.Context) error {
 
 	web, err := ui.New(ui.Config{
 		// m.srv is set just below, before any request can arrive.
-		Lookup: func(ctx context.Context, token string) (ui.Identity, bool, error) {
-			id, ok, err := m.srv.Identify(ctx, token)
-			return ui.Identity{Role: string(id.Role), Tenant: id.Tenant}, ok, err
+		Lookup: func(ctx context.Context, token string) (domain.Actor, bool, error) {
+			return m.srv.Identify(ctx, token)
 		},
-		StartSession: func(ctx context.Context, token string) (string, ui.Identity, error) {
+		StartSession: func(ctx context.Context, token string) (string, domain.Actor, error) {
 			return uiSession(m.srv.StartSession(ctx, token))
 		},
 		EndSession:   func(ctx context.Context, session string) error { return m.srv.EndSession(ctx, session) },
@@ -496,14 +495,14 @@ func storeName(f storeFlags) string {
 }
 
 // uiSession adapts Server.StartSession to the web UI's shape.
-func uiSession(session string, holder ohttp.Identity, ok bool, err error) (string, ui.Identity, error) {
+func uiSession(session string, holder domain.Actor, ok bool, err error) (string, domain.Actor, error) {
 	if err == nil && !ok {
 		err = errors.New("start session: the token is not valid")
 	}
 	if err != nil {
-		return "", ui.Identity{}, err
+		return "", domain.Actor{}, err
 	}
-	return session, ui.Identity{Role: string(holder.Role), Tenant: holder.Tenant}, nil
+	return session, holder, nil
 }
 
 // openTreeHeads loads (or on first start generates) the key that signs tree

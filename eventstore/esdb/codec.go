@@ -11,6 +11,7 @@ import (
 	esdbclient "github.com/EventStore/EventStore-Client-Go/v4/esdb"
 	"github.com/google/uuid"
 
+	"github.com/offerflow/offerflow/domain"
 	"github.com/offerflow/offerflow/eventstore"
 )
 
@@ -77,15 +78,15 @@ func parseID(id string) (uuid.UUID, error) {
 // $causationId repeat the ids under the names EventStoreDB's own
 // projections ($by_correlation_id) look for.
 type meta struct {
-	SchemaVersion int              `json:"schema_version"`
-	Actor         eventstore.Actor `json:"actor"`
-	CorrelationID string           `json:"correlation_id,omitempty"`
-	CausationID   string           `json:"causation_id,omitempty"`
-	OccurredAt    string           `json:"occurred_at"`
-	PrevHash      string           `json:"prev_hash,omitempty"`
-	Hash          string           `json:"hash"`
-	ESCorrelation string           `json:"$correlationId,omitempty"`
-	ESCausation   string           `json:"$causationId,omitempty"`
+	SchemaVersion int          `json:"schema_version"`
+	Actor         domain.Actor `json:"actor"`
+	CorrelationID string       `json:"correlation_id,omitempty"`
+	CausationID   string       `json:"causation_id,omitempty"`
+	OccurredAt    string       `json:"occurred_at"`
+	PrevHash      string       `json:"prev_hash,omitempty"`
+	Hash          string       `json:"hash"`
+	ESCorrelation string       `json:"$correlationId,omitempty"`
+	ESCausation   string       `json:"$causationId,omitempty"`
 }
 
 // encodeMeta returns the user metadata stored with e, which must be sealed.

@@ -11,6 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/uuid"
 
+	"github.com/offerflow/offerflow/domain"
 	"github.com/offerflow/offerflow/eventstore"
 	"github.com/offerflow/offerflow/eventstore/esdb"
 )
@@ -96,7 +97,7 @@ func newEvents(n int) []eventstore.NewEvent {
 			SchemaVersion: 2,
 			Data:          json.RawMessage(`{"offer_id":"o-1","items":[{"n":1.50}],"message":"<hi>"}`),
 			Metadata: eventstore.Metadata{
-				Actor:         eventstore.Actor{Role: "reseller", Tenant: "r-1", Subject: "alice"},
+				Actor:         domain.Actor{Role: "reseller", Tenant: "r-1", Subject: "alice"},
 				CorrelationID: "corr-1",
 				CausationID:   "cause-1",
 				OccurredAt:    at.Add(time.Duration(i) * time.Second),

@@ -154,9 +154,8 @@ func AuditEvent(e eventstore.Event) domain.AuditEvent {
 	out := domain.AuditEvent{
 		ID: e.ID, Position: e.Position, Stream: e.Stream, Version: e.Version, Type: e.Type, SchemaVersion: e.SchemaVersion,
 		OccurredAt: e.Metadata.OccurredAt.UTC(),
-		Actor: domain.Actor{Role: domain.Role(e.Metadata.Actor.Role), Tenant: e.Metadata.Actor.Tenant,
-			Subject: e.Metadata.Actor.Subject, Name: e.Metadata.Actor.Name},
-		Data: e.Data, CorrelationID: e.Metadata.CorrelationID, CausationID: e.Metadata.CausationID, Hash: e.Hash,
+		Actor:      e.Metadata.Actor,
+		Data:       e.Data, CorrelationID: e.Metadata.CorrelationID, CausationID: e.Metadata.CausationID, Hash: e.Hash,
 		Sealed: e.Sealed, Erased: e.Erased,
 	}
 	if e.PrevHash != "" {

@@ -204,7 +204,7 @@ func auditToStored(e domain.AuditEvent) eventstore.Event {
 	}
 	return eventstore.Event{ID: e.ID, Stream: e.Stream, Version: e.Version, Position: e.Position, Type: e.Type,
 		SchemaVersion: e.SchemaVersion, Data: e.Data,
-		Metadata: eventstore.Metadata{Actor: eventstore.Actor{Role: string(e.Actor.Role), Tenant: e.Actor.Tenant,
+		Metadata: eventstore.Metadata{Actor: domain.Actor{Role: e.Actor.Role, Tenant: e.Actor.Tenant,
 			Subject: e.Actor.Subject, Name: e.Actor.Name}, CorrelationID: e.CorrelationID, CausationID: e.CausationID,
 			OccurredAt: e.OccurredAt},
 		PrevHash: prev, Hash: e.Hash}

@@ -11,6 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/google/uuid"
 
+	"github.com/offerflow/offerflow/domain"
 	"github.com/offerflow/offerflow/eventstore"
 )
 
@@ -23,7 +24,7 @@ func testAppendAndReadBack(t *testing.T, f *fixture) {
 			// encoders like to escape must both come back unchanged.
 			Data: json.RawMessage(`{"name":"Ölfarbe <&> \"q\"","big":12345678901234567890,"frac":2.50,"nested":{"b":[1,"x",true],"a":null}}`),
 			Metadata: eventstore.Metadata{
-				Actor:         eventstore.Actor{Role: "reseller", Tenant: "r-1", Subject: "alice@example.com"},
+				Actor:         domain.Actor{Role: "reseller", Tenant: "r-1", Subject: "alice@example.com"},
 				CorrelationID: "corr-1", CausationID: "cause-1", OccurredAt: occurredAt(),
 			},
 		},
@@ -31,7 +32,7 @@ func testAppendAndReadBack(t *testing.T, f *fixture) {
 			ID: uuid.NewString(), Type: "test.renamed", SchemaVersion: 1,
 			Data: json.RawMessage(`[]`),
 			Metadata: eventstore.Metadata{
-				Actor:      eventstore.Actor{Role: "system"},
+				Actor:      domain.Actor{Role: "system"},
 				OccurredAt: occurredAt().Add(time.Nanosecond),
 			},
 		},

@@ -32,6 +32,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/offerflow/offerflow/domain"
 	"github.com/offerflow/offerflow/eventstore"
 )
 
@@ -112,7 +113,7 @@ func events(n int, typ string) []eventstore.NewEvent {
 			SchemaVersion: 1,
 			Data:          json.RawMessage(fmt.Sprintf(`{"i":%d,"note":"event %d of %d"}`, i, i+1, n)),
 			Metadata: eventstore.Metadata{
-				Actor:         eventstore.Actor{Role: "system", Tenant: "t-1", Subject: "conformance"},
+				Actor:         domain.Actor{Role: "system", Tenant: "t-1", Subject: "conformance"},
 				CorrelationID: "corr-" + randomHex(4),
 				OccurredAt:    occurredAt(),
 			},

@@ -9,6 +9,7 @@ import (
 
 	"github.com/ThreeDotsLabs/watermill/message"
 
+	"github.com/offerflow/offerflow/domain"
 	"github.com/offerflow/offerflow/eventstore"
 )
 
@@ -28,7 +29,7 @@ const (
 
 // batchFormat is the first byte of a batch payload; a new layout gets a new
 // value, so an old reader fails instead of misreading.
-const batchFormat = 2
+const batchFormat = 3
 
 // batchMessage builds the message that carries evs (at least one) in order.
 // The payload is a compact binary encoding: a batch never leaves the
@@ -40,7 +41,7 @@ func batchMessage(evs []eventstore.Event) *message.Message {
 	for i := range evs {
 		e := &evs[i]
 		size += 64 + len(e.ID) + len(e.Stream) + len(e.Type) + len(e.Data) + len(e.Metadata.Actor.Role) +
-			len(e.Metadata.Actor.Tenant) + len(e.Metadata.Actor.Subject) + len(e.Metadata.CorrelationID) +
+			len(e.Metadata.Actor.Tenant) + len(e.Metadata.Actor.Subject) + len(e.Metadata.Actor.Name) + len(e.Metadata.CorrelationID) +
 			len(e.Metadata.CausationID) + len(e.PrevHash) + len(e.Hash) + len(e.Sealed)
 	}
 	b := make([]byte, 0, size)
@@ -55,9 +56,10 @@ func batchMessage(evs []eventstore.Event) *message.Message {
 		b = appendString(b, e.Type)
 		b = binary.AppendVarint(b, int64(e.SchemaVersion))
 		b = appendString(b, string(e.Data))
-		b = appendString(b, e.Metadata.Actor.Role)
+		b = appendString(b, string(e.Metadata.Actor.Role))
 		b = appendString(b, e.Metadata.Actor.Tenant)
 		b = appendString(b, e.Metadata.Actor.Subject)
+		b = appendString(b, e.Metadata.Actor.Name) // since format 3
 		b = appendString(b, e.Metadata.CorrelationID)
 		b = appendString(b, e.Metadata.CausationID)
 		b = binary.AppendVarint(b, e.Metadata.OccurredAt.UnixNano())
@@ -115,7 +117,8 @@ func Events(msg *message.Message) ([]eventstore.Event, error) {
 		e.Version, e.Position = d.uvarint(), d.uvarint()
 		e.Type, e.SchemaVersion = d.str(), int(d.varint())
 		e.Data = d.bytes()
-		e.Metadata.Actor.Role, e.Metadata.Actor.Tenant, e.Metadata.Actor.Subject = d.str(), d.str(), d.str()
+		e.Metadata.Actor.Role, e.Metadata.Actor.Tenant, e.Metadata.Actor.Subject = domain.Role(d.str()), d.str(), d.str()
+		e.Metadata.Actor.Name = d.str()
 		e.Metadata.CorrelationID, e.Metadata.CausationID = d.str(), d.str()
 		e.Metadata.OccurredAt = time.Unix(0, d.varint()).UTC()
 		e.PrevHash, e.Hash = d.str(), d.str()
@@ -216,7 +219,7 @@ func eventOf(msg *message.Message) (eventstore.Event, error) {
 		ID: msg.UUID, Stream: md.Get(MetaStream), Version: version, Position: pos, Type: EventType(msg),
 		SchemaVersion: schema, Data: []byte(msg.Payload),
 		Metadata: eventstore.Metadata{
-			Actor: eventstore.Actor{Role: md.Get(MetaActorRole), Tenant: md.Get(MetaActorTenant),
+			Actor: domain.Actor{Role: domain.Role(md.Get(MetaActorRole)), Tenant: md.Get(MetaActorTenant),
 				Subject: md.Get(MetaActorSubject)},
 			CorrelationID: md.Get(MetaCorrelationID), CausationID: md.Get(MetaCausationID), OccurredAt: at.UTC(),
 		},

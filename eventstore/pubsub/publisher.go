@@ -11,14 +11,13 @@ import (
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/google/uuid"
 
+	"github.com/offerflow/offerflow/domain"
 	"github.com/offerflow/offerflow/eventstore"
 )
 
 // publisherActor is the actor recorded on every event Publisher appends:
 // work done by the system itself.
-func publisherActor() eventstore.Actor {
-	return eventstore.Actor{Role: "system", Tenant: "*", Subject: "pubsub-publisher"}
-}
+func publisherActor() domain.Actor { return domain.SystemActor("pubsub-publisher") }
 
 // publishedSchemaVersion is the schema version of the wireMessage data.
 const publishedSchemaVersion = 1

@@ -10,6 +10,7 @@ import (
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/offerflow/offerflow/domain"
 	"github.com/offerflow/offerflow/eventstore"
 	"github.com/offerflow/offerflow/eventstore/pubsub"
 	"github.com/offerflow/offerflow/eventstore/sqlite"
@@ -45,7 +46,7 @@ func TestPublisher_Publish(t *testing.T) {
 	if ev.ID != msg.UUID || ev.Type != "poisoned.message" || ev.SchemaVersion != 1 {
 		t.Errorf("event id %s type %s schema %d", ev.ID, ev.Type, ev.SchemaVersion)
 	}
-	wantActor := eventstore.Actor{Role: "system", Tenant: "*", Subject: "pubsub-publisher"}
+	wantActor := domain.Actor{Role: "system", Tenant: "*", Subject: "pubsub-publisher"}
 	if ev.Metadata.Actor != wantActor || ev.Metadata.CorrelationID != "corr-1" || ev.Metadata.CausationID != "cause-1" {
 		t.Errorf("event metadata %+v", ev.Metadata)
 	}

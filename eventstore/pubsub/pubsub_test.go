@@ -13,6 +13,7 @@ import (
 	"github.com/ThreeDotsLabs/watermill/pubsub/tests"
 	"github.com/google/uuid"
 
+	"github.com/offerflow/offerflow/domain"
 	"github.com/offerflow/offerflow/eventstore"
 	"github.com/offerflow/offerflow/eventstore/pubsub"
 	"github.com/offerflow/offerflow/eventstore/sqlite"
@@ -178,7 +179,7 @@ func mustAppend(tb testing.TB, store eventstore.Store, stream, typ string) uint6
 		SchemaVersion: 1,
 		Data:          data,
 		Metadata: eventstore.Metadata{
-			Actor:         eventstore.Actor{Role: "reseller", Tenant: "r1", Subject: "alice"},
+			Actor:         domain.Actor{Role: "reseller", Tenant: "r1", Subject: "alice"},
 			CorrelationID: "corr-" + stream,
 			CausationID:   "cause-" + stream,
 			OccurredAt:    time.Date(2025, 3, 1, 12, 0, 0, 123456789, time.UTC),

@@ -434,7 +434,7 @@ func toMessage(ev eventstore.Event) *message.Message {
 	md[MetaStreamVersion] = strconv.FormatUint(ev.Version, 10)
 	md[MetaPosition] = strconv.FormatUint(ev.Position, 10)
 	md[MetaOccurredAt] = ev.Metadata.OccurredAt.UTC().Format(time.RFC3339Nano)
-	md[MetaActorRole] = ev.Metadata.Actor.Role
+	md[MetaActorRole] = string(ev.Metadata.Actor.Role)
 	md[MetaActorTenant] = ev.Metadata.Actor.Tenant
 	md[MetaActorSubject] = ev.Metadata.Actor.Subject
 	md[MetaCorrelationID] = ev.Metadata.CorrelationID

@@ -36,7 +36,7 @@ func openStore(t *testing.T) (*seal.Store, string) {
 func newEvent(id, typ string, v any) eventstore.NewEvent {
 	data, _ := json.Marshal(v)
 	return eventstore.NewEvent{ID: id, Type: typ, SchemaVersion: domain.SchemaVersion(typ), Data: data,
-		Metadata: eventstore.Metadata{Actor: eventstore.Actor{Role: "reseller", Tenant: "r1", Subject: "t"}, OccurredAt: time.Now().UTC()}}
+		Metadata: eventstore.Metadata{Actor: domain.Actor{Role: "reseller", Tenant: "r1", Subject: "t"}, OccurredAt: time.Now().UTC()}}
 }
 
 // TestStore_SealOpenErase follows a customer's texts through the store:

@@ -15,6 +15,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/offerflow/offerflow/domain"
 	"github.com/offerflow/offerflow/eventstore"
 )
 
@@ -131,7 +132,7 @@ func MeasureAppends(ctx context.Context, s *Store, writers int, more func(i int)
 		return AppendFigure{}, fmt.Errorf("writers %d: want at least 1", writers)
 	}
 	data := json.RawMessage(`{"offer_id":"0190f1c2-7a4b-7c3d-9e5f-112233445566","customer_id":"c-1","product_id":"p-1","price":{"amount":"19.90","currency":"EUR"},"note":"an event of the append benchmark"}`)
-	md := eventstore.Metadata{Actor: eventstore.Actor{Role: "reseller", Tenant: "r-1", Subject: "bench"}, CorrelationID: "bench"}
+	md := eventstore.Metadata{Actor: domain.Actor{Role: "reseller", Tenant: "r-1", Subject: "bench"}, CorrelationID: "bench"}
 	var (
 		next atomic.Int64
 		wg   sync.WaitGroup

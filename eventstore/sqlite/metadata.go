@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"time"
 
+	"github.com/offerflow/offerflow/domain"
 	"github.com/offerflow/offerflow/eventstore"
 )
 
@@ -28,7 +29,7 @@ func decodeMetadata(b []byte, m *eventstore.Metadata) error {
 func fastMetadata(b []byte, m *eventstore.Metadata) bool {
 	r := metaReader{b: b, ok: true}
 	r.lit(`{"actor":{"role":`)
-	m.Actor.Role = r.str()
+	m.Actor.Role = domain.Role(r.str())
 	r.lit(`,"tenant":`)
 	m.Actor.Tenant = r.str()
 	r.lit(`,"subject":`)

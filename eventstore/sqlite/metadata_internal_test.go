@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/offerflow/offerflow/domain"
 	"github.com/offerflow/offerflow/eventstore"
 )
 
@@ -36,7 +37,7 @@ func TestDecodeMetadata(t *testing.T) {
 		t.Helper()
 		var want eventstore.Metadata
 		wantErr := json.Unmarshal(text, &want)
-		got := eventstore.Metadata{CorrelationID: "stale", Actor: eventstore.Actor{Name: "stale"}}
+		got := eventstore.Metadata{CorrelationID: "stale", Actor: domain.Actor{Name: "stale"}}
 		err := decodeMetadata(text, &got)
 		if (err != nil) != (wantErr != nil) {
 			t.Fatalf("%s: error %v, json.Unmarshal's %v", text, err, wantErr)
@@ -47,7 +48,7 @@ func TestDecodeMetadata(t *testing.T) {
 	}
 	for range 5000 {
 		m := eventstore.Metadata{
-			Actor:         eventstore.Actor{Role: str(), Tenant: str(), Subject: str(), Name: str()},
+			Actor:         domain.Actor{Role: domain.Role(str()), Tenant: str(), Subject: str(), Name: str()},
 			CorrelationID: str(), CausationID: str(),
 			OccurredAt: time.Unix(rng.Int64N(4e9), rng.Int64N(1e9)*int64(rng.IntN(2))).In(zones[rng.IntN(len(zones))]),
 		}

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/offerflow/offerflow/domain"
 	"github.com/offerflow/offerflow/eventstore"
 )
 
@@ -19,7 +20,7 @@ func TestPresealed_MatchesSeal(t *testing.T) {
 		ID: "e-1", Stream: "offer-1", Type: "offer.created", SchemaVersion: 1,
 		Data: json.RawMessage(`{"b": 1.50, "a": "<ü>"}`),
 		Metadata: eventstore.Metadata{
-			Actor:      eventstore.Actor{Role: "reseller", Tenant: "r-1", Subject: "alice"},
+			Actor:      domain.Actor{Role: "reseller", Tenant: "r-1", Subject: "alice"},
 			OccurredAt: time.Date(2025, 3, 4, 5, 6, 7, 120000000, time.UTC),
 		},
 	}

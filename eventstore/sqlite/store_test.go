@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/offerflow/offerflow/domain"
 	"github.com/offerflow/offerflow/eventstore"
 	"github.com/offerflow/offerflow/eventstore/eventstoretest"
 	"github.com/offerflow/offerflow/eventstore/lease/leasetest"
@@ -41,7 +42,7 @@ func event(id string, n int) eventstore.NewEvent {
 		ID: id, Type: "test.event", SchemaVersion: 1,
 		Data: json.RawMessage(fmt.Sprintf(`{"n":%d}`, n)),
 		Metadata: eventstore.Metadata{
-			Actor:      eventstore.Actor{Role: "system", Tenant: "t", Subject: "test"},
+			Actor:      domain.Actor{Role: "system", Tenant: "t", Subject: "test"},
 			OccurredAt: time.Date(2025, 1, 2, 3, 4, 5, 6, time.UTC),
 		},
 	}

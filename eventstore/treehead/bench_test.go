@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/offerflow/offerflow/domain"
 	"github.com/offerflow/offerflow/eventstore"
 	"github.com/offerflow/offerflow/eventstore/treehead"
 )
@@ -23,7 +24,7 @@ func benchLog(b *testing.B, n int) eventstore.Store {
 		evs := make([]eventstore.NewEvent, 5)
 		for j := range evs {
 			evs[j] = eventstore.NewEvent{ID: fmt.Sprint(j), Type: "offer.created", SchemaVersion: 1, Data: data,
-				Metadata: eventstore.Metadata{Actor: eventstore.Actor{Role: "reseller", Tenant: "r", Subject: "s"}, OccurredAt: time.Unix(1700000000, 0)}}
+				Metadata: eventstore.Metadata{Actor: domain.Actor{Role: "reseller", Tenant: "r", Subject: "s"}, OccurredAt: time.Unix(1700000000, 0)}}
 		}
 		if _, err := store.Append(ctx, stream, eventstore.NoStream, evs...); err != nil {
 			b.Fatal(err)

@@ -236,7 +236,7 @@ func (s *Service) record(ctx context.Context, h domain.TreeHead) error {
 	}
 	_, err = s.cfg.Store.Append(ctx, Stream, s.version, eventstore.NewEvent{
 		ID: uuid.Must(uuid.NewV7()).String(), Type: TypeSigned, SchemaVersion: 1, Data: data,
-		Metadata: eventstore.Metadata{Actor: eventstore.Actor{Role: string(domain.RoleSystem), Tenant: "*", Subject: "treehead"},
+		Metadata: eventstore.Metadata{Actor: domain.SystemActor("treehead"),
 			OccurredAt: h.Timestamp},
 	})
 	if err != nil {

@@ -67,7 +67,7 @@ func (s *stack) tokenEvents(t *testing.T, token string) []tokenEvent {
 	}
 	out := make([]tokenEvent, len(evs))
 	for i, e := range evs {
-		out[i] = tokenEvent{Type: e.Type, Role: e.Metadata.Actor.Role, Tenant: e.Metadata.Actor.Tenant, Subject: e.Metadata.Actor.Subject}
+		out[i] = tokenEvent{Type: e.Type, Role: string(e.Metadata.Actor.Role), Tenant: e.Metadata.Actor.Tenant, Subject: e.Metadata.Actor.Subject}
 	}
 	return out
 }

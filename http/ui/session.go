@@ -5,6 +5,8 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+
+	"github.com/offerflow/offerflow/domain"
 )
 
 // maxTokenLen bounds the token the UI accepts; issued tokens are far shorter.
@@ -15,7 +17,7 @@ const maxFormBytes = 8 << 10
 
 // uiRoles are the roles that have pages in the UI. Operators use the API
 // (and the command line) only.
-var uiRoles = map[string]bool{"reseller": true, "customer": true, "auditor": true}
+var uiRoles = map[domain.Role]bool{domain.RoleReseller: true, domain.RoleCustomer: true, domain.RoleAuditor: true}
 
 // handleSignInPage shows the sign-in form, or sends a visitor who already
 // holds a valid session on to the application.
@@ -61,7 +63,7 @@ func (h *Handler) handleSignIn(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	session, sid, err := h.cfg.StartSession(r.Context(), token)
-	if err == nil && sid != id {
+	if err == nil && (sid.Role != id.Role || sid.Tenant != id.Tenant) {
 		// The token changed hands between the look-up and the issue (it
 		// was revoked and its hash can never be reissued, so this is a
 		// bug of StartSession): sign nobody in with a mismatched identity.
@@ -102,34 +104,39 @@ func (h *Handler) handleSession(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, http.StatusUnauthorized, "unauthenticated", "Not signed in", "Sign in with an API token first.")
 		return
 	}
-	writeJSON(w, http.StatusOK, id)
+	// Role and tenant only: the pages need no more, and the subject names
+	// the session token itself.
+	writeJSON(w, http.StatusOK, struct {
+		Role   domain.Role `json:"role"`
+		Tenant string      `json:"tenant"`
+	}{id.Role, id.Tenant})
 }
 
 // session returns the identity of the request's session cookie, if it holds
 // a valid token. A failing lookup counts as no session: the visitor sees the
 // sign-in page, which reports the failure when they try again.
-func (h *Handler) session(r *http.Request) (Identity, bool) {
+func (h *Handler) session(r *http.Request) (domain.Actor, bool) {
 	c, err := r.Cookie(CookieName)
 	if err != nil || c.Value == "" {
-		return Identity{}, false
+		return domain.Actor{}, false
 	}
 	id, ok, err := h.lookup(r, c.Value)
 	if err != nil || !ok {
-		return Identity{}, false
+		return domain.Actor{}, false
 	}
 	return id, true
 }
 
 // lookup checks token through the configured Lookup, refusing oversized
 // tokens without a look-up and logging failures (never the token).
-func (h *Handler) lookup(r *http.Request, token string) (Identity, bool, error) {
+func (h *Handler) lookup(r *http.Request, token string) (domain.Actor, bool, error) {
 	if len(token) > maxTokenLen {
-		return Identity{}, false, nil
+		return domain.Actor{}, false, nil
 	}
 	id, ok, err := h.cfg.Lookup(r.Context(), token)
 	if err != nil {
 		h.cfg.Logger.ErrorContext(r.Context(), "ui: token lookup failed", "err", err)
-		return Identity{}, false, err
+		return domain.Actor{}, false, err
 	}
 	return id, ok, nil
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -16,6 +17,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/offerflow/offerflow/domain"
 	ohttp "github.com/offerflow/offerflow/http"
 	"github.com/offerflow/offerflow/http/ui"
 )
@@ -26,15 +28,15 @@ import (
 // of "ofr_stuck" makes EndSession fail.
 type tokens struct {
 	mu      sync.Mutex
-	known   map[string]ui.Identity
+	known   map[string]domain.Actor
 	issued  int
 	revoked []string
 }
 
 func newTokens() *tokens {
-	return &tokens{known: map[string]ui.Identity{
+	return &tokens{known: map[string]domain.Actor{
 		"ofr_reseller":  {Role: "reseller", Tenant: "r1"},
-		"ofr_customer":  {Role: "customer", Tenant: "c1"},
+		"ofr_customer":  {Role: "customer", Tenant: "c1", Subject: "tok-c1"},
 		"ofr_auditor":   {Role: "auditor", Tenant: "r1"},
 		"ofr_operator":  {Role: "operator"},
 		"ofr_nosession": {Role: "customer", Tenant: "c2"},
@@ -42,9 +44,9 @@ func newTokens() *tokens {
 	}}
 }
 
-func (ts *tokens) lookup(_ context.Context, token string) (ui.Identity, bool, error) {
+func (ts *tokens) lookup(_ context.Context, token string) (domain.Actor, bool, error) {
 	if token == "broken" {
-		return ui.Identity{}, false, errors.New("store unavailable")
+		return domain.Actor{}, false, errors.New("store unavailable")
 	}
 	ts.mu.Lock()
 	defer ts.mu.Unlock()
@@ -52,15 +54,18 @@ func (ts *tokens) lookup(_ context.Context, token string) (ui.Identity, bool, er
 	return id, ok, nil
 }
 
-func (ts *tokens) start(_ context.Context, token string) (string, ui.Identity, error) {
+func (ts *tokens) start(_ context.Context, token string) (string, domain.Actor, error) {
 	ts.mu.Lock()
 	defer ts.mu.Unlock()
 	id, ok := ts.known[token]
 	if !ok || token == "ofr_nosession" {
-		return "", ui.Identity{}, errors.New("cannot issue")
+		return "", domain.Actor{}, errors.New("cannot issue")
 	}
 	ts.issued++
 	session := fmt.Sprintf("ofr_session%d", ts.issued)
+	// A session token is a token of its own: same role and tenant, another
+	// subject, as the API's StartSession issues it.
+	id.Subject = session
 	ts.known[session] = id
 	return session, id, nil
 }
@@ -258,11 +263,12 @@ func TestSession(t *testing.T) {
 		r := httptest.NewRequest("GET", "/session", nil)
 		r.AddCookie(&http.Cookie{Name: ui.CookieName, Value: "ofr_customer"})
 		res := serve(h, r)
-		var got ui.Identity
+		// The page learns the role and the tenant, not the token's subject.
+		var got map[string]string
 		if err := json.NewDecoder(res.Body).Decode(&got); err != nil || res.StatusCode != 200 {
 			t.Fatalf("GET /session: %d, %v", res.StatusCode, err)
 		}
-		if got != (ui.Identity{Role: "customer", Tenant: "c1"}) {
+		if !maps.Equal(got, map[string]string{"role": "customer", "tenant": "c1"}) {
 			t.Errorf("GET /session = %+v", got)
 		}
 	})

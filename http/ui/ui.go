@@ -7,7 +7,8 @@
 // the binary, plus three small session endpoints. It holds no business rule
 // and reads no data: everything the pages show comes from the API, which
 // checks the cookie on the same terms as a bearer token. The package does
-// not import the API's package, so that the API's router can mount it.
+// not import the API's package, so that the API's router can mount it; of
+// ours it imports only domain, for the one actor type (domain.Actor).
 package ui
 
 import (
@@ -24,30 +25,26 @@ import (
 	"net/http"
 	"path"
 	"strings"
+
+	"github.com/offerflow/offerflow/domain"
 )
 
 // CookieName is the session cookie. The API accepts it on the same terms
 // as `Authorization: Bearer` (package http's SessionCookie has this value).
 const CookieName = "offerflow_session"
 
-// Identity is who holds a token: the role and the tenant it carries.
-type Identity struct {
-	Role   string `json:"role"`
-	Tenant string `json:"tenant"`
-}
-
-// Lookup resolves an API token to the identity it carries. ok is false for
+// Lookup resolves an API token to the actor it carries. ok is false for
 // a token that was never issued; err is reserved for failures of the lookup
 // itself (the store could not be read), so that the sign-in page does not
 // call a good token bad while the database is unwell.
-type Lookup func(ctx context.Context, token string) (id Identity, ok bool, err error)
+type Lookup func(ctx context.Context, token string) (id domain.Actor, ok bool, err error)
 
 // StartSession begins a sign-in with token, which Lookup has accepted: it
 // issues a new token of the same role and tenant, recorded in the name of
-// token's holder, and returns it with the identity it carries. The session
+// token's holder, and returns it with the actor it carries. The session
 // cookie holds that session token, never the pasted one, so that signing
 // out can revoke it without touching the token the user pasted.
-type StartSession func(ctx context.Context, token string) (session string, id Identity, err error)
+type StartSession func(ctx context.Context, token string) (session string, id domain.Actor, err error)
 
 // EndSession ends a sign-in by revoking its session token. A session that
 // already ended (its token revoked, or never issued) is no error; err

@@ -109,16 +109,16 @@ func startStack(t *testing.T) *stack {
 	// right below, before any request can arrive.
 	var api *ohttp.Server
 	web, err := ui.New(ui.Config{
-		Lookup: func(ctx context.Context, token string) (ui.Identity, bool, error) {
+		Lookup: func(ctx context.Context, token string) (domain.Actor, bool, error) {
 			id, ok, err := api.Identify(ctx, token)
-			return ui.Identity{Role: string(id.Role), Tenant: id.Tenant}, ok, err
+			return id, ok, err
 		},
-		StartSession: func(ctx context.Context, token string) (string, ui.Identity, error) {
+		StartSession: func(ctx context.Context, token string) (string, domain.Actor, error) {
 			session, holder, ok, err := api.StartSession(ctx, token)
 			if err == nil && !ok {
 				err = errors.New("start session: the token is not valid")
 			}
-			return session, ui.Identity{Role: string(holder.Role), Tenant: holder.Tenant}, err
+			return session, holder, err
 		},
 		EndSession: func(ctx context.Context, session string) error { return api.EndSession(ctx, session) },
 		Logger:     log,

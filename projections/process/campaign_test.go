@@ -77,7 +77,7 @@ func TestCampaign_CreatesEveryOfferOnce(t *testing.T) {
 		if oc.CampaignID != started.CampaignID || oc.CustomerID != co.CustomerID || oc.ResellerID != started.ResellerID {
 			t.Errorf("offer %s created as %+v, want campaign %s to customer %s", co.OfferID, oc, started.CampaignID, co.CustomerID)
 		}
-		if created[0].Metadata.Actor.Role != string(domain.RoleReseller) || created[0].Metadata.Actor.Tenant != string(started.ResellerID) {
+		if created[0].Metadata.Actor.Role != domain.RoleReseller || created[0].Metadata.Actor.Tenant != string(started.ResellerID) {
 			t.Errorf("offer %s created by %+v, want the campaign's reseller", co.OfferID, created[0].Metadata.Actor)
 		}
 		if n := len(e.ofType(t, domain.OfferStream(co.OfferID), domain.TypeOfferDispatched)); n != 1 {

@@ -56,7 +56,7 @@ func TestDelivery_NoWebhook(t *testing.T) {
 		t.Fatalf("%d offer.delivered events, want 1", len(delivered))
 	}
 	md := delivered[0].Metadata
-	if md.Actor.Role != string(domain.RoleSystem) || md.Actor.Subject != "delivery" {
+	if md.Actor.Role != domain.RoleSystem || md.Actor.Subject != "delivery" {
 		t.Errorf("delivered by %+v, want the system's delivery process", md.Actor)
 	}
 	wantCorr := dispatched[0].Metadata.CorrelationID
@@ -330,7 +330,7 @@ func TestDelivery_PoisonMessageSetAsideDurably(t *testing.T) {
 	// An offer.dispatched that cannot be decoded (offer_id is a number).
 	bad := eventstore.NewEvent{ID: uuid.NewString(), Type: domain.TypeOfferDispatched, SchemaVersion: 1,
 		Data:     json.RawMessage(`{"offer_id": 42, "dispatch": 1}`),
-		Metadata: eventstore.Metadata{Actor: eventstore.Actor{Role: "system", Tenant: "*", Subject: "test"}, OccurredAt: time.Now().UTC()}}
+		Metadata: eventstore.Metadata{Actor: domain.Actor{Role: "system", Tenant: "*", Subject: "test"}, OccurredAt: time.Now().UTC()}}
 	res, err := e.store.Append(context.Background(), "offer-broken", eventstore.NoStream, bad)
 	if err != nil {
 		t.Fatal(err)
@@ -375,7 +375,7 @@ func TestDelivery_JobThatCannotFinishIsPoisoned(t *testing.T) {
 	// A dispatch of an offer whose stream cannot be loaded: it holds an
 	// event of a type this version does not know.
 	offerID := uuid.NewString()
-	md := eventstore.Metadata{Actor: eventstore.Actor{Role: "system", Tenant: "*", Subject: "test"}, OccurredAt: time.Now().UTC()}
+	md := eventstore.Metadata{Actor: domain.Actor{Role: "system", Tenant: "*", Subject: "test"}, OccurredAt: time.Now().UTC()}
 	dispatch := eventstore.NewEvent{ID: uuid.NewString(), Type: domain.TypeOfferDispatched, SchemaVersion: 1,
 		Data: json.RawMessage(`{"offer_id":"` + offerID + `","dispatch":1}`), Metadata: md}
 	mystery := eventstore.NewEvent{ID: uuid.NewString(), Type: "offer.from_the_future", SchemaVersion: 1,

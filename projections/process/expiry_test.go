@@ -54,7 +54,7 @@ func TestExpiry_DueOfferExpiresUndecidedOnly(t *testing.T) {
 	if len(expired) != 1 {
 		t.Fatalf("%d offer.expired events, want 1", len(expired))
 	}
-	if a := expired[0].Metadata.Actor; a.Role != string(domain.RoleSystem) || a.Subject != "expiry" {
+	if a := expired[0].Metadata.Actor; a.Role != domain.RoleSystem || a.Subject != "expiry" {
 		t.Errorf("expired by %+v, want the system's expiry process", a)
 	}
 	if created := e.ofType(t, domain.OfferStream(due), domain.TypeOfferCreated)[0]; expired[0].Metadata.CausationID != created.ID {

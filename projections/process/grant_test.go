@@ -24,7 +24,7 @@ func TestGrant_OnceHoweverOftenAcceptanceIsSeen(t *testing.T) {
 	if g.OfferID != id || string(g.CustomerID) != e.customer.Tenant || len(g.Licenses) != 1 || g.Licenses[0].ValidUntil == nil {
 		t.Errorf("grant = %+v, want one absolute license for the customer", g)
 	}
-	if md := granted[0].Metadata; md.CausationID != accepted.ID || md.Actor.Subject != "grant" || md.Actor.Role != string(domain.RoleSystem) {
+	if md := granted[0].Metadata; md.CausationID != accepted.ID || md.Actor.Subject != "grant" || md.Actor.Role != domain.RoleSystem {
 		t.Errorf("grant metadata = %+v, want caused by %s, by the system's grant process", md, accepted.ID)
 	}
 

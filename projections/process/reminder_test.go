@@ -64,7 +64,7 @@ func TestReminder_OnceInsideTheWindow(t *testing.T) {
 	if len(reminded) != 1 {
 		t.Fatalf("%d offer.reminded events, want 1", len(reminded))
 	}
-	if a := reminded[0].Metadata.Actor; a.Role != string(domain.RoleSystem) || a.Subject != "reminder" {
+	if a := reminded[0].Metadata.Actor; a.Role != domain.RoleSystem || a.Subject != "reminder" {
 		t.Errorf("reminded by %+v, want the system's reminder process", a)
 	}
 	if want := command.DeterministicID("remind:"+string(due), domain.OfferStream(due), 0); reminded[0].ID != want {

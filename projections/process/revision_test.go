@@ -41,7 +41,7 @@ func TestRevision_CompletesAnInterruptedRevision(t *testing.T) {
 	if len(created) != 1 {
 		t.Fatalf("%d offer.created in the successor's stream, want 1", len(created))
 	}
-	if a := created[0].Metadata.Actor; a.Role != string(domain.RoleSystem) || a.Subject != "revision" {
+	if a := created[0].Metadata.Actor; a.Role != domain.RoleSystem || a.Subject != "revision" {
 		t.Errorf("successor created by %+v, want the system's revision process", a)
 	}
 	if s := e.offer(t, old).Status; s != domain.StatusSuperseded {
@@ -77,7 +77,7 @@ func TestRevision_CommandAndProcessWriteOnce(t *testing.T) {
 	},
 		"the revision process to see the revision")
 	created := e.ofType(t, domain.OfferStream(next.ID()), domain.TypeOfferCreated)
-	if len(created) != 1 || created[0].Metadata.Actor.Role != string(domain.RoleReseller) {
+	if len(created) != 1 || created[0].Metadata.Actor.Role != domain.RoleReseller {
 		t.Errorf("successor's offer.created: %+v", created)
 	}
 	if n := len(e.ofType(t, domain.OfferStream(next.ID()), domain.TypeOfferDispatched)); n != 1 {
