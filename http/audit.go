@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/go-chi/chi/v5"
+
 	"github.com/offerflow/offerflow/domain"
 )
 
@@ -20,19 +22,25 @@ type History interface {
 
 // handleOfferHistory lists every event of an offer, oldest first.
 func (s *Server) handleOfferHistory(w http.ResponseWriter, r *http.Request) {
-	id, page, invalid, ok := s.pagedPath(w, r, domain.ErrOfferNotFound)
-	if !ok {
-		return
-	}
-	p, err := s.cfg.History.OfferHistory(r.Context(), identity(r), domain.OfferID(id), page)
+	_, err := s.queryPage(r)
+	var p domain.Page[domain.AuditEvent]
 	if err == nil {
-		err = invalid
+		p, err = resource[domain.Page[domain.AuditEvent]](s, r)
 	}
 	if err != nil {
 		s.Error(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, newList(p, eventFromAudit))
+}
+
+// historyPath is a page of the history of the offer that a path names, as
+// the caller may see it (see History).
+var historyPath = &pathResource{
+	params: []pathID{{"id", domain.ErrOfferNotFound}},
+	find: func(s *Server, r *http.Request) (any, error) {
+		return s.cfg.History.OfferHistory(r.Context(), identity(r), domain.OfferID(chi.URLParam(r, "id")), lookupPage(r))
+	},
 }
 
 // handleAuditEvents streams the events the caller may see after ?after=, in

@@ -121,26 +121,10 @@ func (s *Server) handleOfferProof(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	id := domain.OfferID(chi.URLParam(r, "id"))
-	if !validID(string(id)) {
-		s.Error(w, r, domain.ErrOfferNotFound)
+	events, err := resource[[]domain.AuditEvent](s, r)
+	if err != nil {
+		s.Error(w, r, err)
 		return
-	}
-	// The whole history, through the same visibility rule as /history:
-	// an offer the caller may not read is 404 before its size is looked at.
-	var events []domain.AuditEvent
-	page := domain.PageRequest{Limit: maxLimit}
-	for {
-		p, err := s.cfg.History.OfferHistory(r.Context(), identity(r), id, page)
-		if err != nil {
-			s.Error(w, r, err)
-			return
-		}
-		events = append(events, p.Items...)
-		if p.NextCursor == "" {
-			break
-		}
-		page.Cursor = p.NextCursor
 	}
 	var size uint64
 	if r.URL.Query().Has("size") {
@@ -163,5 +147,26 @@ func (s *Server) handleOfferProof(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, offerProofResponse{OfferID: string(id), Size: size, RootHash: root, Items: proofs})
+	writeJSON(w, http.StatusOK, offerProofResponse{OfferID: chi.URLParam(r, "id"), Size: size, RootHash: root, Items: proofs})
+}
+
+// proofPath is the whole history of the offer that a path names, through
+// the same visibility rule as /history.
+var proofPath = &pathResource{
+	params: historyPath.params,
+	find: func(s *Server, r *http.Request) (any, error) {
+		var events []domain.AuditEvent
+		page := domain.PageRequest{Limit: maxLimit}
+		for {
+			p, err := s.cfg.History.OfferHistory(r.Context(), identity(r), domain.OfferID(chi.URLParam(r, "id")), page)
+			if err != nil {
+				return nil, err
+			}
+			events = append(events, p.Items...)
+			if p.NextCursor == "" {
+				return events, nil
+			}
+			page.Cursor = p.NextCursor
+		}
+	},
 }

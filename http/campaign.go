@@ -38,6 +38,29 @@ type createCampaignRequest struct {
 	CustomerIDs []string `json:"customer_ids"`
 	Message     string   `json:"message"`
 	ExpiresAt   *string  `json:"expires_at"`
+
+	expiresAt *time.Time
+	customers []domain.CustomerID
+}
+
+func (q *createCampaignRequest) check() (err error) {
+	if q.expiresAt, err = optionalTime("expires_at", q.ExpiresAt); err != nil {
+		return err
+	}
+	q.customers = make([]domain.CustomerID, len(q.CustomerIDs))
+	for i, id := range q.CustomerIDs {
+		q.customers[i] = domain.CustomerID(id)
+	}
+	if len(q.customers) <= domain.MaxCampaignCustomers {
+		// An id that no customer can have is refused here, before the
+		// command reads any stream by it; the domain names the rest.
+		for _, id := range q.CustomerIDs {
+			if !validID(id) {
+				return domain.Invalid("customer_ids", "customer_ids: %q is not a customer of this reseller", truncateRunes(id, 100))
+			}
+		}
+	}
+	return nil
 }
 
 // campaignJSON is a campaign as the API shows it. Offers is left out of
@@ -80,35 +103,8 @@ func campaignFromRecord(c domain.CampaignRecord) campaignJSON {
 // customer named, all or none. 202: the offers are created and delivered
 // in the background, under the ids the answer lists.
 func (s *Server) handleCampaignCreate(w http.ResponseWriter, r *http.Request) {
-	var req createCampaignRequest
-	if err := decode(w, r, &req); err != nil {
-		s.Error(w, r, err)
-		return
-	}
-	var expiresAt *time.Time
-	if req.ExpiresAt != nil {
-		t, err := parseTime("expires_at", *req.ExpiresAt)
-		if err != nil {
-			s.Error(w, r, err)
-			return
-		}
-		expiresAt = &t
-	}
-	ids := make([]domain.CustomerID, len(req.CustomerIDs))
-	for i, id := range req.CustomerIDs {
-		ids[i] = domain.CustomerID(id)
-	}
-	if len(ids) <= domain.MaxCampaignCustomers {
-		// An id that no customer can have is refused here, before the
-		// command reads any stream by it; the domain names the rest.
-		for _, id := range req.CustomerIDs {
-			if !validID(id) {
-				s.Error(w, r, domain.Invalid("customer_ids", "customer_ids: %q is not a customer of this reseller", truncateRunes(id, 100)))
-				return
-			}
-		}
-	}
-	c, res, err := s.cfg.Commands.StartCampaign(r.Context(), createMeta(r), domain.TemplateID(req.TemplateID), ids, req.Message, expiresAt)
+	req := body[createCampaignRequest](r)
+	c, res, err := s.cfg.Commands.StartCampaign(r.Context(), createMeta(r), domain.TemplateID(req.TemplateID), req.customers, req.Message, req.expiresAt)
 	if err != nil {
 		s.Error(w, r, err)
 		return
@@ -138,22 +134,15 @@ func (s *Server) handleCampaignList(w http.ResponseWriter, r *http.Request) {
 // handleCampaignGet returns a campaign of the reseller with its offers and
 // their counts by status, from the read models.
 func (s *Server) handleCampaignGet(w http.ResponseWriter, r *http.Request) {
-	if err := s.catchUp(r); err != nil {
-		s.Error(w, r, err)
-		return
-	}
-	id := chi.URLParam(r, "id")
-	if !validID(id) {
-		s.Error(w, r, domain.ErrCampaignNotFound)
-		return
-	}
-	c, err := s.cfg.Queries.Campaign(r.Context(), domain.ResellerID(identity(r).Tenant), domain.CampaignID(id))
-	if err != nil {
-		s.Error(w, r, err)
-		return
-	}
-	setETag(w, c.Version)
-	writeJSON(w, http.StatusOK, campaignFromRecord(c))
+	serveResource(s, w, r, func(c domain.CampaignRecord) uint64 { return c.Version }, campaignFromRecord)
+}
+
+// campaignPath is the campaign of the reseller that a path names.
+var campaignPath = &pathResource{
+	params: []pathID{{"id", domain.ErrCampaignNotFound}},
+	find: func(s *Server, r *http.Request) (any, error) {
+		return s.cfg.Queries.Campaign(r.Context(), domain.ResellerID(identity(r).Tenant), domain.CampaignID(chi.URLParam(r, "id")))
+	},
 }
 
 // truncateRunes cuts s to at most n code points, for quoting a client's

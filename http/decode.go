@@ -170,3 +170,15 @@ func parseTime(field, s string) (time.Time, error) {
 	}
 	return t.UTC(), nil
 }
+
+// optionalTime parses an optional RFC 3339 time of a body: nil when absent.
+func optionalTime(field string, s *string) (*time.Time, error) {
+	if s == nil {
+		return nil, nil
+	}
+	t, err := parseTime(field, *s)
+	if err != nil {
+		return nil, err
+	}
+	return &t, nil
+}

@@ -34,29 +34,49 @@ const statusClientClosed = 499
 type problemKind struct {
 	status int
 	title  string
+	// rank is the code's place in the contract's order of checks: when a
+	// request fails more than one, the lowest rank answers (see first).
+	rank int
 }
 
-// problems is the one table that maps error codes to HTTP statuses. Handlers
-// never pick an error status themselves: they return an error with a code,
-// and Error answers it from here.
+// Ranks of the contract's order of checks (../shared/api.md, Conventions):
+// the first check that fails answers. rankAtOnce is for what is no check
+// of that order (the server's own failures, limits, waits, the router's
+// 405): it answers as soon as it happens, before any check still pending.
+const (
+	rankAtOnce       = iota
+	rankAuth         // 401: no token, or a bad one
+	rankRole         // 403: the role may not call the endpoint
+	rankBody         // 413, 408: the body cannot be read
+	rankSyntax       // 400: not JSON, an unknown field, a bad cursor
+	rankPath         // 404: the resource named in the path
+	rankInput        // 422: the body's values, the query's parameters
+	rankPrecondition // 412: If-Match
+	rankState        // 409: the resource's state
+)
+
+// problems is the one table that maps error codes to HTTP statuses and to
+// their rank in the contract's order of checks. Handlers never pick an
+// error status themselves: they return an error with a code, and Error
+// answers it from here.
 var problems = map[string]problemKind{
-	domain.EUNAUTHENTICATED: {http.StatusUnauthorized, "Unauthenticated"},
-	domain.EFORBIDDEN:       {http.StatusForbidden, "Forbidden"},
-	EBODYTOOLARGE:           {http.StatusRequestEntityTooLarge, "Body too large"},
-	domain.EMALFORMED:       {http.StatusBadRequest, "Malformed request"},
-	domain.ENOTFOUND:        {http.StatusNotFound, "Not found"},
-	EMETHODNOTALLOWED:       {http.StatusMethodNotAllowed, "Method not allowed"},
-	EREQUESTTIMEOUT:         {http.StatusRequestTimeout, "Request timeout"},
-	domain.EINVALID:         {http.StatusUnprocessableEntity, "Validation failed"},
-	EIDEMPOTENCYREUSED:      {http.StatusUnprocessableEntity, "Idempotency key reused"},
-	domain.EVERSION:         {http.StatusPreconditionFailed, "Version conflict"},
-	domain.ECONFLICT:        {http.StatusConflict, "Invalid transition"},
-	EIDEMPOTENCYINPROGRESS:  {http.StatusConflict, "Idempotency key in progress"},
-	ERATELIMITED:            {http.StatusTooManyRequests, "Rate limited"},
-	ENOTCAUGHTUP:            {http.StatusServiceUnavailable, "Not caught up"},
-	EUNAVAILABLE:            {http.StatusServiceUnavailable, "Unavailable"},
-	ECLIENTCLOSED:           {statusClientClosed, "Client closed request"},
-	domain.EINTERNAL:        {http.StatusInternalServerError, "Internal error"},
+	domain.EUNAUTHENTICATED: {http.StatusUnauthorized, "Unauthenticated", rankAuth},
+	domain.EFORBIDDEN:       {http.StatusForbidden, "Forbidden", rankRole},
+	EBODYTOOLARGE:           {http.StatusRequestEntityTooLarge, "Body too large", rankBody},
+	EREQUESTTIMEOUT:         {http.StatusRequestTimeout, "Request timeout", rankBody},
+	domain.EMALFORMED:       {http.StatusBadRequest, "Malformed request", rankSyntax},
+	domain.ENOTFOUND:        {http.StatusNotFound, "Not found", rankPath},
+	domain.EINVALID:         {http.StatusUnprocessableEntity, "Validation failed", rankInput},
+	EIDEMPOTENCYREUSED:      {http.StatusUnprocessableEntity, "Idempotency key reused", rankInput},
+	domain.EVERSION:         {http.StatusPreconditionFailed, "Version conflict", rankPrecondition},
+	domain.ECONFLICT:        {http.StatusConflict, "Invalid transition", rankState},
+	EIDEMPOTENCYINPROGRESS:  {http.StatusConflict, "Idempotency key in progress", rankState},
+	EMETHODNOTALLOWED:       {http.StatusMethodNotAllowed, "Method not allowed", rankAtOnce},
+	ERATELIMITED:            {http.StatusTooManyRequests, "Rate limited", rankAtOnce},
+	ENOTCAUGHTUP:            {http.StatusServiceUnavailable, "Not caught up", rankAtOnce},
+	EUNAVAILABLE:            {http.StatusServiceUnavailable, "Unavailable", rankAtOnce},
+	ECLIENTCLOSED:           {statusClientClosed, "Client closed request", rankAtOnce},
+	domain.EINTERNAL:        {http.StatusInternalServerError, "Internal error", rankAtOnce},
 }
 
 // Problem is an RFC 9457 problem details body. Code is the stable machine
@@ -91,11 +111,14 @@ func problemFor(err error) Problem {
 	}
 }
 
-// Error writes err as problem+json with the status of its code. Internal
+// Error writes err as problem+json with the status of its code; but when the
+// route's path names a resource and err is a failure the contract answers
+// only once that resource is found, a resource that is not found answers
+// instead (see precede). Internal
 // errors are logged with the request's context and answered without detail,
 // so nothing internal leaks to the client.
 func (s *Server) Error(w http.ResponseWriter, r *http.Request, err error) {
-	p := problemFor(err)
+	p := problemFor(s.precede(r, err))
 	if p.Code == domain.EINTERNAL && r.Context().Err() != nil {
 		// The client gave up (a min_position wait, a slow query): what
 		// failed was waiting for it, not the server.

@@ -43,16 +43,7 @@ func (s *Server) handleInboxBadge(w http.ResponseWriter, r *http.Request) {
 // handleInboxRead records the customer opening an offer: 204. Repeating it
 // writes nothing.
 func (s *Server) handleInboxRead(w http.ResponseWriter, r *http.Request) {
-	if err := decode(w, r, &struct{}{}); err != nil {
-		s.Error(w, r, err)
-		return
-	}
-	id := chi.URLParam(r, "offer_id")
-	if !validID(id) {
-		s.Error(w, r, domain.ErrOfferNotFound)
-		return
-	}
-	_, res, err := s.cfg.Commands.ReadOffer(r.Context(), meta(r), domain.OfferID(id))
+	_, res, err := s.cfg.Commands.ReadOffer(r.Context(), meta(r), domain.OfferID(chi.URLParam(r, "offer_id")))
 	if err != nil {
 		s.Error(w, r, err)
 		return
@@ -76,28 +67,10 @@ type rejectRequest struct {
 // handleInboxReject records the customer rejecting an offer, with an
 // optional reason.
 func (s *Server) handleInboxReject(w http.ResponseWriter, r *http.Request) {
-	var req rejectRequest
-	derr := decode(w, r, &req)
-	if derr != nil && !isCode(derr, domain.EINVALID) {
-		s.Error(w, r, derr)
-		return
-	}
-	id := chi.URLParam(r, "offer_id")
-	if !validID(id) {
-		s.Error(w, r, domain.ErrOfferNotFound)
-		return
-	}
-	if derr != nil {
-		s.badOfferBody(w, r, domain.OfferID(id), derr)
-		return
-	}
-	o, res, err := s.cfg.Commands.RejectOffer(r.Context(), meta(r), domain.OfferID(id), req.Reason)
-	if err != nil {
-		s.Error(w, r, err)
-		return
-	}
-	setCommandHeaders(w, res, true)
-	writeJSON(w, http.StatusOK, offerFromView(o.View(), res.Version, viewerOf(r)))
+	reason := body[rejectRequest](r).Reason
+	s.runOfferCommand(w, r, "offer_id", func(s *Server, r *http.Request, m command.Meta, id domain.OfferID) (*domain.Offer, command.Result, error) {
+		return s.cfg.Commands.RejectOffer(r.Context(), m, id, reason)
+	})
 }
 
 // handleLicenseList lists the licenses granted to the customer.

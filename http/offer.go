@@ -16,44 +16,26 @@ type createOfferRequest struct {
 	TemplateID string  `json:"template_id"`
 	Message    string  `json:"message"`
 	ExpiresAt  *string `json:"expires_at"`
+
+	expiresAt *time.Time
+}
+
+func (q *createOfferRequest) check() (err error) {
+	q.expiresAt, err = optionalTime("expires_at", q.ExpiresAt)
+	return err
 }
 
 // handleOfferCreate sends an offer built from a template to a customer of
 // the reseller: 202, as delivery happens in the background.
 func (s *Server) handleOfferCreate(w http.ResponseWriter, r *http.Request) {
-	var req createOfferRequest
-	derr := decode(w, r, &req)
-	if derr != nil && !isCode(derr, domain.EINVALID) {
-		s.Error(w, r, derr)
-		return
-	}
-	id := chi.URLParam(r, "id")
-	if !validID(id) {
-		s.Error(w, r, domain.ErrCustomerNotFound)
-		return
-	}
-	var expiresAt *time.Time
-	if derr == nil && req.ExpiresAt != nil {
-		t, err := parseTime("expires_at", *req.ExpiresAt)
-		if err != nil {
-			derr = err
-		}
-		expiresAt = &t
-	}
-	if derr != nil {
-		// The customer in the path is answered before the body (404 before 422).
-		c, _, err := s.cfg.Commands.Customer(r.Context(), domain.CustomerID(id))
-		if err == nil && string(c.Reseller()) != identity(r).Tenant {
-			err = domain.ErrCustomerNotFound
-		}
-		if err != nil {
-			s.Error(w, r, err)
-			return
-		}
-		s.Error(w, r, derr)
-		return
-	}
-	o, res, err := s.cfg.Commands.CreateOffer(r.Context(), createMeta(r), domain.CustomerID(id), domain.TemplateID(req.TemplateID), req.Message, expiresAt)
+	req := body[createOfferRequest](r)
+	o, res, err := s.cfg.Commands.CreateOffer(r.Context(), createMeta(r), domain.CustomerID(chi.URLParam(r, "id")), domain.TemplateID(req.TemplateID), req.Message, req.expiresAt)
+	s.answerNewOffer(w, r, o, res, err)
+}
+
+// answerNewOffer answers a command that made an offer (create, revise):
+// 202, as delivery happens in the background.
+func (s *Server) answerNewOffer(w http.ResponseWriter, r *http.Request, o *domain.Offer, res command.Result, err error) {
 	if err != nil {
 		s.Error(w, r, err)
 		return
@@ -61,6 +43,18 @@ func (s *Server) handleOfferCreate(w http.ResponseWriter, r *http.Request) {
 	setCommandHeaders(w, res, true)
 	w.Header().Set("Location", "/v1/offers/"+string(o.ID()))
 	writeJSON(w, http.StatusAccepted, offerFromView(o.View(), res.Version, viewerOf(r)))
+}
+
+// offerPath is the offer a path names in param, as the caller may see it
+// (domain.Offer.VisibleTo).
+func offerPath(param string) *pathResource {
+	return &pathResource{
+		params: []pathID{{param, domain.ErrOfferNotFound}},
+		find: func(s *Server, r *http.Request) (any, error) {
+			o, _, err := s.cfg.Commands.Offer(r.Context(), identity(r), domain.OfferID(chi.URLParam(r, param)), 0, time.Time{})
+			return o, err
+		},
+	}
 }
 
 // handleOfferList lists offers newest first: the reseller's own, an
@@ -103,39 +97,12 @@ func resellerScope(id Identity) domain.ResellerID { return domain.ScopeOf(id).Re
 // handleOfferGet returns an offer from its stream: as it stands, or with
 // ?as_of_version=N or ?as_of=<RFC 3339> as it stood then.
 func (s *Server) handleOfferGet(w http.ResponseWriter, r *http.Request) {
-	invalid, err := deferInvalid(s.catchUp(r))
+	asOfVersion, asOf, err := s.offerAsOf(r)
 	if err != nil {
 		s.Error(w, r, err)
 		return
 	}
-	q := r.URL.Query()
-	var asOfVersion uint64
-	var asOf time.Time
-	if v := q.Get("as_of_version"); v != "" && invalid == nil {
-		n, err := strconv.ParseUint(v, 10, 64)
-		if err != nil || n == 0 {
-			invalid = domain.Invalid("as_of_version", "as_of_version must be a positive integer")
-		}
-		asOfVersion = n
-	}
-	if v := q.Get("as_of"); v != "" && invalid == nil {
-		asOf, invalid = parseTime("as_of", v)
-	}
-	id := chi.URLParam(r, "id")
-	if !validID(id) {
-		s.Error(w, r, domain.ErrOfferNotFound)
-		return
-	}
-	if invalid != nil {
-		// An offer the caller cannot see is answered before the parameters.
-		if _, _, err := s.cfg.Commands.Offer(r.Context(), identity(r), domain.OfferID(id), 0, time.Time{}); err != nil {
-			s.Error(w, r, err)
-			return
-		}
-		s.Error(w, r, invalid)
-		return
-	}
-	o, v, err := s.cfg.Commands.Offer(r.Context(), identity(r), domain.OfferID(id), asOfVersion, asOf)
+	o, v, err := s.cfg.Commands.Offer(r.Context(), identity(r), domain.OfferID(chi.URLParam(r, "id")), asOfVersion, asOf)
 	if err != nil {
 		s.Error(w, r, err)
 		return
@@ -150,22 +117,36 @@ func (s *Server) handleOfferGet(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, offerFromView(o.View(), v, who))
 }
 
+// offerAsOf waits for the request's min_position and reads which state of
+// an offer it asks for: ?as_of_version=N or ?as_of=<RFC 3339>, zero for the
+// offer as it stands.
+func (s *Server) offerAsOf(r *http.Request) (version uint64, at time.Time, err error) {
+	if err := s.catchUp(r); err != nil {
+		return 0, time.Time{}, err
+	}
+	q := r.URL.Query()
+	if v := q.Get("as_of_version"); v != "" {
+		n, err := strconv.ParseUint(v, 10, 64)
+		if err != nil || n == 0 {
+			return 0, time.Time{}, domain.Invalid("as_of_version", "as_of_version must be a positive integer")
+		}
+		version = n
+	}
+	if v := q.Get("as_of"); v != "" {
+		if at, err = parseTime("as_of", v); err != nil {
+			return 0, time.Time{}, err
+		}
+	}
+	return version, at, nil
+}
+
 // offerCommand is a command on one offer named in the path.
 type offerCommand func(s *Server, r *http.Request, m command.Meta, id domain.OfferID) (*domain.Offer, command.Result, error)
 
-// runOfferCommand decodes an empty body, runs cmd on the offer of the path
-// and answers the offer, 200.
+// runOfferCommand runs cmd on the offer of the path and answers the offer,
+// 200.
 func (s *Server) runOfferCommand(w http.ResponseWriter, r *http.Request, param string, cmd offerCommand) {
-	if err := decode(w, r, &struct{}{}); err != nil {
-		s.Error(w, r, err)
-		return
-	}
-	id := chi.URLParam(r, param)
-	if !validID(id) {
-		s.Error(w, r, domain.ErrOfferNotFound)
-		return
-	}
-	o, res, err := cmd(s, r, meta(r), domain.OfferID(id))
+	o, res, err := cmd(s, r, meta(r), domain.OfferID(chi.URLParam(r, param)))
 	if err != nil {
 		s.Error(w, r, err)
 		return
@@ -194,57 +175,25 @@ type reviseOfferRequest struct {
 	TemplateID *string `json:"template_id"`
 	Message    *string `json:"message"`
 	ExpiresAt  *string `json:"expires_at"`
+
+	revision command.Revision
+}
+
+func (q *reviseOfferRequest) check() (err error) {
+	q.revision.Message = q.Message
+	if q.TemplateID != nil {
+		if *q.TemplateID == "" {
+			return domain.Invalid("template_id", "template_id must name a template when given")
+		}
+		q.revision.TemplateID = domain.TemplateID(*q.TemplateID)
+	}
+	q.revision.ExpiresAt, err = optionalTime("expires_at", q.ExpiresAt)
+	return err
 }
 
 // handleOfferRevise replaces an undecided offer of the reseller with a new
 // one: 202 with the successor, which is delivered in the background.
 func (s *Server) handleOfferRevise(w http.ResponseWriter, r *http.Request) {
-	var req reviseOfferRequest
-	derr := decode(w, r, &req)
-	if derr != nil && !isCode(derr, domain.EINVALID) {
-		s.Error(w, r, derr)
-		return
-	}
-	id := chi.URLParam(r, "id")
-	if !validID(id) {
-		s.Error(w, r, domain.ErrOfferNotFound)
-		return
-	}
-	var rev command.Revision
-	if derr == nil {
-		rev.Message = req.Message
-		if req.TemplateID != nil {
-			if *req.TemplateID == "" {
-				derr = domain.Invalid("template_id", "template_id must name a template when given")
-			}
-			rev.TemplateID = domain.TemplateID(*req.TemplateID)
-		}
-		if req.ExpiresAt != nil && derr == nil {
-			t, err := parseTime("expires_at", *req.ExpiresAt)
-			derr, rev.ExpiresAt = err, &t
-		}
-	}
-	if derr != nil {
-		s.badOfferBody(w, r, domain.OfferID(id), derr)
-		return
-	}
-	o, res, err := s.cfg.Commands.ReviseOffer(r.Context(), meta(r), domain.OfferID(id), rev)
-	if err != nil {
-		s.Error(w, r, err)
-		return
-	}
-	setCommandHeaders(w, res, true)
-	w.Header().Set("Location", "/v1/offers/"+string(o.ID()))
-	writeJSON(w, http.StatusAccepted, offerFromView(o.View(), res.Version, viewerOf(r)))
-}
-
-// badOfferBody answers derr, a body a command on offer id cannot use; but an
-// offer the caller cannot see is answered first, as the contract orders them
-// (404 before 422).
-func (s *Server) badOfferBody(w http.ResponseWriter, r *http.Request, id domain.OfferID, derr error) {
-	if _, _, err := s.cfg.Commands.Offer(r.Context(), identity(r), id, 0, time.Time{}); err != nil {
-		s.Error(w, r, err)
-		return
-	}
-	s.Error(w, r, derr)
+	o, res, err := s.cfg.Commands.ReviseOffer(r.Context(), meta(r), domain.OfferID(chi.URLParam(r, "id")), body[reviseOfferRequest](r).revision)
+	s.answerNewOffer(w, r, o, res, err)
 }

@@ -14,11 +14,7 @@ type createResellerRequest struct {
 
 // handleResellerCreate registers a reseller (operator).
 func (s *Server) handleResellerCreate(w http.ResponseWriter, r *http.Request) {
-	var req createResellerRequest
-	if err := decode(w, r, &req); err != nil {
-		s.Error(w, r, err)
-		return
-	}
+	req := body[createResellerRequest](r)
 	rs, res, err := s.cfg.Commands.RegisterReseller(r.Context(), createMeta(r), req.Name)
 	if err != nil {
 		s.Error(w, r, err)
@@ -41,11 +37,7 @@ type createTokenRequest struct {
 // handleTokenCreate issues a token (operator). The token is in this response
 // only; the log records its hash.
 func (s *Server) handleTokenCreate(w http.ResponseWriter, r *http.Request) {
-	var req createTokenRequest
-	if err := decode(w, r, &req); err != nil {
-		s.Error(w, r, err)
-		return
-	}
+	req := body[createTokenRequest](r)
 	spec := domain.TokenSpec{ID: s.cfg.NewID(), Role: domain.Role(req.Role), Tenant: req.Tenant, Name: req.Name}
 	if req.TTLSeconds != nil {
 		if *req.TTLSeconds < 1 || *req.TTLSeconds > int64(domain.MaxTokenTTL/time.Second) {

@@ -1,8 +1,9 @@
 package http
 
 import (
-	"context"
 	"net/http"
+
+	"github.com/go-chi/chi/v5"
 
 	"github.com/offerflow/offerflow/domain"
 )
@@ -16,11 +17,7 @@ type createProductRequest struct {
 
 // handleProductCreate adds a product to the reseller's catalog.
 func (s *Server) handleProductCreate(w http.ResponseWriter, r *http.Request) {
-	var req createProductRequest
-	if err := decode(w, r, &req); err != nil {
-		s.Error(w, r, err)
-		return
-	}
+	req := body[createProductRequest](r)
 	p, res, err := s.cfg.Commands.AddProduct(r.Context(), createMeta(r), req.Name, domain.ProductKind(req.Kind), req.LicenseTermsMonths)
 	if err != nil {
 		s.Error(w, r, err)
@@ -49,9 +46,13 @@ func (s *Server) handleProductList(w http.ResponseWriter, r *http.Request) {
 
 // handleProductGet returns one product of the reseller.
 func (s *Server) handleProductGet(w http.ResponseWriter, r *http.Request) {
-	serveOne(s, w, r, domain.ErrProductNotFound,
-		func(ctx context.Context, tenant, id string) (domain.ProductRecord, error) {
-			return s.cfg.Queries.Product(ctx, domain.ResellerID(tenant), domain.ProductID(id))
-		},
-		func(p domain.ProductRecord) uint64 { return p.Version }, productFromRecord)
+	serveResource(s, w, r, func(p domain.ProductRecord) uint64 { return p.Version }, productFromRecord)
+}
+
+// productPath is the product of the reseller that a path names.
+var productPath = &pathResource{
+	params: []pathID{{"id", domain.ErrProductNotFound}},
+	find: func(s *Server, r *http.Request) (any, error) {
+		return s.cfg.Queries.Product(r.Context(), domain.ResellerID(identity(r).Tenant), domain.ProductID(chi.URLParam(r, "id")))
+	},
 }

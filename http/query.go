@@ -6,8 +6,6 @@ import (
 	"net/http"
 	"strconv"
 
-	"github.com/go-chi/chi/v5"
-
 	"github.com/offerflow/offerflow/domain"
 )
 
@@ -58,8 +56,8 @@ const (
 )
 
 // pageRequest reads ?limit= and ?cursor=. A limit outside 1..500 is
-// validation_failed; the cursor is passed on as is (the read side knows
-// whether it issued it).
+// validation_failed, returned beside the page with the default limit; the
+// cursor is passed on as is (the read side knows whether it issued it).
 func pageRequest(r *http.Request) (domain.PageRequest, error) {
 	q := r.URL.Query()
 	p := domain.PageRequest{Limit: defaultLimit, Cursor: q.Get("cursor")}
@@ -132,58 +130,19 @@ func newList[S, T any](p domain.Page[S], f func(S) T) list[T] {
 // parameters: the start of every list handler.
 func (s *Server) queryPage(r *http.Request) (domain.PageRequest, error) {
 	if err := s.catchUp(r); err != nil {
-		return domain.PageRequest{Limit: defaultLimit, Cursor: r.URL.Query().Get("cursor")}, err
+		return domain.PageRequest{}, err
 	}
 	return pageRequest(r)
 }
 
-// deferInvalid splits err for a query on a resource named in its path. The
-// contract answers a resource missing from the path (404) before a query
-// parameter out of range (422), so a validation error is handed back as
-// invalid, to be answered only once the resource has been found; any other
-// error (503 not_caught_up, 400) answers at once.
-func deferInvalid(err error) (invalid, other error) {
-	if isCode(err, domain.EINVALID) {
-		return err, nil
-	}
-	return nil, err
-}
-
-// pagedPath reads the {id} of a path whose resource carries a list, and the
-// request's page, in the contract's order of checks: a bad cursor (400)
-// answers at once, an id the server cannot have issued is notFound (404), and
-// a bad limit (422) comes back as invalid, to be answered only once the
-// resource is found; meanwhile page is the probe page to find it with. ok is
-// false when an answer was written.
-func (s *Server) pagedPath(w http.ResponseWriter, r *http.Request, notFound error) (id string, page domain.PageRequest, invalid error, ok bool) {
-	page, err := s.queryPage(r)
-	return s.pathPage(w, r, notFound, page, err)
-}
-
-// pathPage is pagedPath for a handler that read the request's page itself:
-// err is what reading it (and waiting for min_position) returned.
-func (s *Server) pathPage(w http.ResponseWriter, r *http.Request, notFound error, page domain.PageRequest, err error) (id string, _ domain.PageRequest, invalid error, ok bool) {
-	invalid, err = deferInvalid(err)
-	if err != nil {
-		s.Error(w, r, err)
-		return "", page, nil, false
-	}
-	id = chi.URLParam(r, "id")
-	if !validID(id) {
-		s.Error(w, r, notFound)
-		return "", page, nil, false
-	}
-	if invalid != nil {
-		page = probePage(page)
-	}
-	return id, page, invalid, true
-}
-
-// probePage is the page a handler reads to find the resource of its path
-// while the request's own page parameters are invalid: the request's cursor
-// (a bad one is answered 400, before 404) and the default limit.
-func probePage(p domain.PageRequest) domain.PageRequest {
-	return domain.PageRequest{Limit: defaultLimit, Cursor: p.Cursor}
+// lookupPage is the page with which a path's resource that carries a list
+// is looked up: the request's, with the default limit when its limit is
+// invalid (that is answered once the resource is found); always the
+// request's cursor, as a bad cursor (400) is answered before the resource
+// (404).
+func lookupPage(r *http.Request) domain.PageRequest {
+	p, _ := pageRequest(r)
+	return p
 }
 
 // validID reports whether s could be an id the server issued. Ids are
@@ -202,32 +161,4 @@ func validID(s string) bool {
 		}
 	}
 	return true
-}
-
-// serveOne serves GET of one resource of the caller's tenant named by the
-// path's {id}, in the contract's order of checks: a bad min_position is held
-// back until the resource is found (404 before 422), and the resource is
-// served with its version as ETag.
-func serveOne[R, J any](s *Server, w http.ResponseWriter, r *http.Request, notFound error,
-	get func(ctx context.Context, tenant, id string) (R, error), version func(R) uint64, encode func(R) J) {
-	invalid, err := deferInvalid(s.catchUp(r))
-	if err != nil {
-		s.Error(w, r, err)
-		return
-	}
-	id := chi.URLParam(r, "id")
-	if !validID(id) {
-		s.Error(w, r, notFound)
-		return
-	}
-	res, err := get(r.Context(), identity(r).Tenant, id)
-	if err == nil {
-		err = invalid
-	}
-	if err != nil {
-		s.Error(w, r, err)
-		return
-	}
-	setETag(w, version(res))
-	writeJSON(w, http.StatusOK, encode(res))
 }

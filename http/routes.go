@@ -38,11 +38,16 @@ type route struct {
 	// command names the command the route runs, for the latency metric;
 	// empty for queries.
 	command string
-	// body is the request body type of a command: every command honours
-	// Idempotency-Key, and the body's fields decide which bodies are
-	// malformed before the key is looked at. nil for queries and for
-	// commands without a body.
-	body    any
+	// body is the request body type of a command: serveRoute decodes every
+	// command's body into a new value of it, which the handler reads with
+	// body[T]; every command honours Idempotency-Key, and the body's fields
+	// decide which bodies are malformed before the key is looked at. nil for
+	// queries and for commands without a body.
+	body any
+	// path declares the resource the path names, nil when it names none:
+	// its ids are checked once the body is read (404), and it is looked up
+	// when a failure the contract answers after it is pending (precede).
+	path    *pathResource
 	handler http.HandlerFunc
 }
 
@@ -50,64 +55,66 @@ type route struct {
 // roles and handlers meet.
 func (s *Server) apiRoutes() []route {
 	return []route{
-		{"POST", "/resellers", operatorOnly, "reseller_create", createResellerRequest{}, s.handleResellerCreate},
-		{"POST", "/tokens", operatorOnly, "token_create", createTokenRequest{}, s.handleTokenCreate},
-		{"POST", "/tokens/revoke", operatorOnly, "token_revoke", revokeTokenRequest{}, s.handleTokenRevoke},
-		{"DELETE", "/tokens/self", everyRole, "token_revoke_self", nil, s.handleTokenRevokeSelf},
+		{"POST", "/resellers", operatorOnly, "reseller_create", createResellerRequest{}, nil, s.handleResellerCreate},
+		{"POST", "/tokens", operatorOnly, "token_create", createTokenRequest{}, nil, s.handleTokenCreate},
+		{"POST", "/tokens/revoke", operatorOnly, "token_revoke", revokeTokenRequest{}, nil, s.handleTokenRevoke},
+		{"DELETE", "/tokens/self", everyRole, "token_revoke_self", nil, nil, s.handleTokenRevokeSelf},
 
-		{"POST", "/products", resellerOnly, "product_create", createProductRequest{}, s.handleProductCreate},
-		{"GET", "/products", resellerOnly, "", nil, s.handleProductList},
-		{"GET", "/products/{id}", resellerOnly, "", nil, s.handleProductGet},
+		{"POST", "/products", resellerOnly, "product_create", createProductRequest{}, nil, s.handleProductCreate},
+		{"GET", "/products", resellerOnly, "", nil, nil, s.handleProductList},
+		{"GET", "/products/{id}", resellerOnly, "", nil, productPath, s.handleProductGet},
 
-		{"POST", "/templates", resellerOnly, "template_create", createTemplateRequest{}, s.handleTemplateCreate},
-		{"GET", "/templates", resellerOnly, "", nil, s.handleTemplateList},
-		{"GET", "/templates/{id}", resellerOnly, "", nil, s.handleTemplateGet},
-		{"DELETE", "/templates/{id}", resellerOnly, "template_archive", nil, s.handleTemplateArchive},
-		{"POST", "/templates/{id}/items", resellerOnly, "template_item_add", addItemRequest{}, s.handleTemplateItemAdd},
-		{"PATCH", "/templates/{id}/items/{item_id}", resellerOnly, "template_item_mode", setItemModeRequest{}, s.handleTemplateItemMode},
-		{"DELETE", "/templates/{id}/items/{item_id}", resellerOnly, "template_item_remove", nil, s.handleTemplateItemRemove},
+		{"POST", "/templates", resellerOnly, "template_create", createTemplateRequest{}, nil, s.handleTemplateCreate},
+		{"GET", "/templates", resellerOnly, "", nil, nil, s.handleTemplateList},
+		{"GET", "/templates/{id}", resellerOnly, "", nil, templateRecordPath, s.handleTemplateGet},
+		{"DELETE", "/templates/{id}", resellerOnly, "template_archive", nil, templatePath, s.handleTemplateArchive},
+		{"POST", "/templates/{id}/items", resellerOnly, "template_item_add", addItemRequest{}, templatePath, s.handleTemplateItemAdd},
+		{"PATCH", "/templates/{id}/items/{item_id}", resellerOnly, "template_item_mode", setItemModeRequest{}, templateItemPath, s.handleTemplateItemMode},
+		{"DELETE", "/templates/{id}/items/{item_id}", resellerOnly, "template_item_remove", nil, templateItemPath, s.handleTemplateItemRemove},
 
-		{"POST", "/customers", resellerOnly, "customer_create", createCustomerRequest{}, s.handleCustomerCreate},
-		{"GET", "/customers", resellerOnly, "", nil, s.handleCustomerList},
-		{"GET", "/customers/{id}", resellerOnly, "", nil, s.handleCustomerGet},
-		{"POST", "/customers/{id}/erase", customerErasers, "customer_erase", nil, s.handleCustomerErase},
-		{"POST", "/customers/{id}/offers", resellerOnly, "offer_create", createOfferRequest{}, s.handleOfferCreate},
+		{"POST", "/customers", resellerOnly, "customer_create", createCustomerRequest{}, nil, s.handleCustomerCreate},
+		{"GET", "/customers", resellerOnly, "", nil, nil, s.handleCustomerList},
+		{"GET", "/customers/{id}", resellerOnly, "", nil, customerRecordPath, s.handleCustomerGet},
+		{"POST", "/customers/{id}/erase", customerErasers, "customer_erase", nil, erasablePath, s.handleCustomerErase},
+		{"POST", "/customers/{id}/offers", resellerOnly, "offer_create", createOfferRequest{}, customerPath, s.handleOfferCreate},
 
-		{"POST", "/campaigns", resellerOnly, "campaign_create", createCampaignRequest{}, s.handleCampaignCreate},
-		{"GET", "/campaigns", resellerOnly, "", nil, s.handleCampaignList},
-		{"GET", "/campaigns/{id}", resellerOnly, "", nil, s.handleCampaignGet},
-		{"GET", "/reports/offers", resellerOnly, "", nil, s.handleOfferReport},
-		{"GET", "/reports/offers/charts/{chart}", resellerOnly, "", nil, s.handleOfferChart},
+		{"POST", "/campaigns", resellerOnly, "campaign_create", createCampaignRequest{}, nil, s.handleCampaignCreate},
+		{"GET", "/campaigns", resellerOnly, "", nil, nil, s.handleCampaignList},
+		{"GET", "/campaigns/{id}", resellerOnly, "", nil, campaignPath, s.handleCampaignGet},
+		{"GET", "/reports/offers", resellerOnly, "", nil, nil, s.handleOfferReport},
+		{"GET", "/reports/offers/charts/{chart}", resellerOnly, "", nil, nil, s.handleOfferChart},
 
-		{"GET", "/offers", offerReaders, "", nil, s.handleOfferList},
-		{"GET", "/offers/{id}", offerReaders, "", nil, s.handleOfferGet},
-		{"POST", "/offers/{id}/withdraw", resellerOnly, "offer_withdraw", nil, s.handleOfferWithdraw},
-		{"POST", "/offers/{id}/redeliver", resellerOnly, "offer_redeliver", nil, s.handleOfferRedeliver},
-		{"POST", "/offers/{id}/revise", resellerOnly, "offer_revise", reviseOfferRequest{}, s.handleOfferRevise},
-		{"GET", "/offers/{id}/history", historyReaders, "", nil, s.handleOfferHistory},
-		{"GET", "/audit/events", historyReaders, "", nil, s.handleAuditEvents},
-		{"GET", "/offers/{id}/proof", historyReaders, "", nil, s.handleOfferProof},
-		{"GET", "/audit/head", auditorOnly, "", nil, s.handleAuditHead},
-		{"GET", "/audit/key", everyRole, "", nil, s.handleAuditKey},
-		{"GET", "/audit/consistency", auditorOnly, "", nil, s.handleAuditConsistency},
+		{"GET", "/offers", offerReaders, "", nil, nil, s.handleOfferList},
+		{"GET", "/offers/{id}", offerReaders, "", nil, offerPath("id"), s.handleOfferGet},
+		{"POST", "/offers/{id}/withdraw", resellerOnly, "offer_withdraw", nil, offerPath("id"), s.handleOfferWithdraw},
+		{"POST", "/offers/{id}/redeliver", resellerOnly, "offer_redeliver", nil, offerPath("id"), s.handleOfferRedeliver},
+		{"POST", "/offers/{id}/revise", resellerOnly, "offer_revise", reviseOfferRequest{}, offerPath("id"), s.handleOfferRevise},
+		{"GET", "/offers/{id}/history", historyReaders, "", nil, historyPath, s.handleOfferHistory},
+		{"GET", "/audit/events", historyReaders, "", nil, nil, s.handleAuditEvents},
+		{"GET", "/offers/{id}/proof", historyReaders, "", nil, proofPath, s.handleOfferProof},
+		{"GET", "/audit/head", auditorOnly, "", nil, nil, s.handleAuditHead},
+		{"GET", "/audit/key", everyRole, "", nil, nil, s.handleAuditKey},
+		{"GET", "/audit/consistency", auditorOnly, "", nil, nil, s.handleAuditConsistency},
 
-		{"GET", "/inbox", customerOnly, "", nil, s.handleInboxList},
-		{"GET", "/inbox/badge", customerOnly, "", nil, s.handleInboxBadge},
-		{"POST", "/inbox/{offer_id}/read", customerOnly, "offer_read", nil, s.handleInboxRead},
-		{"POST", "/inbox/{offer_id}/accept", customerOnly, "offer_accept", nil, s.handleInboxAccept},
-		{"POST", "/inbox/{offer_id}/reject", customerOnly, "offer_reject", rejectRequest{}, s.handleInboxReject},
-		{"GET", "/licenses", customerOnly, "", nil, s.handleLicenseList},
-		{"PUT", "/webhook", customerOnly, "webhook_set", setWebhookRequest{}, s.handleWebhookSet},
-		{"GET", "/webhook", customerOnly, "", nil, s.handleWebhookGet},
-		{"DELETE", "/webhook", customerOnly, "webhook_remove", nil, s.handleWebhookDelete},
+		{"GET", "/inbox", customerOnly, "", nil, nil, s.handleInboxList},
+		{"GET", "/inbox/badge", customerOnly, "", nil, nil, s.handleInboxBadge},
+		{"POST", "/inbox/{offer_id}/read", customerOnly, "offer_read", nil, offerPath("offer_id"), s.handleInboxRead},
+		{"POST", "/inbox/{offer_id}/accept", customerOnly, "offer_accept", nil, offerPath("offer_id"), s.handleInboxAccept},
+		{"POST", "/inbox/{offer_id}/reject", customerOnly, "offer_reject", rejectRequest{}, offerPath("offer_id"), s.handleInboxReject},
+		{"GET", "/licenses", customerOnly, "", nil, nil, s.handleLicenseList},
+		{"PUT", "/webhook", customerOnly, "webhook_set", setWebhookRequest{}, nil, s.handleWebhookSet},
+		{"GET", "/webhook", customerOnly, "", nil, nil, s.handleWebhookGet},
+		{"DELETE", "/webhook", customerOnly, "webhook_remove", nil, nil, s.handleWebhookDelete},
 
-		{"GET", "/stream", streamListeners, "", nil, s.handleStream},
+		{"GET", "/stream", streamListeners, "", nil, nil, s.handleStream},
 	}
 }
 
 // routes builds the router. Middleware order follows the contract's order
-// of checks: authentication (401), then the role (403), then whatever reads
-// the body (413, 400), then the handler.
+// of checks: authentication (401), then the role (403), then serveRoute:
+// the body (413, 400), the path's ids (404), then the handler. A failure
+// ranked after 404 that is found before the path's resource was looked up
+// waits for that look-up (see precede in precedence.go).
 func (s *Server) routes() http.Handler {
 	r := chi.NewRouter()
 	r.Use(s.requestID, s.observe, s.recoverPanic, s.bodyDeadline, s.limitAddress)
@@ -140,7 +147,7 @@ func (s *Server) routes() http.Handler {
 		r.Group(func(r chi.Router) {
 			r.Use(s.authenticate, s.limitToken)
 			for _, rt := range s.apiRoutes() {
-				h := http.Handler(rt.handler)
+				h := s.serveRoute(rt)
 				if rt.command != "" {
 					body := rt.body
 					if body == nil {

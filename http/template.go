@@ -1,12 +1,12 @@
 package http
 
 import (
-	"context"
 	"net/http"
 	"slices"
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/offerflow/offerflow/command"
 	"github.com/offerflow/offerflow/domain"
 )
 
@@ -17,12 +17,7 @@ type createTemplateRequest struct {
 
 // handleTemplateCreate creates an empty template.
 func (s *Server) handleTemplateCreate(w http.ResponseWriter, r *http.Request) {
-	var req createTemplateRequest
-	if err := decode(w, r, &req); err != nil {
-		s.Error(w, r, err)
-		return
-	}
-	t, res, err := s.cfg.Commands.CreateTemplate(r.Context(), createMeta(r), req.Name)
+	t, res, err := s.cfg.Commands.CreateTemplate(r.Context(), createMeta(r), body[createTemplateRequest](r).Name)
 	if err != nil {
 		s.Error(w, r, err)
 		return
@@ -59,21 +54,51 @@ func (s *Server) handleTemplateList(w http.ResponseWriter, r *http.Request) {
 
 // handleTemplateGet returns one template, archived or not.
 func (s *Server) handleTemplateGet(w http.ResponseWriter, r *http.Request) {
-	serveOne(s, w, r, domain.ErrTemplateNotFound,
-		func(ctx context.Context, tenant, id string) (domain.TemplateRecord, error) {
-			return s.cfg.Queries.Template(ctx, domain.ResellerID(tenant), domain.TemplateID(id))
-		},
-		func(t domain.TemplateRecord) uint64 { return t.Version }, templateFromRecord)
+	serveResource(s, w, r, func(t domain.TemplateRecord) uint64 { return t.Version }, templateFromRecord)
 }
+
+// templateRecordPath is the template of the reseller that a path names, as
+// the read models have it.
+var templateRecordPath = &pathResource{
+	params: []pathID{{"id", domain.ErrTemplateNotFound}},
+	find: func(s *Server, r *http.Request) (any, error) {
+		return s.cfg.Queries.Template(r.Context(), domain.ResellerID(identity(r).Tenant), domain.TemplateID(chi.URLParam(r, "id")))
+	},
+}
+
+// templatePath is the template of the reseller that a command's path names.
+var templatePath = &pathResource{
+	params: templateRecordPath.params,
+	find: func(s *Server, r *http.Request) (any, error) {
+		t, _, err := s.cfg.Commands.Template(r.Context(), meta(r), domain.TemplateID(chi.URLParam(r, "id")))
+		return t, err
+	},
+}
+
+// templateItemPath is an item of a template of the reseller that a
+// command's path names.
+var templateItemPath = &pathResource{
+	params: append(slices.Clip(templatePath.params), pathID{"item_id", domain.ErrTemplateItemNotFound}),
+	find: func(s *Server, r *http.Request) (any, error) {
+		t, err := templatePath.find(s, r)
+		if err != nil {
+			return nil, err
+		}
+		item := domain.ItemID(chi.URLParam(r, "item_id"))
+		if !slices.ContainsFunc(t.(*domain.Template).Items(), func(it domain.Item) bool { return it.ID == item }) {
+			return nil, domain.ErrTemplateItemNotFound
+		}
+		return t, nil
+	},
+}
+
+// templateID and itemID are the ids of a template command's path.
+func templateID(r *http.Request) domain.TemplateID { return domain.TemplateID(chi.URLParam(r, "id")) }
+func itemID(r *http.Request) domain.ItemID         { return domain.ItemID(chi.URLParam(r, "item_id")) }
 
 // handleTemplateArchive archives a template: 204.
 func (s *Server) handleTemplateArchive(w http.ResponseWriter, r *http.Request) {
-	id, err := s.templatePath(w, r, &struct{}{})
-	if err != nil {
-		s.Error(w, r, err)
-		return
-	}
-	_, res, err := s.cfg.Commands.ArchiveTemplate(r.Context(), meta(r), id)
+	_, res, err := s.cfg.Commands.ArchiveTemplate(r.Context(), meta(r), templateID(r))
 	if err != nil {
 		s.Error(w, r, err)
 		return
@@ -93,12 +118,7 @@ type addItemRequest struct {
 // handleTemplateItemAdd adds a product to a template and answers the whole
 // template, 201.
 func (s *Server) handleTemplateItemAdd(w http.ResponseWriter, r *http.Request) {
-	var req addItemRequest
-	id, err := s.templatePath(w, r, &req)
-	if err != nil {
-		s.Error(w, r, err)
-		return
-	}
+	req, id := body[addItemRequest](r), templateID(r)
 	mode := domain.LicenseMode(req.LicenseMode)
 	if mode == "" {
 		mode = domain.ModeAbsolute
@@ -120,79 +140,24 @@ type setItemModeRequest struct {
 
 // handleTemplateItemMode toggles an item's license mode.
 func (s *Server) handleTemplateItemMode(w http.ResponseWriter, r *http.Request) {
-	var req setItemModeRequest
-	id, item, err := s.templateItemPath(w, r, &req)
-	if err != nil {
-		s.Error(w, r, err)
-		return
-	}
-	t, res, err := s.cfg.Commands.SetTemplateItemMode(r.Context(), meta(r), id, item, domain.LicenseMode(req.LicenseMode))
-	if err != nil {
-		s.Error(w, r, err)
-		return
-	}
-	setCommandHeaders(w, res, true)
-	writeJSON(w, http.StatusOK, templateFromDomain(t, res.Version))
+	mode := domain.LicenseMode(body[setItemModeRequest](r).LicenseMode)
+	t, res, err := s.cfg.Commands.SetTemplateItemMode(r.Context(), meta(r), templateID(r), itemID(r), mode)
+	s.answerTemplate(w, r, t, res, err)
 }
 
 // handleTemplateItemRemove removes an item from a template.
 func (s *Server) handleTemplateItemRemove(w http.ResponseWriter, r *http.Request) {
-	id, item, err := s.templateItemPath(w, r, &struct{}{})
-	if err != nil {
-		s.Error(w, r, err)
-		return
-	}
-	t, res, err := s.cfg.Commands.RemoveTemplateItem(r.Context(), meta(r), id, item)
+	t, res, err := s.cfg.Commands.RemoveTemplateItem(r.Context(), meta(r), templateID(r), itemID(r))
+	s.answerTemplate(w, r, t, res, err)
+}
+
+// answerTemplate answers a command that changed a template's items: the
+// whole template, 200.
+func (s *Server) answerTemplate(w http.ResponseWriter, r *http.Request, t *domain.Template, res command.Result, err error) {
 	if err != nil {
 		s.Error(w, r, err)
 		return
 	}
 	setCommandHeaders(w, res, true)
 	writeJSON(w, http.StatusOK, templateFromDomain(t, res.Version))
-}
-
-// templatePath decodes the body into req and reads the template id of the
-// path, in the contract's order: a body that is too large or malformed
-// first, then a template that is not the reseller's (404), then a body of
-// wrong types (422).
-func (s *Server) templatePath(w http.ResponseWriter, r *http.Request, req any) (domain.TemplateID, error) {
-	derr := decode(w, r, req)
-	if derr != nil && !isCode(derr, domain.EINVALID) {
-		return "", derr
-	}
-	id := chi.URLParam(r, "id")
-	if !validID(id) {
-		return "", domain.ErrTemplateNotFound
-	}
-	if derr != nil {
-		if _, _, err := s.cfg.Commands.Template(r.Context(), meta(r), domain.TemplateID(id)); err != nil {
-			return "", err
-		}
-	}
-	return domain.TemplateID(id), derr
-}
-
-// templateItemPath is templatePath for routes that also name an item.
-func (s *Server) templateItemPath(w http.ResponseWriter, r *http.Request, req any) (domain.TemplateID, domain.ItemID, error) {
-	derr := decode(w, r, req)
-	if derr != nil && !isCode(derr, domain.EINVALID) {
-		return "", "", derr
-	}
-	id, item := chi.URLParam(r, "id"), chi.URLParam(r, "item_id")
-	if !validID(id) {
-		return "", "", domain.ErrTemplateNotFound
-	}
-	if !validID(item) {
-		return "", "", domain.ErrTemplateItemNotFound
-	}
-	if derr != nil {
-		t, _, err := s.cfg.Commands.Template(r.Context(), meta(r), domain.TemplateID(id))
-		if err != nil {
-			return "", "", err
-		}
-		if !slices.ContainsFunc(t.Items(), func(it domain.Item) bool { return it.ID == domain.ItemID(item) }) {
-			return "", "", domain.ErrTemplateItemNotFound
-		}
-	}
-	return domain.TemplateID(id), domain.ItemID(item), derr
 }

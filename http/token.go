@@ -28,10 +28,6 @@ type revokeTokenRequest struct {
 // (any role; by header or by the web UI's session cookie). It answers 204;
 // from then on the token is 401 everywhere.
 func (s *Server) handleTokenRevokeSelf(w http.ResponseWriter, r *http.Request) {
-	if err := decode(w, r, &struct{}{}); err != nil {
-		s.Error(w, r, err)
-		return
-	}
 	token, _ := bearerToken(r)
 	s.revokeToken(w, r, HashToken(token), "")
 }
@@ -40,11 +36,7 @@ func (s *Server) handleTokenRevokeSelf(w http.ResponseWriter, r *http.Request) {
 // that names no issued token is 422 on the field that named it: the token
 // arrives in the body, and the contract answers 404 only for the path.
 func (s *Server) handleTokenRevoke(w http.ResponseWriter, r *http.Request) {
-	var req revokeTokenRequest
-	if err := decode(w, r, &req); err != nil {
-		s.Error(w, r, err)
-		return
-	}
+	req := body[revokeTokenRequest](r)
 	var hash, field string
 	switch {
 	case req.Token != "" && req.TokenHash != "":

@@ -19,11 +19,7 @@ type webhookJSON struct {
 // handleWebhookSet sets where the customer's own system wants new offers
 // delivered, with a new signing secret shown only in this response.
 func (s *Server) handleWebhookSet(w http.ResponseWriter, r *http.Request) {
-	var req setWebhookRequest
-	if err := decode(w, r, &req); err != nil {
-		s.Error(w, r, err)
-		return
-	}
+	req := body[setWebhookRequest](r)
 	c, res, err := s.cfg.Commands.SetWebhook(r.Context(), meta(r), req.URL, s.cfg.AllowInsecureWebhooks)
 	if err != nil {
 		s.Error(w, r, err)
@@ -59,10 +55,6 @@ func (s *Server) handleWebhookGet(w http.ResponseWriter, r *http.Request) {
 // handleWebhookDelete removes the customer's webhook: 204, or 404 when none
 // is set.
 func (s *Server) handleWebhookDelete(w http.ResponseWriter, r *http.Request) {
-	if err := decode(w, r, &struct{}{}); err != nil {
-		s.Error(w, r, err)
-		return
-	}
 	_, res, err := s.cfg.Commands.RemoveWebhook(r.Context(), meta(r))
 	if err != nil {
 		s.Error(w, r, err)
