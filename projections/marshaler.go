@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
 
 	"github.com/ThreeDotsLabs/watermill/components/cqrs"
 	"github.com/ThreeDotsLabs/watermill/message"
@@ -31,20 +30,21 @@ func (EventMarshaler) Marshal(v any) (*message.Message, error) {
 	return nil, fmt.Errorf("marshal %T: domain events are appended to the event store, not published", v)
 }
 
-// Unmarshal decodes msg's payload, the event's stored JSON data, into v,
-// upcast to its type's current shape as domain.DecodeEvent does. Unknown
-// fields are tolerated, as there, so that additive changes stay readable.
+// Unmarshal decodes the data of the event msg carries (pubsub.EventFrom)
+// into v, upcast to its type's current shape as domain.DecodeEvent does.
+// Unknown fields are tolerated, as there, so that additive changes stay
+// readable.
 func (EventMarshaler) Unmarshal(msg *message.Message, v any) error {
-	version, err := strconv.Atoi(msg.Metadata.Get(pubsub.MetaSchemaVersion))
+	ev, err := pubsub.EventFrom(msg)
 	if err != nil {
-		return fmt.Errorf("unmarshal %s event %s: bad %s: %w", pubsub.EventType(msg), msg.UUID, pubsub.MetaSchemaVersion, err)
+		return fmt.Errorf("unmarshal: %w", err)
 	}
-	data, err := domain.Upcast(pubsub.EventType(msg), version, msg.Payload)
+	data, err := domain.Upcast(ev.Type, ev.SchemaVersion, ev.Data)
 	if err != nil {
-		return fmt.Errorf("unmarshal event %s: %w", msg.UUID, err)
+		return fmt.Errorf("unmarshal event %s: %w", ev.ID, err)
 	}
 	if err := json.Unmarshal(data, v); err != nil {
-		return fmt.Errorf("unmarshal %s event %s: %w", pubsub.EventType(msg), msg.UUID, err)
+		return fmt.Errorf("unmarshal %s event %s: %w", ev.Type, ev.ID, err)
 	}
 	return nil
 }

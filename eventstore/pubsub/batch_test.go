@@ -111,7 +111,7 @@ func TestEvents_OneEventMessage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := pubsub.Events(pubsub.Message(all[0]))
+	got, err := pubsub.Events(pubsub.ToMessage(all[0]))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -69,7 +69,11 @@ func TestPublisher_Publish(t *testing.T) {
 			t.Errorf("metadata %s = %q, want %q", k, got.Metadata.Get(k), v)
 		}
 	}
-	if mustPosition(t, got) != ev.Position || got.Metadata.Get(pubsub.MetaStream) != ev.Stream {
+	env, err := pubsub.EventFrom(got)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if mustPosition(t, got) != ev.Position || env.Stream != ev.Stream || env.Position != ev.Position {
 		t.Errorf("envelope metadata %v does not match event %s at %d", got.Metadata, ev.Stream, ev.Position)
 	}
 }
@@ -126,7 +130,11 @@ func TestPublisher_TopicsWithDashes(t *testing.T) {
 		if got.UUID != ids[topic] {
 			t.Errorf("topic %q delivered the message of %q", topic, got.Payload)
 		}
-		stream := got.Metadata.Get(pubsub.MetaStream)
+		env, err := pubsub.EventFrom(got)
+		if err != nil {
+			t.Fatal(err)
+		}
+		stream := env.Stream
 		if i := strings.IndexByte(stream, '-'); stream[:i] == "a" && topic != "a" {
 			t.Errorf("topic %q was stored in category a: %s", topic, stream)
 		}

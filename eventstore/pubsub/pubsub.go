@@ -28,30 +28,29 @@ import (
 // stream. Nothing can be published to it.
 const TopicAll = "$all"
 
-// Metadata keys set on every delivered message, describing the stored event.
-// They always reflect the event as stored: for events written by Publisher,
-// a value of the original message under one of these keys is replaced
-// (correlation_id, causation_id and event_type are carried into the event,
-// so they come back unchanged).
+// Metadata keys set on every delivered message. A message carries the
+// stored event's envelope whole (MetaEnvelope, or a batch's payload), which
+// EventFrom and Events read back; the two keys beside it are what
+// Watermill's routing and the checkpoint need without decoding it. For
+// events written by Publisher, a value of the original message under one of
+// these keys is replaced.
 const (
-	MetaEventType     = "event_type"
-	MetaStream        = "stream"
-	MetaStreamVersion = "stream_version"
-	MetaPosition      = "position"
-	MetaOccurredAt    = "occurred_at"
-	MetaActorRole     = "actor_role"
-	MetaActorTenant   = "actor_tenant"
-	MetaActorSubject  = "actor_subject"
+	// MetaEventType is the event's type (BatchEventType for a batch).
+	MetaEventType = "event_type"
+	// MetaPosition is the event's global position (a batch's last).
+	MetaPosition = "position"
+	// MetaEnvelope is the envelope of a one-event message, everything of
+	// eventstore.Event but its data (the payload), in the encoding of
+	// batches (base64), so that one codec carries every envelope.
+	MetaEnvelope = "envelope"
+)
+
+// Metadata keys that Publisher reads from a message it appends, by
+// Watermill's convention (its middleware sets correlation_id): they become
+// the event's correlation and causation ids.
+const (
 	MetaCorrelationID = "correlation_id"
 	MetaCausationID   = "causation_id"
-	MetaSchemaVersion = "schema_version"
-	MetaHash          = "hash"
-	MetaPrevHash      = "prev_hash"
-	// MetaSealed and MetaErased carry eventstore.Event's Sealed and Erased,
-	// set when the store opened sealed texts (package seal); absent
-	// otherwise.
-	MetaSealed = "sealed"
-	MetaErased = "erased"
 )
 
 // Position returns the global log position of the event msg carries, as set

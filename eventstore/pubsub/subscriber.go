@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"sync"
 	"time"
 
@@ -290,7 +289,7 @@ func (sub *subscription) deliverPage(ctx context.Context, events []eventstore.Ev
 			continue
 		}
 		if batch <= 1 {
-			if !sub.deliver(ctx, ev.Position, func() *message.Message { return toMessage(ev) }) {
+			if !sub.deliver(ctx, ev.Position, func() *message.Message { return ToMessage(ev) }) {
 				return false
 			}
 			continue
@@ -416,39 +415,4 @@ func sleep(ctx context.Context, d time.Duration) bool {
 	case <-ctx.Done():
 		return false
 	}
-}
-
-// toMessage builds the message for ev. Events written by Publisher give back
-// the original payload and metadata; any other event's payload is its data.
-func toMessage(ev eventstore.Event) *message.Message {
-	payload := []byte(ev.Data)
-	md := message.Metadata{}
-	if w, ok := decodeWire(ev.Data); ok {
-		payload = w.Payload
-		for k, v := range w.Metadata {
-			md[k] = v
-		}
-	}
-	md[MetaEventType] = ev.Type
-	md[MetaStream] = ev.Stream
-	md[MetaStreamVersion] = strconv.FormatUint(ev.Version, 10)
-	md[MetaPosition] = strconv.FormatUint(ev.Position, 10)
-	md[MetaOccurredAt] = ev.Metadata.OccurredAt.UTC().Format(time.RFC3339Nano)
-	md[MetaActorRole] = string(ev.Metadata.Actor.Role)
-	md[MetaActorTenant] = ev.Metadata.Actor.Tenant
-	md[MetaActorSubject] = ev.Metadata.Actor.Subject
-	md[MetaCorrelationID] = ev.Metadata.CorrelationID
-	md[MetaCausationID] = ev.Metadata.CausationID
-	md[MetaSchemaVersion] = strconv.Itoa(ev.SchemaVersion)
-	md[MetaHash] = ev.Hash
-	md[MetaPrevHash] = ev.PrevHash
-	if len(ev.Sealed) > 0 {
-		md[MetaSealed] = string(ev.Sealed)
-	}
-	if ev.Erased {
-		md[MetaErased] = "true"
-	}
-	msg := message.NewMessage(ev.ID, payload)
-	msg.Metadata = md
-	return msg
 }

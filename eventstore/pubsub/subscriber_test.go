@@ -3,7 +3,9 @@ package pubsub_test
 import (
 	"context"
 	"fmt"
+	"maps"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -182,23 +184,25 @@ func TestSubscriber_Topics(t *testing.T) {
 		t.Fatalf("read customer-0: %v, %d events", err, len(evs))
 	}
 	ev := evs[0]
-	wantMD := message.Metadata{
-		pubsub.MetaEventType:     "customer.created",
-		pubsub.MetaStream:        "customer-0",
-		pubsub.MetaStreamVersion: "1",
-		pubsub.MetaPosition:      strconv.FormatUint(ev.Position, 10),
-		pubsub.MetaOccurredAt:    ev.Metadata.OccurredAt.UTC().Format(time.RFC3339Nano),
-		pubsub.MetaActorRole:     "reseller",
-		pubsub.MetaActorTenant:   "r1",
-		pubsub.MetaActorSubject:  "alice",
-		pubsub.MetaCorrelationID: "corr-customer-0",
-		pubsub.MetaCausationID:   "cause-customer-0",
-		pubsub.MetaSchemaVersion: "1",
-		pubsub.MetaHash:          ev.Hash,
-		pubsub.MetaPrevHash:      "",
+	// The message carries the envelope whole: EventFrom gives back the
+	// event as stored, and the metadata holds only the routing keys
+	// beside it.
+	got, err := pubsub.EventFrom(msg)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if diff := cmp.Diff(wantMD, msg.Metadata); diff != "" {
-		t.Errorf("metadata (-want +got):\n%s", diff)
+	if diff := cmp.Diff(ev, got); diff != "" {
+		t.Errorf("EventFrom (-stored +read back):\n%s", diff)
+	}
+	if got.Metadata.Actor.Subject != "alice" || got.Metadata.CorrelationID != "corr-customer-0" {
+		t.Errorf("envelope metadata %+v, want alice's in corr-customer-0", got.Metadata)
+	}
+	wantKeys := []string{pubsub.MetaEnvelope, pubsub.MetaEventType, pubsub.MetaPosition}
+	if keys := slices.Sorted(maps.Keys(msg.Metadata)); !slices.Equal(keys, wantKeys) {
+		t.Errorf("metadata keys %v, want %v", keys, wantKeys)
+	}
+	if msg.Metadata.Get(pubsub.MetaPosition) != strconv.FormatUint(ev.Position, 10) {
+		t.Errorf("position %s, want %d", msg.Metadata.Get(pubsub.MetaPosition), ev.Position)
 	}
 	if msg.UUID != ev.ID || string(msg.Payload) != string(ev.Data) {
 		t.Errorf("message %s %s, want event %s %s", msg.UUID, msg.Payload, ev.ID, ev.Data)

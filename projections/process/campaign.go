@@ -1,16 +1,15 @@
 package process
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
 
-	"github.com/ThreeDotsLabs/watermill/message"
-
 	"github.com/offerflow/offerflow/command"
 	"github.com/offerflow/offerflow/domain"
-	"github.com/offerflow/offerflow/eventstore/pubsub"
+	"github.com/offerflow/offerflow/eventstore"
 )
 
 // CampaignConsumerGroup is the durable consumer group of the campaign
@@ -43,21 +42,16 @@ func NewCampaignManager(svc *command.Service, log *slog.Logger) *CampaignManager
 // offers; other events are acknowledged untouched. The offers are recorded
 // with the actor who started the campaign (it is their sender), caused by
 // the campaign's event, with event ids derived from it.
-func (m *CampaignManager) Handle(msg *message.Message) error {
-	if pubsub.EventType(msg) != domain.TypeCampaignStarted {
+func (m *CampaignManager) Handle(ctx context.Context, e eventstore.Event) error {
+	if e.Type != domain.TypeCampaignStarted {
 		return nil
 	}
 	var ev domain.CampaignStarted
-	if err := processDecode(msg, &ev); err != nil {
+	if err := processDecode(e, &ev); err != nil {
 		return err
 	}
-	ctx := msg.Context()
-	meta := processMeta("campaign", msg, msg.UUID)
-	meta.Actor = domain.Actor{
-		Role:    domain.Role(msg.Metadata.Get(pubsub.MetaActorRole)),
-		Tenant:  msg.Metadata.Get(pubsub.MetaActorTenant),
-		Subject: msg.Metadata.Get(pubsub.MetaActorSubject),
-	}
+	meta := processMeta("campaign", e, e.ID)
+	meta.Actor = e.Metadata.Actor
 	next := make(chan int)
 	var (
 		mu      sync.Mutex

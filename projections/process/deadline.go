@@ -8,11 +8,9 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/ThreeDotsLabs/watermill/message"
-
 	"github.com/offerflow/offerflow/command"
 	"github.com/offerflow/offerflow/domain"
-	"github.com/offerflow/offerflow/eventstore/pubsub"
+	"github.com/offerflow/offerflow/eventstore"
 )
 
 // offerDeadlines is a durable table of the offers due for some work at a
@@ -57,21 +55,20 @@ CREATE INDEX IF NOT EXISTS %[1]s_due ON %[1]s (expires_at);`, d.table)
 // handle keeps the table in step with the log: an offer created with an
 // expires_at is added (scheduled is true), one that a closing event ends is
 // removed. Handling an event again changes nothing.
-func (d *offerDeadlines) handle(msg *message.Message) (scheduled bool, err error) {
-	ctx := msg.Context()
-	typ := pubsub.EventType(msg)
+func (d *offerDeadlines) handle(ctx context.Context, e eventstore.Event) (scheduled bool, err error) {
+	typ := e.Type
 	if typ == domain.TypeOfferCreated {
 		var ev domain.OfferCreated
-		if err := processDecode(msg, &ev); err != nil {
+		if err := processDecode(e, &ev); err != nil {
 			return false, err
 		}
 		if ev.ExpiresAt == nil {
 			return false, nil
 		}
-		corr := processCorrelation(msg)
+		corr := processCorrelation(e)
 		if _, err := processExec(ctx, d.db).ExecContext(ctx, `INSERT INTO `+d.table+` (offer_id, expires_at, cause_id, correlation_id)
 			VALUES (?, ?, ?, ?) ON CONFLICT (offer_id) DO NOTHING`,
-			string(ev.OfferID), deadlineMillis(*ev.ExpiresAt), msg.UUID, corr); err != nil {
+			string(ev.OfferID), deadlineMillis(*ev.ExpiresAt), e.ID, corr); err != nil {
 			return false, fmt.Errorf("schedule %s of offer %s: %w", d.what, ev.OfferID, err)
 		}
 		return true, nil
@@ -83,7 +80,7 @@ func (d *offerDeadlines) handle(msg *message.Message) (scheduled bool, err error
 		var ev struct {
 			OfferID domain.OfferID `json:"offer_id"`
 		}
-		if err := processDecode(msg, &ev); err != nil {
+		if err := processDecode(e, &ev); err != nil {
 			return false, err
 		}
 		return false, d.unschedule(ctx, ev.OfferID)

@@ -11,11 +11,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/ThreeDotsLabs/watermill/message"
-
 	"github.com/offerflow/offerflow/command"
 	"github.com/offerflow/offerflow/domain"
-	"github.com/offerflow/offerflow/eventstore/pubsub"
+	"github.com/offerflow/offerflow/eventstore"
 )
 
 // DeliveryManager delivers dispatched offers. Handle, a Watermill handler on
@@ -178,8 +176,8 @@ CREATE INDEX IF NOT EXISTS delivery_jobs_turns ON delivery_jobs (state, customer
 // Handle enqueues the delivery of an offer.dispatched event; other events
 // are acknowledged untouched. The job is keyed by the event's id, so a
 // redelivered event enqueues nothing new.
-func (m *DeliveryManager) Handle(msg *message.Message) error {
-	switch pubsub.EventType(msg) {
+func (m *DeliveryManager) Handle(ctx context.Context, e eventstore.Event) error {
+	switch e.Type {
 	case domain.TypeOfferCreated:
 		// The customer and reseller of the offer, for its dispatch a
 		// moment later:
@@ -191,7 +189,7 @@ func (m *DeliveryManager) Handle(msg *message.Message) error {
 			CustomerID domain.CustomerID `json:"customer_id"`
 			ResellerID domain.ResellerID `json:"reseller_id"`
 		}
-		if err := json.Unmarshal(msg.Payload, &ev); err == nil && ev.OfferID != "" && ev.CustomerID != "" && ev.ResellerID != "" {
+		if err := json.Unmarshal(e.Data, &ev); err == nil && ev.OfferID != "" && ev.CustomerID != "" && ev.ResellerID != "" {
 			m.mu.Lock()
 			if len(m.owners) >= deliveryOwnersKept {
 				clear(m.owners) // the next dispatches read their offers instead
@@ -205,17 +203,13 @@ func (m *DeliveryManager) Handle(msg *message.Message) error {
 		return nil
 	}
 	var ev domain.OfferDispatched
-	if err := processDecode(msg, &ev); err != nil {
+	if err := processDecode(e, &ev); err != nil {
 		return err
 	}
-	pos, err := pubsub.Position(msg)
-	if err != nil {
-		return processPermanent(err)
-	}
-	corr := processCorrelation(msg)
-	at := msg.Metadata.Get(pubsub.MetaOccurredAt)
-	if at == "" {
-		at = ev.At.UTC().Format(time.RFC3339Nano)
+	pos, corr := e.Position, processCorrelation(e)
+	at := e.Metadata.OccurredAt
+	if at.IsZero() {
+		at = ev.At
 	}
 	// The customer makes the job's share of the slots. An offer that
 	// cannot be read now is queued all the same: its job finds out why, and
@@ -225,19 +219,19 @@ func (m *DeliveryManager) Handle(msg *message.Message) error {
 	m.mu.Unlock()
 	customer, reseller := owners.customer, owners.reseller
 	if !known {
-		if o, _, err := m.svc.Offer(msg.Context(), domain.SystemActor("delivery"), ev.OfferID, 0, time.Time{}); err == nil {
+		if o, _, err := m.svc.Offer(ctx, domain.SystemActor("delivery"), ev.OfferID, 0, time.Time{}); err == nil {
 			customer, reseller = o.Customer(), o.Reseller()
 		} else {
-			m.log.WarnContext(msg.Context(), "cannot read the offer of a dispatch; queued without its customer",
+			m.log.WarnContext(ctx, "cannot read the offer of a dispatch; queued without its customer",
 				"offer_id", ev.OfferID, "err", err)
 		}
 	}
 	now := m.cfg.Now().UnixMilli()
-	if _, err := processExec(msg.Context(), m.db).ExecContext(msg.Context(), `INSERT INTO delivery_jobs
+	if _, err := processExec(ctx, m.db).ExecContext(ctx, `INSERT INTO delivery_jobs
 	(event_id, offer_id, customer_id, reseller_id, dispatch, position, correlation_id, dispatched_at, state, attempts, last_error, outcome,
 	 created_at, updated_at, next_at)
 	VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, '', '', ?, ?, ?) ON CONFLICT (event_id) DO NOTHING`,
-		msg.UUID, string(ev.OfferID), string(customer), string(reseller), ev.Dispatch, int64(pos), corr, at, now, now, now); err != nil {
+		e.ID, string(ev.OfferID), string(customer), string(reseller), ev.Dispatch, int64(pos), corr, at.UTC().Format(time.RFC3339Nano), now, now, now); err != nil {
 		return fmt.Errorf("enqueue delivery of offer %s: %w", ev.OfferID, err)
 	}
 	m.Wake()

@@ -285,7 +285,7 @@ func TestDelivery_RedeliveredDispatchHasNoSecondEffect(t *testing.T) {
 
 	// The same event handled twice more, directly.
 	for range 2 {
-		if err := p.Delivery().Handle(processMessage(dispatched)); err != nil {
+		if err := p.Delivery().Handle(context.Background(), dispatched); err != nil {
 			t.Fatalf("handling the dispatch again: %v", err)
 		}
 	}

@@ -6,10 +6,9 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/ThreeDotsLabs/watermill/message"
-
 	"github.com/offerflow/offerflow/command"
 	"github.com/offerflow/offerflow/domain"
+	"github.com/offerflow/offerflow/eventstore"
 )
 
 // ExpiryManager records offers as expired when their expires_at passes
@@ -50,8 +49,8 @@ func NewExpiryManager(ctx context.Context, svc *command.Service, db *sql.DB, cfg
 // Handle keeps expiry_pending in step with the log: an offer created with an
 // expires_at is added, and one accepted, rejected, withdrawn or expired is
 // removed. Handling an event again changes nothing.
-func (m *ExpiryManager) Handle(msg *message.Message) error {
-	scheduled, err := m.due.handle(msg)
+func (m *ExpiryManager) Handle(ctx context.Context, e eventstore.Event) error {
+	scheduled, err := m.due.handle(ctx, e)
 	if scheduled {
 		m.Wake()
 	}

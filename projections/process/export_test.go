@@ -4,7 +4,7 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/offerflow/offerflow/eventstore"
 )
 
 // What only the tests ask of the process managers: the managers
@@ -17,7 +17,11 @@ func (p *Processes) Delivery() *DeliveryManager { return p.delivery }
 func (p *Processes) Expiry() *ExpiryManager { return p.expiry }
 
 // Grant returns the license-grant manager.
-func (p *Processes) Grant() interface{ Handle(*message.Message) error } { return p.grant }
+func (p *Processes) Grant() interface {
+	Handle(context.Context, eventstore.Event) error
+} {
+	return p.grant
+}
 
 // Reminder returns the reminder manager.
 func (p *Processes) Reminder() *ReminderManager { return p.reminder }

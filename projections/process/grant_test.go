@@ -1,6 +1,7 @@
 package process_test
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -30,7 +31,7 @@ func TestGrant_OnceHoweverOftenAcceptanceIsSeen(t *testing.T) {
 
 	// The same acceptance handled twice more, directly.
 	for range 2 {
-		if err := p.Grant().Handle(processMessage(accepted)); err != nil {
+		if err := p.Grant().Handle(context.Background(), accepted); err != nil {
 			t.Fatalf("handling the acceptance again: %v", err)
 		}
 	}

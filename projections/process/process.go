@@ -285,7 +285,7 @@ func NewProcesses(ctx context.Context, deps ProcessDeps, cfg ProcessConfig) (*Pr
 	p.run.Loop(p.reminder.run)
 	handlers := []struct {
 		name, group, topic string
-		fn                 func(*message.Message) error
+		fn                 func(context.Context, eventstore.Event) error
 		// inTx: the handler writes only to the managers' database. The
 		// grant manager writes to the log, which no SQLite transaction
 		// of ours can span, and must not hold the managers' one
@@ -312,19 +312,16 @@ func NewProcesses(ctx context.Context, deps ProcessDeps, cfg ProcessConfig) (*Pr
 }
 
 // handler is the router handler of one manager: it hands each event of the
-// batch a message carries to handle, as the one-event message handle
-// expects, retrying failures of the stores with backoff and setting aside
+// batch a message carries to handle, retrying failures of the stores with backoff and setting aside
 // an event that keeps failing, so that the manager moves on. With inTx (and
 // the checkpoints in the managers' database) the handler's writes, the
 // poison records and the group's checkpoint commit in one transaction: one
 // commit per batch, and a crash mid-batch keeps none of it (the batch comes
 // again; every handler is idempotent besides).
-func (p *Processes) handler(name, group string, handle func(*message.Message) error, inTx bool) message.NoPublishHandlerFunc {
+func (p *Processes) handler(name, group string, handle func(context.Context, eventstore.Event) error, inTx bool) message.NoPublishHandlerFunc {
 	each := func(ctx context.Context, events []eventstore.Event) error {
 		for _, ev := range events {
-			m := pubsub.Message(ev)
-			m.SetContext(ctx)
-			err := retryStores(ctx, p.cfg, func() error { return handle(m) })
+			err := retryStores(ctx, p.cfg, func() error { return handle(ctx, ev) })
 			if err == nil {
 				continue
 			}
@@ -333,7 +330,7 @@ func (p *Processes) handler(name, group string, handle func(*message.Message) er
 			if ctx.Err() != nil {
 				return err
 			}
-			if err := p.poison.setAside(ctx, poisonRecordOf(name, m), err); err != nil {
+			if err := p.poison.setAside(ctx, poisonRecordOf(name, ev), err); err != nil {
 				return err
 			}
 		}

@@ -13,19 +13,16 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/ThreeDotsLabs/watermill/message"
 	_ "github.com/mattn/go-sqlite3"
 
 	"github.com/offerflow/offerflow/command"
 	"github.com/offerflow/offerflow/domain"
 	"github.com/offerflow/offerflow/eventstore"
-	"github.com/offerflow/offerflow/eventstore/pubsub"
 	"github.com/offerflow/offerflow/eventstore/sqlite"
 	"github.com/offerflow/offerflow/projections/process"
 )
@@ -298,17 +295,6 @@ func processWait(t testing.TB, within time.Duration, cond func() bool, what stri
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-}
-
-// processMessage builds the message the subscriber would deliver for ev.
-func processMessage(ev eventstore.Event) *message.Message {
-	msg := message.NewMessage(ev.ID, []byte(ev.Data))
-	msg.Metadata.Set(pubsub.MetaEventType, ev.Type)
-	msg.Metadata.Set(pubsub.MetaStream, ev.Stream)
-	msg.Metadata.Set(pubsub.MetaPosition, strconv.FormatUint(ev.Position, 10))
-	msg.Metadata.Set(pubsub.MetaOccurredAt, ev.Metadata.OccurredAt.Format(time.RFC3339Nano))
-	msg.Metadata.Set(pubsub.MetaCorrelationID, ev.Metadata.CorrelationID)
-	return msg
 }
 
 // hookCall is one request a test webhook received.

@@ -7,33 +7,31 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/ThreeDotsLabs/watermill/message"
-
 	"github.com/offerflow/offerflow/command"
 	"github.com/offerflow/offerflow/domain"
-	"github.com/offerflow/offerflow/eventstore/pubsub"
+	"github.com/offerflow/offerflow/eventstore"
 )
 
-// processMeta is the command metadata of work caused by the event msg
-// carries: done by the system as process, caused by that event, in its
-// correlation, with seed making the written event ids deterministic so that
-// a redelivered message appends nothing twice.
-func processMeta(process string, msg *message.Message, seed string) command.Meta {
+// processMeta is the command metadata of work caused by ev: done by the
+// system as process, caused by ev, in its correlation, with seed making the
+// written event ids deterministic so that a redelivered event appends
+// nothing twice.
+func processMeta(process string, ev eventstore.Event, seed string) command.Meta {
 	return command.Meta{
 		Actor:           domain.SystemActor(process),
-		CorrelationID:   processCorrelation(msg),
-		CausationID:     msg.UUID,
+		CorrelationID:   processCorrelation(ev),
+		CausationID:     ev.ID,
 		IdempotencySeed: seed,
 	}
 }
 
-// processCorrelation is the correlation id of the work msg causes: msg's
-// own, or msg's id where it starts a conversation.
-func processCorrelation(msg *message.Message) string {
-	if corr := msg.Metadata.Get(pubsub.MetaCorrelationID); corr != "" {
-		return corr
+// processCorrelation is the correlation id of the work ev causes: ev's
+// own, or ev's id where it starts a conversation.
+func processCorrelation(ev eventstore.Event) string {
+	if ev.Metadata.CorrelationID != "" {
+		return ev.Metadata.CorrelationID
 	}
-	return msg.UUID
+	return ev.ID
 }
 
 // wakeup lets a manager's loop, asleep until something is due, look at
@@ -74,11 +72,16 @@ func processDone(err error) bool {
 	return false
 }
 
-// processDecode decodes the event msg carries into v; a failure is
-// permanent, as no retry changes a stored event.
-func processDecode(msg *message.Message, v any) error {
-	if err := json.Unmarshal(msg.Payload, v); err != nil {
-		return processPermanent(fmt.Errorf("decode %s event %s: %w", pubsub.EventType(msg), msg.UUID, err))
+// processDecode decodes ev's data into v, upcast to its type's current
+// shape as domain.DecodeEvent does; a failure is permanent, as no retry
+// changes a stored event.
+func processDecode(ev eventstore.Event, v any) error {
+	data, err := domain.Upcast(ev.Type, ev.SchemaVersion, ev.Data)
+	if err == nil {
+		err = json.Unmarshal(data, v)
+	}
+	if err != nil {
+		return processPermanent(fmt.Errorf("decode %s event %s: %w", ev.Type, ev.ID, err))
 	}
 	return nil
 }

@@ -9,8 +9,7 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/ThreeDotsLabs/watermill/message"
-
+	"github.com/offerflow/offerflow/eventstore"
 	"github.com/offerflow/offerflow/eventstore/pubsub"
 )
 
@@ -74,11 +73,13 @@ type poisonRecord struct {
 	metadata                            map[string]string
 }
 
-// poisonRecordOf is the record of a message that came from the log.
-func poisonRecordOf(handler string, msg *message.Message) poisonRecord {
-	pos, _ := pubsub.Position(msg)
-	return poisonRecord{handler: handler, eventID: msg.UUID, eventType: pubsub.EventType(msg),
-		stream: msg.Metadata.Get(pubsub.MetaStream), position: pos, payload: msg.Payload, metadata: msg.Metadata}
+// poisonRecordOf is the record of an event of the log that handler gave
+// up on. Its metadata holds the event's correlation and causation ids
+// under Watermill's keys, as a message published again with them would.
+func poisonRecordOf(handler string, ev eventstore.Event) poisonRecord {
+	return poisonRecord{handler: handler, eventID: ev.ID, eventType: ev.Type, stream: ev.Stream, position: ev.Position,
+		payload: ev.Data, metadata: map[string]string{
+			pubsub.MetaCorrelationID: ev.Metadata.CorrelationID, pubsub.MetaCausationID: ev.Metadata.CausationID}}
 }
 
 // setAside stores r with the reason it failed; a record set aside again

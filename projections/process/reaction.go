@@ -6,11 +6,9 @@ import (
 	"fmt"
 	"log/slog"
 
-	"github.com/ThreeDotsLabs/watermill/message"
-
 	"github.com/offerflow/offerflow/command"
 	"github.com/offerflow/offerflow/domain"
-	"github.com/offerflow/offerflow/eventstore/pubsub"
+	"github.com/offerflow/offerflow/eventstore"
 )
 
 // reaction is a process manager that answers every event of one type, which
@@ -74,22 +72,21 @@ func newRevisionManager(svc *command.Service, log *slog.Logger) *reaction {
 // acknowledged untouched. A refusal that means the work is done or no
 // longer wanted is acknowledged too; any other failure is returned, so the
 // event is tried again.
-func (r *reaction) Handle(msg *message.Message) error {
-	if pubsub.EventType(msg) != r.on {
+func (r *reaction) Handle(ctx context.Context, e eventstore.Event) error {
+	if e.Type != r.on {
 		return nil
 	}
 	var ev struct {
 		OfferID domain.OfferID `json:"offer_id"`
 	}
-	if err := processDecode(msg, &ev); err != nil {
+	if err := processDecode(e, &ev); err != nil {
 		return err
 	}
 	seed := ""
 	if r.seedByEvent {
-		seed = msg.UUID
+		seed = e.ID
 	}
-	ctx := msg.Context()
-	err := r.run(ctx, processMeta(r.process, msg, seed), ev.OfferID)
+	err := r.run(ctx, processMeta(r.process, e, seed), ev.OfferID)
 	switch {
 	case err == nil:
 		return nil

@@ -11,11 +11,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/ThreeDotsLabs/watermill/message"
-
 	"github.com/offerflow/offerflow/command"
 	"github.com/offerflow/offerflow/domain"
-	"github.com/offerflow/offerflow/eventstore/pubsub"
+	"github.com/offerflow/offerflow/eventstore"
 )
 
 // ExpiringEventType is the "type" of the notification sent to a customer's
@@ -89,27 +87,26 @@ CREATE INDEX IF NOT EXISTS reminder_notices_due ON reminder_notices (state, next
 // expires_at is to be reminded, one decided, withdrawn, expired, superseded
 // or reminded no longer; a reminder is to be notified. Handling an event
 // again changes nothing.
-func (m *ReminderManager) Handle(msg *message.Message) error {
-	scheduled, err := m.due.handle(msg)
+func (m *ReminderManager) Handle(ctx context.Context, e eventstore.Event) error {
+	scheduled, err := m.due.handle(ctx, e)
 	if err != nil {
 		return err
 	}
 	if scheduled {
 		m.Wake()
 	}
-	if pubsub.EventType(msg) != domain.TypeOfferReminded {
+	if e.Type != domain.TypeOfferReminded {
 		return nil
 	}
 	var ev domain.OfferReminded
-	if err := processDecode(msg, &ev); err != nil {
+	if err := processDecode(e, &ev); err != nil {
 		return err
 	}
-	corr := processCorrelation(msg)
-	ctx := msg.Context()
+	corr := processCorrelation(e)
 	if _, err := processExec(ctx, m.db).ExecContext(ctx, `INSERT INTO reminder_notices
 		(event_id, offer_id, reminded_at, correlation_id, state, outcome, attempts, last_error, next_at)
 		VALUES (?, ?, ?, ?, 'pending', '', 0, '', 0) ON CONFLICT (event_id) DO NOTHING`,
-		msg.UUID, string(ev.OfferID), ev.At.UTC().Format(time.RFC3339Nano), corr); err != nil {
+		e.ID, string(ev.OfferID), ev.At.UTC().Format(time.RFC3339Nano), corr); err != nil {
 		return fmt.Errorf("queue reminder notice of offer %s: %w", ev.OfferID, err)
 	}
 	m.Wake()
