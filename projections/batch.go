@@ -1,6 +1,7 @@
 package projections
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -279,7 +280,9 @@ func (b *batchCache) flush(ctx context.Context) error {
 		}
 	}
 	for _, k := range slices.SortedFunc(maps.Keys(b.counts), func(a, b countKey) int {
-		return strings.Compare(string(a.customer)+"\x00"+string(a.status), string(b.customer)+"\x00"+string(b.status))
+		// By customer, then status; without building a string per
+		// comparison.
+		return cmp.Or(strings.Compare(string(a.customer), string(b.customer)), strings.Compare(string(a.status), string(b.status)))
 	}) {
 		if err := countOffer(ctx, b.tx, k.customer, k.status, b.counts[k]); err != nil {
 			return err

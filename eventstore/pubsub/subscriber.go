@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -279,8 +280,12 @@ func (sub *subscription) fetch(ctx context.Context, after uint64, pages chan<- [
 // ended first.
 func (sub *subscription) deliverPage(ctx context.Context, events []eventstore.Event) bool {
 	batch := sub.s.cfg.MaxBatch
+	// sel is a slice of events while the selected events are consecutive
+	// in the page (always, for TopicAll): copying a page of thousands of
+	// events into it one by one cost a rebuild more than encoding them.
 	var sel []eventstore.Event
-	for _, ev := range events {
+	start, aliased := 0, false
+	for i, ev := range events {
 		if !sub.matches(ev) {
 			if len(sel) == 0 {
 				sub.pos = ev.Position
@@ -294,7 +299,14 @@ func (sub *subscription) deliverPage(ctx context.Context, events []eventstore.Ev
 			}
 			continue
 		}
-		sel = append(sel, ev)
+		switch {
+		case len(sel) == 0:
+			start, sel, aliased = i, events[i:i+1], true
+		case aliased && start+len(sel) == i:
+			sel = events[start : i+1]
+		default:
+			sel, aliased = append(slices.Clip(sel), ev), false // a copy: never write into events
+		}
 		if len(sel) == batch {
 			if !sub.deliverBatch(ctx, sel) {
 				return false
