@@ -1,7 +1,12 @@
 // Package idempotency keeps the responses of HTTP requests that carried an
-// Idempotency-Key, in a SQLite file, for the HTTP layer's
-// http.IdempotencyStore. It stores what it is given: keys arrive hashed with
-// their scope and responses sealed, so the file holds neither in the clear.
+// Idempotency-Key, for the HTTP layer's http.IdempotencyStore: Records is
+// the port, with two implementations that pass one conformance suite
+// (idempotencytest): Store, in a SQLite file (one node, or the nodes on one
+// machine sharing a sqlite:// log), and Versioned, on any Backend that
+// writes a key's records by compare-and-swap on a revision (EventStoreDB,
+// where every node of a cluster sees them). Both store what they are
+// given: keys arrive hashed with their scope and responses sealed, so
+// neither holds them in the clear.
 package idempotency
 
 import (
@@ -44,6 +49,18 @@ func (c *Config) setDefaults() {
 	}
 }
 
+// Records are the Idempotency-Key records of a server: the HTTP layer's
+// store, plus what serve needs of it.
+type Records interface {
+	ofhttp.IdempotencyStore
+	// Wipe forgets every completed response kept so far (claims in
+	// progress stay): an erasure calls it, since replies may hold the
+	// erased texts. A request retried after it runs again.
+	Wipe(ctx context.Context) error
+	// Close releases what the records hold open.
+	Close() error
+}
+
 // Store is an http.IdempotencyStore in one SQLite file.
 type Store struct {
 	db  *sql.DB
@@ -53,7 +70,7 @@ type Store struct {
 	lastPurge time.Time
 }
 
-var _ ofhttp.IdempotencyStore = (*Store)(nil)
+var _ Records = (*Store)(nil)
 
 const schema = `
 CREATE TABLE IF NOT EXISTS idempotency_keys (

@@ -23,8 +23,10 @@ const secretBytes = 32
 
 // loadOrCreateSecret returns the secret in the file at path, creating the
 // file with a new one when it does not exist. A file readable by others is
-// tightened to 0600.
-func loadOrCreateSecret(path string) ([]byte, error) {
+// tightened to 0600 when tighten is set: the server's own file, not one an
+// operator named (a mounted Docker or Kubernetes secret is read-only and
+// owned by someone else, so changing its mode would fail).
+func loadOrCreateSecret(path string, tighten bool) ([]byte, error) {
 	b, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return createSecret(path)
@@ -35,6 +37,9 @@ func loadOrCreateSecret(path string) ([]byte, error) {
 	secret, err := hex.DecodeString(strings.TrimSpace(string(b)))
 	if err != nil || len(secret) != secretBytes {
 		return nil, fmt.Errorf("server secret %s is damaged (want %d hex-encoded bytes): remove it to make a new one, losing only the Idempotency-Key replays kept so far", path, secretBytes)
+	}
+	if !tighten {
+		return secret, nil
 	}
 	if err := os.Chmod(path, 0o600); err != nil {
 		return nil, fmt.Errorf("server secret: %w", err)
@@ -52,7 +57,7 @@ func createSecret(path string) ([]byte, error) {
 		return err
 	})
 	if errors.Is(err, fs.ErrExist) {
-		return loadOrCreateSecret(path) // another process made it first
+		return loadOrCreateSecret(path, true) // another process made it first
 	} else if err != nil {
 		return nil, fmt.Errorf("create server secret: %w", err)
 	}

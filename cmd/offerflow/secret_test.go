@@ -104,7 +104,7 @@ func TestServe_FileModes(t *testing.T) {
 // back the same, tightened when looser, refused when damaged.
 func TestLoadOrCreateSecret(t *testing.T) {
 	path := filepath.Join(t.TempDir(), secretFile)
-	a, err := loadOrCreateSecret(path)
+	a, err := loadOrCreateSecret(path, true)
 	if err != nil || len(a) != secretBytes {
 		t.Fatalf("create: %d bytes, %v", len(a), err)
 	}
@@ -114,17 +114,31 @@ func TestLoadOrCreateSecret(t *testing.T) {
 	if err := os.Chmod(path, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	b, err := loadOrCreateSecret(path)
+	b, err := loadOrCreateSecret(path, true)
 	if err != nil || string(a) != string(b) {
 		t.Fatalf("load: %v, same %v", err, string(a) == string(b))
 	}
 	if st, _ := os.Stat(path); st.Mode().Perm() != 0o600 {
 		t.Fatalf("mode after load %v, want 0600", st.Mode().Perm())
 	}
+	// A file the operator named (--secret-file, a mounted secret) is read
+	// as it is: its mode is not the server's to change.
+	if err := os.Chmod(path, 0o444); err != nil {
+		t.Fatal(err)
+	}
+	if c, err := loadOrCreateSecret(path, false); err != nil || string(c) != string(a) {
+		t.Fatalf("load as given: %v, same %v", err, string(a) == string(c))
+	}
+	if st, _ := os.Stat(path); st.Mode().Perm() != 0o444 {
+		t.Fatalf("mode of a named file after load %v, want it left 0444", st.Mode().Perm())
+	}
+	if err := os.Chmod(path, 0o600); err != nil {
+		t.Fatal(err)
+	}
 	if err := os.WriteFile(path, []byte("short\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := loadOrCreateSecret(path); err == nil || !strings.Contains(err.Error(), "damaged") {
+	if _, err := loadOrCreateSecret(path, true); err == nil || !strings.Contains(err.Error(), "damaged") {
 		t.Fatalf("a damaged secret: %v, want an error", err)
 	}
 }

@@ -52,7 +52,7 @@ type Main struct {
 	rm     *projections.DB
 	past   *projections.Past
 	procDB *sql.DB
-	idem   *idempotency.Store
+	idem   idempotency.Records
 	trees  *treehead.Service
 	proj   *projections.Projections
 	procs  *process.Processes
@@ -108,7 +108,7 @@ func (m *Main) ParseFlags(args []string) error {
 	fs.IntVar(&c.webhookShare, "webhook-calls-per-customer", 4, "webhook calls in flight at once for one customer, so that one customer's slow or failing webhook leaves the delivery slots to others (deliveries without a webhook are not limited by it)")
 	fs.DurationVar(&c.reminderBefore, "reminder-before", 72*time.Hour, "remind the customer of an undecided offer once when less than this is left before its expires_at (offer.reminded, an offer.expiring webhook notification)")
 	fs.BoolVar(&c.processes, "processes", true, "run the process managers (delivery, expiry, license grant, revision, reminder); on a shared log (--eventstore) they run on one node at a time, the holder of a lease; false: never on this node")
-	fs.StringVar(&c.secretFile, "secret-file", "", "the secret that seals Idempotency-Key replies (hex, created if missing); nodes sharing a log must share it (default: next to a sqlite:// log, else server.secret in --data)")
+	fs.StringVar(&c.secretFile, "secret-file", "", "the secret that seals Idempotency-Key replies (hex, created if missing); nodes sharing a log must share it (default: next to a sqlite:// log, else server.secret in --data; required on esdb://)")
 	fs.DurationVar(&c.leaseTTL, "lease-ttl", 10*time.Second, "on a shared log: how long the background-work lease lasts unrenewed before another node takes it over (renewed every third of it)")
 	fs.BoolVar(&c.secureCookie, "secure-cookie", false, "mark the web UI's session cookie Secure on every response (set it behind a proxy that terminates TLS)")
 	fs.StringVar(&c.pprofAddr, "pprof-addr", "", "serve Go's profiles (/debug/pprof/) on this address, apart from the API (off by default; use a loopback address)")
@@ -165,6 +165,12 @@ func (m *Main) ParseFlags(args []string) error {
 	if c.leaseTTL < time.Second {
 		return usageError{"--lease-ttl must be at least 1s"}
 	}
+	if _, sqliteLog := c.sharedSQLite(); c.shared() && !sqliteLog && c.secretFile == "" {
+		// The Idempotency-Key replies are kept in the cluster, sealed with
+		// this secret: a node with a secret of its own could not open the
+		// replies of the others, and a retry reaching it would fail.
+		return usageError{"--eventstore esdb://...: give every node the same --secret-file (the secret that seals the Idempotency-Key replies kept in the cluster; hex of 32 bytes, created if missing)"}
+	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(c.logLevel)); err != nil {
 		return usageError{fmt.Sprintf("--log-level: %v", err)}
@@ -213,11 +219,11 @@ func (m *Main) Run(ctx context.Context) error {
 	if m.trees, err = m.openTreeHeads(ctx, metrics.TamperProblems.Inc); err != nil {
 		return err
 	}
-	idemPath, secretPath := c.sharedFiles()
-	if m.idem, err = idempotency.Open(ctx, idemPath, idempotency.Config{}); err != nil {
+	if m.idem, err = m.openIdempotency(ctx); err != nil {
 		return fmt.Errorf("open idempotency keys: %w", err)
 	}
-	secret, err := loadOrCreateSecret(secretPath)
+	_, secretPath := c.sharedFiles()
+	secret, err := loadOrCreateSecret(secretPath, c.secretFile == "")
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"io"
 	"net/http"
 	"strings"
@@ -35,6 +36,35 @@ func TestServe_LimitFlags(t *testing.T) {
 	}
 	if _, err := parse("--auth-failure-limit", "-1"); err == nil {
 		t.Fatal("a negative limit was accepted")
+	}
+}
+
+// TestServe_SecretFileOnEventStoreDB: the nodes on an EventStoreDB log keep
+// their Idempotency-Key replies in the cluster, sealed with the server's
+// secret, so serve refuses to start there without the --secret-file they
+// all share; the logs on SQLite keep their default.
+func TestServe_SecretFileOnEventStoreDB(t *testing.T) {
+	parse := func(args ...string) error {
+		m := NewMain(env{stdin: strings.NewReader(""), stdout: io.Discard, stderr: io.Discard, getenv: func(string) string { return "" }})
+		return m.ParseFlags(args)
+	}
+	for _, tc := range []struct {
+		name string
+		args []string
+		ok   bool
+	}{
+		{"Embedded", nil, true},
+		{"SharedSQLite", []string{"--eventstore", "sqlite:///tmp/log.db"}, true},
+		{"EventStoreDBWithSecret", []string{"--eventstore", "esdb://localhost:2113", "--secret-file", "/run/secrets/s"}, true},
+		{"EventStoreDBWithout", []string{"--eventstore", "esdb://localhost:2113"}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := parse(tc.args...)
+			var usage usageError
+			if tc.ok != (err == nil) || (err != nil && !errors.As(err, &usage)) {
+				t.Fatalf("ParseFlags(%q) = %v, want ok %v or a usage error", tc.args, err, tc.ok)
+			}
+		})
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"sync"
 
 	"github.com/offerflow/offerflow/eventstore/lease"
+	"github.com/offerflow/offerflow/idempotency"
 	"github.com/offerflow/offerflow/projections/process"
 )
 
@@ -18,13 +19,16 @@ import (
 // sharing a log.
 const processesLease = "processes"
 
-// sharedFiles returns where the Idempotency-Key records and the secret that
-// seals them are kept. On a shared SQLite log both sit next to the log's
-// file (PATH-idempotency.db, PATH-server.secret), where every node finds
-// them: a retry that reaches another node is replayed there, and the first
-// node to start creates the secret (atomically; the others read it). A log
-// elsewhere (EventStoreDB) keeps the records in the node's --data;
-// --secret-file names a secret to use instead of the default in either case.
+// sharedFiles returns where the Idempotency-Key records (when they are in
+// a SQLite file) and the secret that seals them are kept. On a shared
+// SQLite log both sit next to the log's file (PATH-idempotency.db,
+// PATH-server.secret), where every node finds them: a retry that reaches
+// another node is replayed there, and the first node to start creates the
+// secret (atomically; the others read it). Otherwise they are in the
+// node's --data (on EventStoreDB the records are in the cluster, see
+// openIdempotency, and the secret must be given to every node with
+// --secret-file); --secret-file names a secret to use instead of the
+// default in either case.
 func (c serveConfig) sharedFiles() (idem, secret string) {
 	idem, secret = c.path(idempotencyFile), c.path(secretFile)
 	if p, ok := c.sharedSQLite(); ok {
@@ -34,6 +38,23 @@ func (c serveConfig) sharedFiles() (idem, secret string) {
 		secret = c.secretFile
 	}
 	return idem, secret
+}
+
+// openIdempotency opens the Idempotency-Key records where every node that
+// shares the log sees them: in the cluster on EventStoreDB (a stream per
+// key, written by compare-and-swap, idempotency.Versioned), in a SQLite
+// file otherwise (next to a shared SQLite log, or in --data).
+func (m *Main) openIdempotency(ctx context.Context) (idempotency.Records, error) {
+	c := m.cfg
+	if _, sqliteLog := c.sharedSQLite(); c.shared() && !sqliteLog {
+		b, ok := m.store.(idempotency.Backend)
+		if !ok {
+			return nil, fmt.Errorf("the event store %s cannot keep Idempotency-Key records", storeName(c.storeFlags))
+		}
+		return idempotency.NewVersioned(b, idempotency.Config{}), nil
+	}
+	idemPath, _ := c.sharedFiles()
+	return idempotency.Open(ctx, idemPath, idempotency.Config{})
 }
 
 // leaderWork returns the background work of a node on a shared log: the

@@ -30,7 +30,14 @@ func serverURL(tb testing.TB) string {
 // stores opened on it later have closed (cleanups run last-in first-out).
 func startEmulator(tb testing.TB) *esdbemulator.Emulator {
 	tb.Helper()
-	em, err := esdbemulator.Start()
+	return startEmulatorAt(tb, nil)
+}
+
+// startEmulatorAt is startEmulator with the server's clock set to now
+// (nil: time.Now).
+func startEmulatorAt(tb testing.TB, now func() time.Time) *esdbemulator.Emulator {
+	tb.Helper()
+	em, err := esdbemulator.StartConfig(esdbemulator.Config{Now: now})
 	if err != nil {
 		tb.Fatal(err)
 	}

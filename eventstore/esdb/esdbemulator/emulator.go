@@ -12,7 +12,8 @@
 // lists what it models and what it does not.
 //
 // It is a test double for the adapter, not a database: nothing persists,
-// and there is no authentication, clustering, deletion or stream metadata.
+// and there is no authentication, clustering or deletion; of stream
+// metadata it applies $maxCount, $maxAge and $tb to stream reads.
 package esdbemulator
 
 import (
@@ -43,15 +44,29 @@ type Emulator struct {
 	once  sync.Once
 }
 
+// Config configures an emulator.
+type Config struct {
+	// Now is the server's clock: the created time of events, and what
+	// $maxAge is judged by (time.Now by default), so that a test can move
+	// it forward.
+	Now func() time.Time
+}
+
 // Start serves a fresh, empty emulator on a loopback port chosen by the
 // system. Close it when done.
-func Start() (*Emulator, error) {
+func Start() (*Emulator, error) { return StartConfig(Config{}) }
+
+// StartConfig is Start with a configuration.
+func StartConfig(cfg Config) (*Emulator, error) {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, fmt.Errorf("esdbemulator: listen: %w", err)
 	}
 	e := &Emulator{
-		store: newStore(func() int64 { return time.Now().UnixNano() / 100 }),
+		store: newStore(func() int64 { return cfg.Now().UnixNano() / 100 }),
 		lis:   lis,
 		srv:   grpc.NewServer(),
 		done:  make(chan struct{}),

@@ -3,7 +3,11 @@ package esdbemulator_test
 import (
 	"errors"
 	"io"
+	"reflect"
+	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	esdbclient "github.com/EventStore/EventStore-Client-Go/v4/esdb"
 	"github.com/google/uuid"
@@ -201,5 +205,108 @@ func TestSubscribeToStream_AfterRevision(t *testing.T) {
 			}
 			return
 		}
+	}
+}
+
+// TestRead_StreamMetadata checks what the emulator applies of a stream's
+// metadata, as EventStoreDB documents it: $maxCount, $maxAge (by the
+// server's clock) and $tb hide events from stream reads, never from $all,
+// and never change the stream's revision.
+func TestRead_StreamMetadata(t *testing.T) {
+	var mu sync.Mutex
+	now := time.Unix(1_700_000_000, 0)
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	em, err := esdbemulator.StartConfig(esdbemulator.Config{Now: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := em.NewClient()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close(); _ = em.Close() })
+	ctx := t.Context()
+	for range 4 {
+		if _, err := c.AppendToStream(ctx, "s", esdbclient.AppendToStreamOptions{}, event("t")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	revisions := func(opts esdbclient.ReadStreamOptions) []uint64 {
+		t.Helper()
+		rs, err := c.ReadStream(ctx, "s", opts, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rs.Close()
+		out := []uint64{}
+		for {
+			re, err := rs.Recv()
+			if errors.Is(err, io.EOF) {
+				return out
+			}
+			if err != nil {
+				t.Fatalf("read: %v", err)
+			}
+			out = append(out, re.OriginalEvent().EventNumber)
+		}
+	}
+	forwards := esdbclient.ReadStreamOptions{From: esdbclient.Start{}}
+	backwards := esdbclient.ReadStreamOptions{Direction: esdbclient.Backwards, From: esdbclient.End{}}
+	setMeta := func(md esdbclient.StreamMetadata) {
+		t.Helper()
+		if _, err := c.SetStreamMetadata(ctx, "s", esdbclient.AppendToStreamOptions{}, md); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	var md esdbclient.StreamMetadata
+	md.SetMaxCount(2)
+	setMeta(md)
+	if got := revisions(forwards); !reflect.DeepEqual(got, []uint64{2, 3}) {
+		t.Errorf("$maxCount 2, forwards: %v", got)
+	}
+	if got := revisions(backwards); !reflect.DeepEqual(got, []uint64{3, 2}) {
+		t.Errorf("$maxCount 2, backwards: %v", got)
+	}
+
+	md = esdbclient.StreamMetadata{}
+	md.SetTruncateBefore(1)
+	setMeta(md)
+	if got := revisions(forwards); !reflect.DeepEqual(got, []uint64{1, 2, 3}) {
+		t.Errorf("$tb 1: %v", got)
+	}
+
+	md = esdbclient.StreamMetadata{}
+	md.SetMaxAge(time.Hour)
+	setMeta(md)
+	mu.Lock()
+	now = now.Add(30 * time.Minute)
+	mu.Unlock()
+	if _, err := c.AppendToStream(ctx, "s", esdbclient.AppendToStreamOptions{}, event("t")); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	now = now.Add(45 * time.Minute)
+	mu.Unlock()
+	if got := revisions(forwards); !reflect.DeepEqual(got, []uint64{4}) {
+		t.Errorf("$maxAge 1h, 75 and 45 minutes later: %v, want only the young event", got)
+	}
+	mu.Lock()
+	now = now.Add(time.Hour)
+	mu.Unlock()
+	// Every event too old: the stream reads empty, not as missing, and
+	// keeps its revision.
+	if got := revisions(backwards); len(got) != 0 {
+		t.Errorf("every event past $maxAge, backwards: %v, want none", got)
+	}
+	_, err = c.AppendToStream(ctx, "s", esdbclient.AppendToStreamOptions{ExpectedRevision: esdbclient.NoStream{}}, event("t"))
+	if !isCode(err, esdbclient.ErrorCodeWrongExpectedVersion) || !strings.Contains(err.Error(), "but got '4'") {
+		t.Errorf("append at no stream to a hidden stream: %v, want a wrong expected version naming revision 4", err)
+	}
+	if _, err := c.AppendToStream(ctx, "s", esdbclient.AppendToStreamOptions{ExpectedRevision: esdbclient.Revision(4)}, event("t")); err != nil {
+		t.Errorf("append at the hidden last revision: %v", err)
+	}
+	if got := len(readAll(t, c, esdbclient.ReadAllOptions{From: esdbclient.Start{}})); got != 6+3 {
+		t.Errorf("$all holds %d events, want all 6 and the 3 metadata events", got)
 	}
 }

@@ -1,11 +1,14 @@
 package esdbemulator
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
 	"regexp"
 	"strconv"
+	"strings"
+	"time"
 
 	"github.com/google/uuid"
 	"google.golang.org/grpc/codes"
@@ -69,6 +72,9 @@ func (s *store) readStream(name string, so *streams.ReadReq_Options_StreamOption
 	if !ok {
 		return nil, false
 	}
+	// The events the stream's metadata hides are not read; the revisions
+	// of the others stay what they were.
+	lo := s.firstVisible(name, revs)
 	backwards := dir == streams.ReadReq_Options_Backwards
 	var from uint64
 	switch {
@@ -82,10 +88,13 @@ func (s *store) readStream(name string, so *streams.ReadReq_Options_StreamOption
 	}
 	var out []record
 	if backwards {
+		if from < lo || lo >= uint64(len(revs)) {
+			return nil, true
+		}
 		i := min(from, uint64(len(revs)-1))
 		for ; uint64(len(out)) < count; i-- {
 			out = append(out, s.all[revs[i]])
-			if i == 0 {
+			if i == lo {
 				break
 			}
 		}
@@ -94,10 +103,51 @@ func (s *store) readStream(name string, so *streams.ReadReq_Options_StreamOption
 	if so.GetEnd() != nil {
 		return nil, true
 	}
-	for i := from; i < uint64(len(revs)) && uint64(len(out)) < count; i++ {
+	for i := max(from, lo); i < uint64(len(revs)) && uint64(len(out)) < count; i++ {
 		out = append(out, s.all[revs[i]])
 	}
 	return out, true
+}
+
+// metadata is what the emulator applies of a stream's metadata (the last
+// event of stream $$name, JSON, as the client's SetStreamMetadata writes
+// it): how many events, and how old, its reads show, and the revision
+// before which its events are truncated.
+type metadata struct {
+	MaxCount       *uint64 `json:"$maxCount"`
+	MaxAge         *uint64 `json:"$maxAge"` // seconds
+	TruncateBefore *uint64 `json:"$tb"`
+}
+
+// firstVisible returns the first revision of stream name (whose records
+// are revs) that its metadata lets a read show: len(revs) when none. As
+// in EventStoreDB, $maxAge is judged by the server's clock against the
+// events' created time, and the last event is hidden too when it is too
+// old. The caller holds the lock.
+func (s *store) firstVisible(name string, revs []int) uint64 {
+	mrevs := s.streams["$$"+name]
+	if strings.HasPrefix(name, "$$") || len(mrevs) == 0 {
+		return 0
+	}
+	var md metadata
+	if err := json.Unmarshal(s.all[mrevs[len(mrevs)-1]].data, &md); err != nil {
+		return 0 // metadata the server cannot read is ignored
+	}
+	n := uint64(len(revs))
+	lo := uint64(0)
+	if md.TruncateBefore != nil {
+		lo = max(lo, *md.TruncateBefore)
+	}
+	if md.MaxCount != nil && *md.MaxCount < n {
+		lo = max(lo, n-*md.MaxCount)
+	}
+	if md.MaxAge != nil {
+		oldest := s.now() - int64(*md.MaxAge)*int64(time.Second/100)
+		for lo < n && s.all[revs[lo]].created < oldest {
+			lo++
+		}
+	}
+	return min(lo, n)
 }
 
 // readAll returns up to count records of $all that f keeps. A forward read

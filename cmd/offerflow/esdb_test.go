@@ -1,0 +1,122 @@
+package main
+
+import (
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"reflect"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/offerflow/offerflow/eventstore/esdb/esdbemulator"
+	ohttp "github.com/offerflow/offerflow/http"
+)
+
+// TestServe_TwoNodesOnEventStoreDB starts two serve processes on one
+// EventStoreDB log (the in-process emulator) and sends requests with an
+// Idempotency-Key through one node and their retries through the other:
+// the retry is replayed from the records in the cluster, byte for byte,
+// including a POST /v1/tokens, whose second run would issue a second token;
+// the key with another body is refused.
+func TestServe_TwoNodesOnEventStoreDB(t *testing.T) {
+	t.Setenv(runAsProgramEnv, "1")
+	ctx := t.Context()
+	em, err := esdbemulator.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = em.Close() })
+	root := t.TempDir()
+	shared := filepath.Join(root, "shared")
+	if err := os.MkdirAll(shared, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	operator, _ := ohttp.NewToken()
+	start := func(name string) *node {
+		c := newChild(os.Args[0], nil, "serve", "--addr", "127.0.0.1:0", "--data", filepath.Join(root, name),
+			"--eventstore", em.URL(), "--operator-token", operator,
+			// What every node of a cluster shares besides the log: the key
+			// store of customers' texts and the secret sealing the replies.
+			"--keys", filepath.Join(shared, "keys.db"), "--secret-file", filepath.Join(shared, "server.secret"))
+		if err := c.start(ctx); err != nil {
+			t.Fatalf("start node %s: %v", name, err)
+		}
+		t.Cleanup(func() { _ = c.stop(syscall.SIGKILL) })
+		return &node{name: name, proc: c, api: &api{srv: c, client: &http.Client{Timeout: 30 * time.Second}}}
+	}
+	a := start("a")
+	f, err := a.api.setup(ctx, operator, 1)
+	if err != nil {
+		t.Fatalf("setup through a: %v", err)
+	}
+	b := start("b")
+
+	// twice sends one request through a, then its retry through b.
+	twice := func(token, method, path, key string, body any) (first, again result) {
+		t.Helper()
+		first, ok := a.api.call(ctx, token, method, path, key, body)
+		if !ok {
+			t.Fatalf("%s %s through a: no answer", method, path)
+		}
+		again, ok = b.api.call(ctx, token, method, path, key, body)
+		if !ok {
+			t.Fatalf("%s %s through b: no answer", method, path)
+		}
+		return first, again
+	}
+	replayed := func(what string, first, again result, status int) {
+		t.Helper()
+		if first.status != status || again.status != status || !reflect.DeepEqual(first.body, again.body) {
+			t.Fatalf("%s through a, then retried through b: %d %v, then %d %v; want %d twice, the same body",
+				what, first.status, first.body, again.status, again.body, status)
+		}
+		if first.header.Get("Idempotency-Replayed") != "" || again.header.Get("Idempotency-Replayed") != "true" {
+			t.Fatalf("%s: Idempotency-Replayed %q then %q, want the retry marked replayed",
+				what, first.header.Get("Idempotency-Replayed"), again.header.Get("Idempotency-Replayed"))
+		}
+		for _, h := range []string{"ETag", "X-Log-Position", "Location"} {
+			if first.header.Get(h) != again.header.Get(h) {
+				t.Errorf("%s: %s %q, replayed as %q", what, h, first.header.Get(h), again.header.Get(h))
+			}
+		}
+	}
+
+	customer := f.customers[0]
+	offer := map[string]any{"template_id": f.template, "message": "once"}
+	first, again := twice(f.resellerToken, "POST", "/v1/customers/"+customer+"/offers", "offer-1", offer)
+	replayed("create offer", first, again, http.StatusAccepted)
+
+	// The same key with another body, through either node.
+	for _, n := range []*node{a, b} {
+		res, ok := n.api.call(ctx, f.resellerToken, "POST", "/v1/customers/"+customer+"/offers", "offer-1",
+			map[string]any{"template_id": f.template, "message": "another"})
+		if !ok || res.status != http.StatusUnprocessableEntity || res.body["code"] != "idempotency_key_reused" {
+			t.Fatalf("key reused with another body through %s: %d %v, want 422 idempotency_key_reused", n.name, res.status, res.body)
+		}
+	}
+
+	// A token's stream is named by the new token's random hash, so nothing
+	// but the Idempotency-Key record keeps a retry from issuing a second one.
+	tok := map[string]any{"role": "customer", "tenant": customer, "name": "retried"}
+	first, again = twice(operator, "POST", "/v1/tokens", "token-1", tok)
+	replayed("create token", first, again, http.StatusCreated)
+	if first.body["token"] == nil || fmt.Sprint(first.body["token"]) == "" {
+		t.Fatalf("no token in %v", first.body)
+	}
+	// The token the retry handed back works (through the node that did
+	// not issue it, once it has caught up with a's write).
+	if _, err := b.api.must(ctx, fmt.Sprint(again.body["token"]), 200, "GET", "/v1/inbox?min_position="+first.header.Get("X-Log-Position"), nil); err != nil {
+		t.Fatalf("the replayed token through b: %v", err)
+	}
+
+	for _, n := range []*node{a, b} {
+		if err := n.proc.stop(syscall.SIGTERM); err != nil {
+			t.Errorf("node %s on SIGTERM: %v\n%s", n.name, err, n.proc.lastLines())
+		}
+		if n.proc.raced() {
+			t.Errorf("the race detector spoke in node %s", n.name)
+		}
+	}
+}
