@@ -37,7 +37,7 @@ const (
 // idemStream is the stream of the records of key; idemMarks that of the
 // wipe marks.
 func (s *Store) idemStream(key string) string { return "$" + s.prefix + "offerflow-idem-" + key }
-func (s *Store) idemMarks() string            { return "$" + s.prefix + "offerflow-idem-wipes" }
+func (s *Store) idemMarks() string            { return "$" + s.prefix + "offerflow-idempotency-wipes" }
 
 // last reads the last readable event of stream: nil when it has none (never
 // written, or every event hidden by its metadata).
