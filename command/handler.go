@@ -33,7 +33,8 @@ type Meta struct {
 	// redelivered message) appends nothing twice.
 	IdempotencySeed string
 	// IfMatch, when set, is the version the caller last saw; the command is
-	// refused with a version_conflict error when the stream is elsewhere.
+	// refused with a version_conflict error when the stream is elsewhere
+	// (joined after the decision's own failure, if any; see Execute).
 	IfMatch *uint64
 }
 
@@ -104,7 +105,10 @@ var ErrConflict = domain.Errorf(domain.ECONFLICT, "the resource was changed conc
 // Execute loads stream into agg, calls decide, and appends what it returns.
 // decide may be called more than once (after a concurrent append), each time
 // with agg freshly loaded; it must not have effects outside agg. After a
-// successful call agg holds the state including the new events.
+// successful call agg holds the state including the new events. When
+// meta.IfMatch names another version than the stream's, the error joins the
+// decision's failure, if any, with a version_conflict: the caller's
+// contract says which of them answers.
 func Execute[A Aggregate](ctx context.Context, h *Handler, stream string, newAgg func() A, meta Meta, decide func(A, time.Time) ([]domain.Event, error)) (A, Result, error) {
 	var zero A
 	for attempt := 1; ; attempt++ {
@@ -122,13 +126,13 @@ func Execute[A Aggregate](ctx context.Context, h *Handler, stream string, newAgg
 		}
 		now := h.cfg.Now()
 		events, err := decide(agg, now)
-		// The contract answers not found (404) and validation (422) before
-		// the precondition (412), and the precondition before the state (409).
-		if code := domain.ErrorCode(err); code == domain.ENOTFOUND || code == domain.EINVALID {
-			return zero, Result{}, err
-		}
 		if meta.IfMatch != nil && *meta.IfMatch != version {
-			return zero, Result{}, &domain.Error{Code: domain.EVERSION, Message: fmt.Sprintf("the resource is at version %d, which If-Match does not name", version)}
+			// Both failures go back, the decision's first: which one answers
+			// is the caller's contract to rank (the HTTP API's puts not_found
+			// and validation_failed before version_conflict, and that before
+			// invalid_transition).
+			stale := &domain.Error{Code: domain.EVERSION, Message: fmt.Sprintf("the resource is at version %d, which If-Match does not name", version)}
+			return zero, Result{}, errors.Join(err, stale)
 		}
 		if err != nil {
 			return zero, Result{}, err

@@ -18,7 +18,8 @@ import (
 // it. Every method checks that the actor's tenant owns what it names
 // (another tenant's resource is not_found) and returns domain errors with the
 // codes validation_failed, not_found, version_conflict and
-// invalid_transition; anything else is internal.
+// invalid_transition (a refusal and a stale If-Match joined, see
+// command.Execute); anything else is internal.
 type Commands interface {
 	RegisterReseller(ctx context.Context, m command.Meta, name string) (*domain.Reseller, command.Result, error)
 	IssueToken(ctx context.Context, m command.Meta, spec domain.TokenSpec) (command.Result, error)

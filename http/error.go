@@ -118,7 +118,7 @@ func problemFor(err error) Problem {
 // errors are logged with the request's context and answered without detail,
 // so nothing internal leaks to the client.
 func (s *Server) Error(w http.ResponseWriter, r *http.Request, err error) {
-	p := problemFor(s.precede(r, err))
+	p := problemFor(s.precede(r, first(failures(err)...)))
 	if p.Code == domain.EINTERNAL && r.Context().Err() != nil {
 		// The client gave up (a min_position wait, a slow query): what
 		// failed was waiting for it, not the server.

@@ -21,7 +21,9 @@ import (
 //     parameter that fails validation) only once the resource the route's
 //     path names is found: precede looks it up, once a request, and only
 //     then. A command looks its resource up itself, before any failure it
-//     answers (command.Execute), so its own failures need no look-up.
+//     answers (command.Execute), so its own failures need no look-up; when
+//     it reports two (a refusal and a stale If-Match), Error answers the
+//     first-ranked (failures).
 
 // rankOf is err's rank in the contract's order of checks; a code the table
 // does not know is internal, answered at once.
@@ -40,6 +42,33 @@ func first(errs ...error) error {
 		if err != nil && (out == nil || rankOf(err) < rankOf(out)) {
 			out = err
 		}
+	}
+	return out
+}
+
+// failures returns the domain failures err carries, depth first, or err
+// alone when it carries none. A command reports both its decision's failure
+// and a stale If-Match (command.Execute); Error answers the first-ranked.
+func failures(err error) []error {
+	var out []error
+	var walk func(error)
+	walk = func(e error) {
+		switch u := e.(type) {
+		case *domain.Error:
+			out = append(out, u)
+		case interface{ Unwrap() []error }:
+			for _, x := range u.Unwrap() {
+				walk(x)
+			}
+		case interface{ Unwrap() error }:
+			if x := u.Unwrap(); x != nil {
+				walk(x)
+			}
+		}
+	}
+	walk(err)
+	if len(out) == 0 {
+		return []error{err}
 	}
 	return out
 }

@@ -3,6 +3,7 @@ package http
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -155,6 +156,35 @@ func TestPrecede(t *testing.T) {
 			s.precede(r, c.err)
 			if lookUps != c.lookUps {
 				t.Fatalf("looked the resource up %d times, want %d", lookUps, c.lookUps)
+			}
+		})
+	}
+}
+
+// TestFailures answers, of the failures one error carries (a command's
+// refusal joined with a stale If-Match), the first-ranked, and keeps an
+// error that carries no domain failure as it is.
+func TestFailures(t *testing.T) {
+	refused := domain.Errorf(domain.ECONFLICT, "withdrawn already")
+	stale := domain.Errorf(domain.EVERSION, "stale")
+	missing := domain.ErrOfferNotFound
+	disk := errors.New("disk on fire")
+	cases := []struct {
+		name string
+		err  error
+		want string
+	}{
+		{"refused and stale", errors.Join(refused, stale), domain.EVERSION},
+		{"missing and stale", errors.Join(missing, stale), domain.ENOTFOUND},
+		{"stale alone", errors.Join(nil, stale), domain.EVERSION},
+		{"a refusal wrapped with a store's error", fmt.Errorf("%w: %w", refused, disk), domain.ECONFLICT},
+		{"wrapped", fmt.Errorf("withdraw: %w", missing), domain.ENOTFOUND},
+		{"no domain failure", disk, domain.EINTERNAL},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if got := problemFor(first(failures(c.err)...)).Code; got != c.want {
+				t.Fatalf("answered %s, want %s", got, c.want)
 			}
 		})
 	}
