@@ -69,7 +69,7 @@ func (c *streamCache) put(stream string, s cachedStream) {
 
 // loadCached folds stream into agg from the cache and the log's tail after
 // it, and caches the result.
-func (h *Handler) loadCached(ctx context.Context, stream string, agg Aggregate) (version, position uint64, evs []eventstore.Event, err error) {
+func (h *Handler) loadCached(ctx context.Context, stream string, agg domain.Aggregate) (version, position uint64, evs []eventstore.Event, err error) {
 	cached := h.cache.get(stream)
 	if n := len(cached.envelopes); n > 0 {
 		version = cached.envelopes[n-1].Version

@@ -19,7 +19,7 @@ import (
 // through Execute, which reads it. A command with an idempotency seed or an
 // If-Match goes through Execute at once: a seeded id names the stream an
 // earlier run of the same command may have written.
-func executeNew[A Aggregate](ctx context.Context, h *Handler, stream string, newAgg func() A, meta Meta, decide func(A, time.Time) ([]domain.Event, error)) (A, Result, error) {
+func executeNew[A domain.Aggregate](ctx context.Context, h *Handler, stream string, newAgg func() A, meta Meta, decide func(A, time.Time) ([]domain.Event, error)) (A, Result, error) {
 	if meta.IdempotencySeed != "" || meta.IfMatch != nil {
 		return Execute(ctx, h, stream, newAgg, meta, decide)
 	}

@@ -142,7 +142,7 @@ func BenchmarkCreateOffer(b *testing.B) {
 
 // mustLoadWhole folds a whole stream, read from the log and decoded, into
 // agg: a load without the handler's cache.
-func mustLoadWhole(tb testing.TB, store eventstore.Store, stream string, agg command.Aggregate) {
+func mustLoadWhole(tb testing.TB, store eventstore.Store, stream string, agg domain.Aggregate) {
 	tb.Helper()
 	evs, err := eventstore.ReadStreamAll(context.Background(), store, stream, 0)
 	if err != nil || len(evs) == 0 {

@@ -18,11 +18,6 @@ import (
 	"github.com/offerflow/offerflow/eventstore"
 )
 
-// Aggregate is what the handler folds a stream into.
-type Aggregate interface {
-	Apply(domain.Event)
-}
-
 // Meta is who runs a command and how it relates to other work.
 type Meta struct {
 	Actor         domain.Actor
@@ -109,7 +104,7 @@ var ErrConflict = domain.Errorf(domain.ECONFLICT, "the resource was changed conc
 // meta.IfMatch names another version than the stream's, the error joins the
 // decision's failure, if any, with a version_conflict: the caller's
 // contract says which of them answers.
-func Execute[A Aggregate](ctx context.Context, h *Handler, stream string, newAgg func() A, meta Meta, decide func(A, time.Time) ([]domain.Event, error)) (A, Result, error) {
+func Execute[A domain.Aggregate](ctx context.Context, h *Handler, stream string, newAgg func() A, meta Meta, decide func(A, time.Time) ([]domain.Event, error)) (A, Result, error) {
 	var zero A
 	for attempt := 1; ; attempt++ {
 		agg := newAgg()
@@ -182,35 +177,34 @@ func Execute[A Aggregate](ctx context.Context, h *Handler, stream string, newAgg
 
 // Load folds stream into agg and returns its version and the position of its
 // last event.
-func Load[A Aggregate](ctx context.Context, h *Handler, stream string, agg A) (version, position uint64, err error) {
+func Load[A domain.Aggregate](ctx context.Context, h *Handler, stream string, agg A) (version, position uint64, err error) {
 	return h.load(ctx, stream, agg)
 }
 
 // LoadUntil folds stream into agg up to and including version until, or up
 // to the last event that occurred at or before asOf when asOf is not zero.
-func LoadUntil[A Aggregate](ctx context.Context, h *Handler, stream string, agg A, until uint64, asOf time.Time) (version uint64, err error) {
+func LoadUntil[A domain.Aggregate](ctx context.Context, h *Handler, stream string, agg A, until uint64, asOf time.Time) (version uint64, err error) {
 	evs, err := eventstore.ReadStreamAll(ctx, h.store, stream, 0)
 	if err != nil {
 		return 0, fmt.Errorf("load %s: %w", stream, err)
 	}
+	n := 0
 	for _, e := range evs {
-		if until > 0 && e.Version > until {
+		if (until > 0 && e.Version > until) || (!asOf.IsZero() && e.Metadata.OccurredAt.After(asOf)) {
 			break
 		}
-		if !asOf.IsZero() && e.Metadata.OccurredAt.After(asOf) {
-			break
-		}
-		de, err := domain.DecodeEvent(e.Type, e.SchemaVersion, e.Data)
-		if err != nil {
-			return 0, fmt.Errorf("load %s version %d: %w", stream, e.Version, err)
-		}
-		agg.Apply(de)
-		version = e.Version
+		n++
+	}
+	if err := domain.Fold(agg, evs[:n]); err != nil {
+		return 0, fmt.Errorf("load %s: %w", stream, err)
+	}
+	if n > 0 {
+		version = evs[n-1].Version
 	}
 	return version, nil
 }
 
-func (h *Handler) load(ctx context.Context, stream string, agg Aggregate) (version, position uint64, err error) {
+func (h *Handler) load(ctx context.Context, stream string, agg domain.Aggregate) (version, position uint64, err error) {
 	version, position, _, err = h.loadEvents(ctx, stream, agg)
 	return version, position, err
 }
@@ -218,7 +212,7 @@ func (h *Handler) load(ctx context.Context, stream string, agg Aggregate) (versi
 // loadEvents is load that also returns the stream's events: their
 // envelopes, whose data may be left out (customer and template streams come
 // from the handler's cache of decoded events).
-func (h *Handler) loadEvents(ctx context.Context, stream string, agg Aggregate) (version, position uint64, evs []eventstore.Event, err error) {
+func (h *Handler) loadEvents(ctx context.Context, stream string, agg domain.Aggregate) (version, position uint64, evs []eventstore.Event, err error) {
 	if cacheable(stream) {
 		return h.loadCached(ctx, stream, agg)
 	}
@@ -226,13 +220,11 @@ func (h *Handler) loadEvents(ctx context.Context, stream string, agg Aggregate) 
 	if err != nil {
 		return 0, 0, nil, fmt.Errorf("load %s: %w", stream, err)
 	}
-	for _, e := range evs {
-		de, err := domain.DecodeEvent(e.Type, e.SchemaVersion, e.Data)
-		if err != nil {
-			return 0, 0, nil, fmt.Errorf("load %s version %d: %w", stream, e.Version, err)
-		}
-		agg.Apply(de)
-		version, position = e.Version, e.Position
+	if err := domain.Fold(agg, evs); err != nil {
+		return 0, 0, nil, fmt.Errorf("load %s: %w", stream, err)
+	}
+	if n := len(evs); n > 0 {
+		version, position = evs[n-1].Version, evs[n-1].Position
 	}
 	return version, position, evs, nil
 }

@@ -1,7 +1,6 @@
 package domain
 
 import (
-	"encoding/json"
 	"time"
 )
 
@@ -92,27 +91,4 @@ type CustomerRecord struct {
 type LicenseRecord struct {
 	License
 	CustomerID CustomerID
-}
-
-// AuditEvent is one stored event in the shape auditors read.
-type AuditEvent struct {
-	ID            string          `json:"id"`
-	Position      uint64          `json:"position"`
-	Stream        string          `json:"stream"`
-	Version       uint64          `json:"version"`
-	Type          string          `json:"type"`
-	SchemaVersion int             `json:"schema_version"`
-	OccurredAt    time.Time       `json:"occurred_at"`
-	Actor         Actor           `json:"actor"`
-	Data          json.RawMessage `json:"data"`
-	CorrelationID string          `json:"correlation_id"`
-	CausationID   string          `json:"causation_id"`
-	Hash          string          `json:"hash"`
-	PrevHash      *string         `json:"prev_hash"`
-	// Sealed is the JSON merge patch (RFC 7386) of the stored (sealed) form
-	// of the personal texts Data shows opened: Data patched with it is the
-	// data the hash covers. Erased marks texts shown as null because the
-	// customer was erased.
-	Sealed json.RawMessage `json:"sealed,omitempty"`
-	Erased bool            `json:"erased,omitempty"`
 }

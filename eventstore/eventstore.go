@@ -10,7 +10,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/offerflow/offerflow/domain"
 )
@@ -20,13 +19,9 @@ import (
 // so a stream at version N holds N events.
 const NoStream uint64 = 0
 
-// Metadata is what the log records about an event besides its data.
-type Metadata struct {
-	Actor         domain.Actor `json:"actor"`
-	CorrelationID string       `json:"correlation_id,omitempty"`
-	CausationID   string       `json:"causation_id,omitempty"`
-	OccurredAt    time.Time    `json:"occurred_at"`
-}
+// Metadata is what the log records about an event besides its data: the
+// domain's EventMetadata, under the store's name.
+type Metadata = domain.EventMetadata
 
 // NewEvent is an event to append. ID must be unique within the stream; an
 // append whose events are already stored under those ids is an idempotent
@@ -39,27 +34,10 @@ type NewEvent struct {
 	Metadata      Metadata
 }
 
-// Event is a stored event in its envelope.
-type Event struct {
-	ID            string          `json:"id"`
-	Stream        string          `json:"stream"`
-	Version       uint64          `json:"version"`
-	Position      uint64          `json:"position"`
-	Type          string          `json:"type"`
-	SchemaVersion int             `json:"schema_version"`
-	Data          json.RawMessage `json:"data"`
-	Metadata      Metadata        `json:"metadata"`
-	PrevHash      string          `json:"prev_hash,omitempty"`
-	Hash          string          `json:"hash"`
-	// Sealed and Erased are set by a reader that opens sealed texts
-	// (package seal), never by a store. Data then shows the texts opened
-	// (null where they were erased), and Sealed is the JSON merge patch
-	// (RFC 7386) that turns Data back into the data as stored, which Hash
-	// covers (Stored applies it). Erased tells that some text of Data is
-	// null because its key was destroyed.
-	Sealed json.RawMessage `json:"sealed,omitempty"`
-	Erased bool            `json:"erased,omitempty"`
-}
+// Event is a stored event in its envelope: the domain's Envelope, under the
+// store's name. It is the one shape of a stored event from the store to the
+// read models and the API (see domain.Envelope).
+type Event = domain.Envelope
 
 // AppendResult tells where an append left the stream and the log.
 type AppendResult struct {

@@ -10,7 +10,7 @@ import (
 // (Sealed set) showed them in Data, and Sealed, a JSON merge patch
 // (RFC 7386), restores the stored data, which Hash covers. An event
 // without Sealed is returned as it is.
-func (e Event) Stored() (Event, error) {
+func Stored(e Event) (Event, error) {
 	if len(e.Sealed) == 0 {
 		return e, nil
 	}

@@ -17,15 +17,15 @@ type History interface {
 	// OfferHistory returns one page of the events of offer id, oldest first, when
 	// actor may see the offer (domain.Offer.VisibleTo); not_found otherwise,
 	// and malformed for a cursor it did not issue.
-	OfferHistory(ctx context.Context, actor domain.Actor, id domain.OfferID, page domain.PageRequest) (domain.Page[domain.AuditEvent], error)
+	OfferHistory(ctx context.Context, actor domain.Actor, id domain.OfferID, page domain.PageRequest) (domain.Page[domain.Envelope], error)
 }
 
 // handleOfferHistory lists every event of an offer, oldest first.
 func (s *Server) handleOfferHistory(w http.ResponseWriter, r *http.Request) {
 	_, err := s.queryPage(r)
-	var p domain.Page[domain.AuditEvent]
+	var p domain.Page[domain.Envelope]
 	if err == nil {
-		p, err = resource[domain.Page[domain.AuditEvent]](s, r)
+		p, err = resource[domain.Page[domain.Envelope]](s, r)
 	}
 	if err != nil {
 		s.Error(w, r, err)

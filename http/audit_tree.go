@@ -25,7 +25,7 @@ type TreeHeads interface {
 	// Inclusion returns the hex root of the tree of the given size and the
 	// inclusion proof of each of events that is in it; invalid ("size")
 	// unless 1 <= size <= the log's size.
-	Inclusion(ctx context.Context, size uint64, events []domain.AuditEvent) (string, []domain.LeafProof, error)
+	Inclusion(ctx context.Context, size uint64, events []domain.Envelope) (string, []domain.LeafProof, error)
 }
 
 // treeHeads returns the configured tree, or answers 404 when the server
@@ -121,7 +121,7 @@ func (s *Server) handleOfferProof(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	events, err := resource[[]domain.AuditEvent](s, r)
+	events, err := resource[[]domain.Envelope](s, r)
 	if err != nil {
 		s.Error(w, r, err)
 		return
@@ -155,7 +155,7 @@ func (s *Server) handleOfferProof(w http.ResponseWriter, r *http.Request) {
 var proofPath = &pathResource{
 	params: historyPath.params,
 	find: func(s *Server, r *http.Request) (any, error) {
-		var events []domain.AuditEvent
+		var events []domain.Envelope
 		page := domain.PageRequest{Limit: maxLimit}
 		for {
 			p, err := s.cfg.History.OfferHistory(r.Context(), identity(r), domain.OfferID(chi.URLParam(r, "id")), page)

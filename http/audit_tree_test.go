@@ -59,7 +59,7 @@ func TestAuditTree(t *testing.T) {
 			if p.RootHash != h1.RootHash || p.Size != h1.Size || p.OfferID != w.Offer {
 				t.Fatalf("proof against %+v: %+v", h1, p)
 			}
-			var history struct{ Items []domain.AuditEvent }
+			var history struct{ Items []domain.Envelope }
 			c.Must(t, 200, "GET", "/v1/offers/"+w.Offer+"/history", nil).Decode(t, &history)
 			if len(p.Items) == 0 || len(p.Items) > len(history.Items) {
 				t.Fatalf("%d proofs for %d events", len(p.Items), len(history.Items))
@@ -105,7 +105,7 @@ func TestAuditTree(t *testing.T) {
 
 	t.Run("events after the size are left out", func(t *testing.T) {
 		w.CustomerC.Must(t, 204, "POST", "/v1/inbox/"+w.Offer+"/read", nil)
-		var history struct{ Items []domain.AuditEvent }
+		var history struct{ Items []domain.Envelope }
 		w.ResellerC.Must(t, 200, "GET", "/v1/offers/"+w.Offer+"/history", nil).Decode(t, &history)
 		var old, now offerProof
 		w.ResellerC.Must(t, 200, "GET", "/v1/offers/"+w.Offer+"/proof?size="+strconv.FormatUint(h1.Size, 10), nil).Decode(t, &old)

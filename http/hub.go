@@ -13,7 +13,7 @@ import (
 type Log interface {
 	// ReadAll returns up to limit events with position > after, in global
 	// order.
-	ReadAll(ctx context.Context, after uint64, limit int) ([]domain.AuditEvent, error)
+	ReadAll(ctx context.Context, after uint64, limit int) ([]domain.Envelope, error)
 	// Wait blocks until the log holds an event with position > after, or ctx
 	// is done (returning ctx's error).
 	Wait(ctx context.Context, after uint64) error
@@ -98,7 +98,7 @@ func (h *hub) run(ctx context.Context) {
 }
 
 // apply folds events into the map and wakes whoever waits for them.
-func (h *hub) apply(evs []domain.AuditEvent) {
+func (h *hub) apply(evs []domain.Envelope) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for _, e := range evs {

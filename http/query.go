@@ -40,7 +40,7 @@ type Queries interface {
 	Licenses(ctx context.Context, customer domain.CustomerID, page domain.PageRequest) (domain.Page[domain.LicenseRecord], error)
 	// AuditEvents returns up to limit events after position after, in global
 	// order, keeping only those actor may see.
-	AuditEvents(ctx context.Context, actor domain.Actor, after uint64, limit int) ([]domain.AuditEvent, error)
+	AuditEvents(ctx context.Context, actor domain.Actor, after uint64, limit int) ([]domain.Envelope, error)
 	// ResellerName returns a reseller's name, or not_found.
 	ResellerName(ctx context.Context, id domain.ResellerID) (string, error)
 	CampaignQueries

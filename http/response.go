@@ -274,20 +274,17 @@ type eventJSON struct {
 // offer's history and the audit feed (GET /v1/offers/{id}/history,
 // GET /v1/audit/events), for tools that print events as the API shows
 // them (offerflow history --json): one shape, defined here once.
-func HistoryEvent(e domain.AuditEvent) any { return eventFromAudit(e) }
+func HistoryEvent(e domain.Envelope) any { return eventFromAudit(e) }
 
-func eventFromAudit(e domain.AuditEvent) eventJSON {
+func eventFromAudit(e domain.Envelope) eventJSON {
 	data := e.Data
 	if len(data) == 0 {
 		data = json.RawMessage("null")
 	}
-	prev := e.PrevHash
-	if prev != nil && *prev == "" {
-		prev = nil
-	}
+	m := &e.Metadata
 	return eventJSON{ID: e.ID, Position: e.Position, Stream: e.Stream, Version: e.Version, Type: e.Type, SchemaVersion: e.SchemaVersion,
-		OccurredAt: e.OccurredAt.UTC(), Actor: e.Actor, Data: data, CorrelationID: optString(e.CorrelationID),
-		CausationID: optString(e.CausationID), Hash: e.Hash, PrevHash: prev, Sealed: e.Sealed, Erased: e.Erased}
+		OccurredAt: m.OccurredAt.UTC(), Actor: m.Actor, Data: data, CorrelationID: optString(m.CorrelationID),
+		CausationID: optString(m.CausationID), Hash: e.Hash, PrevHash: optString(e.PrevHash), Sealed: e.Sealed, Erased: e.Erased}
 }
 
 func optString(s string) *string {

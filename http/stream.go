@@ -161,7 +161,7 @@ func (s *Server) followLog(ctx context.Context, sw *sseWriter, id Identity, afte
 }
 
 // sendEvent writes what e means to id, if anything.
-func (s *Server) sendEvent(ctx context.Context, sw *sseWriter, id Identity, e domain.AuditEvent) error {
+func (s *Server) sendEvent(ctx context.Context, sw *sseWriter, id Identity, e domain.Envelope) error {
 	if !strings.HasPrefix(e.Type, "offer.") {
 		return nil
 	}

@@ -59,7 +59,7 @@ func TestStream_StatusIsTheDomains(t *testing.T) {
 
 	// The log, and what the domain says of each event: the status it
 	// leaves its offer in when that differs from the status before.
-	var log []domain.AuditEvent
+	var log []domain.Envelope
 	want := map[uint64]domain.OfferStatus{}
 	covered := map[string]bool{}
 	for _, l := range lives {
@@ -70,7 +70,7 @@ func TestStream_StatusIsTheDomains(t *testing.T) {
 				t.Fatal(err)
 			}
 			pos := uint64(len(log) + 1)
-			log = append(log, domain.AuditEvent{Position: pos, Stream: domain.OfferStream(l.offer), Version: uint64(i + 1),
+			log = append(log, domain.Envelope{Position: pos, Stream: domain.OfferStream(l.offer), Version: uint64(i + 1),
 				Type: ev.EventType(), SchemaVersion: domain.SchemaVersion(ev.EventType()), Data: data})
 			before := o.Status()
 			o.Apply(ev)

@@ -71,7 +71,7 @@ func (auditIndex) OnCustomerErased(ctx context.Context, e *domain.CustomerErased
 		return fmt.Errorf("erase audit events of %s: %w", e.CustomerID, err)
 	}
 	for _, r := range todo {
-		var ev domain.AuditEvent
+		var ev domain.Envelope
 		if err := json.Unmarshal(r.env, &ev); err != nil {
 			return fmt.Errorf("erase audit event %d: %w", r.pos, err)
 		}
@@ -187,7 +187,7 @@ func auditScope(actor domain.Actor) (where string, args []any, err error) {
 // AuditEvents returns up to limit (bounded by MaxLimit) events of offers
 // that actor may see, with position > after, in global order. It fails with
 // an error of code domain.EFORBIDDEN for roles that may read no history.
-func (db *DB) AuditEvents(ctx context.Context, actor domain.Actor, after uint64, limit int) ([]domain.AuditEvent, error) {
+func (db *DB) AuditEvents(ctx context.Context, actor domain.Actor, after uint64, limit int) ([]domain.Envelope, error) {
 	where, args, err := auditScope(actor)
 	if err != nil {
 		return nil, err
@@ -205,18 +205,18 @@ func (db *DB) AuditEvents(ctx context.Context, actor domain.Actor, after uint64,
 // error matching domain.ErrOfferNotFound when actor may not see the offer
 // (as domain.Offer.VisibleTo decides: a customer only once it was
 // delivered). A cursor that is not from this list fails with ErrBadCursor.
-func (db *DB) OfferHistory(ctx context.Context, actor domain.Actor, id domain.OfferID, page domain.PageRequest) (domain.Page[domain.AuditEvent], error) {
+func (db *DB) OfferHistory(ctx context.Context, actor domain.Actor, id domain.OfferID, page domain.PageRequest) (domain.Page[domain.Envelope], error) {
 	const list = "history"
 	cur, _, err := decodeCursor(list, page.Cursor)
 	if err != nil {
-		return domain.Page[domain.AuditEvent]{}, err
+		return domain.Page[domain.Envelope]{}, err
 	}
 	where, args, err := auditScope(actor)
 	if err != nil {
-		return domain.Page[domain.AuditEvent]{}, domain.ErrOfferNotFound
+		return domain.Page[domain.Envelope]{}, domain.ErrOfferNotFound
 	}
 	limit := limitOf(page.Limit)
-	var items []domain.AuditEvent
+	var items []domain.Envelope
 	err = db.snapshot(ctx, func(q querier) error {
 		var visible int
 		if err := q.QueryRowContext(ctx, `SELECT count(*) FROM audit_offers e WHERE e.offer_id = ? AND `+where,
@@ -235,20 +235,20 @@ func (db *DB) OfferHistory(ctx context.Context, actor domain.Actor, id domain.Of
 		return err
 	})
 	if err != nil {
-		return domain.Page[domain.AuditEvent]{}, err
+		return domain.Page[domain.Envelope]{}, err
 	}
-	return pageOf(items, limit, func(e domain.AuditEvent) cursor { return cursor{List: list, Pos: e.Position} }), nil
+	return pageOf(items, limit, func(e domain.Envelope) cursor { return cursor{List: list, Pos: e.Position} }), nil
 }
 
-func scanAudit(rows *sql.Rows) ([]domain.AuditEvent, error) {
+func scanAudit(rows *sql.Rows) ([]domain.Envelope, error) {
 	defer rows.Close()
-	out := []domain.AuditEvent{}
+	out := []domain.Envelope{}
 	for rows.Next() {
 		var b []byte
 		if err := rows.Scan(&b); err != nil {
 			return nil, fmt.Errorf("query audit events: %w", err)
 		}
-		var e domain.AuditEvent
+		var e domain.Envelope
 		if err := json.Unmarshal(b, &e); err != nil {
 			return nil, fmt.Errorf("decode audit event: %w", err)
 		}

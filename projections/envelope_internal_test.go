@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/offerflow/offerflow/domain"
-	"github.com/offerflow/offerflow/eventstore/eventlog"
 )
 
 // TestEncodeEnvelope holds encodeEnvelope to json.Marshal, byte for byte,
@@ -17,31 +16,32 @@ import (
 func TestEncodeEnvelope(t *testing.T) {
 	// encodeEnvelope writes every field by hand: a new one must be added
 	// there (and here).
-	if n := reflect.TypeFor[domain.AuditEvent]().NumField(); n != 15 {
-		t.Fatalf("domain.AuditEvent has %d fields; encodeEnvelope writes 15", n)
+	if n := reflect.TypeFor[domain.Envelope]().NumField(); n != 12 {
+		t.Fatalf("domain.Envelope has %d fields; encodeEnvelope writes 12", n)
+	}
+	if n := reflect.TypeFor[domain.EventMetadata]().NumField(); n != 4 {
+		t.Fatalf("domain.EventMetadata has %d fields; encodeEnvelope writes 4", n)
 	}
 	if n := reflect.TypeFor[domain.Actor]().NumField(); n != 4 {
 		t.Fatalf("domain.Actor has %d fields; encodeEnvelope writes 4", n)
 	}
 
 	_, events := applyTestLog(t, filepath.Join(t.TempDir(), "events.db"), 2)
-	var cases []domain.AuditEvent
-	for _, ev := range events {
-		cases = append(cases, eventlog.AuditEvent(ev))
-	}
+	cases := append([]domain.Envelope(nil), events...)
 	prev := "ab\u2028<cd>"
 	odd := "a\"b\\c<d>&e\u00e9\u2029\x01\t\n" + string([]byte{0xff, 'x'})
 	at := time.Date(2026, 12, 2, 15, 4, 5, 123456789, time.FixedZone("X", 3600))
 	cases = append(cases,
-		domain.AuditEvent{},
-		domain.AuditEvent{ID: odd, Stream: odd, Type: odd, CorrelationID: odd, CausationID: odd, Hash: odd, PrevHash: &prev,
-			Actor: domain.Actor{Role: domain.Role(odd), Tenant: odd, Subject: odd, Name: odd}, OccurredAt: at,
+		domain.Envelope{},
+		domain.Envelope{ID: odd, Stream: odd, Type: odd, Hash: odd, PrevHash: prev,
+			Metadata: domain.EventMetadata{CorrelationID: odd, CausationID: odd,
+				Actor: domain.Actor{Role: domain.Role(odd), Tenant: odd, Subject: odd, Name: odd}, OccurredAt: at},
 			Position: 1<<64 - 1, Version: 7, SchemaVersion: -2,
 			Data: json.RawMessage(" { \"a\" : [1, 2.50, \"<&>\\u2028\u2029\"], \"b\":null }\n")},
-		domain.AuditEvent{Data: json.RawMessage(`{}`), Actor: domain.Actor{Name: "Ann"}},
-		domain.AuditEvent{Data: json.RawMessage(`{"message":null}`), Erased: true,
+		domain.Envelope{Data: json.RawMessage(`{}`), Metadata: domain.EventMetadata{Actor: domain.Actor{Name: "Ann"}}},
+		domain.Envelope{Data: json.RawMessage(`{"message":null}`), Erased: true,
 			Sealed: json.RawMessage(`{"message":{"alg":"XChaCha20-Poly1305","ct":"a+b/c=","key":"c1"}}`)},
-		domain.AuditEvent{Data: json.RawMessage(`{"message":"<hi>"}`), Sealed: json.RawMessage(` {"message": {"ct":"&"}} `)},
+		domain.Envelope{Data: json.RawMessage(`{"message":"<hi>"}`), Sealed: json.RawMessage(` {"message": {"ct":"&"}} `)},
 	)
 	// Data that compactSafe must tell apart: spaces and escapes inside
 	// strings (kept), outside them (dropped), HTML characters and line
@@ -52,7 +52,7 @@ func TestEncodeEnvelope(t *testing.T) {
 		`{"a":1 }`, "[1,\n2]", `{"a":"<"}`, `{"a":"&amp;"}`, "{\"a\":\"\u2028\"}", `{"a":"\u003c"}`,
 		`"just a string"`, `12`, `{"é":"ü"}`,
 	} {
-		cases = append(cases, domain.AuditEvent{Data: json.RawMessage(d)})
+		cases = append(cases, domain.Envelope{Data: json.RawMessage(d)})
 	}
 	for i, e := range cases {
 		want, err := json.Marshal(&e)
@@ -68,7 +68,7 @@ func TestEncodeEnvelope(t *testing.T) {
 		}
 	}
 	// json.Marshal refuses data that is not JSON; so must the encoder.
-	if _, err := encodeEnvelope(&domain.AuditEvent{Data: json.RawMessage(`{"a":`)}); err == nil {
+	if _, err := encodeEnvelope(&domain.Envelope{Data: json.RawMessage(`{"a":`)}); err == nil {
 		t.Error("encoded an envelope whose data is not JSON")
 	}
 }

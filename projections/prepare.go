@@ -6,7 +6,6 @@ import (
 
 	"github.com/offerflow/offerflow/domain"
 	"github.com/offerflow/offerflow/eventstore"
-	"github.com/offerflow/offerflow/eventstore/eventlog"
 )
 
 // Preparing an event for the projectors (its envelope, its decoded data,
@@ -25,7 +24,7 @@ const prepareChunk = 256
 // prepared is a batch's events as the projectors take them. Index i of
 // every slice is events[i].
 type prepared struct {
-	envs    []domain.AuditEvent
+	envs    []domain.Envelope
 	decoded []domain.Event // nil where no projector takes the type
 	// envelopes holds encodeEnvelope(&envs[i]) where a projector that
 	// stores envelopes takes the type, else "".
@@ -46,7 +45,7 @@ type prepared struct {
 func prepare(prs []*projector, events []eventstore.Event) *prepared {
 	n := len(events)
 	p := &prepared{
-		envs: make([]domain.AuditEvent, n), decoded: make([]domain.Event, n), envelopes: make([]string, n),
+		envs: make([]domain.Envelope, n), decoded: make([]domain.Event, n), envelopes: make([]string, n),
 	}
 	if n < 2*prepareChunk {
 		p.err = p.run(prs, events, nil)
@@ -79,7 +78,7 @@ func (p *prepared) run(prs []*projector, events []eventstore.Event, stop <-chan 
 	}
 	for ; i < len(events); i++ {
 		e := &events[i]
-		p.envs[i] = eventlog.AuditEvent(*e)
+		p.envs[i] = *e
 		wanted, envelope := false, false
 		for _, pr := range prs {
 			if pr.types[e.Type] {

@@ -89,7 +89,7 @@ func (p *projector) dispatch(ctx context.Context, typ string, e domain.Event) er
 // envelope of the event being applied.
 type change struct {
 	tx    *batchTx
-	env   *domain.AuditEvent
+	env   *domain.Envelope
 	batch *batchCache
 	// envelope is encodeEnvelope(env), for a projector with envelopes set
 	// (else "").

@@ -78,7 +78,7 @@ func runHistory(ctx context.Context, args []string, e env) error {
 		// equals the item GET /v1/offers/{id}/history gives.
 		enc := json.NewEncoder(e.stdout)
 		for _, ev := range evs {
-			if err := enc.Encode(ohttp.HistoryEvent(eventlog.AuditEvent(ev))); err != nil {
+			if err := enc.Encode(ohttp.HistoryEvent(ev)); err != nil {
 				return err
 			}
 		}

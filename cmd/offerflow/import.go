@@ -89,7 +89,7 @@ func readExport(r io.Reader, name string) ([]eventstore.Event, []int, error) {
 		// An export shows texts opened, with their stored form in
 		// sealed: the log gets the stored form back, which the hash
 		// covers.
-		ev, err := ev.Stored()
+		ev, err := eventstore.Stored(ev)
 		if err != nil {
 			return err
 		}

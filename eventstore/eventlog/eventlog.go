@@ -26,16 +26,12 @@ type Log struct {
 func New(store eventstore.Store) *Log { return &Log{store: store} }
 
 // ReadAll returns up to limit events with position > after, in global order.
-func (l *Log) ReadAll(ctx context.Context, after uint64, limit int) ([]domain.AuditEvent, error) {
+func (l *Log) ReadAll(ctx context.Context, after uint64, limit int) ([]domain.Envelope, error) {
 	evs, err := l.store.ReadAll(ctx, after, limit)
 	if err != nil {
 		return nil, fmt.Errorf("read log after %d: %w", after, err)
 	}
-	out := make([]domain.AuditEvent, len(evs))
-	for i, e := range evs {
-		out[i] = AuditEvent(e)
-	}
-	return out, nil
+	return evs, nil
 }
 
 // Wait blocks until the log holds an event with position > after, or ctx is
@@ -57,36 +53,29 @@ const defaultLimit = 50
 // may not see (as domain.Offer.VisibleTo decides, on the offer as it stands
 // now) is ErrOfferNotFound; a cursor this method did not issue is
 // malformed.
-func (l *Log) OfferHistory(ctx context.Context, actor domain.Actor, id domain.OfferID, page domain.PageRequest) (domain.Page[domain.AuditEvent], error) {
+func (l *Log) OfferHistory(ctx context.Context, actor domain.Actor, id domain.OfferID, page domain.PageRequest) (domain.Page[domain.Envelope], error) {
 	after, err := decodeCursor(page.Cursor)
 	if err != nil {
-		return domain.Page[domain.AuditEvent]{}, err
+		return domain.Page[domain.Envelope]{}, err
 	}
 	evs, err := ReadOfferHistory(ctx, l.store, id)
 	if err != nil {
-		return domain.Page[domain.AuditEvent]{}, err
+		return domain.Page[domain.Envelope]{}, err
 	}
 	o := &domain.Offer{}
 	own := domain.OfferStream(id)
-	for _, e := range evs {
-		if e.Stream != own {
-			continue
-		}
-		de, err := domain.DecodeEvent(e.Type, e.SchemaVersion, e.Data)
-		if err != nil {
-			return domain.Page[domain.AuditEvent]{}, fmt.Errorf("read offer %s version %d: %w", id, e.Version, err)
-		}
-		o.Apply(de)
+	if err := domain.Fold(o, slices.DeleteFunc(slices.Clone(evs), func(e eventstore.Event) bool { return e.Stream != own })); err != nil {
+		return domain.Page[domain.Envelope]{}, fmt.Errorf("read offer %s: %w", id, err)
 	}
 	if !o.VisibleTo(actor) {
-		return domain.Page[domain.AuditEvent]{}, domain.ErrOfferNotFound
+		return domain.Page[domain.Envelope]{}, domain.ErrOfferNotFound
 	}
 	limit := page.Limit
 	if limit <= 0 {
 		limit = defaultLimit
 	}
-	var out domain.Page[domain.AuditEvent]
-	out.Items = []domain.AuditEvent{}
+	var out domain.Page[domain.Envelope]
+	out.Items = []domain.Envelope{}
 	for _, e := range evs {
 		if e.Position <= after {
 			continue
@@ -95,7 +84,7 @@ func (l *Log) OfferHistory(ctx context.Context, actor domain.Actor, id domain.Of
 			out.NextCursor = encodeCursor(out.Items[len(out.Items)-1].Position)
 			break
 		}
-		out.Items = append(out.Items, AuditEvent(e))
+		out.Items = append(out.Items, e)
 	}
 	return out, nil
 }
@@ -147,20 +136,4 @@ func decodeCursor(c string) (uint64, error) {
 		}
 	}
 	return 0, domain.Errorf(domain.EMALFORMED, "cursor is not one this list issued")
-}
-
-// AuditEvent returns a stored event in the shape auditors read.
-func AuditEvent(e eventstore.Event) domain.AuditEvent {
-	out := domain.AuditEvent{
-		ID: e.ID, Position: e.Position, Stream: e.Stream, Version: e.Version, Type: e.Type, SchemaVersion: e.SchemaVersion,
-		OccurredAt: e.Metadata.OccurredAt.UTC(),
-		Actor:      e.Metadata.Actor,
-		Data:       e.Data, CorrelationID: e.Metadata.CorrelationID, CausationID: e.Metadata.CausationID, Hash: e.Hash,
-		Sealed: e.Sealed, Erased: e.Erased,
-	}
-	if e.PrevHash != "" {
-		prev := e.PrevHash
-		out.PrevHash = &prev
-	}
-	return out
 }

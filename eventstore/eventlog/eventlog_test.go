@@ -70,10 +70,10 @@ func TestLog_OfferHistory(t *testing.T) {
 		t.Fatalf("history: %+v", page)
 	}
 	first, second := page.Items[0], page.Items[1]
-	if first.PrevHash != nil || second.PrevHash == nil || *second.PrevHash != first.Hash || first.Hash == "" {
+	if first.PrevHash != "" || second.PrevHash != first.Hash || first.Hash == "" {
 		t.Fatalf("hash chain: %+v, %+v", first, second)
 	}
-	if first.Actor != f.reseller || first.CorrelationID != "req-1" || first.Version != 1 || first.Position == 0 {
+	if first.Metadata.Actor != f.reseller || first.Metadata.CorrelationID != "req-1" || first.Version != 1 || first.Position == 0 {
 		t.Fatalf("envelope: %+v", first)
 	}
 
@@ -140,7 +140,7 @@ func TestLog_OfferHistory(t *testing.T) {
 				if i > 0 && e.Position <= p.Items[i-1].Position {
 					t.Fatalf("history not in log order: %d after %d", e.Position, p.Items[i-1].Position)
 				}
-				byStream[e.Stream] = append(byStream[e.Stream], auditToStored(e))
+				byStream[e.Stream] = append(byStream[e.Stream], e)
 			}
 			offer, grant := domain.OfferStream(f.offer), domain.GrantStream(f.offer)
 			want := []string{offer + " " + domain.TypeOfferCreated, offer + " " + domain.TypeOfferDispatched,
@@ -193,21 +193,6 @@ func TestLog_ReadAllAndWait(t *testing.T) {
 	if err := f.log.Wait(ctx, head-1); err != nil {
 		t.Fatalf("Wait below the head: %v", err)
 	}
-}
-
-// auditToStored turns an event of a history back into the stored envelope
-// its hash covers.
-func auditToStored(e domain.AuditEvent) eventstore.Event {
-	prev := ""
-	if e.PrevHash != nil {
-		prev = *e.PrevHash
-	}
-	return eventstore.Event{ID: e.ID, Stream: e.Stream, Version: e.Version, Position: e.Position, Type: e.Type,
-		SchemaVersion: e.SchemaVersion, Data: e.Data,
-		Metadata: eventstore.Metadata{Actor: domain.Actor{Role: e.Actor.Role, Tenant: e.Actor.Tenant,
-			Subject: e.Actor.Subject, Name: e.Actor.Name}, CorrelationID: e.CorrelationID, CausationID: e.CausationID,
-			OccurredAt: e.OccurredAt},
-		PrevHash: prev, Hash: e.Hash}
 }
 
 // pagedTypes pages through the reseller's history of f's offer, limit

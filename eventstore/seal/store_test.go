@@ -100,7 +100,7 @@ func TestStore_SealOpenErase(t *testing.T) {
 		if e.Erased {
 			t.Errorf("event %d erased before the erasure", i)
 		}
-		stored, err := e.Stored()
+		stored, err := eventstore.Stored(e)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -128,7 +128,7 @@ func TestStore_SealOpenErase(t *testing.T) {
 		if want := domain.PersonalTexts(e.Type) != nil; e.Erased != want {
 			t.Errorf("event %d (%s): erased = %v, want %v", i, e.Type, e.Erased, want)
 		}
-		stored, err := e.Stored()
+		stored, err := eventstore.Stored(e)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -287,7 +287,7 @@ func (s *Service) Consistency(ctx context.Context, from, to uint64) ([]string, e
 // Inclusion returns the root of the tree of the given size and the
 // inclusion proof of each of events in it; events beyond that tree are
 // left out. A size of 0 or beyond the log is invalid.
-func (s *Service) Inclusion(ctx context.Context, size uint64, events []domain.AuditEvent) (string, []domain.LeafProof, error) {
+func (s *Service) Inclusion(ctx context.Context, size uint64, events []domain.Envelope) (string, []domain.LeafProof, error) {
 	n, err := s.synced(ctx)
 	if err != nil {
 		return "", nil, err
