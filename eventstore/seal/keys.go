@@ -35,6 +35,9 @@ type Keys struct {
 
 	mu    sync.Mutex
 	cache map[string][]byte // customer -> key; nil: erased
+	// gen counts the keys forgotten: what was opened under an older
+	// generation may show a text that is erased now.
+	gen uint64
 }
 
 const keysSchema = `
@@ -185,7 +188,15 @@ func (k *Keys) Destroy(ctx context.Context, customer string, at time.Time) (time
 func (k *Keys) forget(customer string) {
 	k.mu.Lock()
 	k.cache[customer] = nil
+	k.gen++
 	k.mu.Unlock()
+}
+
+// generation returns how many keys were forgotten so far.
+func (k *Keys) generation() uint64 {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.gen
 }
 
 // checkpoint copies the write-ahead log into the file and truncates it. A

@@ -34,6 +34,9 @@ type Store struct {
 
 	mu     sync.Mutex
 	owners map[string]string // offer stream -> customer, for events without customer_id
+
+	tail tail       // the newest events of the log, opened
+	fill sync.Mutex // held by the one ReadAll reading past the tail's end
 }
 
 // New returns a Store over store with its keys in keys; its Close closes
@@ -85,13 +88,44 @@ func (s *Store) ReadStream(ctx context.Context, stream string, after uint64, lim
 	return s.openAll(ctx, evs)
 }
 
-// ReadAll reads from the wrapped store and opens what it returns.
+// ReadAll reads from the wrapped store and opens what it returns. The
+// newest events come from the tail kept by earlier reads (see tail): the
+// events returned are shared, and must not be modified.
 func (s *Store) ReadAll(ctx context.Context, after uint64, limit int) ([]eventstore.Event, error) {
-	evs, err := s.Store.ReadAll(ctx, after, limit)
+	if limit <= 0 {
+		return s.Store.ReadAll(ctx, after, limit) // the wrapped store's error
+	}
+	// The generation is taken before anything is opened: a key forgotten
+	// meanwhile makes what is opened here a run no later read is given.
+	gen := s.keys.generation()
+	kept, old := s.tail.get(after, limit, gen)
+	if len(kept) == limit {
+		return kept, nil
+	}
+	if !old {
+		// A read at the newest end: the followers woken by one append all
+		// come here at once, so one reads and opens for all, and the
+		// others find its events kept when they get the lock.
+		s.fill.Lock()
+		defer s.fill.Unlock()
+		gen = s.keys.generation()
+		if kept, _ = s.tail.get(after, limit, gen); len(kept) == limit {
+			return kept, nil
+		}
+	}
+	from := after
+	if len(kept) > 0 {
+		from = kept[len(kept)-1].Position
+	}
+	evs, err := s.Store.ReadAll(ctx, from, limit-len(kept))
 	if err != nil {
 		return nil, err
 	}
-	return s.openAll(ctx, evs)
+	if evs, err = s.openAll(ctx, evs); err != nil {
+		return nil, err
+	}
+	s.tail.put(from, evs, gen)
+	return append(kept, evs...), nil
 }
 
 func (s *Store) openAll(ctx context.Context, evs []eventstore.Event) ([]eventstore.Event, error) {

@@ -5,10 +5,14 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/offerflow/offerflow/domain"
 	"github.com/offerflow/offerflow/eventstore"
@@ -224,4 +228,144 @@ func TestStore_PlainTextsOfOldEvents(t *testing.T) {
 	if !bytes.Contains(evs[0].Data, []byte(`"name":"Altkunde"`)) || evs[0].Sealed != nil || evs[0].Erased {
 		t.Fatalf("old event read as %s (sealed %s, erased %v)", evs[0].Data, evs[0].Sealed, evs[0].Erased)
 	}
+}
+
+// TestStore_ReadAllFromTheTail: followers reading the log page by page,
+// while it grows, get what each would get reading and opening it alone
+// (the store serves the newest events from what earlier reads opened), and
+// a key destroyed after a read is never shown opened again.
+func TestStore_ReadAllFromTheTail(t *testing.T) {
+	ctx := context.Background()
+	s, _ := openStore(t)
+	appendOffer := func(i int, customer string) {
+		t.Helper()
+		id := fmt.Sprintf("o%d", i)
+		if _, err := s.Append(ctx, "offer-"+id, eventstore.NoStream,
+			newEvent("c-"+id, domain.TypeOfferCreated, domain.OfferCreated{OfferID: domain.OfferID(id), ResellerID: "r1",
+				CustomerID: domain.CustomerID(customer), TemplateID: "t1", Message: "message " + id}),
+			newEvent("d-"+id, domain.TypeOfferDispatched, domain.OfferDispatched{OfferID: domain.OfferID(id), Dispatch: 1})); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := func() []eventstore.Event { return openedLog(t, s) }
+	// follow reads the whole log after 0 in pages of limit.
+	follow := func(limit int) []eventstore.Event {
+		t.Helper()
+		var got []eventstore.Event
+		after := uint64(0)
+		for {
+			page, err := s.ReadAll(ctx, after, limit)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(page) > limit {
+				t.Fatalf("ReadAll(%d, %d) returned %d events", after, limit, len(page))
+			}
+			if len(page) == 0 {
+				return got
+			}
+			got = append(got, page...)
+			after = page[len(page)-1].Position
+		}
+	}
+	for i := range 25 {
+		appendOffer(i, fmt.Sprintf("c%d", i%3))
+		// Followers at different paces, each from the start.
+		for _, limit := range []int{1, 3, 7, 64} {
+			if diff := cmp.Diff(want(), follow(limit)); diff != "" {
+				t.Fatalf("after offer %d, pages of %d (-alone +followed):\n%s", i, limit, diff)
+			}
+		}
+	}
+	if _, err := s.Keys().Destroy(ctx, "c1", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	got := follow(16)
+	if diff := cmp.Diff(want(), got); diff != "" {
+		t.Fatalf("after the erasure (-alone +followed):\n%s", diff)
+	}
+	erased := 0
+	for _, e := range got {
+		if e.Type != domain.TypeOfferCreated {
+			continue
+		}
+		var d domain.OfferCreated
+		if err := json.Unmarshal(e.Data, &d); err != nil {
+			t.Fatal(err)
+		}
+		if d.CustomerID == "c1" {
+			erased++
+			if d.Message != "" || !e.Erased {
+				t.Errorf("offer of the erased customer read as %s", e.Data)
+			}
+		}
+	}
+	if erased == 0 {
+		t.Fatal("no offer of the erased customer read")
+	}
+}
+
+// TestStore_ReadAllConcurrently: followers reading while writers append see
+// every event once, in order, opened (run it with -race).
+func TestStore_ReadAllConcurrently(t *testing.T) {
+	ctx := context.Background()
+	s, _ := openStore(t)
+	const writers, offers, followers = 4, 30, 6
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Go(func() {
+			for i := range offers {
+				id := fmt.Sprintf("o%d-%d", w, i)
+				if _, err := s.Append(ctx, "offer-"+id, eventstore.NoStream, newEvent("c-"+id, domain.TypeOfferCreated,
+					domain.OfferCreated{OfferID: domain.OfferID(id), ResellerID: "r1", CustomerID: "c1", TemplateID: "t1", Message: "m " + id})); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	results := make([][]eventstore.Event, followers)
+	for f := range followers {
+		wg.Go(func() {
+			after := uint64(0)
+			for len(results[f]) < writers*offers {
+				page, err := s.ReadAll(ctx, after, 1+f*5)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				for _, e := range page {
+					if e.Position <= after {
+						t.Errorf("follower %d: position %d after %d", f, e.Position, after)
+						return
+					}
+					after = e.Position
+				}
+				results[f] = append(results[f], page...)
+			}
+		})
+	}
+	wg.Wait()
+	want := openedLog(t, s)
+	for f, got := range results {
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("follower %d (-log +followed):\n%s", f, diff)
+		}
+	}
+}
+
+// openedLog is s's log read and opened in one go, bypassing the tail.
+func openedLog(t *testing.T, s *seal.Store) []eventstore.Event {
+	t.Helper()
+	ctx := context.Background()
+	raw, err := s.Raw().ReadAll(ctx, 0, 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range raw {
+		if raw[i], err = s.Open(ctx, raw[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return raw
 }
