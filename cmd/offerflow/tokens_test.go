@@ -76,10 +76,10 @@ func TestCLI_TokensRevoke(t *testing.T) {
 			}
 			// serve caches token look-ups and learns of a revocation by
 			// another process from the log, which it polls every second.
-			deadline := time.Now().Add(5 * time.Second)
+			deadline := time.Now().Add(15 * time.Second) // the poll is 1 s; the margin is for a loaded machine
 			for status(tc.token) != 401 {
 				if time.Now().After(deadline) {
-					t.Fatal("the revoked token still works after 5 s, want 401 within the log's poll interval")
+					t.Fatal("the revoked token still works after 15 s, want 401 soon after the log's next poll")
 				}
 				time.Sleep(20 * time.Millisecond)
 			}
