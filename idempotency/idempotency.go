@@ -15,11 +15,10 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"net/url"
 	"sync"
 	"time"
 
-	_ "github.com/mattn/go-sqlite3" // the SQLite driver, registered as "sqlite3"
+	"github.com/offerflow/offerflow/sqlitefile"
 
 	ofhttp "github.com/offerflow/offerflow/http"
 )
@@ -87,25 +86,16 @@ CREATE INDEX IF NOT EXISTS idempotency_keys_created_at ON idempotency_keys (crea
 // Open opens (creating if missing) the store in the SQLite file at path.
 func Open(ctx context.Context, path string, cfg Config) (*Store, error) {
 	cfg.setDefaults()
-	if path == "" {
-		return nil, errors.New("open idempotency store: empty path")
-	}
-	q := url.Values{}
-	q.Set("_busy_timeout", "5000")
-	q.Set("_journal_mode", "WAL")
-	q.Set("_synchronous", "NORMAL")
-	// Wipe deletes replies that may hold erased texts: zero what it frees.
-	q.Set("_secure_delete", "on")
-	// BEGIN IMMEDIATE: Begin reads and then writes; taking the write lock up
-	// front keeps two claims of one key from both seeing it free.
-	q.Set("_txlock", "immediate")
-	db, err := sql.Open("sqlite3", "file:"+(&url.URL{Path: path}).EscapedPath()+"?"+q.Encode())
+	// SecureDelete: Wipe deletes replies that may hold erased texts, so
+	// zero what it frees. ImmediateTx: Begin reads and then writes; taking
+	// the write lock up front keeps two claims of one key from both seeing
+	// it free. One connection: SQLite has one writer at a time, and every
+	// call here writes.
+	db, err := sqlitefile.Open(path, sqlitefile.Settings{JournalMode: "WAL", Synchronous: "NORMAL",
+		SecureDelete: true, ImmediateTx: true, MaxOpenConns: 1})
 	if err != nil {
-		return nil, fmt.Errorf("open idempotency store %s: %w", path, err)
+		return nil, fmt.Errorf("open idempotency store: %w", err)
 	}
-	// One connection: SQLite has one writer at a time, and every call here
-	// writes.
-	db.SetMaxOpenConns(1)
 	if _, err := db.ExecContext(ctx, schema); err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("open idempotency store %s: %w", path, err)

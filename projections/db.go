@@ -8,14 +8,15 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"net/url"
 	"path"
 	"slices"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/mattn/go-sqlite3" // the SQLite driver, registered as "sqlite3"
+	"github.com/mattn/go-sqlite3" // the driver of the read connections (mmapConnector)
+
+	"github.com/offerflow/offerflow/sqlitefile"
 )
 
 //go:embed migrations/*.sql
@@ -72,7 +73,7 @@ func openDB(ctx context.Context, path string, scratch bool) (*DB, error) {
 // open opens db's connection pools on db.path, migrates and loads the
 // checkpoints.
 func (db *DB) open(ctx context.Context) error {
-	write, err := sql.Open("sqlite3", dsn(db.path, false, db.scratch))
+	write, err := sql.Open(sqlitefile.Driver, dsn(db.path, false, db.scratch))
 	if err != nil {
 		return fmt.Errorf("open read models %s: %w", db.path, err)
 	}
@@ -96,32 +97,26 @@ func (db *DB) open(ctx context.Context) error {
 }
 
 func dsn(p string, readOnly, scratch bool) string {
-	q := url.Values{}
-	q.Set("_busy_timeout", "5000")
 	// Projector statements run thousands of times; preparing each once per
 	// connection instead of per call more than doubles a rebuild's speed.
-	q.Set("_stmt_cache_size", "64")
+	s := sqlitefile.Settings{StmtCache: 64}
 	switch {
 	case readOnly:
-		q.Set("_query_only", "true")
+		s.ReadOnly = true
 	case scratch:
-		q.Set("_journal_mode", "OFF")
-		q.Set("_synchronous", "OFF")
-		q.Set("_cache_size", "-65536") // KiB: 64 MiB
+		s.JournalMode, s.Synchronous, s.CacheKiB = "OFF", "OFF", 64<<10
 	default:
-		q.Set("_journal_mode", "WAL")
-		q.Set("_synchronous", "NORMAL")
+		s.JournalMode, s.Synchronous = "WAL", "NORMAL"
 	}
 	if !readOnly {
 		// Erasure overwrites texts in place; secure_delete makes SQLite
 		// zero what it frees instead of leaving the old bytes in free
 		// pages and cells (see wipeWAL for the write-ahead log).
-		q.Set("_secure_delete", "on")
-		// BEGIN IMMEDIATE: a projector's transaction takes the write lock up
-		// front instead of failing to upgrade a read lock half-way.
-		q.Set("_txlock", "immediate")
+		// BEGIN IMMEDIATE: a projector's transaction takes the write lock
+		// up front instead of failing to upgrade a read lock half-way.
+		s.SecureDelete, s.ImmediateTx = true, true
 	}
-	return "file:" + (&url.URL{Path: p}).EscapedPath() + "?" + q.Encode()
+	return sqlitefile.DSN(p, s)
 }
 
 // readMmapSize is how much of the file a read connection maps into memory
@@ -202,12 +197,11 @@ func (db *DB) migrate(ctx context.Context) error {
 // them to an empty in-memory database, so that the list cannot drift from
 // the migrations.
 func migratedTables(ctx context.Context) ([]string, error) {
-	mem, err := sql.Open("sqlite3", ":memory:")
+	mem, err := sqlitefile.Open(sqlitefile.Memory, sqlitefile.Settings{MaxOpenConns: 1})
 	if err != nil {
 		return nil, fmt.Errorf("list read-model tables: %w", err)
 	}
 	defer mem.Close()
-	mem.SetMaxOpenConns(1) // every connection to :memory: is a database of its own
 	scratch := &DB{write: mem}
 	if err := scratch.migrate(ctx); err != nil {
 		return nil, fmt.Errorf("list read-model tables: %w", err)

@@ -2,12 +2,12 @@ package main
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"path/filepath"
 	"time"
 
 	"github.com/offerflow/offerflow/eventstore/sqlite"
+	"github.com/offerflow/offerflow/sqlitefile"
 )
 
 // diskRate measures the disk's own rate of durable one-row SQLite
@@ -17,12 +17,11 @@ import (
 // reach at most this rate.
 func diskRate(ctx context.Context, dir string, d time.Duration) (float64, error) {
 	path := filepath.Join(dir, "disk.db")
-	db, err := sql.Open("sqlite3", "file:"+path+"?_journal_mode=WAL&_synchronous=FULL&_busy_timeout=5000")
+	db, err := sqlitefile.Open(path, sqlitefile.Settings{JournalMode: "WAL", Synchronous: "FULL", MaxOpenConns: 1})
 	if err != nil {
 		return 0, fmt.Errorf("disk rate: %w", err)
 	}
 	defer db.Close()
-	db.SetMaxOpenConns(1)
 	if _, err := db.ExecContext(ctx, "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT NOT NULL)"); err != nil {
 		return 0, fmt.Errorf("disk rate: %w", err)
 	}

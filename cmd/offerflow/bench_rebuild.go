@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -14,38 +13,6 @@ import (
 	"github.com/offerflow/offerflow/eventstore/sqlite"
 	"github.com/offerflow/offerflow/projections"
 )
-
-// rawScan reads every row of the log file at path with one SELECT, in log
-// order, without decoding anything: the pace at which this machine's SQLite
-// can hand out the log, the ceiling of any rebuild.
-func rawScan(ctx context.Context, path string) (rows int, took time.Duration, err error) {
-	db, err := sql.Open("sqlite3", "file:"+path+"?mode=ro&_query_only=1")
-	if err != nil {
-		return 0, 0, err
-	}
-	defer db.Close()
-	start := time.Now()
-	rs, err := db.QueryContext(ctx, `SELECT position, id, stream, version, type, schema_version, data, metadata, prev_hash, hash
-		FROM events ORDER BY position`)
-	if err != nil {
-		return 0, 0, fmt.Errorf("scan: %w", err)
-	}
-	defer rs.Close()
-	var (
-		pos, version, schema                        int64
-		id, stream, typ, data, meta, prevHash, hash sql.RawBytes
-	)
-	for rs.Next() {
-		if err := rs.Scan(&pos, &id, &stream, &version, &typ, &schema, &data, &meta, &prevHash, &hash); err != nil {
-			return rows, 0, fmt.Errorf("scan: %w", err)
-		}
-		rows++
-	}
-	if err := rs.Err(); err != nil {
-		return rows, 0, fmt.Errorf("scan: %w", err)
-	}
-	return rows, time.Since(start), nil
-}
 
 // runLogBench fills parts 3 and 4: it builds a log of c.events events,
 // rebuilds the read models from it and scans it raw, then queries inboxes
@@ -60,7 +27,7 @@ func runLogBench(ctx context.Context, c *benchConfig, r *benchReport, e env) err
 		lg.events, lg.offers, len(lg.customers), lg.took.Round(time.Millisecond))
 	size := fmt.Sprintf("%s events", fmtRate(float64(lg.events)))
 
-	rows, took, err := rawScan(ctx, path)
+	rows, took, err := sqlite.RawScan(ctx, path)
 	if err != nil {
 		return err
 	}

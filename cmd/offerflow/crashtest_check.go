@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"fmt"
 	"path/filepath"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/offerflow/offerflow/domain"
 	"github.com/offerflow/offerflow/eventstore"
+	"github.com/offerflow/offerflow/sqlitefile"
 )
 
 // logCheck is what checkLog found in the log.
@@ -105,7 +105,7 @@ func integrityCheck(ctx context.Context, dir string) ([]string, error) {
 }
 
 func integrityOf(ctx context.Context, path string) error {
-	db, err := sql.Open("sqlite3", "file:"+path+"?_busy_timeout=5000")
+	db, err := sqlitefile.Open(path, sqlitefile.Settings{ReadOnly: true})
 	if err != nil {
 		return err
 	}

@@ -6,12 +6,11 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"net/url"
 	"os"
 	"sync"
 	"time"
 
-	_ "github.com/mattn/go-sqlite3" // the SQLite driver, registered as "sqlite3"
+	"github.com/offerflow/offerflow/sqlitefile"
 )
 
 // ErrErased is returned for the key of a customer whose key was destroyed.
@@ -67,19 +66,13 @@ func OpenKeys(ctx context.Context, path string) (*Keys, error) {
 	if err := f.Close(); err != nil {
 		return nil, fmt.Errorf("open key store %s: %w", path, err)
 	}
-	q := url.Values{}
-	q.Set("_busy_timeout", "10000")
-	q.Set("_journal_mode", "WAL")
-	q.Set("_synchronous", "FULL")
-	q.Set("_secure_delete", "on")
-	q.Set("_txlock", "immediate")
-	db, err := sql.Open("sqlite3", "file:"+(&url.URL{Path: path}).EscapedPath()+"?"+q.Encode())
-	if err != nil {
-		return nil, fmt.Errorf("open key store %s: %w", path, err)
-	}
 	// One connection: the checkpoint after a destruction must not wait for
 	// a reader of our own, and key look-ups are served from the cache.
-	db.SetMaxOpenConns(1)
+	db, err := sqlitefile.Open(path, sqlitefile.Settings{BusyTimeout: 10 * time.Second, JournalMode: "WAL",
+		Synchronous: "FULL", SecureDelete: true, ImmediateTx: true, MaxOpenConns: 1})
+	if err != nil {
+		return nil, fmt.Errorf("open key store: %w", err)
+	}
 	if _, err := db.ExecContext(ctx, keysSchema); err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("open key store %s: %w", path, err)

@@ -10,14 +10,13 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"net/url"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/offerflow/offerflow/eventstore"
+	"github.com/offerflow/offerflow/sqlitefile"
 )
 
 // ErrClosed is returned by every method of a Store after Close.
@@ -151,7 +150,7 @@ func Open(ctx context.Context, path string, cfg Config) (*Store, error) {
 	s := &Store{cfg: cfg, wake: make(chan struct{}), closed: make(chan struct{})}
 	s.qcond = sync.NewCond(&s.qmu)
 	var err error
-	s.writer, err = sql.Open("sqlite3", dsn(path, cfg, true))
+	s.writer, err = sql.Open(sqlitefile.Driver, dsn(path, cfg, true))
 	if err != nil {
 		return nil, fmt.Errorf("open event store %s: %w", path, err)
 	}
@@ -165,7 +164,7 @@ func Open(ctx context.Context, path string, cfg Config) (*Store, error) {
 	}
 	s.writerDone = make(chan struct{})
 	go s.run()
-	s.reader, err = sql.Open("sqlite3", dsn(path, cfg, false))
+	s.reader, err = sql.Open(sqlitefile.Driver, dsn(path, cfg, false))
 	if err != nil {
 		_ = s.writer.Close()
 		return nil, fmt.Errorf("open event store %s: %w", path, err)
@@ -185,23 +184,18 @@ func Open(ctx context.Context, path string, cfg Config) (*Store, error) {
 // every new connection, which matters for synchronous and busy_timeout: they
 // are per connection, not stored in the file.
 func dsn(path string, cfg Config, writer bool) string {
-	q := url.Values{}
-	q.Set("_synchronous", cfg.Synchronous)
-	q.Set("_busy_timeout", strconv.FormatInt(cfg.BusyTimeout.Milliseconds(), 10))
-	q.Set("_foreign_keys", "1")
 	// Each connection keeps its prepared statements: the reads the command
 	// side makes for every command (a stream, the head) are the same few
 	// statements, and preparing one costs about as much as running it.
-	q.Set("_stmt_cache_size", "16")
+	s := sqlitefile.Settings{Synchronous: cfg.Synchronous, BusyTimeout: cfg.BusyTimeout, ForeignKeys: true, StmtCache: 16}
 	if writer {
 		// WAL is recorded in the file, so setting it on the writer is
 		// enough; readers must not try to change the journal mode.
-		q.Set("_journal_mode", "WAL")
-		q.Set("_txlock", "immediate")
+		s.JournalMode, s.ImmediateTx = "WAL", true
 	} else {
-		q.Set("_query_only", "1")
+		s.ReadOnly = true
 	}
-	return path + "?" + q.Encode()
+	return sqlitefile.DSN(path, s)
 }
 
 // init checks the writer connection and migrates the schema.

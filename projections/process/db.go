@@ -2,11 +2,9 @@ package process
 
 import (
 	"database/sql"
-	"errors"
 	"fmt"
-	"net/url"
 
-	_ "github.com/mattn/go-sqlite3" // the driver OpenDB names
+	"github.com/offerflow/offerflow/sqlitefile"
 )
 
 // OpenDB opens (creating if missing) the SQLite database at path for the
@@ -23,22 +21,13 @@ import (
 // receiver sees the same webhook-id again. FULL cost one fsync per delivery
 // job, the largest share of the fsyncs per offer (docs/architecture.md).
 func OpenDB(path string) (*sql.DB, error) {
-	if path == "" {
-		return nil, errors.New("open process database: empty path")
-	}
-	q := url.Values{}
-	q.Set("_busy_timeout", "5000")
-	q.Set("_journal_mode", "WAL")
-	q.Set("_synchronous", "NORMAL")
-	q.Set("_foreign_keys", "on")
-	q.Set("_txlock", "immediate")
-	db, err := sql.Open("sqlite3", "file:"+(&url.URL{Path: path}).EscapedPath()+"?"+q.Encode())
-	if err != nil {
-		return nil, fmt.Errorf("open process database %s: %w", path, err)
-	}
 	// One connection, as the process managers' tests run them: SQLite has
 	// one writer anyway, and a pool of deferred transactions upgrading to
 	// write locks can fail with SQLITE_BUSY despite the busy timeout.
-	db.SetMaxOpenConns(1)
+	db, err := sqlitefile.Open(path, sqlitefile.Settings{JournalMode: "WAL", Synchronous: "NORMAL",
+		ForeignKeys: true, ImmediateTx: true, MaxOpenConns: 1})
+	if err != nil {
+		return nil, fmt.Errorf("open process database: %w", err)
+	}
 	return db, nil
 }
