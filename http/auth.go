@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/base64"
 	"encoding/hex"
 	"net/http"
@@ -93,7 +92,7 @@ func bearerToken(r *http.Request) (token string, fromCookie bool) {
 func (s *Server) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		token, fromCookie := bearerToken(r)
-		id, err := s.identify(r.Context(), token)
+		id, err := s.cfg.Sessions.identify(r.Context(), token)
 		if err != nil {
 			s.Error(w, r, err)
 			return
@@ -112,21 +111,6 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 	})
 }
 
-// Identify returns who holds token, as the API would authenticate it: the
-// operator token, or an issued token. ok is false for any other token; err
-// is reserved for failures of the look-up itself. The web UI's sign-in
-// uses it.
-func (s *Server) Identify(ctx context.Context, token string) (id Identity, ok bool, err error) {
-	id, err = s.identify(ctx, token)
-	switch {
-	case err == nil:
-		return id, true, nil
-	case isCode(err, domain.EUNAUTHENTICATED):
-		return Identity{}, false, nil
-	}
-	return Identity{}, false, err
-}
-
 // StillAuthenticated reports whether the credential that authenticated r
 // (its bearer token or session cookie) still authenticates: not revoked, neither it nor a token it derives from, and not expired.
 // Long-lived responses (the event stream) call it now and then, since a
@@ -134,34 +118,8 @@ func (s *Server) Identify(ctx context.Context, token string) (id Identity, ok bo
 // failures of the look-up itself.
 func (s *Server) StillAuthenticated(ctx context.Context, r *http.Request) (bool, error) {
 	token, _ := bearerToken(r)
-	_, ok, err := s.Identify(ctx, token)
+	_, ok, err := s.cfg.Sessions.Identify(ctx, token)
 	return ok, err
-}
-
-var errUnauthenticated = domain.Errorf(domain.EUNAUTHENTICATED, "a valid bearer token is required")
-
-// identify finds who holds token. The operator token is compared in
-// constant time over hashes of equal length, so neither its content nor its
-// length leaks through timing.
-func (s *Server) identify(ctx context.Context, token string) (Identity, error) {
-	if token == "" || len(token) > maxTokenLen {
-		return Identity{}, errUnauthenticated
-	}
-	hash := sha256.Sum256([]byte(token))
-	if s.operatorHash != nil && subtle.ConstantTimeCompare(hash[:], s.operatorHash) == 1 {
-		return Identity{Role: domain.RoleOperator, Subject: "operator"}, nil
-	}
-	if !strings.HasPrefix(token, TokenPrefix) || s.cfg.Tokens == nil {
-		return Identity{}, errUnauthenticated
-	}
-	actor, ok, err := s.cfg.Tokens.LookupToken(ctx, hex.EncodeToString(hash[:]))
-	if err != nil {
-		return Identity{}, err
-	}
-	if !ok {
-		return Identity{}, errUnauthenticated
-	}
-	return actor, nil
 }
 
 // allow answers 403 unless the caller has one of roles. It runs before the

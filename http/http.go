@@ -11,7 +11,6 @@ package http
 import (
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -24,17 +23,19 @@ import (
 )
 
 // Config holds the server's dependencies and settings. Commands, Queries,
-// History, Log, Tokens and Idempotency are required.
+// History, Log, Sessions and Idempotency are required.
 type Config struct {
 	// Addr is where Open listens, "127.0.0.1:8080" by default; ":0" picks a
 	// free port (see Server.Addr).
 	Addr string
 
-	Commands    Commands
-	Queries     Queries
-	History     History
-	Log         Log
-	Tokens      TokenLookup
+	Commands Commands
+	Queries  Queries
+	History  History
+	Log      Log
+	// Sessions tells who holds a token (bearer, session cookie, operator);
+	// the web UI signs in through the same one (ui.Config.Sessions).
+	Sessions    *Sessions
 	Idempotency IdempotencyStore
 	// IdempotencySecret keys the responses kept for Idempotency-Key (at
 	// least 32 bytes; cmd keeps it in the data directory): without it the
@@ -51,10 +52,6 @@ type Config struct {
 	// (/v1/audit/head, /v1/audit/key, /v1/audit/consistency,
 	// /v1/offers/{id}/proof); nil answers those 404.
 	TreeHeads TreeHeads
-
-	// OperatorToken is the token of the operator role, given at start-up.
-	// Empty means no operator can call the API.
-	OperatorToken string
 
 	// AllowInsecureWebhooks lets customers set http and private-address
 	// webhooks (tests and development only).
@@ -110,9 +107,6 @@ type Config struct {
 	// its next request (2 min).
 	ReadHeaderTimeout time.Duration
 	IdleTimeout       time.Duration
-	// SessionIdle is how long a web UI session lasts unused (12 h): each
-	// use slides its expiry, and it never outlives the token it began with.
-	SessionIdle time.Duration
 	// NewID returns new unique ids (token ids, request ids); UUIDv7 by default.
 	NewID func() string
 }
@@ -142,9 +136,6 @@ func (c *Config) setDefaults() {
 	if c.IdleTimeout <= 0 {
 		c.IdleTimeout = 2 * time.Minute
 	}
-	if c.SessionIdle <= 0 {
-		c.SessionIdle = DefaultSessionIdle
-	}
 	if len(c.IdempotencySecret) == 0 {
 		c.IdempotencySecret = make([]byte, 32)
 		_, _ = rand.Read(c.IdempotencySecret) // crypto/rand.Read never fails (Go 1.24+)
@@ -168,8 +159,8 @@ func (c *Config) Validate() error {
 		return errors.New("http config: History is required")
 	case c.Log == nil:
 		return errors.New("http config: Log is required")
-	case c.Tokens == nil:
-		return errors.New("http config: Tokens is required")
+	case c.Sessions == nil:
+		return errors.New("http config: Sessions is required")
 	case c.Idempotency == nil:
 		return errors.New("http config: Idempotency is required")
 	case len(c.IdempotencySecret) < 32:
@@ -187,14 +178,13 @@ const DefaultSessionIdle = 12 * time.Hour
 
 // Server is the HTTP API.
 type Server struct {
-	cfg          Config
-	logger       *slog.Logger
-	metrics      *Metrics
-	operatorHash []byte
-	handler      http.Handler
-	hub          *hub
-	limiter      *limiter
-	crossOrigin  *http.CrossOriginProtection
+	cfg         Config
+	logger      *slog.Logger
+	metrics     *Metrics
+	handler     http.Handler
+	hub         *hub
+	limiter     *limiter
+	crossOrigin *http.CrossOriginProtection
 
 	// ctx ends when the server shuts down; long-lived responses (the event
 	// stream) end with it so that shutdown does not wait for them.
@@ -216,10 +206,6 @@ func NewServer(cfg Config) (*Server, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Server{cfg: cfg, logger: cfg.Logger, metrics: cfg.Metrics, ctx: ctx, cancel: cancel,
 		crossOrigin: http.NewCrossOriginProtection()}
-	if cfg.OperatorToken != "" {
-		h := sha256.Sum256([]byte(cfg.OperatorToken))
-		s.operatorHash = h[:]
-	}
 	s.metrics.SetLogSources(cfg.Log.Head, cfg.Projectors)
 	if cfg.ParkedEvents != nil {
 		s.metrics.SetParkedSource(cfg.ParkedEvents)

@@ -40,7 +40,7 @@ func TestReadyz_NotReady(t *testing.T) {
 	// A second server over the same dependencies whose readiness fails.
 	notReady, err := ofhttp.NewServer(ofhttp.Config{
 		Addr: "127.0.0.1:0", Commands: ts.Service, Queries: ts.Reads, History: ts.Reads,
-		Log: ts.Log, Tokens: ts.Service, Idempotency: ts.Idem,
+		Log: ts.Log, Sessions: ts.Sessions, Idempotency: ts.Idem,
 		Ready: func(context.Context) error { return errors.New("projections behind") },
 	})
 	if err != nil {

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -19,7 +18,6 @@ import (
 	_ "github.com/mattn/go-sqlite3"
 
 	"github.com/offerflow/offerflow/command"
-	"github.com/offerflow/offerflow/domain"
 	"github.com/offerflow/offerflow/eventstore/eventlog"
 	"github.com/offerflow/offerflow/eventstore/seal"
 	"github.com/offerflow/offerflow/eventstore/sqlite"
@@ -59,7 +57,10 @@ type TestServer struct {
 	Metrics *ofhttp.Metrics
 	Log     *eventlog.Log
 	Idem    *idempotency.Store
-	spec    *spec
+	// Sessions identifies tokens and starts and ends UI sessions, for the
+	// API and the UI alike.
+	Sessions *ofhttp.Sessions
+	spec     *spec
 }
 
 // Options tune MustOpenServer.
@@ -177,23 +178,11 @@ func MustOpenServer(tb testing.TB, opts ...func(*Options)) *TestServer {
 
 	go func() { _ = svc.FollowTokens(ctx, 50*time.Millisecond) }()
 	log := eventlog.New(store)
-	// The UI signs in through the server's own identification, which
-	// exists only once the server does: the closure reads srv later.
-	var srv *ofhttp.Server
-	webUI, err := ui.New(ui.Config{Logger: logger,
-		Lookup: func(ctx context.Context, token string) (domain.Actor, bool, error) {
-			id, ok, err := srv.Identify(ctx, token)
-			return id, ok, err
-		},
-		StartSession: func(ctx context.Context, token string) (string, domain.Actor, error) {
-			session, holder, ok, err := srv.StartSession(ctx, token)
-			if err == nil && !ok {
-				err = errors.New("start session: the token is not valid")
-			}
-			return session, holder, err
-		},
-		EndSession: func(ctx context.Context, session string) error { return srv.EndSession(ctx, session) },
-	})
+	// The API and the UI identify tokens and start sessions through one
+	// Sessions, made before both.
+	sessions, err := ofhttp.NewSessions(ofhttp.SessionsConfig{Tokens: svc, Commands: svc, OperatorToken: operatorToken})
+	must(err)
+	webUI, err := ui.New(ui.Config{Logger: logger, Sessions: sessions})
 	must(err)
 	treeKey, err := treehead.LoadOrCreateKey(filepath.Join(dir, "treehead.key"))
 	must(err)
@@ -211,10 +200,9 @@ func MustOpenServer(tb testing.TB, opts ...func(*Options)) *TestServer {
 		History:               log,
 		Log:                   log,
 		TreeHeads:             trees,
-		Tokens:                svc,
+		Sessions:              sessions,
 		Idempotency:           idem,
 		IdempotencySecret:     o.IdempotencySecret,
-		OperatorToken:         operatorToken,
 		AllowInsecureWebhooks: true,
 		Projectors:            reads.Positions,
 		Metrics:               metrics,
@@ -227,7 +215,7 @@ func MustOpenServer(tb testing.TB, opts ...func(*Options)) *TestServer {
 	if o.Configure != nil {
 		o.Configure(&cfg)
 	}
-	srv, err = ofhttp.NewServer(cfg)
+	srv, err := ofhttp.NewServer(cfg)
 	must(err)
 	must(srv.Open())
 	closers = append(closers, func() error {
@@ -235,7 +223,7 @@ func MustOpenServer(tb testing.TB, opts ...func(*Options)) *TestServer {
 		defer scancel()
 		return srv.Shutdown(sctx)
 	})
-	return &TestServer{Server: srv, Store: raw, Sealed: store, Service: svc, Reads: reads, Metrics: metrics, Log: log, Idem: idem, spec: mustSpec(tb)}
+	return &TestServer{Server: srv, Store: raw, Sealed: store, Service: svc, Reads: reads, Metrics: metrics, Log: log, Idem: idem, Sessions: sessions, spec: mustSpec(tb)}
 }
 
 // testWriter sends log lines to the test log while the test runs.

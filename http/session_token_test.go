@@ -97,7 +97,7 @@ func TestSession_EndsWithItsToken(t *testing.T) {
 
 	start := func(token string) Client {
 		t.Helper()
-		s, _, ok, err := ts.StartSession(ctx, token)
+		s, _, ok, err := ts.Sessions.Start(ctx, token)
 		if !ok || err != nil {
 			t.Fatalf("start session: ok %v, err %v", ok, err)
 		}
@@ -123,14 +123,14 @@ func TestSession_EndsWithItsToken(t *testing.T) {
 				t.Fatalf("token %d by cookie after its root was revoked: %s, want 401", i, r)
 			}
 		}
-		if _, _, ok, err := ts.StartSession(ctx, s1.Token); ok || err != nil {
+		if _, _, ok, err := ts.Sessions.Start(ctx, s1.Token); ok || err != nil {
 			t.Fatalf("a revoked session starts another: ok %v, err %v", ok, err)
 		}
 	})
 	t.Run("SigningOutEndsTheSessionsBegunWithIt", func(t *testing.T) {
 		s1 := start(root.Token)
 		s2 := start(s1.Token)
-		if err := ts.EndSession(ctx, s1.Token); err != nil {
+		if err := ts.Sessions.End(ctx, s1.Token); err != nil {
 			t.Fatal(err)
 		}
 		s2.Must(t, 401, "GET", "/v1/products", nil)
@@ -240,7 +240,7 @@ func TestTokenCache_RevocationOnTheNextRequest(t *testing.T) {
 	ts := MustOpenServer(t, func(o *Options) { o.NoProcesses = true })
 	reseller, _ := ts.NewReseller(t, "R")
 	tok := ts.NewToken(t, "reseller", reseller)
-	session, _, ok, err := ts.StartSession(context.Background(), tok.Token)
+	session, _, ok, err := ts.Sessions.Start(context.Background(), tok.Token)
 	if !ok || err != nil {
 		t.Fatalf("start session: %v %v", ok, err)
 	}

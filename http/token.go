@@ -1,8 +1,6 @@
 package http
 
 import (
-	"crypto/subtle"
-	"encoding/hex"
 	"errors"
 	"net/http"
 
@@ -61,7 +59,7 @@ func (s *Server) handleTokenRevoke(w http.ResponseWriter, r *http.Request) {
 // when set, is the body field that named the token: a token that was never
 // issued is then a validation error on it.
 func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request, hash, field string) {
-	if s.isOperatorHash(hash) {
+	if s.cfg.Sessions.isOperatorHash(hash) {
 		s.Error(w, r, errOperatorTokenFixed)
 		return
 	}
@@ -79,13 +77,6 @@ func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request, hash, field
 	}
 	setCommandHeaders(w, res, false)
 	w.WriteHeader(http.StatusNoContent)
-}
-
-// isOperatorHash reports whether hash (hex) is that of the operator token
-// given at start-up.
-func (s *Server) isOperatorHash(hash string) bool {
-	b, err := hex.DecodeString(hash)
-	return err == nil && s.operatorHash != nil && subtle.ConstantTimeCompare(b, s.operatorHash) == 1
 }
 
 // isTokenHash reports whether s has the form of HashToken's result.

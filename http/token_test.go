@@ -48,7 +48,7 @@ func TestFlow_RevokeToken(t *testing.T) {
 	if got := ts.As("").Do(t, "GET", "/v1/inbox/badge", nil, "Cookie", ofhttp.SessionCookie+"="+tok.Token); got.Status != 401 {
 		t.Fatalf("a revoked token in the session cookie: %s, want 401", got)
 	}
-	if _, ok, err := ts.Identify(ctx, tok.Token); ok || err != nil {
+	if _, ok, err := ts.Sessions.Identify(ctx, tok.Token); ok || err != nil {
 		t.Fatalf("the UI's sign-in accepts a revoked token: ok %v, err %v", ok, err)
 	}
 	before = ts.Head(t)
@@ -109,7 +109,7 @@ func TestStillAuthenticated(t *testing.T) {
 // identityOf returns who c's token authenticates.
 func identityOf(tb testing.TB, c Client) ofhttp.Identity {
 	tb.Helper()
-	id, ok, err := c.ts.Identify(context.Background(), c.Token)
+	id, ok, err := c.ts.Sessions.Identify(context.Background(), c.Token)
 	if !ok || err != nil {
 		tb.Fatalf("token does not identify: ok %v, err %v", ok, err)
 	}

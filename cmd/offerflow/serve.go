@@ -299,15 +299,15 @@ func (m *Main) Run(ctx context.Context) error {
 		return nil
 	}
 
+	// The API and the web UI identify tokens and start and end sessions
+	// through one Sessions, made first and given to both.
+	sessions, err := ohttp.NewSessions(ohttp.SessionsConfig{Tokens: svc, Commands: svc,
+		OperatorToken: c.operatorToken, Idle: c.sessionIdle})
+	if err != nil {
+		return err
+	}
 	web, err := ui.New(ui.Config{
-		// m.srv is set just below, before any request can arrive.
-		Lookup: func(ctx context.Context, token string) (domain.Actor, bool, error) {
-			return m.srv.Identify(ctx, token)
-		},
-		StartSession: func(ctx context.Context, token string) (string, domain.Actor, error) {
-			return uiSession(m.srv.StartSession(ctx, token))
-		},
-		EndSession:   func(ctx context.Context, session string) error { return m.srv.EndSession(ctx, session) },
+		Sessions:     sessions,
 		Logger:       m.log.With("component", "ui"),
 		SecureCookie: c.secureCookie,
 	})
@@ -324,11 +324,9 @@ func (m *Main) Run(ctx context.Context) error {
 		History:               eventlog.New(m.sealed), // the truth, with its hash chain
 		TreeHeads:             m.trees,
 		Log:                   eventlog.New(m.sealed),
-		Tokens:                svc,
+		Sessions:              sessions,
 		Idempotency:           m.idem,
 		IdempotencySecret:     secret,
-		SessionIdle:           c.sessionIdle,
-		OperatorToken:         c.operatorToken,
 		AllowInsecureWebhooks: c.allowInsecure,
 		Ready:                 ready,
 		ParkedEvents:          m.rm.ParkedCount,
@@ -498,17 +496,6 @@ func storeName(f storeFlags) string {
 		return "esdb"
 	}
 	return "sqlite"
-}
-
-// uiSession adapts Server.StartSession to the web UI's shape.
-func uiSession(session string, holder domain.Actor, ok bool, err error) (string, domain.Actor, error) {
-	if err == nil && !ok {
-		err = errors.New("start session: the token is not valid")
-	}
-	if err != nil {
-		return "", domain.Actor{}, err
-	}
-	return session, holder, nil
 }
 
 // openTreeHeads loads (or on first start generates) the key that signs tree

@@ -62,11 +62,16 @@ func (h *Handler) handleSignIn(w http.ResponseWriter, r *http.Request) {
 		h.renderSignIn(w, r, http.StatusForbidden, "signin.error.role", "role", id.Role)
 		return
 	}
-	session, sid, err := h.cfg.StartSession(r.Context(), token)
-	if err == nil && (sid.Role != id.Role || sid.Tenant != id.Tenant) {
+	session, sid, ok, err := h.cfg.Sessions.Start(r.Context(), token)
+	switch {
+	case err != nil:
+	case !ok:
+		// Revoked or expired since the look-up.
+		err = errors.New("start session: the token is not valid")
+	case sid.Role != id.Role || sid.Tenant != id.Tenant:
 		// The token changed hands between the look-up and the issue (it
 		// was revoked and its hash can never be reissued, so this is a
-		// bug of StartSession): sign nobody in with a mismatched identity.
+		// bug of Start): sign nobody in with a mismatched identity.
 		err = errors.New("session identity differs from the token's")
 	}
 	if err != nil {
@@ -85,7 +90,7 @@ func (h *Handler) handleSignIn(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) handleSignOut(w http.ResponseWriter, r *http.Request) {
 	http.SetCookie(w, h.sessionCookie(r, "", -1))
 	if c, err := r.Cookie(CookieName); err == nil && c.Value != "" && len(c.Value) <= maxTokenLen {
-		if err := h.cfg.EndSession(r.Context(), c.Value); err != nil {
+		if err := h.cfg.Sessions.End(r.Context(), c.Value); err != nil {
 			h.cfg.Logger.ErrorContext(r.Context(), "ui: end session failed", "err", err)
 			h.renderSignIn(w, r, http.StatusServiceUnavailable, "signin.error.signout")
 			return
@@ -127,13 +132,13 @@ func (h *Handler) session(r *http.Request) (domain.Actor, bool) {
 	return id, true
 }
 
-// lookup checks token through the configured Lookup, refusing oversized
+// lookup checks token through Sessions, refusing oversized
 // tokens without a look-up and logging failures (never the token).
 func (h *Handler) lookup(r *http.Request, token string) (domain.Actor, bool, error) {
 	if len(token) > maxTokenLen {
 		return domain.Actor{}, false, nil
 	}
-	id, ok, err := h.cfg.Lookup(r.Context(), token)
+	id, ok, err := h.cfg.Sessions.Identify(r.Context(), token)
 	if err != nil {
 		h.cfg.Logger.ErrorContext(r.Context(), "ui: token lookup failed", "err", err)
 		return domain.Actor{}, false, err

@@ -24,8 +24,8 @@ import (
 
 // tokens is a token table for the handler tests: the pasted tokens below
 // and the session tokens it issues. "broken" makes the lookup itself fail;
-// signing in with "ofr_nosession" makes StartSession fail, and signing out
-// of "ofr_stuck" makes EndSession fail.
+// signing in with "ofr_nosession" makes Start fail, and signing out
+// of "ofr_stuck" makes End fail.
 type tokens struct {
 	mu      sync.Mutex
 	known   map[string]domain.Actor
@@ -44,7 +44,7 @@ func newTokens() *tokens {
 	}}
 }
 
-func (ts *tokens) lookup(_ context.Context, token string) (domain.Actor, bool, error) {
+func (ts *tokens) Identify(_ context.Context, token string) (domain.Actor, bool, error) {
 	if token == "broken" {
 		return domain.Actor{}, false, errors.New("store unavailable")
 	}
@@ -54,23 +54,26 @@ func (ts *tokens) lookup(_ context.Context, token string) (domain.Actor, bool, e
 	return id, ok, nil
 }
 
-func (ts *tokens) start(_ context.Context, token string) (string, domain.Actor, error) {
+func (ts *tokens) Start(_ context.Context, token string) (string, domain.Actor, bool, error) {
 	ts.mu.Lock()
 	defer ts.mu.Unlock()
 	id, ok := ts.known[token]
-	if !ok || token == "ofr_nosession" {
-		return "", domain.Actor{}, errors.New("cannot issue")
+	switch {
+	case !ok:
+		return "", domain.Actor{}, false, nil
+	case token == "ofr_nosession":
+		return "", domain.Actor{}, false, errors.New("cannot issue")
 	}
 	ts.issued++
 	session := fmt.Sprintf("ofr_session%d", ts.issued)
 	// A session token is a token of its own: same role and tenant, another
-	// subject, as the API's StartSession issues it.
+	// subject, as the API's Sessions.Start issues it.
 	id.Subject = session
 	ts.known[session] = id
-	return session, id, nil
+	return session, id, true, nil
 }
 
-func (ts *tokens) end(_ context.Context, session string) error {
+func (ts *tokens) End(_ context.Context, session string) error {
 	if session == "ofr_stuck" {
 		return errors.New("store unavailable")
 	}
@@ -82,7 +85,7 @@ func (ts *tokens) end(_ context.Context, session string) error {
 }
 
 func (ts *tokens) config() ui.Config {
-	return ui.Config{Lookup: ts.lookup, StartSession: ts.start, EndSession: ts.end}
+	return ui.Config{Sessions: ts}
 }
 
 func MustNew(tb testing.TB) *ui.Handler {
@@ -127,9 +130,7 @@ func sessionCookie(res *http.Response) *http.Cookie {
 
 func TestNew_RequiresDependencies(t *testing.T) {
 	for name, drop := range map[string]func(*ui.Config){
-		"Lookup":       func(c *ui.Config) { c.Lookup = nil },
-		"StartSession": func(c *ui.Config) { c.StartSession = nil },
-		"EndSession":   func(c *ui.Config) { c.EndSession = nil },
+		"Sessions": func(c *ui.Config) { c.Sessions = nil },
 	} {
 		cfg := newTokens().config()
 		drop(&cfg)
@@ -320,7 +321,7 @@ func TestSignOut(t *testing.T) {
 		if len(ts.revoked) != 1 || ts.revoked[0] != session {
 			t.Errorf("revoked %q; want just the session %q", ts.revoked, session)
 		}
-		if _, ok, _ := ts.lookup(context.Background(), "ofr_customer"); !ok {
+		if _, ok, _ := ts.Identify(context.Background(), "ofr_customer"); !ok {
 			t.Error("the pasted token was revoked with the session")
 		}
 	})

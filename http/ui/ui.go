@@ -33,35 +33,34 @@ import (
 // as `Authorization: Bearer` (package http's SessionCookie has this value).
 const CookieName = "offerflow_session"
 
-// Lookup resolves an API token to the actor it carries. ok is false for
-// a token that was never issued; err is reserved for failures of the lookup
-// itself (the store could not be read), so that the sign-in page does not
-// call a good token bad while the database is unwell.
-type Lookup func(ctx context.Context, token string) (id domain.Actor, ok bool, err error)
+// Sessions is the API's token look-up and session issuer, which the UI
+// signs in through (package http's Sessions satisfies it). The UI receives
+// it built, as the API does, so neither needs the other to exist first.
+type Sessions interface {
+	// Identify resolves an API token to the actor it carries. ok is false
+	// for a token that was never issued; err is reserved for failures of
+	// the lookup itself (the store could not be read), so that the sign-in
+	// page does not call a good token bad while the database is unwell.
+	Identify(ctx context.Context, token string) (id domain.Actor, ok bool, err error)
+	// Start begins a sign-in with token: it issues a new token of the same
+	// role and tenant, recorded in the name of token's holder, and returns
+	// it with the actor it carries (ok false: token does not authenticate
+	// any more). The session cookie holds that session token, never the
+	// pasted one, so that signing out can revoke it without touching the
+	// token the user pasted.
+	Start(ctx context.Context, token string) (session string, id domain.Actor, ok bool, err error)
+	// End ends a sign-in by revoking its session token. A session that
+	// already ended (its token revoked, or never issued) is no error; err
+	// reports that a token which still authenticates could not be revoked.
+	End(ctx context.Context, session string) error
+}
 
-// StartSession begins a sign-in with token, which Lookup has accepted: it
-// issues a new token of the same role and tenant, recorded in the name of
-// token's holder, and returns it with the actor it carries. The session
-// cookie holds that session token, never the pasted one, so that signing
-// out can revoke it without touching the token the user pasted.
-type StartSession func(ctx context.Context, token string) (session string, id domain.Actor, err error)
-
-// EndSession ends a sign-in by revoking its session token. A session that
-// already ended (its token revoked, or never issued) is no error; err
-// reports that a token which still authenticates could not be revoked.
-type EndSession func(ctx context.Context, session string) error
-
-// Config holds the UI's dependencies. Lookup, StartSession and EndSession
-// are required.
+// Config holds the UI's dependencies. Sessions is required.
 type Config struct {
-	// Lookup checks tokens at sign-in and on GET /session.
-	Lookup Lookup
-	// StartSession issues the session token of a sign-in.
-	StartSession StartSession
-	// EndSession revokes the session token at sign-out.
-	EndSession EndSession
-	// Logger receives failures of Lookup, StartSession and EndSession; nil
-	// discards them.
+	// Sessions checks tokens at sign-in and on GET /session, issues the
+	// session token of a sign-in and revokes it at sign-out.
+	Sessions Sessions
+	// Logger receives failures of Sessions' calls; nil discards them.
 	Logger *slog.Logger
 	// SecureCookie marks the session cookie Secure on every response, not
 	// only on requests that arrived over TLS: set it when a proxy in front
@@ -78,13 +77,8 @@ func (c *Config) setDefaults() {
 
 // Validate reports the first missing dependency.
 func (c *Config) Validate() error {
-	switch {
-	case c.Lookup == nil:
-		return errors.New("ui config: Lookup is required")
-	case c.StartSession == nil:
-		return errors.New("ui config: StartSession is required")
-	case c.EndSession == nil:
-		return errors.New("ui config: EndSession is required")
+	if c.Sessions == nil {
+		return errors.New("ui config: Sessions is required")
 	}
 	return nil
 }

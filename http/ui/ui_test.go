@@ -105,34 +105,23 @@ func startStack(t *testing.T) *stack {
 	}
 
 	// The UI looks tokens up as the API authenticates them, and issues and
-	// revokes session tokens as serve does; the server it asks is made
-	// right below, before any request can arrive.
-	var api *ohttp.Server
-	web, err := ui.New(ui.Config{
-		Lookup: func(ctx context.Context, token string) (domain.Actor, bool, error) {
-			id, ok, err := api.Identify(ctx, token)
-			return id, ok, err
-		},
-		StartSession: func(ctx context.Context, token string) (string, domain.Actor, error) {
-			session, holder, ok, err := api.StartSession(ctx, token)
-			if err == nil && !ok {
-				err = errors.New("start session: the token is not valid")
-			}
-			return session, holder, err
-		},
-		EndSession: func(ctx context.Context, session string) error { return api.EndSession(ctx, session) },
-		Logger:     log,
-	})
+	// revokes session tokens as serve does: through the one Sessions both
+	// receive.
+	sessions, err := ohttp.NewSessions(ohttp.SessionsConfig{Tokens: svc, Commands: svc})
+	if err != nil {
+		t.Fatalf("sessions: %v", err)
+	}
+	web, err := ui.New(ui.Config{Sessions: sessions, Logger: log})
 	if err != nil {
 		t.Fatalf("ui: %v", err)
 	}
-	api, err = ohttp.NewServer(ohttp.Config{
+	api, err := ohttp.NewServer(ohttp.Config{
 		Addr:        "127.0.0.1:0",
 		Commands:    svc,
 		Queries:     rm,
 		History:     eventlog.New(store), // the truth, with its hash chain
 		Log:         eventlog.New(store),
-		Tokens:      svc,
+		Sessions:    sessions,
 		TreeHeads:   trees,
 		Idempotency: idem,
 		UI:          web,
