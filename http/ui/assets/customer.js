@@ -106,6 +106,7 @@ function inboxView() {
     detail.hidden = false;
     detail.dataset.offerId = e.id;
     detail.dataset.status = e.status;
+    detail.dataset.version = e.version ?? '';
     const decision = h('div', {class: 'decision'});
     if (allows(e, 'accept') || allows(e, 'reject')) decision.append(decideForm(e));
     else decision.append(h('p', {id: 'offer-status', tabindex: -1}, t('status.prefix'), ' ', statusBadge(e.status),
@@ -170,8 +171,15 @@ function inboxView() {
     renderList();
     const e = state.open && state.entries.find((x) => x.id === state.open);
     // Redraw an open offer only when its status moved, so that a reason
-    // being typed is not lost to an unrelated update.
-    if (e && detail.dataset.status !== e.status) renderDetail(e);
+    // being typed is not lost to an unrelated update; and never with an
+    // older version than shown (a page asked for before this admin's own
+    // decision may arrive after it). Focus inside stays inside.
+    const shown = Number(detail.dataset.version);
+    if (e && detail.dataset.status !== e.status && !(shown > e.version)) {
+      const focused = detail.contains(document.activeElement);
+      renderDetail(e);
+      if (focused) (document.getElementById('offer-status') || detail).focus();
+    }
   };
   more.addEventListener('click', () => busy(more, async () => {
     const page = await api('GET', `/v1/inbox?limit=50&cursor=${encodeURIComponent(state.cursor)}`);
