@@ -66,14 +66,19 @@ func reportFilter(r *http.Request) (domain.ReportFilter, error) {
 	return f, nil
 }
 
+// reportRequest waits for the read models the request asks for and reads
+// its range: what the report and its charts both begin with.
+func (s *Server) reportRequest(r *http.Request) (domain.ReportFilter, error) {
+	if err := s.catchUp(r); err != nil {
+		return domain.ReportFilter{}, err
+	}
+	return reportFilter(r)
+}
+
 // handleOfferReport reports the reseller's offers created in a range,
 // grouped by template, customer or month, from the reports read model.
 func (s *Server) handleOfferReport(w http.ResponseWriter, r *http.Request) {
-	if err := s.catchUp(r); err != nil {
-		s.Error(w, r, err)
-		return
-	}
-	f, err := reportFilter(r)
+	f, err := s.reportRequest(r)
 	if err != nil {
 		s.Error(w, r, err)
 		return
@@ -124,11 +129,7 @@ func (s *Server) chartText(lang, key, n string) string {
 // ?from and ?to limit it as they limit the report; ?lang (en or de) is the
 // language of its texts.
 func (s *Server) handleOfferChart(w http.ResponseWriter, r *http.Request) {
-	if err := s.catchUp(r); err != nil {
-		s.Error(w, r, err)
-		return
-	}
-	f, err := reportFilter(r)
+	f, err := s.reportRequest(r)
 	if err != nil {
 		s.Error(w, r, err)
 		return
