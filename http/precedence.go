@@ -197,11 +197,7 @@ func (s *Server) serveRoute(rt route) http.Handler {
 		}
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var ps *pathState
-		if rt.path != nil {
-			ps = &pathState{spec: rt.path}
-			r = r.WithContext(context.WithValue(r.Context(), pathStateKey{}, ps))
-		}
+		ps := pathStateOf(r)
 		if bodyType != nil {
 			v := reflect.New(bodyType).Interface()
 			err := decode(w, r, v)
@@ -227,6 +223,22 @@ func (s *Server) serveRoute(rt route) http.Handler {
 		}
 		rt.handler(w, r)
 	})
+}
+
+// declarePath makes the resource rt's path names known to every failure
+// answered for the request, including those of middleware that runs before
+// serveRoute (a malformed or reused Idempotency-Key is a 422, and the
+// contract answers 404 first).
+func declarePath(rt route) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		if rt.path == nil {
+			return next
+		}
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			ps := &pathState{spec: rt.path}
+			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), pathStateKey{}, ps)))
+		})
+	}
 }
 
 // serveResource serves GET of the resource the route's path names, once the

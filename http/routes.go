@@ -155,6 +155,7 @@ func (s *Server) routes() http.Handler {
 					}
 					h = s.timeCommand(rt.command, s.idempotent(body)(h))
 				}
+				h = declarePath(rt)(h)
 				h = s.allow(rt.roles...)(h)
 				r.Method(rt.method, rt.pattern, h)
 			}
