@@ -128,8 +128,9 @@ func interruptErasure(t *testing.T, dir, customer string, fault faultstore.Fault
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(pending) != 1 || pending[0].Customer != customer {
+	at, ok := pending[customer]
+	if len(pending) != 1 || !ok {
 		t.Fatalf("unrecorded erasures %+v, want the customer's", pending)
 	}
-	return pending[0].At
+	return at
 }

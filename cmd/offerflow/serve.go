@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -247,8 +249,8 @@ func (m *Main) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	for _, p := range pending {
-		if err := svc.RecordErasure(ctx, domain.CustomerID(p.Customer)); err != nil {
+	for _, customer := range slices.Sorted(maps.Keys(pending)) {
+		if err := svc.RecordErasure(ctx, domain.CustomerID(customer)); err != nil {
 			return err
 		}
 	}

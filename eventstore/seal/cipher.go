@@ -6,7 +6,8 @@
 // Store wraps an eventstore.Store: Append seals those fields before they
 // reach the log, and every read opens them again, or shows them as null
 // when the customer's key was destroyed. The keys live outside the log, in
-// Keys (a SQLite file of their own). Everything that must see the log as
+// a KeyStore: Keys (a SQLite file of their own), or the cluster's own
+// streams on EventStoreDB (eventstore/esdb). Everything that must see the log as
 // stored (hash chains, the Merkle tree, import) reads the wrapped store;
 // everything that shows or folds events reads through Store.
 package seal

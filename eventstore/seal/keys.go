@@ -7,20 +7,13 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"sync"
 	"time"
 
 	"github.com/offerflow/offerflow/sqlitefile"
 )
 
-// ErrErased is returned for the key of a customer whose key was destroyed.
-var ErrErased = errors.New("the customer's key was destroyed (erased)")
-
-// errNoKey is returned for a customer that has no key and none is made.
-var errNoKey = errors.New("the customer has no key")
-
-// Keys is the key store: one random key per customer, in a SQLite file
-// outside the log. Destroying a key leaves a tombstone row (no key, the
+// Keys is the KeyStore in a SQLite file outside the log: one random key
+// per customer, for a log on one machine (or several nodes on one disk). Destroying a key leaves a tombstone row (no key, the
 // time of the erasure), so that no new key is ever made for an erased
 // customer and a repeated erasure reports the first one's time.
 //
@@ -31,13 +24,9 @@ var errNoKey = errors.New("the customer has no key")
 // must be durable before the first event sealed with it is appended.
 type Keys struct {
 	db *sql.DB
-
-	mu    sync.Mutex
-	cache map[string][]byte // customer -> key; nil: erased
-	// gen counts the keys forgotten: what was opened under an older
-	// generation may show a text that is erased now.
-	gen uint64
 }
+
+var _ KeyStore = (*Keys)(nil)
 
 const keysSchema = `
 CREATE TABLE IF NOT EXISTS customer_keys (
@@ -77,7 +66,7 @@ func OpenKeys(ctx context.Context, path string) (*Keys, error) {
 		_ = db.Close()
 		return nil, fmt.Errorf("open key store %s: %w", path, err)
 	}
-	return &Keys{db: db, cache: map[string][]byte{}}, nil
+	return &Keys{db: db}, nil
 }
 
 // Close checkpoints the write-ahead log into the file (truncating it) and
@@ -90,53 +79,39 @@ func (k *Keys) Close() error {
 	return cerr
 }
 
-// key returns customer's key. Without one, it makes one when create is
-// set, and fails with errNoKey otherwise; a destroyed key is ErrErased.
-func (k *Keys) key(ctx context.Context, customer string, create bool) ([]byte, error) {
-	k.mu.Lock()
-	key, ok := k.cache[customer]
-	k.mu.Unlock()
-	if ok {
-		if key == nil {
-			return nil, ErrErased
-		}
-		return key, nil
+// Key returns customer's key (see KeyStore).
+func (k *Keys) Key(ctx context.Context, customer string, create bool) ([]byte, bool, error) {
+	key, found, err := k.load(ctx, customer)
+	if err != nil || found || !create {
+		return key, found && key == nil, err
 	}
-	key, err := k.load(ctx, customer)
-	if errors.Is(err, errNoKey) && create {
-		fresh := make([]byte, KeySize)
-		_, _ = rand.Read(fresh) // crypto/rand.Read never fails (Go 1.24+)
-		// Two nodes may race to make the first key: the first insert wins
-		// and both use what the file holds.
-		if _, err := k.db.ExecContext(ctx, `INSERT OR IGNORE INTO customer_keys (customer_id, key, created_at)
-			VALUES (?, ?, ?)`, customer, fresh, time.Now().UnixNano()); err != nil {
-			return nil, fmt.Errorf("make key of customer %s: %w", customer, err)
-		}
-		key, err = k.load(ctx, customer)
+	fresh := make([]byte, KeySize)
+	_, _ = rand.Read(fresh) // crypto/rand.Read never fails (Go 1.24+)
+	// Two nodes may race to make the first key: the first insert wins and
+	// both use what the file holds.
+	if _, err := k.db.ExecContext(ctx, `INSERT OR IGNORE INTO customer_keys (customer_id, key, created_at)
+		VALUES (?, ?, ?)`, customer, fresh, time.Now().UnixNano()); err != nil {
+		return nil, false, fmt.Errorf("make key of customer %s: %w", customer, err)
 	}
-	if err != nil {
-		return nil, err
+	key, found, err = k.load(ctx, customer)
+	if err == nil && !found {
+		err = fmt.Errorf("make key of customer %s: the key inserted is not there", customer)
 	}
-	return key, nil
+	return key, found && key == nil, err
 }
 
-// load reads customer's key from the file into the cache.
-func (k *Keys) load(ctx context.Context, customer string) ([]byte, error) {
+// load reads customer's row: its key (nil once destroyed) and whether
+// there is one.
+func (k *Keys) load(ctx context.Context, customer string) ([]byte, bool, error) {
 	var key []byte
 	err := k.db.QueryRowContext(ctx, `SELECT key FROM customer_keys WHERE customer_id = ?`, customer).Scan(&key)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
-		return nil, errNoKey
+		return nil, false, nil
 	case err != nil:
-		return nil, fmt.Errorf("read key of customer %s: %w", customer, err)
+		return nil, false, fmt.Errorf("read key of customer %s: %w", customer, err)
 	}
-	k.mu.Lock()
-	k.cache[customer] = key
-	k.mu.Unlock()
-	if key == nil {
-		return nil, ErrErased
-	}
-	return key, nil
+	return key, true, nil
 }
 
 // Destroy destroys customer's key as of at, leaving a tombstone, and
@@ -166,7 +141,6 @@ func (k *Keys) Destroy(ctx context.Context, customer string, at time.Time) (time
 	if err := tx.Commit(); err != nil {
 		return time.Time{}, fmt.Errorf("destroy key of customer %s: %w", customer, err)
 	}
-	k.forget(customer)
 	// The commit went to the write-ahead log, which still holds the page
 	// as it was before (with the key) until a checkpoint copies the new
 	// one into the file and the log is truncated.
@@ -174,22 +148,6 @@ func (k *Keys) Destroy(ctx context.Context, customer string, at time.Time) (time
 		return time.Time{}, fmt.Errorf("destroy key of customer %s: %w", customer, err)
 	}
 	return at.UTC(), nil
-}
-
-// forget marks customer's key destroyed in the cache: after Destroy, and
-// when the log shows a customer.erased that another node wrote.
-func (k *Keys) forget(customer string) {
-	k.mu.Lock()
-	k.cache[customer] = nil
-	k.gen++
-	k.mu.Unlock()
-}
-
-// generation returns how many keys were forgotten so far.
-func (k *Keys) generation() uint64 {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	return k.gen
 }
 
 // checkpoint copies the write-ahead log into the file and truncates it. A
@@ -215,31 +173,25 @@ func (k *Keys) checkpoint(ctx context.Context) error {
 	}
 }
 
-// Erasure is a destroyed key whose customer.erased may not be in the log
-// yet.
-type Erasure struct {
-	Customer string
-	At       time.Time
-}
-
-// Unrecorded lists the destroyed keys not yet marked Recorded: erasures
-// whose event a crash may have kept from the log.
-func (k *Keys) Unrecorded(ctx context.Context) ([]Erasure, error) {
+// Unrecorded lists the destroyed keys not yet marked Recorded (see
+// KeyStore).
+func (k *Keys) Unrecorded(ctx context.Context) (map[string]time.Time, error) {
 	rows, err := k.db.QueryContext(ctx, `SELECT customer_id, erased_at FROM customer_keys
-		WHERE erased_at IS NOT NULL AND recorded = 0 ORDER BY customer_id`)
+		WHERE erased_at IS NOT NULL AND recorded = 0`)
 	if err != nil {
 		return nil, fmt.Errorf("list erasures: %w", err)
 	}
 	defer rows.Close()
-	var out []Erasure
+	out := map[string]time.Time{}
 	for rows.Next() {
-		var e Erasure
-		var at int64
-		if err := rows.Scan(&e.Customer, &at); err != nil {
+		var (
+			customer string
+			at       int64
+		)
+		if err := rows.Scan(&customer, &at); err != nil {
 			return nil, fmt.Errorf("list erasures: %w", err)
 		}
-		e.At = time.Unix(0, at).UTC()
-		out = append(out, e)
+		out[customer] = time.Unix(0, at).UTC()
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("list erasures: %w", err)

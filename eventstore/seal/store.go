@@ -30,7 +30,7 @@ type sealedValue struct {
 // override (Head, Wait) are the wrapped store's.
 type Store struct {
 	eventstore.Store
-	keys *Keys
+	keys *Keyring
 
 	mu     sync.Mutex
 	owners map[string]string // offer stream -> customer, for events without customer_id
@@ -39,10 +39,10 @@ type Store struct {
 	fill sync.Mutex // held by the one ReadAll reading past the tail's end
 }
 
-// New returns a Store over store with its keys in keys; its Close closes
-// both.
-func New(store eventstore.Store, keys *Keys) *Store {
-	return &Store{Store: store, keys: keys, owners: map[string]string{}}
+// New returns a Store over store with its keys in keys (cached by a
+// Keyring, or keys itself when it is one); its Close closes both.
+func New(store eventstore.Store, keys KeyStore) *Store {
+	return &Store{Store: store, keys: NewKeyring(keys), owners: map[string]string{}}
 }
 
 // Close closes the key store and the wrapped store: New hands both over.
@@ -53,8 +53,9 @@ func (s *Store) Close() error {
 // Raw returns the wrapped store: the log as stored, sealed texts and all.
 func (s *Store) Raw() eventstore.Store { return s.Store }
 
-// Keys returns the key store.
-func (s *Store) Keys() *Keys { return s.keys }
+// Keys returns the key store, with the cache this Store uses: destroy keys
+// through it, so that the cache forgets them at once.
+func (s *Store) Keys() *Keyring { return s.keys }
 
 // Append seals the personal texts of events under their customer's key
 // (made on first use) and appends them. Writing a text for a customer
@@ -123,6 +124,17 @@ func (s *Store) ReadAll(ctx context.Context, after uint64, limit int) ([]eventst
 	}
 	if evs, err = s.openAll(ctx, evs); err != nil {
 		return nil, err
+	}
+	if s.keys.generation() != gen {
+		// A key was forgotten while this page was opened: it holds the
+		// customer.erased of a key another node destroyed, and what was
+		// opened before that event, kept or just read, may show the
+		// erased texts. The page is read again under the keys as they are
+		// now (erasures are rare) and not kept.
+		if evs, err = s.Store.ReadAll(ctx, after, limit); err != nil {
+			return nil, err
+		}
+		return s.openAll(ctx, evs)
 	}
 	s.tail.put(from, evs, gen)
 	return append(kept, evs...), nil

@@ -369,3 +369,84 @@ func openedLog(t *testing.T, s *seal.Store) []eventstore.Event {
 	}
 	return raw
 }
+
+// TestStore_ErasureByAnotherNode: two nodes share the log and the key
+// store, each with its own cache. A key destroyed by one is forgotten by
+// the other as soon as it reads the customer.erased that follows: its
+// readers show the texts as erased, its writers refuse new ones, though
+// its cache held the key.
+func TestStore_ErasureByAnotherNode(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	raw, err := sqlite.Open(ctx, filepath.Join(dir, "events.db"), sqlite.Config{Synchronous: "NORMAL"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = raw.Close() })
+	node := func() *seal.Store {
+		keys, err := seal.OpenKeys(ctx, filepath.Join(dir, "keys.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = keys.Close() })
+		return seal.New(raw, keys) // never closed: raw is shared
+	}
+	a, b := node(), node()
+	if _, err := a.Append(ctx, "offer-o1", eventstore.NoStream, newEvent("e1", domain.TypeOfferCreated,
+		domain.OfferCreated{OfferID: "o1", ResellerID: "r1", CustomerID: "c1", TemplateID: "t1", Message: "Grüße"})); err != nil {
+		t.Fatal(err)
+	}
+	message := func(s *seal.Store) (string, bool) {
+		t.Helper()
+		evs, err := s.ReadStream(ctx, "offer-o1", 0, 1)
+		if err != nil || len(evs) != 1 {
+			t.Fatalf("read the offer: %v, %v", evs, err)
+		}
+		var d domain.OfferCreated
+		if err := json.Unmarshal(evs[0].Data, &d); err != nil {
+			t.Fatal(err)
+		}
+		return d.Message, evs[0].Erased
+	}
+	// Both nodes hold the key now, and a's tail holds the text opened.
+	for _, s := range []*seal.Store{a, b} {
+		if msg, erased := message(s); msg != "Grüße" || erased {
+			t.Fatalf("before the erasure: %q, erased %v", msg, erased)
+		}
+	}
+	if evs, err := a.ReadAll(ctx, 0, 10); err != nil || len(evs) != 1 {
+		t.Fatalf("a reads the log: %v, %v", evs, err)
+	}
+
+	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	if _, err := b.Keys().Destroy(ctx, "c1", at); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Append(ctx, "customer-c1", eventstore.NoStream, newEvent("e2", domain.TypeCustomerErased,
+		domain.CustomerErased{CustomerID: "c1", At: at})); err != nil {
+		t.Fatal(err)
+	}
+	// a has not read the log since: its cache still opens the text (the
+	// window docs/audit.md describes).
+	if msg, _ := message(a); msg != "Grüße" {
+		t.Fatalf("a before reading the erasure: %q", msg)
+	}
+	evs, err := a.ReadAll(ctx, 0, 10)
+	if err != nil || len(evs) != 2 {
+		t.Fatalf("a reads the log: %v, %v", evs, err)
+	}
+	if !evs[0].Erased {
+		t.Errorf("the offer read in the same page as the erasure: %s, want erased", evs[0].Data)
+	}
+	if msg, erased := message(a); msg != "" || !erased {
+		t.Fatalf("a after reading the erasure: %q, erased %v; want erased", msg, erased)
+	}
+	if evs, err := a.ReadAll(ctx, 0, 10); err != nil || len(evs) != 2 || !evs[0].Erased {
+		t.Fatalf("a reads the log again: %v, %v; want the offer erased", evs, err)
+	}
+	_, err = a.Append(ctx, "offer-o2", eventstore.NoStream, newEvent("e3", domain.TypeOfferCreated,
+		domain.OfferCreated{OfferID: "o2", ResellerID: "r1", CustomerID: "c1", TemplateID: "t1", Message: "neu"}))
+	if !errors.Is(err, domain.ErrCustomerErased) {
+		t.Fatalf("a appends a text of the erased customer: %v, want ErrCustomerErased", err)
+	}
+}
