@@ -26,7 +26,8 @@ func (db *DB) handleMessage(prs []*projector) message.NoPublishHandlerFunc {
 		if err != nil {
 			return err
 		}
-		return db.apply(msg.Context(), prs, events)
+		prep, _ := pubsub.Prepared(msg).(*prepared)
+		return db.applyPrepared(msg.Context(), prs, events, prep)
 	}
 }
 
@@ -44,7 +45,14 @@ func (db *DB) handleMessage(prs []*projector) message.NoPublishHandlerFunc {
 // culprit commit and the culprit alone is tried again and, failing still,
 // parked (see applySalvaging); the events after it are then applied.
 func (db *DB) apply(ctx context.Context, prs []*projector, events []eventstore.Event) error {
-	err := db.applyBatch(ctx, prs, events)
+	return db.applyPrepared(ctx, prs, events, nil)
+}
+
+// applyPrepared is apply with the batch's events already prepared for prs
+// (by the subscription, see preparer); nil, or another batch's, has them
+// prepared here.
+func (db *DB) applyPrepared(ctx context.Context, prs []*projector, events []eventstore.Event, prep *prepared) error {
+	err := db.applyWith(ctx, prs, events, applyOptions{prepared: prep})
 	if err == nil || len(events) == 0 || !parkable(err) || ctx.Err() != nil {
 		return err
 	}
@@ -66,6 +74,9 @@ type applyOptions struct {
 	// inTx, when set, runs last in the transaction, so that its writes
 	// commit with the events' or not at all.
 	inTx func(ctx context.Context, tx *sql.Tx) error
+	// prepared, when it was prepared from the events, spares preparing
+	// them again.
+	prepared *prepared
 }
 
 // applyWith is applyBatch as opts bend it.
@@ -73,8 +84,10 @@ func (db *DB) applyWith(ctx context.Context, prs []*projector, events []eventsto
 	if len(events) == 0 {
 		return nil
 	}
-	prep := prepare(prs, events)
-	defer prep.close()
+	prep := opts.prepared
+	if !prep.of(events) {
+		prep = prepare(prs, events)
+	}
 	envs := prep.envs
 	reached := make([]uint64, len(prs))
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
@@ -98,8 +111,6 @@ func (db *DB) applyWith(ctx context.Context, prs []*projector, events []eventsto
 			}
 			last := cp
 			for i := range envs {
-				// The first projector takes each event as soon as it is
-				// prepared (see prepare); the others find them all ready.
 				if err := prep.wait(i); err != nil {
 					return err
 				}
@@ -192,7 +203,8 @@ func (db *DB) drain(ctx context.Context, sub *pubsub.Subscriber, prs []*projecto
 	for msg := range msgs {
 		events, err := pubsub.Events(msg)
 		if err == nil {
-			err = db.apply(msg.Context(), prs, events)
+			prep, _ := pubsub.Prepared(msg).(*prepared)
+			err = db.applyPrepared(msg.Context(), prs, events, prep)
 		}
 		if err != nil {
 			msg.Nack()

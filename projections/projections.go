@@ -79,11 +79,13 @@ func (c Config) Validate() error {
 	return c.Subscriber.Validate()
 }
 
-// subscriberConfig is the subscription of the read models.
-func (c Config) subscriberConfig() pubsub.SubscriberConfig {
+// subscriberConfig is the subscription of the read models of prs, which
+// prepares each batch for them while the one before is applied.
+func (c Config) subscriberConfig(prs []*projector) pubsub.SubscriberConfig {
 	sc := c.Subscriber
 	sc.ConsumerGroup = ReadModelsConsumerGroup
 	sc.MaxBatch = max(c.BatchSize, 1)
+	sc.Prepare = preparer(prs)
 	return sc
 }
 
@@ -127,7 +129,7 @@ func New(db *DB, store eventstore.Store, cfg Config) (*Projections, error) {
 	// through the batch's transaction, which rolls it back; the Recoverer
 	// then turns it into a Nack, and the batch comes again.
 	if err := run.Follow(ReadModelsConsumerGroup, pubsub.TopicAll, store, checkpointStore{db: db},
-		cfg.subscriberConfig(), db.handleMessage(prs), middleware.Recoverer); err != nil {
+		cfg.subscriberConfig(prs), db.handleMessage(prs), middleware.Recoverer); err != nil {
 		return nil, fmt.Errorf("new projections: %w", err)
 	}
 	return &Projections{db: db, store: store, cfg: cfg, projectors: prs, run: run}, nil
@@ -141,7 +143,7 @@ func (p *Projections) CatchUp(ctx context.Context) (uint64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("catch up: %w", err)
 	}
-	sub, err := pubsub.NewSubscriber(p.store, checkpointStore{db: p.db}, p.cfg.subscriberConfig(),
+	sub, err := pubsub.NewSubscriber(p.store, checkpointStore{db: p.db}, p.cfg.subscriberConfig(p.projectors),
 		watermill.NewSlogLogger(p.cfg.Logger))
 	if err != nil {
 		return 0, fmt.Errorf("catch up: %w", err)

@@ -3,6 +3,7 @@ package projections_test
 import (
 	"context"
 	"path/filepath"
+	"reflect"
 	"sync"
 	"testing"
 	"time"
@@ -82,7 +83,7 @@ func rmOpenDB(tb testing.TB, path string) *projections.DB {
 // the test (or earlier, through the returned value's Close).
 func (e *rmEnv) run(tb testing.TB, db *projections.DB, cfg projections.Config) *projections.Projections {
 	tb.Helper()
-	if cfg.Subscriber == (pubsub.SubscriberConfig{}) {
+	if reflect.ValueOf(cfg.Subscriber).IsZero() {
 		cfg.Subscriber = pubsub.SubscriberConfig{PollInterval: 50 * time.Millisecond, NackResendDelay: 10 * time.Millisecond}
 	}
 	p, err := projections.New(db, e.store, cfg)

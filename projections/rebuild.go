@@ -89,7 +89,7 @@ func rebuildInto(ctx context.Context, store eventstore.Store, path string, head 
 		return 0, errors.Join(err, scratch.Close())
 	}
 	sub, err := pubsub.NewSubscriber(store, checkpointStore{db: scratch}, pubsub.SubscriberConfig{
-		ConsumerGroup: ReadModelsConsumerGroup, MaxBatch: batch, PageSize: batch,
+		ConsumerGroup: ReadModelsConsumerGroup, MaxBatch: batch, PageSize: batch, Prepare: preparer(prs),
 	}, nil)
 	if err != nil {
 		return 0, errors.Join(err, scratch.Close())

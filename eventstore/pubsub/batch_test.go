@@ -119,3 +119,60 @@ func TestEvents_OneEventMessage(t *testing.T) {
 		t.Errorf("(-stored +read back):\n%s", diff)
 	}
 }
+
+// TestSubscriber_Prepare hands each batch's events to Prepare before it is
+// delivered and what Prepare made of them to the handler with the batch
+// (Prepared), the same again after a Nack; a batch message that lost its context
+// (a copy) gives no events rather than wrong ones.
+func TestSubscriber_Prepare(t *testing.T) {
+	ctx := context.Background()
+	store := mustStore(t, sqlite.Config{})
+	for i := range 10 {
+		mustAppend(t, store, fmt.Sprintf("offer-%d", i), "offer.created")
+	}
+	type prep struct{ first, last uint64 }
+	prepares := 0
+	cfg := pubsub.SubscriberConfig{MaxBatch: 4, PageSize: 4, Prepare: func(evs []eventstore.Event) any {
+		prepares++ // the subscription's one preparing goroutine
+		return prep{evs[0].Position, evs[len(evs)-1].Position}
+	}}
+	sub := mustSubscriber(t, store, nil, cfg)
+	msgs, err := sub.Subscribe(ctx, pubsub.TopicAll)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []eventstore.Event
+	for i := 0; len(got) < 10; i++ {
+		msg := receive(t, msgs)
+		evs, err := pubsub.Events(msg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := prep{evs[0].Position, evs[len(evs)-1].Position}
+		if p := pubsub.Prepared(msg); p != want {
+			t.Fatalf("batch %d..%d prepared as %v", want.first, want.last, p)
+		}
+		if _, err := pubsub.Events(msg.Copy()); err == nil {
+			t.Fatal("a copy of a batch message gave events")
+		}
+		if i == 1 {
+			msg.Nack()
+			msg = receive(t, msgs)
+			if p := pubsub.Prepared(msg); p != want {
+				t.Fatalf("nacked batch %d..%d came again prepared as %v", want.first, want.last, p)
+			}
+		}
+		got = append(got, evs...)
+		msg.Ack()
+	}
+	if err := sub.Close(); err != nil {
+		t.Fatal(err)
+	}
+	mustClosed(t, msgs)
+	if prepares != 3 { // 3 batches, the nacked one with what it had
+		t.Errorf("Prepare called %d times, want 3", prepares)
+	}
+	if pubsub.Prepared(pubsub.ToMessage(got[0])) != nil {
+		t.Error("a one-event message has something prepared")
+	}
+}

@@ -18,10 +18,10 @@ import (
 // This file is the Watermill edge of the envelope: ToMessage puts a stored
 // event into a message and EventFrom takes it out again, whole, so that
 // handlers read the one envelope type (eventstore.Event) and never
-// metadata strings. Batches (batch.go) write their events with the same
-// codec, appendEnvelope and envelopeDecoder.
+// metadata strings. (Batches, batch.go, carry their events in process and
+// are not encoded.)
 
-// envelopeFormat is the first byte of an encoded envelope or batch; a new
+// envelopeFormat is the first byte of an encoded envelope; a new
 // layout gets a new value, so that an old reader fails instead of
 // misreading. Format 3 carries the actor's name.
 const envelopeFormat = 3
@@ -65,14 +65,6 @@ func EventFrom(msg *message.Message) (eventstore.Event, error) {
 	}
 	ev.Data = []byte(msg.Payload)
 	return ev, nil
-}
-
-// envelopeSize is about what appendEnvelope writes for e.
-func envelopeSize(e *eventstore.Event) int {
-	m := &e.Metadata
-	return 64 + len(e.ID) + len(e.Stream) + len(e.Type) + len(e.Data) + len(m.Actor.Role) + len(m.Actor.Tenant) +
-		len(m.Actor.Subject) + len(m.Actor.Name) + len(m.CorrelationID) + len(m.CausationID) + len(e.PrevHash) +
-		len(e.Hash) + len(e.Sealed)
 }
 
 // appendEnvelope appends every field of e, length-prefixed where it has a

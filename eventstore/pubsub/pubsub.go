@@ -29,8 +29,8 @@ import (
 const TopicAll = "$all"
 
 // Metadata keys set on every delivered message. A message carries the
-// stored event's envelope whole (MetaEnvelope, or a batch's payload), which
-// EventFrom and Events read back; the two keys beside it are what
+// stored event's envelope whole (MetaEnvelope, or a batch's events in its
+// context), which EventFrom and Events read back; the two keys beside it are what
 // Watermill's routing and the checkpoint need without decoding it. For
 // events written by Publisher, a value of the original message under one of
 // these keys is replaced.
@@ -40,8 +40,8 @@ const (
 	// MetaPosition is the event's global position (a batch's last).
 	MetaPosition = "position"
 	// MetaEnvelope is the envelope of a one-event message, everything of
-	// eventstore.Event but its data (the payload), in the encoding of
-	// batches (base64), so that one codec carries every envelope.
+	// eventstore.Event but its data (the payload), in a compact binary
+	// encoding (base64).
 	MetaEnvelope = "envelope"
 )
 

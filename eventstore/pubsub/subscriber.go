@@ -52,6 +52,15 @@ type SubscriberConfig struct {
 	// RetryDelay is the pause after a failed read of the store before
 	// trying again (default 1s).
 	RetryDelay time.Duration
+
+	// Prepare, with MaxBatch above 1, is called with the events of each
+	// batch before it is delivered, in a goroutine of the subscription's
+	// own: it prepares the next batch while the handler works on the one
+	// before (a rebuild decodes there while it writes). What it returns
+	// rides with the batch's message (read it with Prepared). It must not
+	// keep or write to the events, and the handler must not change what
+	// it made: a batch delivered again after a Nack comes with the same.
+	Prepare func(events []eventstore.Event) any
 }
 
 func (c *SubscriberConfig) setDefaults() {
@@ -221,25 +230,44 @@ type subscription struct {
 	skipped int    // events skipped since the last save
 }
 
-// run follows the log until ctx is done. A second goroutine reads the
-// next page while this one delivers the current, so that a consumer catching
-// up never waits for the store between pages.
+// run follows the log until ctx is done, in three goroutines: one reads
+// the next page while a second splits the page before it into the
+// messages the topic gets and prepares them (SubscriberConfig.Prepare),
+// while this one delivers the page before that. A consumer catching up
+// never waits for the store between pages, nor for the next batch to be
+// prepared.
 func (sub *subscription) run(ctx context.Context) {
 	pages := make(chan []eventstore.Event, 1)
-	fetched := make(chan struct{})
+	planned := make(chan plan)
+	fetched, staged := make(chan struct{}), make(chan struct{})
 	go func(after uint64) {
 		defer close(fetched)
 		sub.fetch(ctx, after, pages)
 	}(sub.pos)
-	defer func() { <-fetched }()
+	go func() {
+		defer close(staged)
+		for {
+			select {
+			case events := <-pages:
+				select {
+				case planned <- sub.plan(events):
+				case <-ctx.Done():
+					return
+				}
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	defer func() { <-fetched; <-staged }()
 	for {
-		var events []eventstore.Event
+		var p plan
 		select {
-		case events = <-pages:
+		case p = <-planned:
 		case <-ctx.Done():
 			return
 		}
-		if !sub.deliverPage(ctx, events) {
+		if !sub.deliverPlan(ctx, p) {
 			return
 		}
 		// A topic that is rare in the log would otherwise be rescanned from
@@ -275,11 +303,40 @@ func (sub *subscription) fetch(ctx context.Context, after uint64, pages chan<- [
 	}
 }
 
-// deliverPage delivers the events of one page that the topic selects: one
-// message each, or batches of up to MaxBatch. It returns false when ctx
-// ended first.
-func (sub *subscription) deliverPage(ctx context.Context, events []eventstore.Event) bool {
+// plan is a page of the log split into the messages the topic gets.
+type plan struct {
+	deliveries []delivery
+	skipped    int    // events after the last delivery that the topic does not select
+	last       uint64 // position of the page's last event
+}
+
+// delivery is one message's events: a batch of up to MaxBatch consecutive
+// events of the topic, or one event without MaxBatch.
+type delivery struct {
+	// passed is the position of the last event before events that the
+	// topic does not select, when no selected event comes between them
+	// and the previous delivery (0: none); skipped counts those the topic
+	// does not select since the previous delivery.
+	passed   uint64
+	skipped  int
+	events   []eventstore.Event
+	prepared any // what SubscriberConfig.Prepare made of events
+}
+
+// plan splits a page into the deliveries of the topic, and prepares each
+// batch.
+func (sub *subscription) plan(events []eventstore.Event) plan {
 	batch := sub.s.cfg.MaxBatch
+	p := plan{last: events[len(events)-1].Position}
+	var next delivery
+	add := func(evs []eventstore.Event) {
+		next.events = evs
+		if batch > 1 && sub.s.cfg.Prepare != nil {
+			next.prepared = sub.s.cfg.Prepare(evs)
+		}
+		p.deliveries = append(p.deliveries, next)
+		next = delivery{}
+	}
 	// sel is a slice of events while the selected events are consecutive
 	// in the page (always, for TopicAll): copying a page of thousands of
 	// events into it one by one cost a rebuild more than encoding them.
@@ -288,15 +345,13 @@ func (sub *subscription) deliverPage(ctx context.Context, events []eventstore.Ev
 	for i, ev := range events {
 		if !sub.matches(ev) {
 			if len(sel) == 0 {
-				sub.pos = ev.Position
+				next.passed = ev.Position
 			}
-			sub.skipped++
+			next.skipped++
 			continue
 		}
 		if batch <= 1 {
-			if !sub.deliver(ctx, ev.Position, func() *message.Message { return ToMessage(ev) }) {
-				return false
-			}
+			add(events[i : i+1 : i+1])
 			continue
 		}
 		switch {
@@ -308,22 +363,48 @@ func (sub *subscription) deliverPage(ctx context.Context, events []eventstore.Ev
 			sel, aliased = append(slices.Clip(sel), ev), false // a copy: never write into events
 		}
 		if len(sel) == batch {
-			if !sub.deliverBatch(ctx, sel) {
-				return false
-			}
+			add(slices.Clip(sel))
 			sel = nil
 		}
 	}
-	if len(sel) > 0 && !sub.deliverBatch(ctx, sel) {
-		return false
+	if len(sel) > 0 {
+		add(slices.Clip(sel))
 	}
+	p.skipped = next.skipped
+	return p
+}
+
+// deliverPlan delivers the messages of one page, in order. It returns
+// false when ctx ended first.
+func (sub *subscription) deliverPlan(ctx context.Context, p plan) bool {
+	for _, d := range p.deliveries {
+		if d.passed > 0 {
+			sub.pos = max(sub.pos, d.passed)
+		}
+		sub.skipped += d.skipped
+		if !sub.deliverOne(ctx, d) {
+			return false
+		}
+	}
+	sub.skipped += p.skipped
 	// Events after the last selected one are passed over too.
-	sub.pos = max(sub.pos, events[len(events)-1].Position)
+	sub.pos = max(sub.pos, p.last)
 	return true
 }
 
-func (sub *subscription) deliverBatch(ctx context.Context, evs []eventstore.Event) bool {
-	return sub.deliver(ctx, evs[len(evs)-1].Position, func() *message.Message { return batchMessage(evs) })
+// deliverOne delivers the message of d until it is acked.
+func (sub *subscription) deliverOne(ctx context.Context, d delivery) bool {
+	last := d.events[len(d.events)-1]
+	if sub.s.cfg.MaxBatch <= 1 {
+		return sub.deliver(ctx, last.Position, func(ctx context.Context) *message.Message {
+			msg := ToMessage(last)
+			msg.SetContext(ctx)
+			return msg
+		})
+	}
+	return sub.deliver(ctx, last.Position, func(ctx context.Context) *message.Message {
+		return batchMessage(ctx, d.events, d.prepared)
+	})
 }
 
 // wait blocks until the log grows past after, PollInterval passes, or ctx
@@ -351,14 +432,13 @@ func (sub *subscription) matches(ev eventstore.Event) bool {
 	return sub.topic == TopicAll || category(ev.Stream) == sub.category
 }
 
-// deliver sends the message that build makes, for the events up to
-// position, until it is acked, building and sending it again after each
+// deliver sends the message that build makes with the context it is
+// given, for the events up to position, until it is acked, building and sending it again after each
 // Nack. It returns false when ctx ended first.
-func (sub *subscription) deliver(ctx context.Context, position uint64, build func() *message.Message) bool {
+func (sub *subscription) deliver(ctx context.Context, position uint64, build func(context.Context) *message.Message) bool {
 	for {
-		msg := build()
 		msgCtx, cancelMsg := context.WithCancel(ctx)
-		msg.SetContext(msgCtx)
+		msg := build(msgCtx)
 
 		select {
 		case sub.out <- msg:
