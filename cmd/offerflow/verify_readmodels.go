@@ -43,7 +43,9 @@ func verifyReadModels(ctx context.Context, sf storeFlags, store eventstore.Store
 	}
 	defer fresh.Close()
 	bar := newProgress(e.stderr, "rebuild for comparison", int64(head))
+	restoreGC := rebuildGC()
 	res, err := projections.Rebuild(ctx, store, fresh, func(applied, _ uint64) { bar.set(int64(applied)) })
+	restoreGC()
 	bar.done()
 	if err != nil {
 		return err
