@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strconv"
 	"testing"
+	"time"
 )
 
 // actionsOf returns an offer's allowed_actions as a client sees it; the key
@@ -79,4 +80,39 @@ func TestAllowedActions(t *testing.T) {
 	r = w.ResellerC.Must(t, 200, "POST", "/v1/offers/"+w.SiblingOffer+"/withdraw", nil)
 	want("reseller, withdraw answer", actionsOf(t, r.Map(t)))
 	want("sibling customer after the withdrawal", actionsOf(t, inboxEntry(w.SiblingCustomerC, w.SiblingOffer, r.Position(t))))
+}
+
+// TestAllowedActions_ServerClock: allowed_actions are judged at the
+// server's clock, the one the commands decide with, not the wall clock: once
+// that clock passes an offer's deadline, the customer is offered nothing,
+// though no process has expired the offer yet (the process managers keep
+// the wall clock here, hours behind).
+func TestAllowedActions_ServerClock(t *testing.T) {
+	clk := newClock()
+	ts := MustOpenServer(t, func(o *Options) { o.Now = clk.Now })
+	w := NewWorld(t, ts)
+	id := str(t, w.ResellerC.Must(t, 202, "POST", "/v1/customers/"+w.Customer+"/offers", map[string]any{
+		"template_id": w.Template, "message": "bis morgen", "expires_at": clk.Now().Add(time.Hour).Format(time.RFC3339Nano)}).Map(t), "id")
+	w.ResellerC.WaitStatus(t, id, "waiting_for_confirmation")
+	inboxActions := func() []string {
+		t.Helper()
+		var l struct{ Items []map[string]any }
+		w.CustomerC.Must(t, 200, "GET", "/v1/inbox", nil).Decode(t, &l)
+		for _, e := range l.Items {
+			if e["id"] == id {
+				return actionsOf(t, e)
+			}
+		}
+		t.Fatalf("offer %s not in the inbox", id)
+		return nil
+	}
+	if got := inboxActions(); !slices.Equal(got, []string{"accept", "reject"}) {
+		t.Fatalf("before the deadline: allowed_actions %q, want accept and reject", got)
+	}
+	clk.Advance(2 * time.Hour)
+	if got := inboxActions(); len(got) != 0 {
+		t.Errorf("past the deadline by the server's clock: allowed_actions %q, want none", got)
+	}
+	// And the command agrees: the same clock refuses the acceptance.
+	w.CustomerC.Must(t, 409, "POST", "/v1/inbox/"+id+"/accept", nil)
 }

@@ -66,7 +66,7 @@ func (s *Server) handleCustomerGet(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, err)
 		return
 	}
-	l := newList(c.offers, viewerOf(r).offerFromRecord)
+	l := newList(c.offers, s.viewerOf(r).offerFromRecord)
 	setETag(w, c.record.Version)
 	writeJSON(w, http.StatusOK, customerDetailJSON{customerJSON: customerFromRecord(c.record), Offers: l.Items, OffersNextCursor: l.NextCursor})
 }

@@ -109,6 +109,10 @@ type Config struct {
 	IdleTimeout       time.Duration
 	// NewID returns new unique ids (token ids, request ids); UUIDv7 by default.
 	NewID func() string
+	// Now is the clock of what responses say about the present: the
+	// allowed_actions of an offer depend on whether its deadline has
+	// passed (time.Now by default; tests set the command side's clock).
+	Now func() time.Time
 }
 
 func (c *Config) setDefaults() {
@@ -139,6 +143,9 @@ func (c *Config) setDefaults() {
 	if len(c.IdempotencySecret) == 0 {
 		c.IdempotencySecret = make([]byte, 32)
 		_, _ = rand.Read(c.IdempotencySecret) // crypto/rand.Read never fails (Go 1.24+)
+	}
+	if c.Now == nil {
+		c.Now = time.Now
 	}
 	if c.NewID == nil {
 		c.NewID = func() string { return uuid.Must(uuid.NewV7()).String() }

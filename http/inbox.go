@@ -23,7 +23,7 @@ func (s *Server) handleInboxList(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, newList(p, viewerOf(r).inboxEntryFromRecord))
+	writeJSON(w, http.StatusOK, newList(p, s.viewerOf(r).inboxEntryFromRecord))
 }
 
 // handleInboxBadge returns the customer's unread counts.

@@ -42,7 +42,7 @@ func (s *Server) answerNewOffer(w http.ResponseWriter, r *http.Request, o *domai
 	}
 	setCommandHeaders(w, res, true)
 	w.Header().Set("Location", "/v1/offers/"+string(o.ID()))
-	writeJSON(w, http.StatusAccepted, offerFromView(o.View(), res.Version, viewerOf(r)))
+	writeJSON(w, http.StatusAccepted, offerFromView(o.View(), res.Version, s.viewerOf(r)))
 }
 
 // offerPath is the offer a path names in param, as the caller may see it
@@ -85,7 +85,7 @@ func (s *Server) handleOfferList(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, newList(p, viewerOf(r).offerFromRecord))
+	writeJSON(w, http.StatusOK, newList(p, s.viewerOf(r).offerFromRecord))
 }
 
 // resellerScope is the reseller whose offers the caller lists, as
@@ -108,7 +108,7 @@ func (s *Server) handleOfferGet(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	setETag(w, v)
-	who := viewerOf(r)
+	who := s.viewerOf(r)
 	if asOfVersion != 0 || !asOf.IsZero() {
 		// A past state offers no action: commands act on the offer as it
 		// stands now.
@@ -152,7 +152,7 @@ func (s *Server) runOfferCommand(w http.ResponseWriter, r *http.Request, param s
 		return
 	}
 	setCommandHeaders(w, res, true)
-	writeJSON(w, http.StatusOK, offerFromView(o.View(), res.Version, viewerOf(r)))
+	writeJSON(w, http.StatusOK, offerFromView(o.View(), res.Version, s.viewerOf(r)))
 }
 
 // handleOfferWithdraw withdraws an offer of the reseller.

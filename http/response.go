@@ -156,8 +156,10 @@ type viewer struct {
 	now   time.Time
 }
 
-// viewerOf is the caller of r, now.
-func viewerOf(r *http.Request) viewer { return viewer{actor: identity(r), now: time.Now().UTC()} }
+// viewerOf is the caller of r, now by the server's clock.
+func (s *Server) viewerOf(r *http.Request) viewer {
+	return viewer{actor: identity(r), now: s.cfg.Now().UTC()}
+}
 
 func offerFromView(o domain.OfferView, version uint64, v viewer) offerJSON {
 	out := offerJSON{

@@ -75,7 +75,7 @@ type Options struct {
 	// LogTo, when set, receives the server's logs from level Info on.
 	LogTo io.Writer
 	// Now, when set, is the command side's clock (token expiry, offer
-	// deadlines).
+	// deadlines) and the API's (allowed_actions).
 	Now func() time.Time
 	// ProcessNow, when set, is the process managers' clock (what is due:
 	// expiries, reminders, webhook retries); ExpiryInterval, when set, how
@@ -209,6 +209,7 @@ func MustOpenServer(tb testing.TB, opts ...func(*Options)) *TestServer {
 		Logger:                srvLogger,
 		Heartbeat:             o.Heartbeat,
 		WaitTimeout:           o.WaitTimeout,
+		Now:                   o.Now,
 		UI:                    webUI,
 		ChartText:             webUI.Text,
 	}
