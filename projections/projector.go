@@ -47,10 +47,13 @@ type projector struct {
 func newProjector(name string, handlers ...cqrs.GroupEventHandler) (*projector, error) {
 	p := &projector{name: name, byType: map[string][]cqrs.GroupEventHandler{}, types: map[string]bool{}}
 	for _, h := range handlers {
-		typ := EventMarshaler{}.Name(h.NewEvent())
-		if typ == "" {
-			return nil, fmt.Errorf("projector %s: %w: %T", name, errNotAnEvent, h.NewEvent())
+		// A handler takes the events of its event's stored type name
+		// (domain.Event.EventType), never a name derived from the Go type.
+		e, ok := h.NewEvent().(domain.Event)
+		if !ok {
+			return nil, fmt.Errorf("projector %s: handler's event %T is not a domain.Event", name, h.NewEvent())
 		}
+		typ := e.EventType()
 		p.byType[typ] = append(p.byType[typ], h)
 		p.types[typ] = true
 	}
