@@ -3,6 +3,7 @@ package projections
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 
 	"github.com/ThreeDotsLabs/watermill/message"
@@ -153,8 +154,11 @@ func (db *DB) applyWith(ctx context.Context, prs []*projector, events []eventsto
 		}
 		return nil
 	})
-	if err != nil || opts.behind {
-		return err
+	if err != nil {
+		return cancelled(ctx, err)
+	}
+	if opts.behind {
+		return nil
 	}
 	for k, p := range prs {
 		db.marks.raise(p.name, reached[k])
@@ -166,6 +170,22 @@ func (db *DB) applyWith(ctx context.Context, prs []*projector, events []eventsto
 		}
 	}
 	return nil
+}
+
+// cancelled returns ctx's error in place of err when err is only what a
+// cancelled batch fails with: database/sql rolls the transaction back when
+// ctx ends, so the statements after that (which run without ctx, see
+// applyWith) fail with sql.ErrTxDone. Shutdown cancels the batch in
+// flight; nothing of it was written, it comes again on the next run, and
+// the router does not log context.Canceled, so a stop no longer logs
+// "transaction has already been committed or rolled back" as an error.
+// Any other failure is returned as it is, cancelled or not.
+func cancelled(ctx context.Context, err error) error {
+	cerr := ctx.Err()
+	if cerr == nil || !(errors.Is(err, sql.ErrTxDone) || errors.Is(err, cerr)) {
+		return err
+	}
+	return fmt.Errorf("batch not applied: %w", cerr)
 }
 
 // dispatchGuarded is dispatch with a handler's panic turned into its error,
