@@ -74,41 +74,44 @@ type Offer struct {
 }
 
 // OfferView is a read-only copy of an offer's state, for projections and
-// responses built from the log.
+// responses built from the log. Its JSON, as these tags name the fields, is
+// the read models' state document of an offer (the state column of their
+// offers and inbox tables): a field added here is kept there with no other
+// change.
 type OfferView struct {
-	ID              OfferID
-	ResellerID      ResellerID
-	CustomerID      CustomerID
-	TemplateID      TemplateID
-	Items           []Item
-	Message         string
-	ExpiresAt       *time.Time
-	Status          OfferStatus
-	Dispatch        int
-	Delivered       bool
-	CreatedAt       time.Time
-	DeliveredAt     *time.Time
-	OpenedAt        *time.Time
-	DecidedAt       *time.Time
-	WithdrawnAt     *time.Time
-	ExpiredAt       *time.Time
-	RejectionReason string
-	DeliveryError   string
+	ID              OfferID     `json:"id"`
+	ResellerID      ResellerID  `json:"reseller_id"`
+	CustomerID      CustomerID  `json:"customer_id"`
+	TemplateID      TemplateID  `json:"template_id"`
+	Items           []Item      `json:"items"`
+	Message         string      `json:"message"`
+	ExpiresAt       *time.Time  `json:"expires_at"`
+	Status          OfferStatus `json:"status"`
+	Dispatch        int         `json:"dispatch"`
+	Delivered       bool        `json:"delivered"`
+	CreatedAt       time.Time   `json:"created_at"`
+	DeliveredAt     *time.Time  `json:"delivered_at"`
+	OpenedAt        *time.Time  `json:"opened_at"`
+	DecidedAt       *time.Time  `json:"decided_at"`
+	WithdrawnAt     *time.Time  `json:"withdrawn_at"`
+	ExpiredAt       *time.Time  `json:"expired_at"`
+	RejectionReason string      `json:"rejection_reason"`
+	DeliveryError   string      `json:"delivery_error"`
 	// OpenedBy and DecidedBy are the display names of the tokens that
 	// opened and decided the offer, "" where they had none.
-	OpenedBy  string
-	DecidedBy string
+	OpenedBy  string `json:"opened_by"`
+	DecidedBy string `json:"decided_by"`
 	// Supersedes is the offer this one revised; SupersededBy the revision
 	// that replaced this one.
-	Supersedes   OfferID
-	SupersededBy OfferID
+	Supersedes   OfferID `json:"supersedes"`
+	SupersededBy OfferID `json:"superseded_by"`
 	// RemindedAt is when the customer was reminded of the expiry;
 	// ReminderRead whether the customer opened the offer since.
-	RemindedAt   *time.Time
-	ReminderRead bool
+	RemindedAt   *time.Time `json:"reminded_at"`
+	ReminderRead bool       `json:"reminder_read"`
 	// Erased tells that the customer was erased: Message and
 	// RejectionReason are gone, whatever they held.
-	Erased bool
+	Erased bool `json:"erased"`
 }
 
 // View returns a copy of the offer's state.
@@ -133,7 +136,7 @@ func (v OfferView) Unread() bool {
 }
 
 // RestoreOffer returns the offer whose state v is, the inverse of View. Read
-// models that keep offers as rows use it to fold the next event with the
+// models that keep offers as their state document use it to fold the next event with the
 // domain's own Apply instead of a copy of it.
 func RestoreOffer(v OfferView) *Offer {
 	return &Offer{

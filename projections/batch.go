@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -188,12 +187,13 @@ func (b *batchCache) offer(ctx context.Context, table string, id domain.OfferID)
 		c   cachedOffer
 		err error
 	)
-	q := `SELECT ` + offerColumns + ` FROM ` + table + ` WHERE id = ?`
 	if table == "inbox" {
-		q = `SELECT ` + offerColumns + `, reseller_name, received_pos FROM inbox WHERE id = ?`
-		c.row, err = scanOffer(b.tx.QueryRowContext(ctx, q, id), &c.resellerName, &c.receivedPos)
+		c.row, err = scanOffer(b.tx.QueryRowContext(ctx, `SELECT `+stateColumns+`, reseller_name, received_pos FROM inbox WHERE id = ?`, id),
+			&c.resellerName, &c.receivedPos)
 	} else {
-		c.row, err = scanOffer(b.tx.QueryRowContext(ctx, q, id))
+		var pos int64
+		c.row, err = scanOffer(b.tx.QueryRowContext(ctx, `SELECT `+stateColumns+`, created_pos FROM `+table+` WHERE id = ?`, id), &pos)
+		c.row.createdPos = uint64(pos)
 	}
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
@@ -382,13 +382,4 @@ func moveBadge(ctx context.Context, tx *sql.Tx, customer domain.CustomerID, s *b
 		return fmt.Errorf("badge of %s: nothing to uncount", customer)
 	}
 	return nil
-}
-
-// encodeItems is the items column: a JSON array, never null.
-func encodeItems(items []domain.Item) (string, error) {
-	if items == nil {
-		items = []domain.Item{}
-	}
-	b, err := json.Marshal(items)
-	return string(b), err
 }

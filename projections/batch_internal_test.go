@@ -39,7 +39,7 @@ func TestBatch_HandlerStatementsSeeTheBatch(t *testing.T) {
 				return err
 			}
 			got[e.OfferID] = s
-			_, err = c.tx.ExecContext(ctx, `UPDATE offers SET message = 'changed by the reader' WHERE id = ?`, e.OfferID)
+			_, err = c.tx.ExecContext(ctx, `UPDATE offers SET state = json_set(state, '$.message', 'changed by the reader') WHERE id = ?`, e.OfferID)
 			return err
 		}))
 	if err != nil {
@@ -64,7 +64,7 @@ func TestBatch_HandlerStatementsSeeTheBatch(t *testing.T) {
 				id, s.version, s.received, want)
 		}
 		var msg string
-		if err := db.read.QueryRowContext(ctx, `SELECT message FROM offers WHERE id = ?`, id).Scan(&msg); err != nil {
+		if err := db.read.QueryRowContext(ctx, `SELECT json_extract(state, '$.message') FROM offers WHERE id = ?`, id).Scan(&msg); err != nil {
 			t.Fatal(err)
 		}
 		if msg != "changed by the reader" {

@@ -154,7 +154,7 @@ func (customerInbox) offer(ctx context.Context, id domain.OfferID, e domain.Even
 	return nil
 }
 
-const inboxQuery = `SELECT ` + offerColumns + `, reseller_name, received_pos FROM inbox`
+const inboxQuery = `SELECT ` + stateColumns + `, reseller_name, received_pos FROM inbox`
 
 func scanInbox(s interface{ Scan(...any) error }) (domain.InboxEntry, uint64, error) {
 	return newInboxScanner().scan(s)

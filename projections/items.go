@@ -1,7 +1,6 @@
 package projections
 
 import (
-	"encoding/json"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -9,30 +8,14 @@ import (
 	"github.com/offerflow/offerflow/domain"
 )
 
-// decodeItems decodes an offer row's items column, written by encodeItems.
+// parseItems reads an offer's items as encodeState writes them, for
+// parseState (see decodeState): the fields in declaration order, strings
+// without escapes (taken as substrings of s, no copy), integers or null for
+// seats. In an inbox query, encoding/json spent about half of the CPU on
+// the items alone.
 //
-// Every inbox and offer list decodes one items array per row, and
-// encoding/json spent about half of an inbox query's CPU on them (a
-// validating pass, then reflection, then a copy of every string). The rows
-// hold exactly what json.Marshal wrote, so this reads that one shape
-// directly: the fields in declaration order, strings without escapes
-// (taken as substrings of s, no copy), integers or null for seats, valid
-// UTF-8 throughout. Any other text (escaped strings, other whitespace,
-// other field orders, rows of older encoders) goes to json.Unmarshal, which stays the definition of
-// what the column means.
-func decodeItems(s string) ([]domain.Item, error) {
-	if items, ok := parseItems(s); ok {
-		return items, nil
-	}
-	var items []domain.Item
-	if err := json.Unmarshal([]byte(s), &items); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
-// parseItems reads s in the shape json.Marshal gives a []domain.Item; ok is
-// false as soon as s differs from it in any way.
+// It reads s in the shape json.Marshal gives a []domain.Item; ok is false
+// as soon as s differs from it in any way.
 func parseItems(s string) (items []domain.Item, ok bool) {
 	p := itemParser{s: s}
 	// encoding/json replaces invalid UTF-8 in strings; substrings would not.

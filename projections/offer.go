@@ -89,22 +89,18 @@ func (resellerView) offer(ctx context.Context, id domain.OfferID, e domain.Event
 
 // offerRecordQuery selects offer rows with the names of their reseller and
 // customer.
-const offerRecordQuery = `SELECT ` + offerRecordColumns + `, coalesce(r.name, ''), coalesce(c.name, '')
+const offerRecordQuery = `SELECT o.version, o.state, o.created_pos, coalesce(r.name, ''), coalesce(c.name, '')
 	FROM offers o LEFT JOIN resellers r ON r.id = o.reseller_id LEFT JOIN customers c ON c.id = o.customer_id`
-
-const offerRecordColumns = `o.id, o.created_pos, o.reseller_id, o.customer_id, o.template_id, o.status, o.items,
-	o.message, o.expires_at, o.dispatch, o.delivered, o.created_at, o.delivered_at, o.opened_at, o.decided_at,
-	o.withdrawn_at, o.expired_at, o.rejection_reason, o.delivery_error, o.version, o.opened_by, o.decided_by, o.erased,
-	o.supersedes, o.superseded_by, o.reminded_at, o.reminder_read`
 
 func scanOfferRecord(s interface{ Scan(...any) error }) (domain.OfferRecord, uint64, error) {
 	var rec domain.OfferRecord
-	r, err := scanOffer(s, &rec.ResellerName, &rec.CustomerName)
+	var pos int64
+	r, err := scanOffer(s, &pos, &rec.ResellerName, &rec.CustomerName)
 	if err != nil {
 		return domain.OfferRecord{}, 0, err
 	}
 	rec.Offer, rec.Version = r.view, r.version
-	return rec, r.createdPos, nil
+	return rec, uint64(pos), nil
 }
 
 // Offers returns a page of the offers that f selects, newest first (by the

@@ -3,6 +3,7 @@ package projections
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 
@@ -11,8 +12,10 @@ import (
 
 // Two read models keep an offer's whole state: the reseller view (table
 // offers) and the customer inbox (table inbox). Each has its own checkpoint,
-// so neither may read the other's rows; they share the columns and the code
-// below instead.
+// so neither may read the other's rows; they share the code below instead.
+// Each row holds the offer's state as one document (the state column: see
+// encodeState) and, beside it, only what the table's queries filter, sort
+// and index on, copied from the state when the row is written.
 
 // evolveOffer folds one offer event into v with the domain's own Apply, so
 // that the read model can never disagree with the aggregate.
@@ -22,43 +25,34 @@ func evolveOffer(v *domain.OfferView, e domain.Event) {
 	*v = o.View()
 }
 
-// offerRow is an offer's row: its state, the position of its creation and
-// its stream version.
+// offerRow is an offer's row: its state, the position of its creation (kept
+// by offers only) and its stream version.
 type offerRow struct {
 	view       domain.OfferView
 	createdPos uint64
 	version    uint64
 }
 
-const offerColumns = `id, created_pos, reseller_id, customer_id, template_id, status, items, message, expires_at,
-	dispatch, delivered, created_at, delivered_at, opened_at, decided_at, withdrawn_at, expired_at,
-	rejection_reason, delivery_error, version, opened_by, decided_by, erased, supersedes, superseded_by, reminded_at, reminder_read`
+// stateColumns are the columns every offer row begins with when read.
+const stateColumns = `version, state`
 
-// scanOffer scans offerColumns, then extra.
+// scanOffer scans stateColumns, then extra.
 func scanOffer(s interface{ Scan(...any) error }, extra ...any) (offerRow, error) {
 	return newOfferScanner(extra...).scan(s)
 }
 
-// offerScanner scans rows of offerColumns, then extra, reusing its
-// destinations from row to row: a list query scans each of its rows into
-// the same place instead of allocating three dozen of them per row.
+// offerScanner scans rows of stateColumns, then extra, reusing its
+// destinations from row to row.
 type offerScanner struct {
-	r                                                       offerRow
-	items                                                   string
-	createdPos, version, createdAt                          int64
-	expires, delivered, opened, decided, withdrawn, expired sql.NullInt64
-	reminded                                                sql.NullInt64
-	isDelivered                                             bool
-	dest                                                    []any
+	r       offerRow
+	version int64
+	state   string
+	dest    []any
 }
 
 func newOfferScanner(extra ...any) *offerScanner {
 	sc := &offerScanner{}
-	v := &sc.r.view
-	sc.dest = append([]any{&v.ID, &sc.createdPos, &v.ResellerID, &v.CustomerID, &v.TemplateID, &v.Status, &sc.items, &v.Message,
-		&sc.expires, &v.Dispatch, &sc.isDelivered, &sc.createdAt, &sc.delivered, &sc.opened, &sc.decided, &sc.withdrawn, &sc.expired,
-		&v.RejectionReason, &v.DeliveryError, &sc.version, &v.OpenedBy, &v.DecidedBy, &v.Erased, &v.Supersedes, &v.SupersededBy,
-		&sc.reminded, &v.ReminderRead}, extra...)
+	sc.dest = append([]any{&sc.version, &sc.state}, extra...)
 	return sc
 }
 
@@ -68,57 +62,42 @@ func (sc *offerScanner) scan(s interface{ Scan(...any) error }) (offerRow, error
 	if err := s.Scan(sc.dest...); err != nil {
 		return offerRow{}, err
 	}
-	v := &sc.r.view
-	var err error
-	if v.Items, err = decodeItems(sc.items); err != nil {
-		return offerRow{}, fmt.Errorf("offer %s items: %w", v.ID, err)
+	if err := decodeState(sc.state, &sc.r.view); err != nil {
+		return offerRow{}, fmt.Errorf("offer state document: %w", err)
 	}
-	v.Delivered, v.CreatedAt = sc.isDelivered, fromNanos(sc.createdAt)
-	v.ExpiresAt, v.DeliveredAt, v.OpenedAt = fromNullNanos(sc.expires), fromNullNanos(sc.delivered), fromNullNanos(sc.opened)
-	v.DecidedAt, v.WithdrawnAt, v.ExpiredAt = fromNullNanos(sc.decided), fromNullNanos(sc.withdrawn), fromNullNanos(sc.expired)
-	v.RemindedAt = fromNullNanos(sc.reminded)
-	sc.r.createdPos, sc.r.version = uint64(sc.createdPos), uint64(sc.version)
+	sc.r.version = uint64(sc.version)
 	return sc.r, nil
 }
 
-// saveOffer writes c's row to table, inserting or replacing the offer
-// columns and, in inbox, its own (any other column keeps its value).
+// saveOffer writes c's row to table, inserting or replacing it. An offer's
+// reseller and customer never change, so an update leaves them be.
 func saveOffer(ctx context.Context, tx *sql.Tx, table string, c *cachedOffer) error {
 	v := c.row.view
-	items, err := encodeItems(v.Items)
+	state, err := encodeState(v)
 	if err != nil {
-		return fmt.Errorf("encode items of %s: %w", v.ID, err)
+		return fmt.Errorf("encode state of %s: %w", v.ID, err)
 	}
-	cols, vals, set := offerColumns, offerValues, offerUpdate
-	args := []any{v.ID, int64(c.row.createdPos), v.ResellerID, v.CustomerID, v.TemplateID, v.Status, items, v.Message,
-		nullNanos(v.ExpiresAt), v.Dispatch, v.Delivered, nanos(v.CreatedAt), nullNanos(v.DeliveredAt),
-		nullNanos(v.OpenedAt), nullNanos(v.DecidedAt), nullNanos(v.WithdrawnAt), nullNanos(v.ExpiredAt),
-		v.RejectionReason, v.DeliveryError, int64(c.row.version), v.OpenedBy, v.DecidedBy, v.Erased, v.Supersedes, v.SupersededBy,
-		nullNanos(v.RemindedAt), v.ReminderRead}
-	if table == "inbox" {
-		cols += `, reseller_name, received_pos`
-		vals += `, ?, ?`
-		set += `, reseller_name = excluded.reseller_name, received_pos = excluded.received_pos`
-		args = append(args, c.resellerName, c.receivedPos)
+	var q string
+	var args []any
+	switch table {
+	case "offers":
+		q = `INSERT INTO offers (id, created_pos, reseller_id, customer_id, status, version, state) VALUES (?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (id) DO UPDATE SET status = excluded.status, version = excluded.version, state = excluded.state`
+		args = []any{v.ID, int64(c.row.createdPos), v.ResellerID, v.CustomerID, v.Status, int64(c.row.version), state}
+	case "inbox":
+		q = `INSERT INTO inbox (id, customer_id, delivered, received_pos, reseller_name, version, state) VALUES (?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (id) DO UPDATE SET delivered = excluded.delivered, received_pos = excluded.received_pos,
+				reseller_name = excluded.reseller_name, version = excluded.version, state = excluded.state`
+		args = []any{v.ID, v.CustomerID, v.Delivered, c.receivedPos, c.resellerName, int64(c.row.version), state}
+	default:
+		return fmt.Errorf("save offer %s: no offer table %q", v.ID, table)
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO `+table+` (`+cols+`) VALUES (`+vals+`)
-		ON CONFLICT (id) DO UPDATE SET `+set, args...); err != nil {
+	if _, err := tx.ExecContext(ctx, q, args...); err != nil {
 		return fmt.Errorf("save %s %s: %w", table, v.ID, err)
 	}
 	c.dirty = false
 	return nil
 }
-
-const offerValues = `?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?`
-
-const offerUpdate = `reseller_id = excluded.reseller_id, customer_id = excluded.customer_id, template_id = excluded.template_id,
-	status = excluded.status, items = excluded.items, message = excluded.message, expires_at = excluded.expires_at,
-	dispatch = excluded.dispatch, delivered = excluded.delivered, created_at = excluded.created_at,
-	delivered_at = excluded.delivered_at, opened_at = excluded.opened_at, decided_at = excluded.decided_at,
-	withdrawn_at = excluded.withdrawn_at, expired_at = excluded.expired_at,
-	rejection_reason = excluded.rejection_reason, delivery_error = excluded.delivery_error, version = excluded.version,
-	opened_by = excluded.opened_by, decided_by = excluded.decided_by, erased = excluded.erased, supersedes = excluded.supersedes,
-	superseded_by = excluded.superseded_by, reminded_at = excluded.reminded_at, reminder_read = excluded.reminder_read`
 
 // offerEvent folds e, an event of an offer's stream, into the offer's row of
 // table, kept in the batch and written when it ends, and returns the row
@@ -151,15 +130,39 @@ func offerEvent(ctx context.Context, c *change, table string, id domain.OfferID,
 	return before, cur, nil
 }
 
-// eraseOffers overwrites the texts of every offer of e's customer in
-// table and marks them erased, as folding e into each (Offer.Apply of
-// customer.erased) would. Their versions stay: the event is of the
-// customer's stream, not theirs. The statement names a folded table, so
-// the batch writes its pending rows first and reads them back afterwards.
+// eraseOffers folds e into the state of every offer of e's customer in
+// table, as the domain's Apply of customer.erased does (texts overwritten,
+// erased set), so that the documents keep none of the customer's texts.
+// Their versions stay: the event is of the customer's stream, not theirs.
+// The query names a folded table, so the batch writes its pending rows
+// first; the offers are read back into it and written when it ends.
 func eraseOffers(ctx context.Context, c *change, table string, e *domain.CustomerErased) error {
-	if _, err := c.tx.ExecContext(ctx, `UPDATE `+table+` SET message = '', rejection_reason = '', erased = 1
-		WHERE customer_id = ?`, e.CustomerID); err != nil {
+	rows, err := c.tx.QueryContext(ctx, `SELECT id FROM `+table+` WHERE customer_id = ?`, e.CustomerID)
+	if err != nil {
 		return fmt.Errorf("erase %s of %s: %w", table, e.CustomerID, err)
+	}
+	var ids []domain.OfferID
+	for rows.Next() {
+		var id domain.OfferID
+		if err := rows.Scan(&id); err != nil {
+			_ = rows.Close()
+			return fmt.Errorf("erase %s of %s: %w", table, e.CustomerID, err)
+		}
+		ids = append(ids, id)
+	}
+	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+		return fmt.Errorf("erase %s of %s: %w", table, e.CustomerID, err)
+	}
+	for _, id := range ids {
+		cur, err := c.batch.offer(ctx, table, id)
+		if err != nil {
+			return err
+		}
+		if cur == nil {
+			return fmt.Errorf("erase %s of %s: offer %s is gone", table, e.CustomerID, id)
+		}
+		evolveOffer(&cur.row.view, e)
+		cur.dirty = true
 	}
 	return nil
 }
