@@ -2,13 +2,17 @@ package command_test
 
 import (
 	"context"
+	"errors"
+	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/offerflow/offerflow/command"
 	"github.com/offerflow/offerflow/domain"
 	"github.com/offerflow/offerflow/eventstore"
+	"github.com/offerflow/offerflow/eventstore/sqlite"
 )
 
 // tailReads is a real store that records from which version customer
@@ -91,5 +95,106 @@ func TestHandler_StreamCache(t *testing.T) {
 	}
 	if _, _, err := w.svc.Customer(ctx, domain.CustomerID("nobody")); err == nil {
 		t.Error("an unknown customer loaded")
+	}
+}
+
+// wrapped is a real store seen through a wrapper that shows it through Raw,
+// as seal.Store does, and records the customer and template streams read.
+type wrapped struct {
+	eventstore.Store
+	mu    sync.Mutex
+	reads int
+}
+
+func (w *wrapped) Raw() eventstore.Store { return w.Store }
+
+func (w *wrapped) ReadStream(ctx context.Context, stream string, after uint64, limit int) ([]eventstore.Event, error) {
+	if strings.HasPrefix(stream, "customer-") || strings.HasPrefix(stream, "template-") {
+		w.mu.Lock()
+		w.reads++
+		w.mu.Unlock()
+	}
+	return w.Store.ReadStream(ctx, stream, after, limit)
+}
+
+func (w *wrapped) readsNow() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.reads
+}
+
+// TestCreateOffer_CachedReadsChecked: over a store that checks an
+// append's conditions, an offer sent again reads neither its customer nor
+// its template from the log, and what another process (another store on
+// the same file) changed meanwhile never lets through an offer that the
+// log as it stands refuses: a change that does not matter costs a second
+// round, one that does refuses the offer, and nothing is written twice.
+func TestCreateOffer_CachedReadsChecked(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "events.db")
+	open := func() *sqlite.Store {
+		s, err := sqlite.Open(ctx, path, sqlite.Config{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = s.Close() })
+		return s
+	}
+	store := &wrapped{Store: open()}
+	var conflicts atomic.Int64
+	w := mustWorldOn(t, store, command.Config{OnConflict: func() { conflicts.Add(1) }})
+	other := command.NewService(command.NewHandler(open(), command.Config{}))
+	offers := func() int {
+		n := 0
+		all, err := w.store.ReadAll(ctx, 0, 10000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range all {
+			if e.Type == domain.TypeOfferCreated {
+				n++
+			}
+		}
+		return n
+	}
+
+	if _, _, err := w.svc.CreateOffer(ctx, w.reseller, w.cust, w.template, "first", nil); err != nil {
+		t.Fatal(err)
+	}
+	before := store.readsNow()
+	if _, _, err := w.svc.CreateOffer(ctx, w.reseller, w.cust, w.template, "second", nil); err != nil {
+		t.Fatal(err)
+	}
+	if n := store.readsNow() - before; n != 0 {
+		t.Errorf("the second offer read the customer or the template %d times, want none", n)
+	}
+
+	// A change of the customer elsewhere: the cached read is refused by
+	// its condition and the offer is sent on a current read.
+	if _, _, err := other.SetWebhook(ctx, w.customer, "https://example.com/hook", false); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := w.svc.CreateOffer(ctx, w.reseller, w.cust, w.template, "third", nil); err != nil {
+		t.Fatalf("after another process changed the customer: %v", err)
+	}
+	if got := conflicts.Load(); got != 1 {
+		t.Errorf("%d conflicts counted, want the one of the outdated customer", got)
+	}
+	if n := offers(); n != 3 {
+		t.Errorf("%d offers stored, want 3", n)
+	}
+
+	// The template archived elsewhere: the cache still holds it live, the
+	// log does not, and the log wins.
+	if _, _, err := other.ArchiveTemplate(ctx, w.reseller, w.template); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err := w.svc.CreateOffer(ctx, w.reseller, w.cust, w.template, "fourth", nil)
+	var refused *domain.Error
+	if !errors.As(err, &refused) || !strings.Contains(err.Error(), "archived") {
+		t.Fatalf("an offer of a template archived by another process: %v, want the domain's refusal", err)
+	}
+	if n := offers(); n != 3 {
+		t.Errorf("%d offers stored, want still 3", n)
 	}
 }

@@ -38,6 +38,9 @@ func executeNew[A domain.Aggregate](ctx context.Context, h *Handler, stream stri
 		return zero, Result{}, err
 	}
 	res, err := h.store.Append(ctx, stream, eventstore.NoStream, batch...)
+	if otherStream(err, stream) {
+		return zero, Result{}, err
+	}
 	if errors.Is(err, eventstore.ErrWrongVersion) {
 		return Execute(ctx, h, stream, newAgg, meta, decide)
 	}

@@ -76,12 +76,15 @@ type Handler struct {
 	store eventstore.Store
 	cfg   Config
 	cache *streamCache
+	// conds is set when the store checks the conditions of an append's
+	// context (eventstore.ChecksConditions).
+	conds bool
 }
 
 // NewHandler returns a handler over store.
 func NewHandler(store eventstore.Store, cfg Config) *Handler {
 	cfg.setDefaults()
-	return &Handler{store: store, cfg: cfg, cache: newStreamCache()}
+	return &Handler{store: store, cfg: cfg, cache: newStreamCache(), conds: eventstore.ChecksConditions(store)}
 }
 
 // Now returns the handler's current time.
@@ -140,6 +143,10 @@ func Execute[A domain.Aggregate](ctx context.Context, h *Handler, stream string,
 			return zero, Result{}, err
 		}
 		res, err := h.store.Append(ctx, stream, version, batch...)
+		if otherStream(err, stream) {
+			// A condition of ctx failed: the caller read that stream.
+			return zero, Result{}, err
+		}
 		if errors.Is(err, eventstore.ErrWrongVersion) {
 			if h.cfg.OnConflict != nil {
 				h.cfg.OnConflict()
@@ -214,7 +221,7 @@ func (h *Handler) load(ctx context.Context, stream string, agg domain.Aggregate)
 // from the handler's cache of decoded events).
 func (h *Handler) loadEvents(ctx context.Context, stream string, agg domain.Aggregate) (version, position uint64, evs []eventstore.Event, err error) {
 	if cacheable(stream) {
-		return h.loadCached(ctx, stream, agg)
+		return h.loadCached(ctx, stream, agg, true)
 	}
 	evs, err = eventstore.ReadStreamAll(ctx, h.store, stream, 0)
 	if err != nil {
@@ -251,6 +258,14 @@ func (h *Handler) encode(stream string, version uint64, events []domain.Event, m
 		}
 	}
 	return out, nil
+}
+
+// otherStream reports whether err rejects an append to stream because
+// another stream, named in its conditions (eventstore.WithConditions), is
+// not at the version the command read.
+func otherStream(err error, stream string) bool {
+	var ve *eventstore.VersionError
+	return errors.As(err, &ve) && ve.Stream != stream
 }
 
 // DeterministicID derives the id of the i-th event a command with seed writes

@@ -4,9 +4,11 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"errors"
 	"time"
 
 	"github.com/offerflow/offerflow/domain"
+	"github.com/offerflow/offerflow/eventstore"
 )
 
 // NewWebhookSecret returns a new secret for signing webhook notifications,
@@ -19,20 +21,64 @@ func NewWebhookSecret() string {
 
 // CreateOffer creates an offer from a template of the acting reseller to one
 // of its customers, and dispatches it for delivery.
+//
+// The first round reads the customer and the template from the handler's
+// cache without asking the log (see streamCache), and appends the offer on
+// the condition that both streams are still at the versions read
+// (eventstore.WithConditions), checked by the store in the transaction that
+// writes it. Only a write so checked is taken from that round: any other
+// outcome (a refusal, a condition that failed, a retry's earlier run found)
+// may come from an outdated cache, and the command runs again as it did
+// before the cache, on current reads (the stream's tail read after the
+// cached version) and without conditions. Over a store that does not check
+// conditions only that second kind of round runs.
 func (s *Service) CreateOffer(ctx context.Context, m Meta, customer domain.CustomerID, template domain.TemplateID, message string, expiresAt *time.Time) (*domain.Offer, Result, error) {
+	if s.h.conds {
+		o, res, err := s.createOffer(ctx, m, customer, template, message, expiresAt, false)
+		var stale *eventstore.VersionError
+		var refused *domain.Error
+		switch {
+		case errors.As(err, &stale):
+			// The customer or the template changed since it was cached
+			// (or, rarely, the offer's id was drawn twice): nothing was
+			// written.
+			if s.h.cfg.OnConflict != nil {
+				s.h.cfg.OnConflict()
+			}
+		case errors.As(err, &refused), err == nil && len(res.Events) == 0:
+			// A refusal wrote nothing; a seeded retry found its earlier
+			// run, and the next round names the same stream.
+		default:
+			// Written, or an error that may have left the offer written
+			// (ctx ended while the append was being committed): answered
+			// as it is, as without the cache.
+			return o, res, err
+		}
+	}
+	return s.createOffer(ctx, m, customer, template, message, expiresAt, true)
+}
+
+func (s *Service) createOffer(ctx context.Context, m Meta, customer domain.CustomerID, template domain.TemplateID, message string, expiresAt *time.Time, current bool) (*domain.Offer, Result, error) {
 	reseller := domain.ResellerID(m.Actor.Tenant)
-	c, _, err := s.Customer(ctx, customer)
+	c := newCustomer()
+	cv, _, _, err := s.h.loadCached(ctx, domain.CustomerStream(customer), c, current)
 	if err != nil {
 		return nil, Result{}, err
 	}
-	if c.Reseller() != reseller {
+	if !c.Exists() || c.Reseller() != reseller {
 		return nil, Result{}, domain.ErrCustomerNotFound
 	}
+	conds := []eventstore.StreamVersion{{Stream: domain.CustomerStream(customer), Version: cv}}
 	t := newTemplate()
 	if template != "" {
-		if _, _, err := Load(ctx, s.h, domain.TemplateStream(template), t); err != nil {
+		tv, _, _, err := s.h.loadCached(ctx, domain.TemplateStream(template), t, current)
+		if err != nil {
 			return nil, Result{}, err
 		}
+		conds = append(conds, eventstore.StreamVersion{Stream: domain.TemplateStream(template), Version: tv})
+	}
+	if !current {
+		ctx = eventstore.WithConditions(ctx, conds...)
 	}
 	id := domain.OfferID(s.h.newIDFor(m))
 	o, res, err := executeNew(ctx, s.h, domain.OfferStream(id), newOffer, m, func(o *domain.Offer, now time.Time) ([]domain.Event, error) {

@@ -31,6 +31,11 @@ import (
 // that transaction fails as a whole; either way a retry with the same event
 // ids is answered as a retry and writes nothing twice.
 //
+// Conditions in ctx (eventstore.WithConditions) are checked in the same
+// transaction, after the retry detection and before the expected version:
+// a named stream elsewhere rejects the append with an
+// *eventstore.VersionError naming that stream.
+//
 // occurred_at is stored in UTC with its nanoseconds; data is stored as given
 // (an empty data as null).
 func (s *Store) Append(ctx context.Context, stream string, expected uint64, events ...eventstore.NewEvent) (eventstore.AppendResult, error) {
@@ -41,7 +46,13 @@ func (s *Store) Append(ctx context.Context, stream string, expected uint64, even
 	if err := s.checkOpen(ctx); err != nil {
 		return eventstore.AppendResult{}, fmt.Errorf("append %s: %w", stream, err)
 	}
-	req := &request{stream: stream, expected: expected, rows: rows, done: make(chan struct{})}
+	conds := eventstore.Conditions(ctx)
+	for _, c := range conds {
+		if c.Stream == "" {
+			return eventstore.AppendResult{}, fmt.Errorf("append %s: a condition names no stream", stream)
+		}
+	}
+	req := &request{stream: stream, expected: expected, rows: rows, conds: conds, done: make(chan struct{})}
 	if err := s.enqueue(req); err != nil {
 		return eventstore.AppendResult{}, fmt.Errorf("append %s: %w", stream, err)
 	}
@@ -62,6 +73,10 @@ func (s *Store) Append(ctx context.Context, stream string, expected uint64, even
 	}
 	return req.res, nil
 }
+
+// ChecksConditions reports that Append checks the conditions of its
+// context (eventstore.ConditionChecker).
+func (s *Store) ChecksConditions() bool { return true }
 
 // row is a NewEvent checked and encoded for insertion, before it knows its
 // version and hash.

@@ -13,6 +13,9 @@ type request struct {
 	stream   string
 	expected uint64
 	rows     []row
+	// conds are other streams the append requires at a version (see
+	// eventstore.WithConditions).
+	conds []eventstore.StreamVersion
 	// taken is set, under Store.qmu, when the writer takes the request
 	// into a batch; from then on its caller can no longer withdraw it.
 	taken bool

@@ -184,6 +184,16 @@ func (c *conn) applyOne(ctx context.Context, r *request) (bool, error) {
 			return false, nil
 		}
 	}
+	for _, cond := range r.conds {
+		var at [2]driver.Value
+		if _, err := queryRow(ctx, c.tip, at[:], cond.Stream); err != nil {
+			return false, fmt.Errorf("read the version of %s: %w", cond.Stream, err)
+		}
+		if v, _ := at[0].(int64); uint64(v) != cond.Version {
+			r.err = &eventstore.VersionError{Stream: cond.Stream, Expected: cond.Version, Actual: uint64(v)}
+			return false, nil
+		}
+	}
 	version, _ := tip[0].(int64)
 	prev, _ := tip[1].(string)
 	if uint64(version) != r.expected {
