@@ -2,15 +2,24 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
+	"database/sql/driver"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"math"
 
 	"github.com/offerflow/offerflow/eventstore"
 )
 
-const selectEvents = `SELECT position, id, stream, version, type, schema_version, data, metadata, prev_hash, hash FROM events `
+// maxPageHint bounds the room ReadAll makes for a page before reading it.
+const maxPageHint = 1 << 14
+
+// selectEvents reads data and metadata as BLOBs (they are stored as TEXT):
+// the driver hands a BLOB over as a []byte of its own, which becomes the
+// event's Data as it is, where a TEXT column is a string that needed a
+// second copy to become one.
+const selectEvents = `SELECT position, id, stream, version, type, schema_version, CAST(data AS BLOB), CAST(metadata AS BLOB), prev_hash, hash FROM events `
 
 // ReadStream returns up to limit events of stream with version > after, in
 // version order; a stream that does not exist reads as empty. limit must be
@@ -25,7 +34,7 @@ func (s *Store) ReadStream(ctx context.Context, stream string, after uint64, lim
 	if after >= math.MaxInt64 {
 		return nil, nil
 	}
-	evs, err := s.query(ctx, selectEvents+"WHERE stream = ? AND version > ? ORDER BY version LIMIT ?", stream, int64(after), limit)
+	evs, err := s.query(ctx, 0, selectEvents+"WHERE stream = ? AND version > ? ORDER BY version LIMIT ?", stream, int64(after), limit)
 	if err != nil {
 		return nil, fmt.Errorf("read stream %s after version %d: %w", stream, after, err)
 	}
@@ -44,7 +53,10 @@ func (s *Store) ReadAll(ctx context.Context, after uint64, limit int) ([]eventst
 	if after >= math.MaxInt64 {
 		return nil, nil
 	}
-	evs, err := s.query(ctx, selectEvents+"WHERE position > ? ORDER BY position LIMIT ?", int64(after), limit)
+	// A page of the log is read to its limit unless it reaches the head:
+	// its slice is made that large at once instead of doubled a dozen
+	// times (a third of the bytes reading allocated).
+	evs, err := s.query(ctx, min(limit, maxPageHint), selectEvents+"WHERE position > ? ORDER BY position LIMIT ?", int64(after), limit)
 	if err != nil {
 		return nil, fmt.Errorf("read log after position %d: %w", after, err)
 	}
@@ -55,32 +67,42 @@ func (s *Store) ReadAll(ctx context.Context, after uint64, limit int) ([]eventst
 }
 
 // query runs a selectEvents query on the read pool and decodes its rows.
-func (s *Store) query(ctx context.Context, query string, args ...any) ([]eventstore.Event, error) {
-	rows, err := s.reader.QueryContext(ctx, query, args...)
+// It reads the rows from the driver's connection itself (sql.Conn.Raw):
+// through database/sql each of the ten columns of each row was converted
+// into its destination, and each []byte copied once more, a third of
+// reading the log and most of its allocations (issue 7: a rebuild reads
+// the whole log). The values the driver returns are new for every row, so
+// they are kept as they are.
+//
+// size is how many events to make room for at once (0: grow as needed).
+func (s *Store) query(ctx context.Context, size int, query string, args ...any) ([]eventstore.Event, error) {
+	named := make([]driver.NamedValue, len(args))
+	for i, a := range args {
+		v, err := driver.DefaultParameterConverter.ConvertValue(a)
+		if err != nil {
+			return nil, fmt.Errorf("argument %d: %w", i+1, err)
+		}
+		named[i] = driver.NamedValue{Ordinal: i + 1, Value: v}
+	}
+	conn, err := s.reader.Conn(ctx)
 	if err != nil {
 		return nil, ctxErr(ctx, err)
 	}
-	defer func() { _ = rows.Close() }()
+	defer func() { _ = conn.Close() }()
 	var out []eventstore.Event
-	for rows.Next() {
-		var (
-			e                 eventstore.Event
-			position, version int64
-			data, meta        []byte
-			prevHash          sql.NullString
-		)
-		if err := rows.Scan(&position, &e.ID, &e.Stream, &version, &e.Type, &e.SchemaVersion, &data, &meta, &prevHash, &e.Hash); err != nil {
-			return nil, ctxErr(ctx, err)
+	err = conn.Raw(func(dc any) error {
+		q, ok := dc.(driver.QueryerContext)
+		if !ok {
+			return fmt.Errorf("the driver's connection %T cannot run a query", dc)
 		}
-		if err := decodeMetadata(meta, &e.Metadata); err != nil {
-			return nil, fmt.Errorf("event at position %d: decode metadata: %w", position, err)
+		rows, err := q.QueryContext(ctx, query, named)
+		if err != nil {
+			return err
 		}
-		e.Position, e.Version = uint64(position), uint64(version)
-		e.Data = json.RawMessage(data)
-		e.PrevHash = prevHash.String
-		out = append(out, e)
-	}
-	if err := rows.Err(); err != nil {
+		out, err = scanEvents(rows, size)
+		return errors.Join(err, rows.Close())
+	})
+	if err != nil {
 		return nil, ctxErr(ctx, err)
 	}
 	// A read cut short by ctx may end without an error from the driver;
@@ -89,4 +111,68 @@ func (s *Store) query(ctx context.Context, query string, args ...any) ([]eventst
 		return nil, err
 	}
 	return out, nil
+}
+
+// scanEvents reads the rows of a selectEvents query.
+func scanEvents(rows driver.Rows, size int) ([]eventstore.Event, error) {
+	out := make([]eventstore.Event, 0, size)
+	row := make([]driver.Value, 10)
+	for {
+		if err := rows.Next(row); err != nil {
+			if errors.Is(err, io.EOF) {
+				return out, nil
+			}
+			return nil, err
+		}
+		var e eventstore.Event
+		c := columns{row: row}
+		position, version := c.int(0), c.int(3)
+		e.ID, e.Stream, e.Type = c.str(1), c.str(2), c.str(4)
+		e.SchemaVersion = int(c.int(5))
+		data, meta := c.bytes(6), c.bytes(7)
+		if row[8] != nil {
+			e.PrevHash = c.str(8)
+		}
+		e.Hash = c.str(9)
+		if c.err != nil {
+			return nil, fmt.Errorf("event at position %v: %w", row[0], c.err)
+		}
+		if err := decodeMetadata(meta, &e.Metadata); err != nil {
+			return nil, fmt.Errorf("event at position %d: decode metadata: %w", position, err)
+		}
+		e.Position, e.Version = uint64(position), uint64(version)
+		e.Data = json.RawMessage(data)
+		out = append(out, e)
+	}
+}
+
+// columns reads a row's values as the types the schema gives them; the
+// first that is not fails the row.
+type columns struct {
+	row []driver.Value
+	err error
+}
+
+func (c *columns) int(i int) int64 {
+	v, ok := c.row[i].(int64)
+	c.check(ok, i, "an integer")
+	return v
+}
+
+func (c *columns) str(i int) string {
+	v, ok := c.row[i].(string)
+	c.check(ok, i, "a text")
+	return v
+}
+
+func (c *columns) bytes(i int) []byte {
+	v, ok := c.row[i].([]byte)
+	c.check(ok, i, "a blob")
+	return v
+}
+
+func (c *columns) check(ok bool, i int, want string) {
+	if !ok && c.err == nil {
+		c.err = fmt.Errorf("column %d is %T, want %s", i+1, c.row[i], want)
+	}
 }
