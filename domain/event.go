@@ -132,6 +132,9 @@ func DecodeEvent(typ string, schemaVersion int, data []byte) (Event, error) {
 	if err != nil {
 		return nil, err
 	}
+	if decodeFlat(e, data) {
+		return e, nil
+	}
 	if err := json.Unmarshal(data, e); err != nil {
 		return nil, fmt.Errorf("decode event %s: %w", typ, err)
 	}
