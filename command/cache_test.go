@@ -8,6 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/offerflow/offerflow/command"
 	"github.com/offerflow/offerflow/domain"
@@ -131,15 +132,7 @@ func (w *wrapped) readsNow() int {
 // round, one that does refuses the offer, and nothing is written twice.
 func TestCreateOffer_CachedReadsChecked(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "events.db")
-	open := func() *sqlite.Store {
-		s, err := sqlite.Open(ctx, path, sqlite.Config{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = s.Close() })
-		return s
-	}
+	open := sharedFile(t)
 	store := &wrapped{Store: open()}
 	var conflicts atomic.Int64
 	w := mustWorldOn(t, store, command.Config{OnConflict: func() { conflicts.Add(1) }})
@@ -196,5 +189,111 @@ func TestCreateOffer_CachedReadsChecked(t *testing.T) {
 	}
 	if n := offers(); n != 3 {
 		t.Errorf("%d offers stored, want still 3", n)
+	}
+}
+
+// TestExecute_CachedOfferChecked: the commands of an offer decide first on
+// the offer as this handler last wrote it, reading nothing; what another
+// process (another store on the same file) did to the offer meanwhile is
+// never overruled: a command the log refuses stays refused, one it allows
+// goes through though the cache would refuse it, and a seeded command whose
+// earlier run the other process stored is answered as that retry.
+func TestExecute_CachedOfferChecked(t *testing.T) {
+	ctx := context.Background()
+	open := sharedFile(t)
+	offerReads := &wrappedOffers{wrapped: wrapped{Store: open()}}
+	w := mustWorldOn(t, offerReads, command.Config{})
+	other := command.NewService(command.NewHandler(open(), command.Config{}))
+	seeded := func(m command.Meta, seed string) command.Meta {
+		m.IdempotencySeed = seed
+		return m
+	}
+	newOffer := func() domain.OfferID {
+		t.Helper()
+		o, _, err := w.svc.CreateOffer(ctx, w.reseller, w.cust, w.template, "hi", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return o.ID()
+	}
+
+	t.Run("warm", func(t *testing.T) {
+		id := newOffer()
+		before := offerReads.offers.Load()
+		if _, _, err := w.svc.DeliverOffer(ctx, seeded(w.system, "deliver-warm"), id, 1); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := w.svc.AcceptOffer(ctx, w.customer, id); err != nil {
+			t.Fatal(err)
+		}
+		if n := offerReads.offers.Load() - before; n != 0 {
+			t.Errorf("delivering and accepting an offer this handler made read its stream %d times, want none", n)
+		}
+	})
+	t.Run("refused by the log", func(t *testing.T) {
+		id := newOffer()
+		if _, _, err := w.svc.DeliverOffer(ctx, w.system, id, 1); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := other.WithdrawOffer(ctx, w.reseller, id); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := w.svc.AcceptOffer(ctx, w.customer, id); err == nil {
+			t.Fatal("a customer accepted an offer another process had withdrawn")
+		}
+		o, _, err := other.Offer(ctx, w.reseller.Actor, id, 0, time.Time{})
+		if err != nil || o.Status() != domain.StatusWithdrawn {
+			t.Fatalf("offer after the refused accept: %v, %v; want withdrawn", o.Status(), err)
+		}
+	})
+	t.Run("allowed by the log", func(t *testing.T) {
+		id := newOffer()
+		if _, _, err := other.DeliverOffer(ctx, w.system, id, 1); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := w.svc.AcceptOffer(ctx, w.customer, id); err != nil {
+			t.Fatalf("accepting an offer another process delivered: %v", err)
+		}
+	})
+	t.Run("seeded retry run elsewhere", func(t *testing.T) {
+		id := newOffer()
+		if _, _, err := w.svc.DeliverOffer(ctx, w.system, id, 1); err != nil {
+			t.Fatal(err)
+		}
+		_, first, err := other.AcceptOffer(ctx, seeded(w.customer, "accept-1"), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, again, err := w.svc.AcceptOffer(ctx, seeded(w.customer, "accept-1"), id)
+		if err != nil || len(again.Events) != 0 || again.Position != first.Position || again.Version != first.Version {
+			t.Fatalf("retry = %+v, %v; want no events at the first run's %+v", again, err, first)
+		}
+	})
+}
+
+// wrappedOffers is wrapped that also counts the offer streams read.
+type wrappedOffers struct {
+	wrapped
+	offers atomic.Int64
+}
+
+func (w *wrappedOffers) ReadStream(ctx context.Context, stream string, after uint64, limit int) ([]eventstore.Event, error) {
+	if strings.HasPrefix(stream, "offer-") {
+		w.offers.Add(1)
+	}
+	return w.wrapped.ReadStream(ctx, stream, after, limit)
+}
+
+// sharedFile returns a function opening a store on one and the same new
+// file each time, as processes sharing a log do.
+func sharedFile(t *testing.T) func() *sqlite.Store {
+	path := filepath.Join(t.TempDir(), "events.db")
+	return func() *sqlite.Store {
+		s, err := sqlite.Open(context.Background(), path, sqlite.Config{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = s.Close() })
+		return s
 	}
 }

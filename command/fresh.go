@@ -37,6 +37,7 @@ func executeNew[A domain.Aggregate](ctx context.Context, h *Handler, stream stri
 	if err != nil {
 		return zero, Result{}, err
 	}
+	epoch := h.cacheEpoch(stream)
 	res, err := h.store.Append(ctx, stream, eventstore.NoStream, batch...)
 	if otherStream(err, stream) {
 		return zero, Result{}, err
@@ -47,6 +48,7 @@ func executeNew[A domain.Aggregate](ctx context.Context, h *Handler, stream stri
 	if err != nil {
 		return zero, Result{}, fmt.Errorf("append %s: %w", stream, err)
 	}
+	h.remember(stream, epoch, eventstore.NoStream, batch, res)
 	for _, e := range events {
 		agg.Apply(e)
 	}

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -76,6 +77,8 @@ type Handler struct {
 	store eventstore.Store
 	cfg   Config
 	cache *streamCache
+	// offers caches offer streams (see cacheFor).
+	offers *streamCache
 	// conds is set when the store checks the conditions of an append's
 	// context (eventstore.ChecksConditions).
 	conds bool
@@ -84,7 +87,7 @@ type Handler struct {
 // NewHandler returns a handler over store.
 func NewHandler(store eventstore.Store, cfg Config) *Handler {
 	cfg.setDefaults()
-	return &Handler{store: store, cfg: cfg, cache: newStreamCache(), conds: eventstore.ChecksConditions(store)}
+	return &Handler{store: store, cfg: cfg, cache: newStreamCache(maxCachedStreams), offers: newStreamCache(maxCachedOffers), conds: eventstore.ChecksConditions(store)}
 }
 
 // Now returns the handler's current time.
@@ -109,13 +112,36 @@ var ErrConflict = domain.Errorf(domain.ECONFLICT, "the resource was changed conc
 // contract says which of them answers.
 func Execute[A domain.Aggregate](ctx context.Context, h *Handler, stream string, newAgg func() A, meta Meta, decide func(A, time.Time) ([]domain.Event, error)) (A, Result, error) {
 	var zero A
+	// The first round may decide on the cache without reading the log
+	// (see streamCache); an If-Match compares with the stream as it is. A
+	// command with a seed may find its earlier run appended since the
+	// cache was filled, which the store's answer does not tell from a
+	// write (a retry is answered with its result): it decides on the cache
+	// only over a store that checks conditions, under one that names the
+	// stream itself at the version decided on, checked before the store
+	// looks for an earlier run.
+	current := meta.IfMatch != nil || (meta.IdempotencySeed != "" && !h.conds)
 	for attempt := 1; ; attempt++ {
 		agg := newAgg()
-		version, position, evs, err := h.loadEvents(ctx, stream, agg)
+		version, position, evs, read, err := h.loadEvents(ctx, stream, agg, current)
 		if err != nil {
 			return zero, Result{}, err
 		}
+		// again goes to a current round when this one decided on the
+		// cache alone: anything but a write may come from outdated state.
+		// That round is not one of the attempts, which count races.
+		again := func() bool {
+			if read {
+				return false
+			}
+			current = true
+			attempt--
+			return true
+		}
 		if done, ok := earlierRun(evs, stream, meta.IdempotencySeed); ok {
+			if again() {
+				continue
+			}
 			// The command ran before and its events are stored, though its
 			// caller may have seen an error (a crash or a lost connection
 			// after the commit): the retry writes nothing and answers as the
@@ -132,6 +158,9 @@ func Execute[A domain.Aggregate](ctx context.Context, h *Handler, stream string,
 			stale := &domain.Error{Code: domain.EVERSION, Message: fmt.Sprintf("the resource is at version %d, which If-Match does not name", version)}
 			return zero, Result{}, errors.Join(err, stale)
 		}
+		if (err != nil || len(events) == 0) && again() {
+			continue
+		}
 		if err != nil {
 			return zero, Result{}, err
 		}
@@ -142,7 +171,12 @@ func Execute[A domain.Aggregate](ctx context.Context, h *Handler, stream string,
 		if err != nil {
 			return zero, Result{}, err
 		}
-		res, err := h.store.Append(ctx, stream, version, batch...)
+		actx := ctx
+		if !read && meta.IdempotencySeed != "" {
+			actx = eventstore.WithConditions(ctx, append(slices.Clone(eventstore.Conditions(ctx)), eventstore.StreamVersion{Stream: stream, Version: version})...)
+		}
+		epoch := h.cacheEpoch(stream)
+		res, err := h.store.Append(actx, stream, version, batch...)
 		if otherStream(err, stream) {
 			// A condition of ctx failed: the caller read that stream.
 			return zero, Result{}, err
@@ -150,6 +184,9 @@ func Execute[A domain.Aggregate](ctx context.Context, h *Handler, stream string,
 		if errors.Is(err, eventstore.ErrWrongVersion) {
 			if h.cfg.OnConflict != nil {
 				h.cfg.OnConflict()
+			}
+			if again() {
+				continue
 			}
 			if attempt < h.cfg.MaxAttempts && meta.IfMatch == nil {
 				h.cfg.Logger.DebugContext(ctx, "append conflict, deciding again", "stream", stream, "attempt", attempt)
@@ -175,6 +212,7 @@ func Execute[A domain.Aggregate](ctx context.Context, h *Handler, stream string,
 			}
 			return stored, Result{Version: v, Position: p}, nil
 		}
+		h.remember(stream, epoch, version, batch, res)
 		for _, e := range events {
 			agg.Apply(e)
 		}
@@ -212,28 +250,29 @@ func LoadUntil[A domain.Aggregate](ctx context.Context, h *Handler, stream strin
 }
 
 func (h *Handler) load(ctx context.Context, stream string, agg domain.Aggregate) (version, position uint64, err error) {
-	version, position, _, err = h.loadEvents(ctx, stream, agg)
+	version, position, _, _, err = h.loadEvents(ctx, stream, agg, true)
 	return version, position, err
 }
 
 // loadEvents is load that also returns the stream's events: their
-// envelopes, whose data may be left out (customer and template streams come
-// from the handler's cache of decoded events).
-func (h *Handler) loadEvents(ctx context.Context, stream string, agg domain.Aggregate) (version, position uint64, evs []eventstore.Event, err error) {
-	if cacheable(stream) {
-		return h.loadCached(ctx, stream, agg, true)
+// envelopes, whose data may be left out (streams with a cache come from it
+// decoded). Unless current is set, a cached stream is served from the
+// cache alone and read is false (see streamCache).
+func (h *Handler) loadEvents(ctx context.Context, stream string, agg domain.Aggregate, current bool) (version, position uint64, evs []eventstore.Event, read bool, err error) {
+	if h.cacheFor(stream) != nil {
+		return h.loadCached(ctx, stream, agg, current)
 	}
 	evs, err = eventstore.ReadStreamAll(ctx, h.store, stream, 0)
 	if err != nil {
-		return 0, 0, nil, fmt.Errorf("load %s: %w", stream, err)
+		return 0, 0, nil, true, fmt.Errorf("load %s: %w", stream, err)
 	}
 	if err := domain.Fold(agg, evs); err != nil {
-		return 0, 0, nil, fmt.Errorf("load %s: %w", stream, err)
+		return 0, 0, nil, true, fmt.Errorf("load %s: %w", stream, err)
 	}
 	if n := len(evs); n > 0 {
 		version, position = evs[n-1].Version, evs[n-1].Position
 	}
-	return version, position, evs, nil
+	return version, position, evs, true, nil
 }
 
 func (h *Handler) encode(stream string, version uint64, events []domain.Event, meta Meta, now time.Time) ([]eventstore.NewEvent, error) {

@@ -61,7 +61,7 @@ func (s *Service) CreateOffer(ctx context.Context, m Meta, customer domain.Custo
 func (s *Service) createOffer(ctx context.Context, m Meta, customer domain.CustomerID, template domain.TemplateID, message string, expiresAt *time.Time, current bool) (*domain.Offer, Result, error) {
 	reseller := domain.ResellerID(m.Actor.Tenant)
 	c := newCustomer()
-	cv, _, _, err := s.h.loadCached(ctx, domain.CustomerStream(customer), c, current)
+	cv, _, _, _, err := s.h.loadCached(ctx, domain.CustomerStream(customer), c, current)
 	if err != nil {
 		return nil, Result{}, err
 	}
@@ -71,7 +71,7 @@ func (s *Service) createOffer(ctx context.Context, m Meta, customer domain.Custo
 	conds := []eventstore.StreamVersion{{Stream: domain.CustomerStream(customer), Version: cv}}
 	t := newTemplate()
 	if template != "" {
-		tv, _, _, err := s.h.loadCached(ctx, domain.TemplateStream(template), t, current)
+		tv, _, _, _, err := s.h.loadCached(ctx, domain.TemplateStream(template), t, current)
 		if err != nil {
 			return nil, Result{}, err
 		}

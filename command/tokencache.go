@@ -109,7 +109,7 @@ const followPage = 1000
 // FollowTokens keeps the token cache true to the log: it follows the log
 // from its head and drops the cached token of every token stream an event
 // is appended to, whoever appended it; it also drops the command cache's
-// entry of every customer erased. The cache is used only while it
+// entries of every customer erased and all its offers'. The cache is used only while it
 // runs; it returns when ctx ends (with ctx's error), and on a failure of
 // the log it empties the cache, stops using it, and starts over after
 // retry.
@@ -154,7 +154,7 @@ func (s *Service) followTokens(ctx context.Context) error {
 			if e.Type == domain.TypeCustomerErased {
 				// The command cache must not keep the erased texts until
 				// the customer is next loaded (see streamCache).
-				s.h.cache.drop(e.Stream)
+				s.h.forgetErased(e.Stream)
 			}
 			pos = e.Position
 		}

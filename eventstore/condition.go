@@ -18,7 +18,10 @@ type conditionsKey struct{}
 // still what the log holds, in the same transaction as the write. A store
 // whose ChecksConditions reports true rejects such an append, when a named
 // stream is elsewhere, with an error matching ErrWrongVersion (a
-// *VersionError naming that stream) and writes nothing; other stores
+// *VersionError naming that stream) and writes nothing, checking them
+// before it looks for an earlier run of the append (so that a condition on
+// the appended stream itself at the expected version tells a retry found
+// from a write made, which an AppendResult does not); other stores
 // ignore the conditions, so a caller relies on them only after asking
 // ChecksConditions.
 //

@@ -32,9 +32,10 @@ import (
 // ids is answered as a retry and writes nothing twice.
 //
 // Conditions in ctx (eventstore.WithConditions) are checked in the same
-// transaction, after the retry detection and before the expected version:
-// a named stream elsewhere rejects the append with an
-// *eventstore.VersionError naming that stream.
+// transaction, first: a named stream elsewhere rejects the append with an
+// *eventstore.VersionError naming that stream, even an append that repeats
+// an earlier one (its caller decided on state that is not the log's, and
+// finds its earlier run when it reads again).
 //
 // occurred_at is stored in UTC with its nanoseconds; data is stored as given
 // (an empty data as null).

@@ -64,9 +64,10 @@ func TestStore_AppendConditions(t *testing.T) {
 	}
 }
 
-// TestStore_AppendConditionsRetry checks that an append retried with the
-// same event ids is answered as the retry it is, whatever its conditions:
-// the first run was checked when it was written.
+// TestStore_AppendConditionsRetry checks that conditions are checked
+// before an append is taken for a retry: a repeated append whose conditions
+// hold is answered as the retry it is, one whose conditions fail is
+// rejected (its caller decided on outdated state and must read again).
 func TestStore_AppendConditionsRetry(t *testing.T) {
 	s := MustOpen(t, tempPath(t), sqlite.Config{PollInterval: time.Hour})
 	mustAppend(t, s, "customer-1", 0, event("c1", 1))
@@ -75,10 +76,19 @@ func TestStore_AppendConditionsRetry(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mustAppend(t, s, "customer-1", 1, event("c2", 2))
 	again, err := s.Append(ctx, "offer-1", eventstore.NoStream, event("o1", 1))
 	if err != nil || again != first {
 		t.Fatalf("retry = %+v, %v; want %+v", again, err, first)
+	}
+	// The stream itself at the version the caller read: a retry found
+	// after the caller's read tells itself from a write.
+	self := eventstore.WithConditions(t.Context(), eventstore.StreamVersion{Stream: "offer-1", Version: 0})
+	if _, err := s.Append(self, "offer-1", eventstore.NoStream, event("o1", 1)); !errors.Is(err, eventstore.ErrWrongVersion) {
+		t.Fatalf("retry from outdated state = %v, want a wrong version", err)
+	}
+	mustAppend(t, s, "customer-1", 1, event("c2", 2))
+	if _, err := s.Append(ctx, "offer-1", eventstore.NoStream, event("o1", 1)); !errors.Is(err, eventstore.ErrWrongVersion) {
+		t.Fatalf("retry after the customer changed = %v, want a wrong version", err)
 	}
 	if !eventstore.ChecksConditions(s) {
 		t.Fatal("the SQLite store does not say it checks conditions")

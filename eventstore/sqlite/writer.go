@@ -160,6 +160,18 @@ func (c *conn) applyBatch(ctx context.Context, batch []*request) (written int, l
 // its hashes on. It sets r's answer and reports whether r wrote events; its
 // error is one that leaves the transaction unusable.
 func (c *conn) applyOne(ctx context.Context, r *request) (bool, error) {
+	// Conditions first, before the retry detection: their caller decided
+	// on what it read, and must read again if that is no longer the log.
+	for _, cond := range r.conds {
+		var at [2]driver.Value
+		if _, err := queryRow(ctx, c.tip, at[:], cond.Stream); err != nil {
+			return false, fmt.Errorf("read the version of %s: %w", cond.Stream, err)
+		}
+		if v, _ := at[0].(int64); uint64(v) != cond.Version {
+			r.err = &eventstore.VersionError{Stream: cond.Stream, Expected: cond.Version, Actual: uint64(v)}
+			return false, nil
+		}
+	}
 	var tip [2]driver.Value
 	exists, err := queryRow(ctx, c.tip, tip[:], r.stream)
 	if err != nil {
@@ -181,16 +193,6 @@ func (c *conn) applyOne(ctx context.Context, r *request) (bool, error) {
 				return false, err
 			}
 			r.res = res
-			return false, nil
-		}
-	}
-	for _, cond := range r.conds {
-		var at [2]driver.Value
-		if _, err := queryRow(ctx, c.tip, at[:], cond.Stream); err != nil {
-			return false, fmt.Errorf("read the version of %s: %w", cond.Stream, err)
-		}
-		if v, _ := at[0].(int64); uint64(v) != cond.Version {
-			r.err = &eventstore.VersionError{Stream: cond.Stream, Expected: cond.Version, Actual: uint64(v)}
 			return false, nil
 		}
 	}
