@@ -94,6 +94,7 @@ func TestAllowedActions_ServerClock(t *testing.T) {
 	id := str(t, w.ResellerC.Must(t, 202, "POST", "/v1/customers/"+w.Customer+"/offers", map[string]any{
 		"template_id": w.Template, "message": "bis morgen", "expires_at": clk.Now().Add(time.Hour).Format(time.RFC3339Nano)}).Map(t), "id")
 	w.ResellerC.WaitStatus(t, id, "waiting_for_confirmation")
+	w.CustomerC.WaitInbox(t, id)
 	inboxActions := func() []string {
 		t.Helper()
 		var l struct{ Items []map[string]any }

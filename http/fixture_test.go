@@ -2,6 +2,7 @@ package http_test
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -147,5 +148,41 @@ func NewWorld(tb testing.TB, ts *TestServer) *World {
 	w.ResellerC.WaitStatus(tb, w.Offer, "waiting_for_confirmation")
 	w.ResellerC.WaitStatus(tb, w.SiblingOffer, "waiting_for_confirmation")
 	w.OtherResellerC.WaitStatus(tb, w.ForeignOffer, "waiting_for_confirmation")
+	// The offer's own answer comes from the log; the lists and inboxes
+	// are read models, which follow it a little later.
+	w.ResellerC.WaitListed(tb, w.Customer, w.Offer, "waiting_for_confirmation")
+	w.ResellerC.WaitListed(tb, w.SiblingCustomer, w.SiblingOffer, "waiting_for_confirmation")
+	w.OtherResellerC.WaitListed(tb, w.ForeignCustomer, w.ForeignOffer, "waiting_for_confirmation")
+	w.CustomerC.WaitInbox(tb, w.Offer)
+	w.SiblingCustomerC.WaitInbox(tb, w.SiblingOffer)
+	w.ForeignCustomerC.WaitInbox(tb, w.ForeignOffer)
 	return w
+}
+
+// WaitListed waits until the reseller's list of customer's offers shows
+// offer with status.
+func (c Client) WaitListed(tb testing.TB, customer, offer, status string) {
+	tb.Helper()
+	Eventually(tb, 10*time.Second, fmt.Sprintf("offer %s listed as %s", offer, status), func() bool {
+		var l struct{ Items []map[string]any }
+		c.Must(tb, 200, "GET", "/v1/offers?customer_id="+customer, nil).Decode(tb, &l)
+		return slices.ContainsFunc(l.Items, func(e map[string]any) bool { return e["id"] == offer && e["status"] == status })
+	})
+}
+
+// WaitInbox waits until offer stands in the customer's inbox and returns
+// its entry.
+func (c Client) WaitInbox(tb testing.TB, offer string) map[string]any {
+	tb.Helper()
+	var entry map[string]any
+	Eventually(tb, 10*time.Second, fmt.Sprintf("offer %s in the inbox", offer), func() bool {
+		var l struct{ Items []map[string]any }
+		c.Must(tb, 200, "GET", "/v1/inbox", nil).Decode(tb, &l)
+		i := slices.IndexFunc(l.Items, func(e map[string]any) bool { return e["id"] == offer })
+		if i >= 0 {
+			entry = l.Items[i]
+		}
+		return i >= 0
+	})
+	return entry
 }
