@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/offerflow/offerflow/eventstore"
+	"github.com/offerflow/offerflow/eventstore/esdb"
 	"github.com/offerflow/offerflow/eventstore/seal"
 	"github.com/offerflow/offerflow/eventstore/sqlite"
 )
@@ -41,6 +42,7 @@ type storeFlags struct {
 	data       string
 	eventstore string
 	keys       string
+	secretFile string
 	// logger receives the EventStoreDB client's log lines; nil discards them.
 	logger *slog.Logger
 }
@@ -48,7 +50,8 @@ type storeFlags struct {
 func (f *storeFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.data, "data", "./data", "data directory (created if missing)")
 	fs.StringVar(&f.eventstore, "eventstore", "", "where the log is: sqlite://PATH (one SQLite file several serve processes share) or an EventStoreDB/KurrentDB connection string (esdb://...); empty: the embedded SQLite log in the data directory")
-	fs.StringVar(&f.keys, "keys", "", "key store that seals customers' texts in the log (default: keys.db in the data directory, or PATH-keys.db beside a sqlite://PATH log); nodes sharing a log must share it")
+	fs.StringVar(&f.keys, "keys", "", "SQLite key store that seals customers' texts in the log (default: keys.db in the data directory, or PATH-keys.db beside a sqlite://PATH log); nodes sharing a log must share it; not on esdb://, whose keys are in the cluster")
+	fs.StringVar(&f.secretFile, "secret-file", "", "the server's secret (hex, created if missing): seals Idempotency-Key replies and, on esdb://, wraps the customers' keys kept in the cluster; nodes sharing a log must share it (default: next to a sqlite:// log, else server.secret in --data; required on esdb://)")
 }
 
 // keysPath is the key store's file: beside a shared SQLite log, so that
@@ -70,11 +73,35 @@ func (f *storeFlags) keysPath() string {
 // hashes (verify's chains and tree, head, import) reads the raw log. Its
 // Close closes store too; on failure store is left open.
 func (f *storeFlags) seal(ctx context.Context, store eventstore.Store) (*seal.Store, error) {
-	keys, err := seal.OpenKeys(ctx, f.keysPath())
+	keys, err := f.keyStore(ctx, store)
 	if err != nil {
 		return nil, err
 	}
 	return seal.New(store, keys), nil
+}
+
+// keyStore opens the store of the customers' keys: in the cluster on
+// EventStoreDB, where nodes on several machines find them (wrapped under
+// the --secret-file every node is given), and in a SQLite file otherwise.
+func (f *storeFlags) keyStore(ctx context.Context, store eventstore.Store) (seal.KeyStore, error) {
+	if _, sqliteLog := f.sharedSQLite(); f.eventstore == "" || sqliteLog {
+		return seal.OpenKeys(ctx, f.keysPath())
+	}
+	if f.keys != "" {
+		return nil, errors.New("--keys names a SQLite key store; on --eventstore esdb://... the customers' keys are kept in the cluster")
+	}
+	if f.secretFile == "" {
+		return nil, errors.New("--eventstore esdb://...: give --secret-file, the secret the customers' keys in the cluster are wrapped under (every node's must be the same)")
+	}
+	es, ok := store.(*esdb.Store)
+	if !ok {
+		return nil, fmt.Errorf("the event store %s cannot keep the customers' keys", storeName(*f))
+	}
+	secret, err := loadOrCreateSecret(f.secretFile, false)
+	if err != nil {
+		return nil, err
+	}
+	return es.Keys(ctx, secret)
 }
 
 // openSealed is openStore (openLog when existing) wrapped by seal.

@@ -1,11 +1,14 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"net/http"
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -19,7 +22,10 @@ import (
 // Idempotency-Key through one node and their retries through the other:
 // the retry is replayed from the records in the cluster, byte for byte,
 // including a POST /v1/tokens, whose second run would issue a second token;
-// the key with another body is refused.
+// the key with another body is refused. The nodes share no file but the
+// secret: the customers' keys are in the cluster, so an offer's message
+// sent through a reads in the clear through b, and an erasure through b
+// holds on a, whose cache had the key.
 func TestServe_TwoNodesOnEventStoreDB(t *testing.T) {
 	t.Setenv(runAsProgramEnv, "1")
 	ctx := t.Context()
@@ -37,9 +43,10 @@ func TestServe_TwoNodesOnEventStoreDB(t *testing.T) {
 	start := func(name string) *node {
 		c := newChild(os.Args[0], nil, "serve", "--addr", "127.0.0.1:0", "--data", filepath.Join(root, name),
 			"--eventstore", em.URL(), "--operator-token", operator,
-			// What every node of a cluster shares besides the log: the key
-			// store of customers' texts and the secret sealing the replies.
-			"--keys", filepath.Join(shared, "keys.db"), "--secret-file", filepath.Join(shared, "server.secret"))
+			// What every node of a cluster shares besides the log: the
+			// secret sealing the replies and wrapping the customers' keys,
+			// which are in the cluster (no keys.db anywhere).
+			"--secret-file", filepath.Join(shared, "server.secret"))
 		if err := c.start(ctx); err != nil {
 			t.Fatalf("start node %s: %v", name, err)
 		}
@@ -87,6 +94,7 @@ func TestServe_TwoNodesOnEventStoreDB(t *testing.T) {
 	offer := map[string]any{"template_id": f.template, "message": "once"}
 	first, again := twice(f.resellerToken, "POST", "/v1/customers/"+customer+"/offers", "offer-1", offer)
 	replayed("create offer", first, again, http.StatusAccepted)
+	offerID, offerPos := fmt.Sprint(first.body["id"]), first.header.Get("X-Log-Position")
 
 	// The same key with another body, through either node.
 	for _, n := range []*node{a, b} {
@@ -109,6 +117,43 @@ func TestServe_TwoNodesOnEventStoreDB(t *testing.T) {
 	// not issue it, once it has caught up with a's write).
 	if _, err := b.api.must(ctx, fmt.Sprint(again.body["token"]), 200, "GET", "/v1/inbox?min_position="+first.header.Get("X-Log-Position"), nil); err != nil {
 		t.Fatalf("the replayed token through b: %v", err)
+	}
+
+	// The message sealed through a, under a key a made, opens through b.
+	got, err := b.api.must(ctx, f.resellerToken, 200, "GET", "/v1/offers/"+offerID+"?min_position="+offerPos, nil)
+	if err != nil || got["message"] != "once" || got["erased"] == true {
+		t.Fatalf("the offer through b: %v (%v), want its message in the clear", got, err)
+	}
+	// Erased through b; a, which sealed with the key and holds it in its
+	// cache, shows the message erased once it has read the erasure.
+	erased, ok := b.api.call(ctx, f.resellerToken, "POST", "/v1/customers/"+customer+"/erase", "", nil)
+	if !ok || erased.status != http.StatusOK {
+		t.Fatalf("erase through b: %d %v", erased.status, erased.body)
+	}
+	pos := erased.header.Get("X-Log-Position")
+	got, err = a.api.must(ctx, f.resellerToken, 200, "GET", "/v1/offers/"+offerID+"?min_position="+pos, nil)
+	if err != nil || got["message"] != nil || got["erased"] != true {
+		t.Fatalf("the offer through a after the erasure through b: %v (%v), want message null, erased", got, err)
+	}
+	// The offer's events, opened by a with the keys as a knows them now:
+	// the key is forgotten, so the message shows as null.
+	hist, err := a.api.must(ctx, f.resellerToken, 200, "GET", "/v1/offers/"+offerID+"/history", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ev := range hist["items"].([]any) {
+		if ev := ev.(map[string]any); ev["type"] == "offer.created" && (ev["erased"] != true || strings.Contains(fmt.Sprint(ev), "once")) {
+			t.Fatalf("offer.created in a's history after the erasure through b: %v, want its message erased", ev)
+		}
+	}
+	// a refuses new texts for the customer too.
+	if res, _ := a.api.call(ctx, f.resellerToken, "POST", "/v1/customers/"+customer+"/offers", "", map[string]any{"template_id": f.template, "message": "after"}); res.status != http.StatusUnprocessableEntity {
+		t.Fatalf("an offer for the erased customer through a: %d %v, want 422", res.status, res.body)
+	}
+	for _, n := range []*node{a, b} {
+		if _, err := os.Stat(filepath.Join(root, n.name, keysFile)); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("node %s has a %s (%v): the keys belong in the cluster", n.name, keysFile, err)
+		}
 	}
 
 	for _, n := range []*node{a, b} {

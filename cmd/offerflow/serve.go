@@ -89,7 +89,6 @@ type serveConfig struct {
 	processes       bool
 	secureCookie    bool
 	pprofAddr       string
-	secretFile      string
 	leaseTTL        time.Duration
 }
 
@@ -110,7 +109,6 @@ func (m *Main) ParseFlags(args []string) error {
 	fs.IntVar(&c.webhookShare, "webhook-calls-per-customer", 4, "webhook calls in flight at once for one customer, so that one customer's slow or failing webhook leaves the delivery slots to others (deliveries without a webhook are not limited by it)")
 	fs.DurationVar(&c.reminderBefore, "reminder-before", 72*time.Hour, "remind the customer of an undecided offer once when less than this is left before its expires_at (offer.reminded, an offer.expiring webhook notification)")
 	fs.BoolVar(&c.processes, "processes", true, "run the process managers (delivery, expiry, license grant, revision, reminder); on a shared log (--eventstore) they run on one node at a time, the holder of a lease; false: never on this node")
-	fs.StringVar(&c.secretFile, "secret-file", "", "the secret that seals Idempotency-Key replies (hex, created if missing); nodes sharing a log must share it (default: next to a sqlite:// log, else server.secret in --data; required on esdb://)")
 	fs.DurationVar(&c.leaseTTL, "lease-ttl", 10*time.Second, "on a shared log: how long the background-work lease lasts unrenewed before another node takes it over (renewed every third of it)")
 	fs.BoolVar(&c.secureCookie, "secure-cookie", false, "mark the web UI's session cookie Secure on every response (set it behind a proxy that terminates TLS)")
 	fs.StringVar(&c.pprofAddr, "pprof-addr", "", "serve Go's profiles (/debug/pprof/) on this address, apart from the API (off by default; use a loopback address)")
@@ -168,10 +166,10 @@ func (m *Main) ParseFlags(args []string) error {
 		return usageError{"--lease-ttl must be at least 1s"}
 	}
 	if _, sqliteLog := c.sharedSQLite(); c.shared() && !sqliteLog && c.secretFile == "" {
-		// The Idempotency-Key replies are kept in the cluster, sealed with
-		// this secret: a node with a secret of its own could not open the
-		// replies of the others, and a retry reaching it would fail.
-		return usageError{"--eventstore esdb://...: give every node the same --secret-file (the secret that seals the Idempotency-Key replies kept in the cluster; hex of 32 bytes, created if missing)"}
+		// The Idempotency-Key replies and the customers' keys are kept in
+		// the cluster under this secret: a node with a secret of its own
+		// could open neither the replies nor the texts of the others.
+		return usageError{"--eventstore esdb://...: give every node the same --secret-file (the secret that seals the Idempotency-Key replies and wraps the customers' keys kept in the cluster; hex of 32 bytes, created if missing)"}
 	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(c.logLevel)); err != nil {
