@@ -48,14 +48,40 @@ var errNoKey = errors.New("the customer has no key")
 // away. A key destroyed here, or by another node (Store forgets it when it
 // reads the customer.erased that follows every destruction), is forgotten,
 // and the generation counts such forgettings so that texts opened before
-// are not served again (see tail).
+// are not served again (see tail). A live key is asked of the store again
+// once it has been cached for KeyringConfig.Recheck, so that a node also
+// stops using a key destroyed elsewhere whose customer.erased never came
+// (the destroying node crashed in between).
 type Keyring struct {
-	store KeyStore
+	store   KeyStore
+	recheck time.Duration
+	now     func() time.Time
 
 	mu    sync.Mutex
-	cache map[string][]byte // customer -> key; nil: erased
+	cache map[string]cachedKey
 	gen   uint64
 }
+
+// cachedKey is a key and when the store last returned it; a nil key is a
+// destroyed one, never asked again.
+type cachedKey struct {
+	key []byte
+	at  time.Time
+}
+
+// KeyringConfig configures a Keyring; zero values take the defaults named.
+type KeyringConfig struct {
+	// Recheck is how long a live key is used from the cache before the
+	// store is asked again (DefaultRecheck).
+	Recheck time.Duration
+	// Now is the clock the Recheck is judged by (time.Now).
+	Now func() time.Time
+}
+
+// DefaultRecheck bounds how long a node keeps using a key destroyed by
+// another node when the log never tells it: one read of the store per
+// customer in use per minute.
+const DefaultRecheck = time.Minute
 
 var _ KeyStore = (*Keyring)(nil)
 
@@ -65,7 +91,18 @@ func NewKeyring(store KeyStore) *Keyring {
 	if k, ok := store.(*Keyring); ok {
 		return k
 	}
-	return &Keyring{store: store, cache: map[string][]byte{}}
+	return NewKeyringConfig(store, KeyringConfig{})
+}
+
+// NewKeyringConfig is NewKeyring configured by cfg.
+func NewKeyringConfig(store KeyStore, cfg KeyringConfig) *Keyring {
+	if cfg.Recheck <= 0 {
+		cfg.Recheck = DefaultRecheck
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &Keyring{store: store, recheck: cfg.Recheck, now: cfg.Now, cache: map[string]cachedKey{}}
 }
 
 // Key is KeyStore.Key, from the cache when it holds customer.
@@ -83,20 +120,30 @@ func (k *Keyring) Key(ctx context.Context, customer string, create bool) ([]byte
 // key returns customer's key. Without one, it makes one when create is
 // set, and fails with errNoKey otherwise; a destroyed key is ErrErased.
 func (k *Keyring) key(ctx context.Context, customer string, create bool) ([]byte, error) {
+	now := k.now()
 	k.mu.Lock()
-	key, ok := k.cache[customer]
+	c, ok := k.cache[customer]
 	gen := k.gen
 	k.mu.Unlock()
-	if ok {
-		if key == nil {
-			return nil, ErrErased
-		}
-		return key, nil
+	switch {
+	case ok && c.key == nil:
+		return nil, ErrErased
+	case ok && now.Sub(c.at) < k.recheck:
+		return c.key, nil
 	}
 	key, erased, err := k.store.Key(ctx, customer, create)
 	switch {
+	case err != nil && ok:
+		// The store is unreachable for the recheck: the key was live when
+		// last asked, and is asked again on the next use.
+		return c.key, nil
 	case err != nil:
 		return nil, err
+	case erased && ok:
+		// Destroyed by another node, whose customer.erased this node has
+		// not read (yet, or ever).
+		k.forget(customer)
+		return nil, ErrErased
 	case !erased && key == nil:
 		return nil, errNoKey
 	case !erased && len(key) != KeySize:
@@ -106,7 +153,7 @@ func (k *Keyring) key(ctx context.Context, customer string, create bool) ([]byte
 	// A key forgotten while this one was read may be this one: the store
 	// is asked again next time rather than a stale key kept.
 	if k.gen == gen {
-		k.cache[customer] = key
+		k.cache[customer] = cachedKey{key: key, at: now}
 	}
 	k.mu.Unlock()
 	if erased {
@@ -146,10 +193,10 @@ func (k *Keyring) Close() error { return k.store.Close() }
 func (k *Keyring) forget(customer string) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	if key, ok := k.cache[customer]; ok && key == nil {
+	if c, ok := k.cache[customer]; ok && c.key == nil {
 		return
 	}
-	k.cache[customer] = nil
+	k.cache[customer] = cachedKey{}
 	k.gen++
 }
 
