@@ -43,11 +43,11 @@ func (g *Grant) GrantFor(o *Offer) ([]Event, error) {
 	if g.granted {
 		return nil, ErrLicensesAlreadyGranted
 	}
-	if o == nil || o.Status() != StatusAccepted || o.decidedAt == nil {
+	if o == nil || o.Status() != StatusAccepted || o.state.DecidedAt == nil {
 		return nil, ErrLicensesOfferNotAccepted
 	}
-	return []Event{&LicensesGranted{OfferID: o.id, CustomerID: o.customer, ResellerID: o.reseller,
-		Licenses: LicensesFor(o.id, o.items, *o.decidedAt)}}, nil
+	return []Event{&LicensesGranted{OfferID: o.state.ID, CustomerID: o.state.CustomerID, ResellerID: o.state.ResellerID,
+		Licenses: LicensesFor(o.state.ID, o.state.Items, *o.state.DecidedAt)}}, nil
 }
 
 // Apply folds an event into the grant.

@@ -39,30 +39,10 @@ func ParseOfferStatus(s string) (OfferStatus, error) {
 
 // Offer is a set of licenses a reseller offers to one customer instance.
 type Offer struct {
-	id            OfferID
-	reseller      ResellerID
-	customer      CustomerID
-	template      TemplateID
-	items         []Item
-	message       string
-	expiresAt     *time.Time
-	status        OfferStatus
-	dispatch      int
-	delivered     bool
-	createdAt     time.Time
-	deliveredAt   *time.Time
-	openedAt      *time.Time
-	decidedAt     *time.Time
-	openedBy      string
-	decidedBy     string
-	withdrawnAt   *time.Time
-	expiredAt     *time.Time
-	reason        string
-	deliveryError string
-	supersedes    OfferID
-	supersededBy  OfferID
-	remindedAt    *time.Time
-	reminderRead  bool
+	// state is everything of the offer that readers see: View returns it
+	// and RestoreOffer takes it back, so that a field added to OfferView
+	// is the offer's at once.
+	state OfferView
 	// revision is what the offer was superseded with: the successor's
 	// content, for CreateRevision. Only the command side needs it, so it
 	// is not part of the view.
@@ -70,7 +50,6 @@ type Offer struct {
 	// campaign is the campaign the offer was sent in, which its revisions
 	// stay in; like revision, only the command side needs it.
 	campaign CampaignID
-	erased   bool
 }
 
 // OfferView is a read-only copy of an offer's state, for projections and
@@ -114,19 +93,13 @@ type OfferView struct {
 	Erased bool `json:"erased"`
 }
 
-// View returns a copy of the offer's state.
+// View returns a copy of the offer's state. Apply never writes through the
+// state's time pointers (it sets new ones), so the copy shares them; the
+// items are copied, as a caller may sort or change them.
 func (o *Offer) View() OfferView {
-	return OfferView{
-		ID: o.id, ResellerID: o.reseller, CustomerID: o.customer, TemplateID: o.template,
-		Items: cloneItems(o.items), Message: o.message, ExpiresAt: cloneTime(o.expiresAt),
-		Status: o.status, Dispatch: o.dispatch, Delivered: o.delivered, CreatedAt: o.createdAt,
-		DeliveredAt: cloneTime(o.deliveredAt), OpenedAt: cloneTime(o.openedAt),
-		DecidedAt: cloneTime(o.decidedAt), WithdrawnAt: cloneTime(o.withdrawnAt),
-		ExpiredAt: cloneTime(o.expiredAt), RejectionReason: o.reason, DeliveryError: o.deliveryError,
-		OpenedBy: o.openedBy, DecidedBy: o.decidedBy, Erased: o.erased,
-		Supersedes: o.supersedes, SupersededBy: o.supersededBy,
-		RemindedAt: cloneTime(o.remindedAt), ReminderRead: o.reminderRead,
-	}
+	v := o.state
+	v.Items = cloneItems(v.Items)
+	return v
 }
 
 // Unread reports whether the offer counts as unread in its customer's
@@ -136,45 +109,36 @@ func (v OfferView) Unread() bool {
 }
 
 // RestoreOffer returns the offer whose state v is, the inverse of View. Read
-// models that keep offers as their state document use it to fold the next event with the
-// domain's own Apply instead of a copy of it.
+// models that keep offers as their state document use it to fold the next
+// event with the domain's own Apply instead of a copy of it.
 func RestoreOffer(v OfferView) *Offer {
-	return &Offer{
-		id: v.ID, reseller: v.ResellerID, customer: v.CustomerID, template: v.TemplateID,
-		items: cloneItems(v.Items), message: v.Message, expiresAt: cloneTime(v.ExpiresAt),
-		status: v.Status, dispatch: v.Dispatch, delivered: v.Delivered, createdAt: v.CreatedAt,
-		deliveredAt: cloneTime(v.DeliveredAt), openedAt: cloneTime(v.OpenedAt),
-		decidedAt: cloneTime(v.DecidedAt), withdrawnAt: cloneTime(v.WithdrawnAt),
-		expiredAt: cloneTime(v.ExpiredAt), reason: v.RejectionReason, deliveryError: v.DeliveryError,
-		openedBy: v.OpenedBy, decidedBy: v.DecidedBy, erased: v.Erased,
-		supersedes: v.Supersedes, supersededBy: v.SupersededBy,
-		remindedAt: cloneTime(v.RemindedAt), reminderRead: v.ReminderRead,
-	}
+	v.Items = cloneItems(v.Items)
+	return &Offer{state: v}
 }
 
 // ID returns the offer's id, empty until it is created.
-func (o *Offer) ID() OfferID { return o.id }
+func (o *Offer) ID() OfferID { return o.state.ID }
 
 // Exists reports whether the offer has been created.
-func (o *Offer) Exists() bool { return o.id != "" }
+func (o *Offer) Exists() bool { return o.state.ID != "" }
 
 // Status returns the offer's status.
-func (o *Offer) Status() OfferStatus { return o.status }
+func (o *Offer) Status() OfferStatus { return o.state.Status }
 
 // Reseller returns the reseller that sent the offer.
-func (o *Offer) Reseller() ResellerID { return o.reseller }
+func (o *Offer) Reseller() ResellerID { return o.state.ResellerID }
 
 // Customer returns the customer the offer is for.
-func (o *Offer) Customer() CustomerID { return o.customer }
+func (o *Offer) Customer() CustomerID { return o.state.CustomerID }
 
 // Dispatch returns the number of the current round of delivery.
-func (o *Offer) Dispatch() int { return o.dispatch }
+func (o *Offer) Dispatch() int { return o.state.Dispatch }
 
 // VisibleTo reports whether actor may see the offer at all: a reseller its
 // own, an auditor its reseller's (or every one with tenant "*"), a customer
 // its own once delivered. To anyone else the offer does not exist.
 func (o *Offer) VisibleTo(a Actor) bool {
-	return o.Exists() && ScopeOf(a).Sees(o.reseller, o.customer, o.delivered)
+	return o.Exists() && ScopeOf(a).Sees(o.state.ResellerID, o.state.CustomerID, o.state.Delivered)
 }
 
 // Create records a new offer of template to customer, and its dispatch to the
@@ -263,10 +227,10 @@ func (o *Offer) Revise(successor OfferID, r Revision, now time.Time) ([]Event, e
 	if !o.Exists() {
 		return nil, ErrOfferNotFound
 	}
-	ev := &OfferSuperseded{OfferID: o.id, SupersededBy: successor, TemplateID: o.template,
-		Items: cloneItems(o.items), Message: o.message, ExpiresAt: cloneTime(o.expiresAt), At: now}
+	ev := &OfferSuperseded{OfferID: o.state.ID, SupersededBy: successor, TemplateID: o.state.TemplateID,
+		Items: cloneItems(o.state.Items), Message: o.state.Message, ExpiresAt: cloneTime(o.state.ExpiresAt), At: now}
 	if r.Template != nil {
-		if err := checkOfferTemplate(o.reseller, r.Template); err != nil {
+		if err := checkOfferTemplate(o.state.ResellerID, r.Template); err != nil {
 			return nil, err
 		}
 		ev.TemplateID, ev.Items = r.Template.ID(), r.Template.Items()
@@ -284,14 +248,14 @@ func (o *Offer) Revise(successor OfferID, r Revision, now time.Time) ([]Event, e
 		}
 		ev.ExpiresAt = exp
 	}
-	switch o.status {
+	switch o.state.Status {
 	case StatusWaiting, StatusWaitingForConfirmation, StatusDeliveryFailed:
 	default:
 		return nil, ErrOfferNotRevisable
 	}
 	// An offer past its deadline is expired in all but the record (the
 	// expiry process may lag): it is not revived by a revision.
-	if o.expiresAt != nil && !now.Before(*o.expiresAt) {
+	if o.state.ExpiresAt != nil && !now.Before(*o.state.ExpiresAt) {
 		return nil, ErrOfferPastExpiry
 	}
 	return []Event{ev}, nil
@@ -309,17 +273,17 @@ func (o *Offer) CreateRevision(old *Offer, now time.Time) ([]Event, error) {
 	}
 	r := old.revision
 	return []Event{
-		&OfferCreated{OfferID: r.SupersededBy, ResellerID: old.reseller, CustomerID: old.customer, TemplateID: r.TemplateID,
-			Items: cloneItems(r.Items), Message: r.Message, ExpiresAt: cloneTime(r.ExpiresAt), CampaignID: old.campaign, At: now, Supersedes: old.id},
+		&OfferCreated{OfferID: r.SupersededBy, ResellerID: old.state.ResellerID, CustomerID: old.state.CustomerID, TemplateID: r.TemplateID,
+			Items: cloneItems(r.Items), Message: r.Message, ExpiresAt: cloneTime(r.ExpiresAt), CampaignID: old.campaign, At: now, Supersedes: old.state.ID},
 		&OfferDispatched{OfferID: r.SupersededBy, Dispatch: 1, At: now},
 	}, nil
 }
 
 // SupersededBy returns the revision that replaced the offer, if any.
-func (o *Offer) SupersededBy() OfferID { return o.supersededBy }
+func (o *Offer) SupersededBy() OfferID { return o.state.SupersededBy }
 
 // ExpiresAt returns the offer's expiry time, nil for none.
-func (o *Offer) ExpiresAt() *time.Time { return cloneTime(o.expiresAt) }
+func (o *Offer) ExpiresAt() *time.Time { return cloneTime(o.state.ExpiresAt) }
 
 // Remind records the one reminder of an undecided offer's expiry, once the
 // time left is less than window.
@@ -327,21 +291,21 @@ func (o *Offer) Remind(window time.Duration, now time.Time) ([]Event, error) {
 	if !o.Exists() {
 		return nil, ErrOfferNotFound
 	}
-	switch o.status {
+	switch o.state.Status {
 	case StatusWaiting, StatusWaitingForConfirmation, StatusDeliveryFailed:
 	default:
 		return nil, ErrOfferNotRemindable
 	}
-	if o.expiresAt == nil || o.remindedAt != nil {
+	if o.state.ExpiresAt == nil || o.state.RemindedAt != nil {
 		return nil, ErrOfferNotRemindable
 	}
-	if !now.Before(*o.expiresAt) {
+	if !now.Before(*o.state.ExpiresAt) {
 		return nil, ErrOfferPastExpiry
 	}
-	if o.expiresAt.Sub(now) >= window {
+	if o.state.ExpiresAt.Sub(now) >= window {
 		return nil, ErrOfferNotInReminderWindow
 	}
-	return []Event{&OfferReminded{OfferID: o.id, ExpiresAt: *o.expiresAt, At: now}}, nil
+	return []Event{&OfferReminded{OfferID: o.state.ID, ExpiresAt: *o.state.ExpiresAt, At: now}}, nil
 }
 
 // Deliver records the offer delivered into the customer's inbox. Only the
@@ -350,10 +314,10 @@ func (o *Offer) Deliver(dispatch int, now time.Time) ([]Event, error) {
 	if !o.Exists() {
 		return nil, ErrOfferNotFound
 	}
-	if o.status != StatusWaiting || dispatch != o.dispatch {
+	if o.state.Status != StatusWaiting || dispatch != o.state.Dispatch {
 		return nil, ErrOfferNotWaiting
 	}
-	return []Event{&OfferDelivered{OfferID: o.id, Dispatch: dispatch, At: now}}, nil
+	return []Event{&OfferDelivered{OfferID: o.state.ID, Dispatch: dispatch, At: now}}, nil
 }
 
 // FailDelivery records that the current round of delivery gave up.
@@ -361,13 +325,13 @@ func (o *Offer) FailDelivery(dispatch int, reason string, attempts int, now time
 	if !o.Exists() {
 		return nil, ErrOfferNotFound
 	}
-	if o.status != StatusWaiting || dispatch != o.dispatch {
+	if o.state.Status != StatusWaiting || dispatch != o.state.Dispatch {
 		return nil, ErrOfferNotWaiting
 	}
 	if reason == "" {
 		reason = "delivery failed"
 	}
-	return []Event{&OfferDeliveryFailed{OfferID: o.id, Dispatch: dispatch, Error: truncate(reason, 1000), Attempts: attempts, At: now}}, nil
+	return []Event{&OfferDeliveryFailed{OfferID: o.state.ID, Dispatch: dispatch, Error: truncate(reason, 1000), Attempts: attempts, At: now}}, nil
 }
 
 // Redeliver records a new round of delivery after a failed one.
@@ -375,10 +339,10 @@ func (o *Offer) Redeliver(now time.Time) ([]Event, error) {
 	if !o.Exists() {
 		return nil, ErrOfferNotFound
 	}
-	if o.status != StatusDeliveryFailed {
+	if o.state.Status != StatusDeliveryFailed {
 		return nil, ErrOfferNotRedeliverable
 	}
-	return []Event{&OfferDispatched{OfferID: o.id, Dispatch: o.dispatch + 1, At: now}}, nil
+	return []Event{&OfferDispatched{OfferID: o.state.ID, Dispatch: o.state.Dispatch + 1, At: now}}, nil
 }
 
 // Read records the customer opening the offer. Only the first opening is
@@ -388,13 +352,13 @@ func (o *Offer) Read(now time.Time, by string) ([]Event, error) {
 	if !o.Exists() {
 		return nil, ErrOfferNotFound
 	}
-	if !o.delivered {
+	if !o.state.Delivered {
 		return nil, ErrOfferNotDelivered
 	}
-	if o.openedAt != nil && (o.remindedAt == nil || o.reminderRead) {
+	if o.state.OpenedAt != nil && (o.state.RemindedAt == nil || o.state.ReminderRead) {
 		return nil, nil
 	}
-	return []Event{&OfferRead{OfferID: o.id, At: now, By: by}}, nil
+	return []Event{&OfferRead{OfferID: o.state.ID, At: now, By: by}}, nil
 }
 
 // Accept records the customer accepting the offer; by is the display name
@@ -403,7 +367,7 @@ func (o *Offer) Accept(now time.Time, by string) ([]Event, error) {
 	if err := o.decidable(now); err != nil {
 		return nil, err
 	}
-	return []Event{&OfferAccepted{OfferID: o.id, At: now, By: by}}, nil
+	return []Event{&OfferAccepted{OfferID: o.state.ID, At: now, By: by}}, nil
 }
 
 // Reject records the customer rejecting the offer, with an optional reason.
@@ -420,7 +384,7 @@ func (o *Offer) Reject(reason string, now time.Time, by string) ([]Event, error)
 	if err := o.decidable(now); err != nil {
 		return nil, err
 	}
-	return []Event{&OfferRejected{OfferID: o.id, Reason: RejectionReason{Text: reason}, At: now, By: by}}, nil
+	return []Event{&OfferRejected{OfferID: o.state.ID, Reason: RejectionReason{Text: reason}, At: now, By: by}}, nil
 }
 
 // inInbox reports whether the offer exists for its customer: created and
@@ -429,7 +393,7 @@ func (o *Offer) inInbox() error {
 	if !o.Exists() {
 		return ErrOfferNotFound
 	}
-	if !o.delivered {
+	if !o.state.Delivered {
 		return ErrOfferNotDelivered
 	}
 	return nil
@@ -439,12 +403,12 @@ func (o *Offer) decidable(now time.Time) error {
 	if err := o.inInbox(); err != nil {
 		return err
 	}
-	if o.status != StatusWaitingForConfirmation {
+	if o.state.Status != StatusWaitingForConfirmation {
 		return ErrOfferNotPending
 	}
 	// The deadline holds by itself: the expiry process may be behind, or
 	// run on another node, and must not be what refuses a late decision.
-	if o.expiresAt != nil && !now.Before(*o.expiresAt) {
+	if o.state.ExpiresAt != nil && !now.Before(*o.state.ExpiresAt) {
 		return ErrOfferPastExpiry
 	}
 	return nil
@@ -456,9 +420,9 @@ func (o *Offer) Withdraw(now time.Time) ([]Event, error) {
 	if !o.Exists() {
 		return nil, ErrOfferNotFound
 	}
-	switch o.status {
+	switch o.state.Status {
 	case StatusWaiting, StatusWaitingForConfirmation, StatusDeliveryFailed:
-		return []Event{&OfferWithdrawn{OfferID: o.id, At: now}}, nil
+		return []Event{&OfferWithdrawn{OfferID: o.state.ID, At: now}}, nil
 	}
 	return nil, ErrOfferNotWithdrawable
 }
@@ -468,18 +432,18 @@ func (o *Offer) Expire(now time.Time) ([]Event, error) {
 	if !o.Exists() {
 		return nil, ErrOfferNotFound
 	}
-	if o.expiresAt == nil {
+	if o.state.ExpiresAt == nil {
 		return nil, ErrOfferHasNoExpiry
 	}
-	switch o.status {
+	switch o.state.Status {
 	case StatusWaiting, StatusWaitingForConfirmation, StatusDeliveryFailed:
 	default:
 		return nil, ErrOfferNotExpirable
 	}
-	if now.Before(*o.expiresAt) {
+	if now.Before(*o.state.ExpiresAt) {
 		return nil, ErrOfferNotDue
 	}
-	return []Event{&OfferExpired{OfferID: o.id, At: now}}, nil
+	return []Event{&OfferExpired{OfferID: o.state.ID, At: now}}, nil
 }
 
 // Apply folds an event into the offer.
@@ -488,8 +452,8 @@ func (o *Offer) Apply(e Event) {
 	case *CustomerErased:
 		// Not of the offer's stream: folded in by readers that know the
 		// offer's customer was erased, so that its texts show as gone.
-		if ev.CustomerID == o.customer {
-			o.message, o.reason, o.erased = "", "", true
+		if ev.CustomerID == o.state.CustomerID {
+			o.state.Message, o.state.RejectionReason, o.state.Erased = "", "", true
 			if o.revision != nil {
 				r := *o.revision
 				r.Message = ""
@@ -497,38 +461,38 @@ func (o *Offer) Apply(e Event) {
 			}
 		}
 	case *OfferCreated:
-		o.id, o.reseller, o.customer, o.template = ev.OfferID, ev.ResellerID, ev.CustomerID, ev.TemplateID
-		o.items, o.message, o.expiresAt = cloneItems(ev.Items), ev.Message, cloneTime(ev.ExpiresAt)
-		o.createdAt, o.status, o.supersedes, o.campaign = ev.At, StatusWaiting, ev.Supersedes, ev.CampaignID
+		o.state.ID, o.state.ResellerID, o.state.CustomerID, o.state.TemplateID = ev.OfferID, ev.ResellerID, ev.CustomerID, ev.TemplateID
+		o.state.Items, o.state.Message, o.state.ExpiresAt = cloneItems(ev.Items), ev.Message, cloneTime(ev.ExpiresAt)
+		o.state.CreatedAt, o.state.Status, o.state.Supersedes, o.campaign = ev.At, StatusWaiting, ev.Supersedes, ev.CampaignID
 	case *OfferDispatched:
-		o.dispatch, o.status, o.deliveryError = ev.Dispatch, StatusWaiting, ""
+		o.state.Dispatch, o.state.Status, o.state.DeliveryError = ev.Dispatch, StatusWaiting, ""
 	case *OfferDelivered:
-		o.status, o.delivered, o.deliveredAt = StatusWaitingForConfirmation, true, timePtr(ev.At)
+		o.state.Status, o.state.Delivered, o.state.DeliveredAt = StatusWaitingForConfirmation, true, timePtr(ev.At)
 	case *OfferDeliveryFailed:
-		o.status, o.deliveryError = StatusDeliveryFailed, ev.Error
+		o.state.Status, o.state.DeliveryError = StatusDeliveryFailed, ev.Error
 	case *OfferRead:
 		// opened_at stays the first opening; a later one only answers a
 		// reminder.
-		if o.openedAt == nil {
-			o.openedAt, o.openedBy = timePtr(ev.At), ev.By
+		if o.state.OpenedAt == nil {
+			o.state.OpenedAt, o.state.OpenedBy = timePtr(ev.At), ev.By
 		}
-		if o.remindedAt != nil {
-			o.reminderRead = true
+		if o.state.RemindedAt != nil {
+			o.state.ReminderRead = true
 		}
 	case *OfferAccepted:
-		o.status, o.decidedAt, o.decidedBy = StatusAccepted, timePtr(ev.At), ev.By
+		o.state.Status, o.state.DecidedAt, o.state.DecidedBy = StatusAccepted, timePtr(ev.At), ev.By
 	case *OfferRejected:
-		o.status, o.decidedAt, o.reason, o.decidedBy = StatusRejected, timePtr(ev.At), ev.Reason.Text, ev.By
+		o.state.Status, o.state.DecidedAt, o.state.RejectionReason, o.state.DecidedBy = StatusRejected, timePtr(ev.At), ev.Reason.Text, ev.By
 	case *OfferWithdrawn:
-		o.status, o.withdrawnAt = StatusWithdrawn, timePtr(ev.At)
+		o.state.Status, o.state.WithdrawnAt = StatusWithdrawn, timePtr(ev.At)
 	case *OfferExpired:
-		o.status, o.expiredAt = StatusExpired, timePtr(ev.At)
+		o.state.Status, o.state.ExpiredAt = StatusExpired, timePtr(ev.At)
 	case *OfferSuperseded:
-		o.status, o.supersededBy = StatusSuperseded, ev.SupersededBy
+		o.state.Status, o.state.SupersededBy = StatusSuperseded, ev.SupersededBy
 		r := *ev
 		o.revision = &r
 	case *OfferReminded:
-		o.remindedAt, o.reminderRead = timePtr(ev.At), false
+		o.state.RemindedAt, o.state.ReminderRead = timePtr(ev.At), false
 	}
 }
 
@@ -536,9 +500,9 @@ func (o *Offer) Apply(e Event) {
 // before ("" before its creation), as Apply folds it: for readers that
 // follow offers' statuses and nothing else of them (the live stream).
 func OfferStatusAfter(before OfferStatus, e Event) OfferStatus {
-	o := Offer{status: before}
+	o := Offer{state: OfferView{Status: before}}
 	o.Apply(e)
-	return o.status
+	return o.state.Status
 }
 
 func timePtr(t time.Time) *time.Time { return &t }

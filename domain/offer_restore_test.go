@@ -48,3 +48,28 @@ func TestRestoreOffer(t *testing.T) {
 		})
 	}
 }
+
+// TestOfferView_ItemsAreCopies: the items of a view, and of the view an
+// offer is restored from, are the caller's to change; the offer keeps its
+// own.
+func TestOfferView_ItemsAreCopies(t *testing.T) {
+	o := &domain.Offer{}
+	for _, e := range created(nil) {
+		o.Apply(e)
+	}
+	want := o.View()
+	if len(want.Items) == 0 {
+		t.Fatal("created offer has no items")
+	}
+	v := o.View()
+	v.Items[0].ProductName = "changed through a view"
+	from := o.View()
+	restored := domain.RestoreOffer(from)
+	from.Items[0].ProductName = "changed after restoring"
+	if diff := cmp.Diff(want, o.View()); diff != "" {
+		t.Errorf("offer changed through its view (-before +after):\n%s", diff)
+	}
+	if diff := cmp.Diff(want, restored.View()); diff != "" {
+		t.Errorf("restored offer changed through the view it came from (-before +after):\n%s", diff)
+	}
+}
