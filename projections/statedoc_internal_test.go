@@ -41,6 +41,12 @@ func TestStateDoc_FastPath(t *testing.T) {
 		"created": {ID: "o1", ResellerID: "r1", CustomerID: "c1", TemplateID: "t1", Status: domain.StatusWaiting, Dispatch: 1, CreatedAt: time.Unix(0, 1).UTC()},
 	} {
 		t.Run(name, func(t *testing.T) {
+			if v.Items == nil {
+				v.Items = []domain.Item{}
+			}
+			if _, ok := appendState(nil, statePlan, &v); !ok {
+				t.Fatalf("appendState left %+v to encoding/json", v)
+			}
 			s, err := encodeState(v)
 			if err != nil {
 				t.Fatal(err)
@@ -48,9 +54,6 @@ func TestStateDoc_FastPath(t *testing.T) {
 			var got domain.OfferView
 			if !parseState(statePlan, s, &got) {
 				t.Fatalf("parseState fell back to encoding/json on %s", s)
-			}
-			if v.Items == nil {
-				v.Items = []domain.Item{}
 			}
 			if diff := cmp.Diff(v, got); diff != "" {
 				t.Errorf("state read back (-wrote +read):\n%s", diff)
@@ -126,5 +129,63 @@ func assertStateAsJSON(t *testing.T, s string) {
 	}
 	if (want.Items == nil) != (got.Items == nil) {
 		t.Errorf("decodeState(%q) items %#v, json.Unmarshal %#v", s, got.Items, want.Items)
+	}
+}
+
+// TestStateDoc_EncodeAsJSON: encodeState writes, byte for byte, what
+// encoding/json (without HTML escaping) writes for the view, whether
+// appendState writes it or leaves it to encoding/json (escapes, invalid
+// UTF-8, a time not in UTC, a year beyond 9999); a field added to
+// domain.Item that appendItems leaves out fails here.
+func TestStateDoc_EncodeAsJSON(t *testing.T) {
+	full := stateDocView()
+	views := map[string]domain.OfferView{
+		"full":    full,
+		"created": {ID: "o1", ResellerID: "r1", CustomerID: "c1", TemplateID: "t1", Status: domain.StatusWaiting, Dispatch: 1, CreatedAt: time.Unix(0, 1).UTC()},
+	}
+	texts := map[string]string{"quote": `say "hi"`, "backslash": `a\b`, "newline": "a\nb", "invalid": "a\xffb",
+		"separator": "a\u2028b", "control": "a\x01b", "html": "<b>&</b>"}
+	for name, text := range texts {
+		v := full
+		v.Message = text
+		views["message "+name] = v
+		v = full
+		v.Items = []domain.Item{{ID: "i1", ProductName: text}}
+		views["item "+name] = v
+	}
+	berlin := time.FixedZone("CET", 3600)
+	v := full
+	v.CreatedAt = full.CreatedAt.In(berlin)
+	views["created_at not in UTC"] = v
+	v = full
+	late := time.Date(12000, 1, 1, 0, 0, 0, 0, time.UTC)
+	v.ExpiresAt = &late
+	views["year 12000"] = v
+	v = full
+	whole := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	v.CreatedAt, v.OpenedAt = whole, &whole
+	views["whole seconds"] = v
+
+	for name, v := range views {
+		t.Run(name, func(t *testing.T) {
+			var b strings.Builder
+			enc := json.NewEncoder(&b)
+			enc.SetEscapeHTML(false)
+			want := v
+			if want.Items == nil {
+				want.Items = []domain.Item{}
+			}
+			wantErr := enc.Encode(want)
+			got, err := encodeState(v)
+			if (err != nil) != (wantErr != nil) {
+				t.Fatalf("encodeState: error %v, encoding/json's %v", err, wantErr)
+			}
+			if err == nil && got != strings.TrimSuffix(b.String(), "\n") {
+				t.Errorf("encodeState wrote\n%s\nencoding/json\n%s", got, b.String())
+			}
+			if err == nil {
+				assertStateAsJSON(t, got)
+			}
+		})
 	}
 }
