@@ -50,7 +50,7 @@ type storeFlags struct {
 func (f *storeFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.data, "data", "./data", "data directory (created if missing)")
 	fs.StringVar(&f.eventstore, "eventstore", "", "where the log is: sqlite://PATH (one SQLite file several serve processes share) or an EventStoreDB/KurrentDB connection string (esdb://...); empty: the embedded SQLite log in the data directory")
-	fs.StringVar(&f.keys, "keys", "", "SQLite key store that seals customers' texts in the log (default: keys.db in the data directory, or PATH-keys.db beside a sqlite://PATH log); nodes sharing a log must share it; not on esdb://, whose keys are in the cluster")
+	fs.StringVar(&f.keys, "keys", "", "SQLite key store that seals customers' texts in the log (default: keys.db in the data directory, or PATH-keys.db beside a sqlite://PATH log); nodes sharing a log must share it. On esdb://, whose keys are in the cluster: a keys.db to copy into the cluster at start (one an older deployment shared), after which the flag can go")
 	fs.StringVar(&f.secretFile, "secret-file", "", "the server's secret (hex, created if missing): seals Idempotency-Key replies and, on esdb://, wraps the customers' keys kept in the cluster; nodes sharing a log must share it (default: next to a sqlite:// log, else server.secret in --data; required on esdb://)")
 }
 
@@ -87,9 +87,6 @@ func (f *storeFlags) keyStore(ctx context.Context, store eventstore.Store) (seal
 	if _, sqliteLog := f.sharedSQLite(); f.eventstore == "" || sqliteLog {
 		return seal.OpenKeys(ctx, f.keysPath())
 	}
-	if f.keys != "" {
-		return nil, errors.New("--keys names a SQLite key store; on --eventstore esdb://... the customers' keys are kept in the cluster")
-	}
 	if f.secretFile == "" {
 		return nil, errors.New("--eventstore esdb://...: give --secret-file, the secret the customers' keys in the cluster are wrapped under (every node's must be the same)")
 	}
@@ -101,7 +98,51 @@ func (f *storeFlags) keyStore(ctx context.Context, store eventstore.Store) (seal
 	if err != nil {
 		return nil, err
 	}
-	return es.Keys(ctx, secret)
+	keys, err := es.Keys(ctx, secret)
+	if err != nil {
+		return nil, err
+	}
+	if f.keys != "" {
+		if err := importKeys(ctx, f.keys, keys); err != nil {
+			return nil, err
+		}
+	}
+	return keys, nil
+}
+
+// importKeys copies the keys of the SQLite key store at path into the
+// cluster: an esdb:// deployment from before the keys were kept there
+// shared one keys.db between its nodes, and the texts sealed then open
+// only with those keys. Live keys are copied as they are, erasures as
+// erasures; copying again changes nothing, and a customer with another key
+// in the cluster already is an error, never overwritten.
+func importKeys(ctx context.Context, path string, to *esdb.Keys) error {
+	if _, err := os.Stat(path); err != nil {
+		return fmt.Errorf("--keys: the key store to copy into the cluster: %w", err)
+	}
+	from, err := seal.OpenKeys(ctx, path)
+	if err != nil {
+		return err
+	}
+	defer from.Close()
+	rows, err := from.All(ctx)
+	if err != nil {
+		return err
+	}
+	for _, r := range rows {
+		switch {
+		case r.Key != nil:
+			err = to.Import(ctx, r.Customer, r.Key)
+		case !r.ErasedAt.IsZero():
+			if _, err = to.Destroy(ctx, r.Customer, r.ErasedAt); err == nil && r.Recorded {
+				err = to.Recorded(ctx, r.Customer)
+			}
+		}
+		if err != nil {
+			return fmt.Errorf("--keys: copy %s into the cluster: %w", path, err)
+		}
+	}
+	return nil
 }
 
 // openSealed is openStore (openLog when existing) wrapped by seal.

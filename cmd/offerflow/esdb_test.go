@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -13,7 +14,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/offerflow/offerflow/eventstore/esdb"
 	"github.com/offerflow/offerflow/eventstore/esdb/esdbemulator"
+	"github.com/offerflow/offerflow/eventstore/seal"
 	ohttp "github.com/offerflow/offerflow/http"
 )
 
@@ -163,5 +166,88 @@ func TestServe_TwoNodesOnEventStoreDB(t *testing.T) {
 		if n.proc.raced() {
 			t.Errorf("the race detector spoke in node %s", n.name)
 		}
+	}
+}
+
+// TestImportKeys: the keys.db an esdb:// deployment shared before the keys
+// were kept in the cluster is copied into it (--keys on esdb://): live keys
+// as they were, erasures as erasures (pending ones still pending); a second
+// copy changes nothing, and a customer the cluster holds another key for is
+// refused.
+func TestImportKeys(t *testing.T) {
+	ctx := t.Context()
+	em, err := esdbemulator.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = em.Close() })
+	es, err := esdb.OpenConfig(ctx, esdb.Config{URL: em.URL()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = es.Close() })
+	cluster, err := es.Keys(ctx, bytes.Repeat([]byte{1}, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	path := filepath.Join(t.TempDir(), keysFile)
+	if err := importKeys(ctx, path, cluster); err == nil {
+		t.Fatal("copied a key store that does not exist")
+	}
+	file, err := seal.OpenKeys(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	live, _, err := file.Key(ctx, "c1", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 5, 6, 7, 8, 9, 123, time.UTC)
+	for _, c := range []string{"c2", "c3"} {
+		if _, _, err := file.Key(ctx, c, true); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := file.Destroy(ctx, c, at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := file.Recorded(ctx, "c2"); err != nil {
+		t.Fatal(err)
+	}
+	if err := file.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	for range 2 {
+		if err := importKeys(ctx, path, cluster); err != nil {
+			t.Fatal(err)
+		}
+		if got, erased, err := cluster.Key(ctx, "c1", true); err != nil || erased || !bytes.Equal(got, live) {
+			t.Fatalf("c1 in the cluster: %x, erased %v, %v; want the file's key %x", got, erased, err, live)
+		}
+		for _, c := range []string{"c2", "c3"} {
+			if first, err := cluster.Destroy(ctx, c, time.Now()); err != nil || !first.Equal(at) {
+				t.Fatalf("%s in the cluster: erased at %v (%v), want the file's %v", c, first, err, at)
+			}
+		}
+		if pending, err := cluster.Unrecorded(ctx); err != nil || len(pending) != 1 || !pending["c3"].Equal(at) {
+			t.Fatalf("pending erasures in the cluster: %v (%v), want c3's", pending, err)
+		}
+	}
+
+	if _, _, err := cluster.Key(ctx, "c4", true); err != nil {
+		t.Fatal(err)
+	}
+	file, err = seal.OpenKeys(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := file.Key(ctx, "c4", true); err != nil {
+		t.Fatal(err)
+	}
+	_ = file.Close()
+	if err := importKeys(ctx, path, cluster); err == nil || !strings.Contains(err.Error(), "another key") {
+		t.Fatalf("copy a key the cluster holds another of: %v, want refused", err)
 	}
 }

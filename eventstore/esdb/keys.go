@@ -199,6 +199,35 @@ func (k *Keys) Key(ctx context.Context, customer string, create bool) ([]byte, b
 	return nil, false, fmt.Errorf("%s: the stream exists but shows no event", op)
 }
 
+// Import stores key as customer's, for moving keys from another store (a
+// keys.db): done when the cluster holds that key already, or holds the
+// customer erased (the erasure stands); an error when it holds another key,
+// which the texts sealed with key would not open under.
+func (k *Keys) Import(ctx context.Context, customer string, key []byte) error {
+	const op = "esdb: import customer key"
+	if len(key) != chacha20poly1305.KeySize {
+		return fmt.Errorf("%s %s: a key of %d bytes", op, customer, len(key))
+	}
+	data, _ := json.Marshal(keyEvent{Wrapped: k.seal(key, keyAAD(customer))})
+	err := k.s.appendOne(ctx, k.stream(k.name(customer)), esdbclient.NoStream{}, keyEventType, data)
+	if err == nil {
+		return nil
+	}
+	if !isCode(err, esdbclient.ErrorCodeWrongExpectedVersion) {
+		return wrap(ctx, op, err)
+	}
+	have, erased, err := k.Key(ctx, customer, false)
+	switch {
+	case err != nil:
+		return err
+	case erased:
+		return nil
+	case !hmac.Equal(have, key):
+		return fmt.Errorf("%s %s: the cluster holds another key for this customer", op, customer)
+	}
+	return nil
+}
+
 // keyAAD binds a wrapped key to its customer.
 func keyAAD(customer string) string { return "offerflow customer key v1\x00" + customer }
 

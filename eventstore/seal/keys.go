@@ -206,3 +206,40 @@ func (k *Keys) Recorded(ctx context.Context, customer string) error {
 	}
 	return nil
 }
+
+// KeyRecord is one customer's row of the file: its key, or its tombstone
+// (Key nil, ErasedAt set).
+type KeyRecord struct {
+	Customer string
+	Key      []byte
+	ErasedAt time.Time
+	Recorded bool // the erasure's customer.erased is in the log
+}
+
+// All returns every row of the file, for moving the keys to another store
+// (an EventStoreDB cluster's).
+func (k *Keys) All(ctx context.Context) ([]KeyRecord, error) {
+	rows, err := k.db.QueryContext(ctx, `SELECT customer_id, key, erased_at, recorded FROM customer_keys ORDER BY customer_id`)
+	if err != nil {
+		return nil, fmt.Errorf("list keys: %w", err)
+	}
+	defer rows.Close()
+	var out []KeyRecord
+	for rows.Next() {
+		var (
+			r      KeyRecord
+			erased sql.NullInt64
+		)
+		if err := rows.Scan(&r.Customer, &r.Key, &erased, &r.Recorded); err != nil {
+			return nil, fmt.Errorf("list keys: %w", err)
+		}
+		if erased.Valid {
+			r.ErasedAt = time.Unix(0, erased.Int64).UTC()
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list keys: %w", err)
+	}
+	return out, nil
+}
