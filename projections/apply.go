@@ -97,7 +97,7 @@ func (db *DB) applyWith(ctx context.Context, prs []*projector, events []eventsto
 		// cancellable context, since the driver starts a goroutine per
 		// statement to watch one, which cost a rebuild a tenth of its time.
 		ctx := context.WithoutCancel(ctx)
-		cache := newBatchCache(tx, &db.folds)
+		cache := newBatchCache(tx, &db.folds, db.written)
 		btx := &batchTx{tx: tx, batch: cache}
 		for k, p := range prs {
 			cp, err := readCheckpoint(ctx, tx, p.name)

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"path"
 	"slices"
 	"strings"
@@ -47,6 +48,9 @@ type DB struct {
 	// thousands of times, and splitting each into words was a fortieth of
 	// a rebuild's CPU.
 	folds sync.Map
+	// written, in a scratch file that was created empty, knows every
+	// offer row the file can hold (see writtenOffers); nil elsewhere.
+	written *writtenOffers
 }
 
 // OpenDB opens (creating if missing) the read-model database at path and
@@ -64,6 +68,9 @@ func openDB(ctx context.Context, path string, scratch bool) (*DB, error) {
 		return nil, errors.New("open read models: empty path")
 	}
 	db := &DB{path: path, marks: newMarks(), scratch: scratch}
+	if _, err := os.Stat(path); scratch && errors.Is(err, fs.ErrNotExist) {
+		db.written = newWrittenOffers()
+	}
 	if err := db.open(ctx); err != nil {
 		return nil, err
 	}
