@@ -254,23 +254,26 @@ func (h *Handler) load(ctx context.Context, stream string, agg domain.Aggregate)
 	return version, position, err
 }
 
-// loadEvents is load that also returns the stream's events: their
-// envelopes, whose data may be left out (streams with a cache come from it
-// decoded). Unless current is set, a cached stream is served from the
-// cache alone and read is false (see streamCache).
-func (h *Handler) loadEvents(ctx context.Context, stream string, agg domain.Aggregate, current bool) (version, position uint64, evs []eventstore.Event, read bool, err error) {
+// loadEvents is load that also returns where the stream's events stand
+// (ids, versions, positions). Unless current is set, a cached stream is
+// served from the cache alone and read is false (see streamCache).
+func (h *Handler) loadEvents(ctx context.Context, stream string, agg domain.Aggregate, current bool) (version, position uint64, evs []stored, read bool, err error) {
 	if h.cacheFor(stream) != nil {
 		return h.loadCached(ctx, stream, agg, current)
 	}
-	evs, err = eventstore.ReadStreamAll(ctx, h.store, stream, 0)
+	all, err := eventstore.ReadStreamAll(ctx, h.store, stream, 0)
 	if err != nil {
 		return 0, 0, nil, true, fmt.Errorf("load %s: %w", stream, err)
 	}
-	if err := domain.Fold(agg, evs); err != nil {
+	if err := domain.Fold(agg, all); err != nil {
 		return 0, 0, nil, true, fmt.Errorf("load %s: %w", stream, err)
 	}
-	if n := len(evs); n > 0 {
-		version, position = evs[n-1].Version, evs[n-1].Position
+	evs = make([]stored, len(all))
+	for i, e := range all {
+		evs[i] = stored{ID: e.ID, Version: e.Version, Position: e.Position}
+	}
+	if n := len(all); n > 0 {
+		version, position = all[n-1].Version, all[n-1].Position
 	}
 	return version, position, evs, true, nil
 }

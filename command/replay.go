@@ -2,14 +2,12 @@ package command
 
 import (
 	"github.com/google/uuid"
-
-	"github.com/offerflow/offerflow/eventstore"
 )
 
 // earlierRun looks in a stream's events for those an earlier run of the
 // command with seed wrote (their ids are DeterministicID(seed, stream, i))
 // and returns that run's result: the version and position of its last event.
-func earlierRun(evs []eventstore.Event, stream, seed string) (Result, bool) {
+func earlierRun(evs []stored, stream, seed string) (Result, bool) {
 	if seed == "" {
 		return Result{}, false
 	}
