@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"flag"
 	"fmt"
 	"log/slog"
 	"maps"
@@ -90,6 +91,10 @@ type serveConfig struct {
 	secureCookie    bool
 	pprofAddr       string
 	leaseTTL        time.Duration
+	// memoryLimit is the soft memory limit serve sets (0: none), unless
+	// GOMEMLIMIT is set (gomemlimit), which then rules.
+	memoryLimit byteSize
+	gomemlimit  string
 }
 
 // NewMain returns a serve command that talks to the outside world through e.
@@ -126,8 +131,19 @@ func (m *Main) ParseFlags(args []string) error {
 	fs.DurationVar(&c.sessionIdle, "session-idle", ohttp.DefaultSessionIdle, "how long a web UI session lasts unused (each use slides it)")
 	fs.Uint64Var(&c.asOfMaxEvents, "as-of-max-events", 250_000, "events one ?as_of= query may replay (or scan, for a time) before it is refused 422; bounds the time one such query takes")
 	fs.DurationVar(&c.headInterval, "head-interval", 5*time.Minute, "how often to sign and record a tree head while the log grows (0: only on demand, at GET /v1/audit/head)")
+	c.memoryLimit = defaultMemoryLimit
+	fs.Var(&c.memoryLimit, "memory-limit", "soft limit of the Go heap and runtime (128MiB by default; sizes like 256MiB, 1GiB, or bytes; 0: none): the garbage collector runs harder near it, trading CPU for RSS when the server falls behind; ignored while GOMEMLIMIT is set")
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	c.gomemlimit = m.env.getenv("GOMEMLIMIT")
+	if c.gomemlimit != "" {
+		explicit := false
+		fs.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "memory-limit" })
+		if explicit {
+			// Two limits, and whichever won would surprise whoever set the other.
+			return usageError{"--memory-limit and GOMEMLIMIT are both set: give one"}
+		}
 	}
 	if fs.NArg() > 0 {
 		return usageError{fmt.Sprintf("unexpected arguments: %s", strings.Join(fs.Args(), " "))}
@@ -194,6 +210,12 @@ func (m *Main) Run(ctx context.Context) error {
 		m.cfg.operatorToken, _ = ohttp.NewToken()
 	}
 	c := m.cfg
+	defer applyMemoryLimit(int64(c.memoryLimit), c.gomemlimit)()
+	if c.gomemlimit != "" {
+		m.log.Info("memory limit from GOMEMLIMIT", "GOMEMLIMIT", c.gomemlimit)
+	} else {
+		m.log.Info("memory limit", "bytes", int64(c.memoryLimit))
+	}
 	c.logger = m.log.With("component", "eventstore")
 	var err error
 	if m.store, err = c.openStore(ctx); err != nil {
