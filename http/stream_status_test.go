@@ -87,7 +87,7 @@ func TestStream_StatusIsTheDomains(t *testing.T) {
 	}
 
 	h := newHub(nil, slog.New(slog.DiscardHandler))
-	h.apply(log)
+	h.apply(log, nil)
 	s := &Server{hub: h}
 	var out bytes.Buffer
 	sw := &sseWriter{w: &out}

@@ -137,3 +137,12 @@ func decodeCursor(c string) (uint64, error) {
 	}
 	return 0, domain.Errorf(domain.EMALFORMED, "cursor is not one this list issued")
 }
+
+// ReadStream returns every event of one stream, in order.
+func (l *Log) ReadStream(ctx context.Context, stream string) ([]domain.Envelope, error) {
+	evs, err := eventstore.ReadStreamAll(ctx, l.store, stream, 0)
+	if err != nil {
+		return nil, fmt.Errorf("read stream %s: %w", stream, err)
+	}
+	return evs, nil
+}
