@@ -66,7 +66,12 @@ type DeliveryManager struct {
 	// time before which they are not started again (no hot loop while the
 	// database is unwell).
 	held map[string]time.Time
-	wg   sync.WaitGroup
+	// ended are the jobs that ended a try since due last read the queue:
+	// the rows it read of them are stale (their attempts and next_at
+	// before the try), and starting one from them would make its try
+	// again at once, a duplicate webhook call counted as the same try.
+	ended map[string]struct{}
+	wg    sync.WaitGroup
 }
 
 // DeliveryWorkerName is the handler name under which a delivery job that
@@ -117,6 +122,7 @@ func NewDeliveryManager(ctx context.Context, svc *command.Service, db *sql.DB, c
 		active: map[string]string{},
 		busy:   map[string]int{},
 		held:   map[string]time.Time{},
+		ended:  map[string]struct{}{},
 
 		hookless:     map[string]bool{},
 		calls:        map[string]int{},

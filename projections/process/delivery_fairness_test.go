@@ -2,6 +2,7 @@ package process_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -179,31 +180,65 @@ func TestDelivery_FailingWebhookDoesNotStallOthers(t *testing.T) {
 // waits for its second try: the next start neither forgets the try made nor
 // tries again before the stored time, and the job still ends as
 // delivery_failed after the last try. A job without its customer learns it.
+//
+// The managers run on a clock the test moves, so that no try can come
+// before the test wants it, however slow the machine: on the wall clock, a
+// stall of the test between reading the schedule and stopping the managers
+// let the second try start (and be counted, or cut short) before the stop.
 func TestDelivery_RetryScheduleSurvivesRestart(t *testing.T) {
 	e := newProcessEnv(t, nil)
 	hook := newHookServer(t, func(int) int { return http.StatusInternalServerError })
 	hook.setSecret(e.setWebhook(t, hook.URL))
+	clock := &processClock{t: time.Now().UTC()}
+	var (
+		mu     sync.Mutex
+		called []time.Time // the managers' clock at each call
+	)
+	hook.onCall = func(int) {
+		mu.Lock()
+		defer mu.Unlock()
+		called = append(called, clock.Now())
+	}
+	calledAt := func() []time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]time.Time(nil), called...)
+	}
+	const backoff = 400 * time.Millisecond
 	cfg := fastRetries(3)
-	cfg.WebhookBackoff = 400 * time.Millisecond
+	cfg.WebhookBackoff = backoff
+	cfg.Now = clock.Now
 	_, stop := e.startStoppable(t, cfg)
+
+	stored := func() (attempts int, nextAt time.Time) {
+		t.Helper()
+		var ms int64
+		if err := e.db.QueryRow(`SELECT attempts, next_at FROM delivery_jobs`).Scan(&attempts, &ms); err != nil {
+			t.Fatal(err)
+		}
+		return attempts, time.UnixMilli(ms)
+	}
+	// waitScheduled waits until the job's try n is counted and its next
+	// one stored, wait after the managers' time now.
+	waitScheduled := func(n int, wait time.Duration) time.Time {
+		t.Helper()
+		want := time.UnixMilli(clock.Now().Add(wait).UnixMilli())
+		processWait(t, 10*time.Second, func() bool {
+			attempts, next := stored()
+			return attempts == n && next.Equal(want)
+		}, fmt.Sprintf("try %d to be counted and the next stored at %v", n, want))
+		return want
+	}
 
 	id := e.createOffer(t, nil)
 	processWait(t, 5*time.Second, func() bool { return len(hook.Calls()) == 1 }, "the first try")
-	first := hook.Calls()[0].at
-	var (
-		attempts int
-		nextAt   int64
-	)
-	processWait(t, 5*time.Second, func() bool {
-		if err := e.db.QueryRow(`SELECT attempts, next_at FROM delivery_jobs WHERE offer_id = ?`, string(id)).Scan(&attempts, &nextAt); err != nil {
-			t.Fatal(err)
-		}
-		return nextAt > first.UnixMilli()
-	}, "the second try to be scheduled")
+	nextAt := waitScheduled(1, backoff)
 	stop()
-	if attempts != 1 || time.UnixMilli(nextAt).Before(first.Add(300*time.Millisecond)) {
-		t.Fatalf("stored attempts %d, next try at %v; want 1 and about 400ms after the first try at %v",
-			attempts, time.UnixMilli(nextAt), first)
+	if n := len(hook.Calls()); n != 1 {
+		t.Fatalf("webhook called %d times before the stop, want the first try once", n)
+	}
+	if attempts, next := stored(); attempts != 1 || !next.Equal(nextAt) {
+		t.Fatalf("after the stop: attempts %d, next try at %v; want 1 at %v", attempts, next, nextAt)
 	}
 
 	// As a row queued by an earlier version, or while the offer could not
@@ -212,18 +247,29 @@ func TestDelivery_RetryScheduleSurvivesRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// Restarted a millisecond before the stored time, the managers wait.
+	// (On a slow machine this may look before the first pass: it can miss
+	// an early try, never see one that was not made.)
+	clock.Advance(nextAt.Sub(clock.Now()) - time.Millisecond)
 	e.start(t, cfg)
+	time.Sleep(300 * time.Millisecond)
+	if n := len(hook.Calls()); n != 1 {
+		t.Fatalf("webhook called %d times by %v, before the stored time %v", n, clock.Now(), nextAt)
+	}
+	clock.Advance(time.Millisecond)
+	processWait(t, 10*time.Second, func() bool { return len(hook.Calls()) == 2 }, "the second try")
+	clock.Advance(waitScheduled(2, 2*backoff).Sub(clock.Now()))
+
 	v := e.waitStatus(t, id, domain.StatusDeliveryFailed, 10*time.Second)
 	var customer string
 	if err := e.db.QueryRow(`SELECT customer_id FROM delivery_jobs WHERE offer_id = ?`, string(id)).Scan(&customer); err != nil || customer != e.customer.Tenant {
 		t.Errorf("job's customer %q, %v; want %s filled in by its try", customer, err, e.customer.Tenant)
 	}
-	calls := hook.Calls()
-	if len(calls) != 3 {
-		t.Fatalf("webhook called %d times across the restart, want 3", len(calls))
+	if n := len(hook.Calls()); n != 3 {
+		t.Fatalf("webhook called %d times across the restart, want 3", n)
 	}
-	if calls[1].at.Before(time.UnixMilli(nextAt)) {
-		t.Errorf("second try at %v, before its stored time %v", calls[1].at, time.UnixMilli(nextAt))
+	if at := calledAt(); at[1].Before(nextAt) {
+		t.Errorf("second try at %v, before its stored time %v", at[1], nextAt)
 	}
 	failed := e.ofType(t, domain.OfferStream(id), domain.TypeOfferDeliveryFailed)
 	if len(failed) != 1 || decode[domain.OfferDeliveryFailed](t, failed[0]).Attempts != 3 || v.DeliveryError == "" {

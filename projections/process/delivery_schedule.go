@@ -90,7 +90,14 @@ func (m *DeliveryManager) startDue(ctx context.Context) (next time.Time, err err
 // It visits each customer with pending jobs once through the index (a
 // skip-scan written out as a recursive query) and reads only the first turns of each, so a scan costs
 // as much for a customer with ten thousand due jobs as for one with one.
+//
+// A job under way is still pending and due in the table, and may end its
+// try between this read and start: start skips the jobs that ended since
+// (finish wakes the loop, whose next read has their new rows).
 func (m *DeliveryManager) due(ctx context.Context, now int64, turns, limit int) ([]deliveryJob, error) {
+	m.mu.Lock()
+	clear(m.ended)
+	m.mu.Unlock()
 	rows, err := m.db.QueryContext(ctx, `WITH RECURSIVE customers(id) AS (
 		SELECT MIN(customer_id) FROM delivery_jobs WHERE state = 'pending'
 		UNION ALL
@@ -127,14 +134,27 @@ func (m *DeliveryManager) due(ctx context.Context, now int64, turns, limit int) 
 
 // start starts the jobs that have room, in their order.
 func (m *DeliveryManager) start(ctx context.Context, jobs []deliveryJob) {
+	for _, j := range m.take(jobs) {
+		m.wg.Go(func() { m.work(ctx, j) })
+	}
+}
+
+// take marks as under way the jobs of a due read that have room, in their
+// order, and returns them: none under way already, none that ended a try
+// since the read (its row is stale), none held.
+func (m *DeliveryManager) take(jobs []deliveryJob) []deliveryJob {
 	now := m.cfg.Now()
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	var taken []deliveryJob
 	for _, j := range jobs {
 		if len(m.active) >= m.cfg.MaxActiveDeliveries {
-			return
+			break
 		}
 		if _, ok := m.active[j.eventID]; ok {
+			continue
+		}
+		if _, ok := m.ended[j.eventID]; ok {
 			continue
 		}
 		if !m.hookless[j.customerID] && (m.busy[j.customerID] >= m.cfg.MaxActivePerCustomer ||
@@ -150,8 +170,9 @@ func (m *DeliveryManager) start(ctx context.Context, jobs []deliveryJob) {
 		m.active[j.eventID] = j.customerID
 		m.busy[j.customerID]++
 		m.busyReseller[j.resellerID]++
-		m.wg.Go(func() { m.work(ctx, j) })
+		taken = append(taken, j)
 	}
+	return taken
 }
 
 // learnWebhook records whether customer had a webhook at its latest try,
@@ -251,6 +272,7 @@ func (m *DeliveryManager) finish(ctx context.Context, j deliveryJob, state strin
 	}
 	m.mu.Lock()
 	delete(m.active, j.eventID)
+	m.ended[j.eventID] = struct{}{}
 	if m.busy[j.customerID]--; m.busy[j.customerID] <= 0 {
 		delete(m.busy, j.customerID)
 	}

@@ -89,6 +89,62 @@ func TestDeliveryDue_ResellerTurns(t *testing.T) {
 	}
 }
 
+// TestDeliveryTake_SkipsJobsEndedSinceTheRead is the duplicate first try
+// behind a failure of TestDelivery_RetryScheduleSurvivesRestart under load:
+// a job under way is still pending and due in the table, so a read of the
+// queue during its try returns its row as before the try; when the try
+// ended (its next try scheduled, the job no longer under way) before the
+// read's jobs were started, the job was started again from that row, and
+// the webhook was called twice within milliseconds for the same try. Here
+// the try ends between the read and the start, as finish ends it.
+func TestDeliveryTake_SkipsJobsEndedSinceTheRead(t *testing.T) {
+	ctx := context.Background()
+	m, db := newQueueOnly(t)
+	for _, id := range []string{"tried", "other"} {
+		if _, err := db.Exec(`INSERT INTO delivery_jobs (event_id, offer_id, customer_id, reseller_id, dispatch, position,
+		correlation_id, dispatched_at, state, attempts, last_error, outcome, created_at, updated_at, next_at)
+		VALUES (?, ?, ?, 'r', 1, 1, '', '', 'pending', 0, '', '', 10, 10, 10)`, id, "o-"+id, "c-"+id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ids := func(jobs []deliveryJob) []string {
+		var out []string
+		for _, j := range jobs {
+			out = append(out, j.eventID)
+		}
+		return out
+	}
+
+	jobs, err := m.due(ctx, 100, 2, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"other", "tried"}, ids(jobs)); diff != "" {
+		t.Fatalf("due jobs (-want +got):\n%s", diff)
+	}
+	// "tried" was under way during the read; its try fails now and puts it
+	// back in the queue until 500.
+	tried := jobs[1]
+	m.finish(ctx, tried, "pending", 500, &deliveryRun{job: tried, attempts: 1}, false)
+
+	if diff := cmp.Diff([]string{"other"}, ids(m.take(jobs))); diff != "" {
+		t.Errorf("jobs started from the read (-want +got):\n%s", diff)
+	}
+	// The next read has the job's new row: not due before 500, then due
+	// with its try counted.
+	if jobs, err := m.due(ctx, 499, 2, 10); err != nil || len(jobs) != 1 || jobs[0].eventID != "other" {
+		t.Errorf("due at 499: %v, %v; want only other (under way)", ids(jobs), err)
+	}
+	jobs, err = m.due(ctx, 500, 2, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := m.take(jobs)
+	if len(got) != 1 || got[0].eventID != "tried" || got[0].attempts != 1 || got[0].nextAt != 500 {
+		t.Errorf("started at 500: %+v; want tried, with 1 attempt made, due at 500", got)
+	}
+}
+
 // newQueueOnly returns a delivery manager over a fresh database, without a
 // command service: enough to read its queue.
 func newQueueOnly(t *testing.T) (*DeliveryManager, *sql.DB) {
