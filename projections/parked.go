@@ -137,12 +137,15 @@ func (db *DB) park(ctx context.Context, prs []*projector, e eventstore.Event, tr
 	if err != nil {
 		return err
 	}
-	for _, p := range prs {
-		db.marks.raise(p.name, e.Position)
-	}
+	// Reported (logged, counted) before the marks move: whoever waits for
+	// this position (serve before it logs that it listens, a query's
+	// min_position) then finds the parked event in the metric too.
 	if db.onParked != nil {
 		db.onParked(ParkedEvent{Position: e.Position, Type: e.Type, Stream: e.Stream, EventID: e.ID,
 			Error: cause.Error(), Tries: tries, ParkedAt: now})
+	}
+	for _, p := range prs {
+		db.marks.raise(p.name, e.Position)
 	}
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/offerflow/offerflow/domain"
 	"github.com/offerflow/offerflow/eventstore"
@@ -115,4 +116,28 @@ func TestProjections_ParkPoisonedEvent(t *testing.T) {
 
 	// A rebuild parks the same events in the new file.
 	checkParked(e.rebuilt(t, "rebuilt.db"))
+}
+
+// A parked event is reported before the read models show its position:
+// serve logs that it listens once they reach the log's head, and a client
+// that then reads /metrics must find the event counted.
+func TestProjections_ParkedReportedBeforeCaughtUp(t *testing.T) {
+	ctx := context.Background()
+	e := newRMEnv(t)
+	pos := appendPoison(t, e, "customer-poison-1")
+	var parked atomic.Int32
+	e.run(t, e.db, projections.Config{OnParked: func(string) {
+		if e.db.CaughtUp(ctx, pos) {
+			t.Errorf("the read models were at position %d before the event parked there was reported", pos)
+		}
+		parked.Add(1)
+	}})
+	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := e.db.WaitFor(wctx, pos); err != nil {
+		t.Fatal(err)
+	}
+	if n := parked.Load(); n != 1 {
+		t.Errorf("OnParked called %d times once the read models reached the parked event, want 1", n)
+	}
 }
