@@ -382,6 +382,13 @@ func (m *Main) Run(ctx context.Context) error {
 		if err := m.seedDemo(ctx, svc); err != nil {
 			return fmt.Errorf("demo: %w", err)
 		}
+		// Ready (and the address logged) only once the read models hold
+		// what the demo wrote too: its tokens and history are printed for
+		// a script to use right away. Set before the server opens, so no
+		// request reads it while it changes.
+		if startHead, err = m.store.Head(ctx); err != nil {
+			return err
+		}
 	}
 	switch {
 	case c.processes && c.shared():
