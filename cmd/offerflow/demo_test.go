@@ -1,10 +1,16 @@
 package main
 
 import (
+	"database/sql"
 	"encoding/json"
+	"io"
 	"net/http"
+	"path/filepath"
 	"regexp"
+	"strconv"
 	"testing"
+
+	"github.com/offerflow/offerflow/domain"
 )
 
 // TestDemo_HistoryAndTokens starts serve --demo twice on one directory:
@@ -58,6 +64,36 @@ func TestDemo_HistoryAndTokens(t *testing.T) {
 		t.Fatalf("no RESELLER_TOKEN or AUDITOR_TOKEN line:\n%s", s.stdout)
 	}
 	first := m[1]
+	// The contract: serve logs its address once the read models hold all
+	// the demo wrote, of which its printed tokens come last.
+	caughtUp := func(s *server) {
+		t.Helper()
+		db, err := sql.Open("sqlite3", "file:"+filepath.Join(dir, eventsFile)+"?mode=ro")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		var last uint64
+		if err := db.QueryRow(`SELECT MAX(position) FROM events WHERE type = ?`, domain.TypeTokenIssued).Scan(&last); err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.Get(s.url + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		pos := regexp.MustCompile(`(?m)^offerflow_projector_position\{projector="([^"]+)"\} (\d+)$`).FindAllStringSubmatch(string(body), -1)
+		if len(pos) == 0 {
+			t.Fatalf("/metrics has no offerflow_projector_position:\n%s", body)
+		}
+		for _, p := range pos {
+			if n, _ := strconv.ParseUint(p[2], 10, 64); n < last {
+				t.Errorf("listening while projector %s is at %d, before the demo's last token at %d", p[1], n, last)
+			}
+		}
+	}
+	caughtUp(s)
 	// No waiting: serve logs its address only once the read models hold
 	// the history the demo seeded, and scripts query right after it.
 	var byMonth report
@@ -87,6 +123,7 @@ func TestDemo_HistoryAndTokens(t *testing.T) {
 	if m == nil || m[1] == first {
 		t.Fatalf("second start printed no new RESELLER_TOKEN:\n%s", s.stdout)
 	}
+	caughtUp(s)
 	if code := get(s.url+"/v1/reports/offers", first, nil); code != 401 {
 		t.Errorf("the first start's token after a restart: %d, want 401", code)
 	}
