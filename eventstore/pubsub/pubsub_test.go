@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"encoding/json"
 	"path/filepath"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -49,8 +51,8 @@ func suiteFeatures() tests.Features {
 // TestPubSub runs Watermill's universal Pub/Sub suite over a SQLite event
 // store. With -short the suite itself shrinks its message counts.
 func TestPubSub(t *testing.T) {
-	h := newHarness(t)
-	tests.TestPubSub(t, suiteFeatures(), h.pubSub, h.consumerGroupPubSub)
+	logs := newSuiteLogs(t)
+	tests.TestPubSub(t, suiteFeatures(), logs.pubSub, logs.consumerGroupPubSub)
 }
 
 // TestPubSub_DurableGroup runs the suite's delivery tests again with every
@@ -58,10 +60,10 @@ func TestPubSub(t *testing.T) {
 // cancellation goes through the saved checkpoints (without a group those
 // tests pass by replaying from the start).
 func TestPubSub_DurableGroup(t *testing.T) {
-	h := newHarness(t)
+	logs := newSuiteLogs(t)
 	group := "durable_" + watermill.NewShortUUID()
 	grouped := func(t *testing.T) (message.Publisher, message.Subscriber) {
-		return h.consumerGroupPubSub(t, group)
+		return logs.consumerGroupPubSub(t, group)
 	}
 	for _, tc := range []struct {
 		name string
@@ -81,6 +83,45 @@ func TestPubSub_DurableGroup(t *testing.T) {
 			tc.fn(t, tests.TestContext{TestID: tests.NewTestID(), Features: suiteFeatures()}, grouped)
 		})
 	}
+}
+
+// suiteLogs gives each test of Watermill's suite a harness of its own: its
+// publishers and subscribers share a log, as the suite expects, and no other
+// test's messages are in it. A subscription reads the whole log and keeps
+// its topic, and the suite's tests run in parallel: over one log for all of
+// them, a new subscriber of TestContinueAfterSubscribeClose (full mode,
+// -race, load 15-20) read the other tests' tens of thousands of messages
+// before its own, and got none of its 1,000 within the suite's 15 s wait.
+type suiteLogs struct {
+	t      *testing.T // the suite's: harnesses live until it ends
+	mu     sync.Mutex
+	byTest map[string]*harness
+}
+
+func newSuiteLogs(t *testing.T) *suiteLogs {
+	return &suiteLogs{t: t, byTest: map[string]*harness{}}
+}
+
+// of returns the harness of the suite's test that t is, or is a subtest of
+// (the suite's tests are the subtests of the suite's t).
+func (l *suiteLogs) of(t *testing.T) *harness {
+	name := strings.Join(strings.SplitN(t.Name(), "/", 3)[:2], "/")
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	h, ok := l.byTest[name]
+	if !ok {
+		h = newHarness(l.t)
+		l.byTest[name] = h
+	}
+	return h
+}
+
+func (l *suiteLogs) pubSub(t *testing.T) (message.Publisher, message.Subscriber) {
+	return l.of(t).pubSub(t)
+}
+
+func (l *suiteLogs) consumerGroupPubSub(t *testing.T, group string) (message.Publisher, message.Subscriber) {
+	return l.of(t).consumerGroupPubSub(t, group)
 }
 
 // harness owns one event store and one checkpoint database shared by every
