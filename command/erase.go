@@ -9,7 +9,7 @@ import (
 )
 
 // KeyEraser destroys the keys that seal customers' texts in the log
-// (eventstore/seal.Keys).
+// (eventstore/seal.Keyring, in front of the SQLite or the cluster's key store).
 type KeyEraser interface {
 	// Destroy destroys customer's key as of at and returns the time of
 	// the first erasure (at, unless the key was destroyed before).
