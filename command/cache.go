@@ -193,6 +193,13 @@ func (h *Handler) forgetErased(customerStream string) {
 	h.offers.clear()
 }
 
+// forgetAll drops every cached stream: for when erasures may have been
+// appended that nothing read (the log's follower starting or failing).
+func (h *Handler) forgetAll() {
+	h.cache.clear()
+	h.offers.clear()
+}
+
 // cacheEpoch returns the epoch of stream's cache, 0 for a stream without
 // one: taken before an append, for remember.
 func (h *Handler) cacheEpoch(stream string) uint64 {

@@ -24,11 +24,9 @@ func holds(h *Handler, stream, text string) bool {
 	return strings.Contains(string(b), text)
 }
 
-// TestStreamCache_ErasedTextsNotKept: once a customer is erased, the
-// command cache holds none of its texts, whether the handler next loads the
-// customer (it then reads the stream again, opened as erased) or only the
-// log's follower reads the erasure (it drops the entry).
-func TestStreamCache_ErasedTextsNotKept(t *testing.T) {
+// sealedLog opens a sealed SQLite log in a temporary directory.
+func sealedLog(t *testing.T) (*seal.Store, *seal.Keys) {
+	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
 	store, err := sqlite.Open(ctx, filepath.Join(dir, "events.db"), sqlite.Config{})
@@ -41,6 +39,16 @@ func TestStreamCache_ErasedTextsNotKept(t *testing.T) {
 	}
 	sealed := seal.New(store, keys)
 	t.Cleanup(func() { _ = sealed.Close() })
+	return sealed, keys
+}
+
+// TestStreamCache_ErasedTextsNotKept: once a customer is erased, the
+// command cache holds none of its texts, whether the handler next loads the
+// customer (it then reads the stream again, opened as erased) or only the
+// log's follower reads the erasure (it drops the entry).
+func TestStreamCache_ErasedTextsNotKept(t *testing.T) {
+	ctx := context.Background()
+	sealed, keys := sealedLog(t)
 
 	svc := NewService(NewHandler(sealed, Config{})).WithKeys(keys)
 	followed := NewService(NewHandler(sealed, Config{}))
@@ -96,5 +104,55 @@ func TestStreamCache_ErasedTextsNotKept(t *testing.T) {
 	}
 	if holds(followed.h, stream, secret) {
 		t.Error("the handler whose follower read the erasure still holds the customer's name")
+	}
+}
+
+// TestStreamCache_ErasedWhileNotFollowed: an erasure appended by another
+// process while this one's follower was not running (before it started, or
+// between a failure and its restart) is never read by the follower, which
+// starts at the head: the command cache must not keep the erased texts
+// past the follower's start.
+func TestStreamCache_ErasedWhileNotFollowed(t *testing.T) {
+	ctx := context.Background()
+	sealed, keys := sealedLog(t)
+
+	svc := NewService(NewHandler(sealed, Config{})).WithKeys(keys)
+	other := NewService(NewHandler(sealed, Config{}))
+
+	op := Meta{Actor: domain.Actor{Role: domain.RoleOperator, Subject: "op"}}
+	r, _, err := svc.RegisterReseller(ctx, op, "R")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rm := Meta{Actor: domain.Actor{Role: domain.RoleReseller, Tenant: string(r.ID()), Subject: "t"}}
+	const secret = "Bob Plaintext"
+	c, _, err := svc.RegisterCustomer(ctx, rm, secret, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	stream := domain.CustomerStream(c.ID())
+	if _, _, err := other.Customer(ctx, c.ID()); err != nil {
+		t.Fatal(err)
+	}
+	if !holds(other.h, stream, secret) {
+		t.Fatal("the cache does not hold the customer's name before the erasure: the test would prove nothing")
+	}
+	if _, _, err := svc.EraseCustomer(ctx, op, c.ID()); err != nil {
+		t.Fatal(err)
+	}
+
+	fctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { defer close(done); _ = other.FollowTokens(fctx, 10*time.Millisecond) }()
+	t.Cleanup(func() { cancel(); <-done })
+	deadline := time.Now().Add(10 * time.Second)
+	for _, live := other.TokenCacheFollowed(); !live; _, live = other.TokenCacheFollowed() {
+		if time.Now().After(deadline) {
+			t.Fatal("the follower never started")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if holds(other.h, stream, secret) {
+		t.Error("the command cache kept an erased customer's name past its follower's start")
 	}
 }

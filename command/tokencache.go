@@ -117,6 +117,9 @@ func (s *Service) FollowTokens(ctx context.Context, retry time.Duration) error {
 	for {
 		err := s.followTokens(ctx)
 		s.tokens.reset(false)
+		// An erasure appended while nobody follows would not drop the
+		// erased customer's texts from the command cache (see streamCache).
+		s.h.forgetAll()
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
@@ -136,7 +139,10 @@ func (s *Service) followTokens(ctx context.Context) error {
 		return fmt.Errorf("token cache: head: %w", err)
 	}
 	// Entries loaded from here on reflect the log at pos or later; later
-	// events are read below and invalidate them.
+	// events are read below and invalidate them. The command cache may
+	// hold texts of a customer erased before pos, which will not be read
+	// below: it starts over too.
+	s.h.forgetAll()
 	s.tokens.reset(true)
 	s.tokens.setFollowed(pos)
 	for {
