@@ -129,16 +129,32 @@ func importKeys(ctx context.Context, path string, to *esdb.Keys) error {
 	if err != nil {
 		return err
 	}
+	var recorded []string // erasures keys.db knows to be in the log
 	for _, r := range rows {
 		switch {
 		case r.Key != nil:
 			err = to.Import(ctx, r.Customer, r.Key)
 		case !r.ErasedAt.IsZero():
-			if _, err = to.Destroy(ctx, r.Customer, r.ErasedAt); err == nil && r.Recorded {
-				err = to.Recorded(ctx, r.Customer)
+			_, err = to.Destroy(ctx, r.Customer, r.ErasedAt)
+			if r.Recorded {
+				recorded = append(recorded, r.Customer)
 			}
 		}
 		if err != nil {
+			return fmt.Errorf("--keys: copy %s into the cluster: %w", path, err)
+		}
+	}
+	// Only an erasure this copy listed as pending is marked recorded: a
+	// second copy then writes nothing to the cluster.
+	pending, err := to.Unrecorded(ctx)
+	if err != nil {
+		return fmt.Errorf("--keys: copy %s into the cluster: %w", path, err)
+	}
+	for _, c := range recorded {
+		if _, ok := pending[c]; !ok {
+			continue
+		}
+		if err := to.Recorded(ctx, c); err != nil {
 			return fmt.Errorf("--keys: copy %s into the cluster: %w", path, err)
 		}
 	}

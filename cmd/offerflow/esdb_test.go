@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	esdbclient "github.com/EventStore/EventStore-Client-Go/v4/esdb"
 	"github.com/offerflow/offerflow/eventstore/esdb"
 	"github.com/offerflow/offerflow/eventstore/esdb/esdbemulator"
 	"github.com/offerflow/offerflow/eventstore/seal"
@@ -219,9 +220,34 @@ func TestImportKeys(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	for range 2 {
+	client, err := em.NewClient()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = client.Close() })
+	// lastInAll is the position of the cluster's newest event.
+	lastInAll := func() uint64 {
+		t.Helper()
+		rs, err := client.ReadAll(ctx, esdbclient.ReadAllOptions{Direction: esdbclient.Backwards, From: esdbclient.End{}}, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rs.Close()
+		ev, err := rs.Recv()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ev.OriginalEvent().Position.Commit
+	}
+	var afterFirst uint64
+	for i := range 2 {
 		if err := importKeys(ctx, path, cluster); err != nil {
 			t.Fatal(err)
+		}
+		if i == 0 {
+			afterFirst = lastInAll()
+		} else if last := lastInAll(); last != afterFirst {
+			t.Fatalf("the second copy wrote to the cluster: its newest event at %d, %d after the first copy", last, afterFirst)
 		}
 		if got, erased, err := cluster.Key(ctx, "c1", true); err != nil || erased || !bytes.Equal(got, live) {
 			t.Fatalf("c1 in the cluster: %x, erased %v, %v; want the file's key %x", got, erased, err, live)
