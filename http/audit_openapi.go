@@ -3,9 +3,11 @@ package http
 // The OpenAPI description of the tamper-evidence endpoints (audit_tree.go).
 
 func treeOperations() []op {
-	id := pathParam("id")
+	id := idParam("id")
+	// Sizes are read as unsigned 64-bit integers, but none beyond the log
+	// (at most MaxInt64 events) is answered, so the document bounds them there.
 	size := func(name, desc string, required bool) obj {
-		return obj{"name": name, "in": "query", "required": required, "schema": obj{"type": "integer", "minimum": 1}, "description": desc}
+		return obj{"name": name, "in": "query", "required": required, "schema": position(1), "description": desc}
 	}
 	return []op{
 		{method: "GET", path: "/v1/offers/{id}/proof", id: "offerProof", roles: "reseller (own), customer (own delivered offers), auditor",

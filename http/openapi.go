@@ -264,8 +264,12 @@ func input(required []string, props obj) obj {
 
 func parameters() obj {
 	return obj{
-		"Limit":       queryParam("limit", intRange(1, maxLimit), "Page size, 1 to 500 (default 50); anything else is 422."),
-		"Cursor":      queryParam("cursor", str(), "The next_cursor of the previous page; an unknown one is 400."),
+		"Limit": queryParam("limit", intRange(1, maxLimit), "Page size, 1 to 500 (default 50); anything else is 422."),
+		// A cursor is unpadded base64url (both kinds of list, projections' and
+		// the log's), and one that decodes to more than 4,096 bytes (5,462
+		// characters) is refused, so the document refuses what cannot be one.
+		"Cursor": queryParam("cursor", obj{"type": "string", "pattern": "^[A-Za-z0-9_-]*$", "maxLength": 5462},
+			"The next_cursor of the previous page; an unknown one is 400."),
 		"MinPosition": queryParam("min_position", position(0), "Wait until the read models have applied this log position (read-your-writes)."),
 		"AsOf": queryParam("as_of", obj{"type": "string", "pattern": `^([0-9]{1,20}|[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt].+)$`},
 			"The read models as they stood at this log position (an integer; 0 is before the first event) or time (RFC 3339: the longest prefix of the log whose events occurred by then), "+

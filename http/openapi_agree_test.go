@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"math"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -46,6 +48,10 @@ func TestOpenAPI_AgreesWithServer(t *testing.T) {
 	customer, cc := rc.CreateCustomer(t, "Customer")
 	offer := rc.SendOffer(t, customer, template, "")
 	op := ts.Operator()
+	auditor := ts.NewToken(t, "auditor", reseller)
+	rc.CreateProduct(t, "Second module", 12) // two products: a list of one has a next page
+	productsCursor := str(t, rc.Must(t, 200, "GET", "/v1/products?limit=1&min_position="+strconv.FormatUint(ts.Head(t), 10), nil).Map(t), "next_cursor")
+	historyCursor := str(t, rc.Must(t, 200, "GET", "/v1/offers/"+offer+"/history?limit=1", nil).Map(t), "next_cursor")
 	revokable := func() string { return ts.NewToken(t, "reseller", reseller).Token }
 	hash := func(tok string) string { return ofhttp.HashToken(tok) }
 
@@ -102,6 +108,18 @@ func TestOpenAPI_AgreesWithServer(t *testing.T) {
 		{"AfterMaxInt64", rc, "GET", "/v1/audit/events?after=9223372036854775807", nil, nil, true},
 		{"MinPositionNegative", rc, "GET", "/v1/products?min_position=-1", nil, nil, false},
 
+		{"ProductsCursor", rc, "GET", "/v1/products?limit=1&cursor=" + productsCursor, nil, nil, true},
+		{"HistoryCursor", rc, "GET", "/v1/offers/" + offer + "/history?limit=1&cursor=" + historyCursor, nil, nil, true},
+		{"CursorNotBase64URL", rc, "GET", "/v1/products?cursor=a.b", nil, nil, false},
+		{"CursorPadded", rc, "GET", "/v1/products?cursor=" + productsCursor + "%3D%3D", nil, nil, false},
+		{"CursorTooLong", rc, "GET", "/v1/products?cursor=" + strings.Repeat("A", 5463), nil, nil, false},
+
+		{"Proof", rc, "GET", "/v1/offers/" + offer + "/proof", nil, nil, true},
+		{"ProofOfferIDWithDot", rc, "GET", "/v1/offers/a.b/proof", nil, nil, false},
+		{"ProofSizeOverInt64", rc, "GET", "/v1/offers/" + offer + "/proof?size=9223372036854775808", nil, nil, false},
+		{"Consistency", auditor, "GET", "/v1/audit/consistency?from=1&to=2", nil, nil, true},
+		{"ConsistencyToOverInt64", auditor, "GET", "/v1/audit/consistency?from=1&to=9223372036854775808", nil, nil, false},
+
 		{"IdempotencyKeyNotASCII", rc, "POST", "/v1/templates", map[string]any{"name": "K1"}, []string{"Idempotency-Key", "schlüssel"}, false},
 		{"IdempotencyKeyTooLong", rc, "POST", "/v1/templates", map[string]any{"name": "K2"}, []string{"Idempotency-Key", strings.Repeat("k", 256)}, false},
 		{"IdempotencyKey", rc, "POST", "/v1/templates", map[string]any{"name": "K3"}, []string{"Idempotency-Key", "order 42/7"}, true},
@@ -131,5 +149,43 @@ func TestOpenAPI_AgreesWithServer(t *testing.T) {
 				t.Fatalf("the server answered %s, but the document says: %v", r, map[bool]any{true: "valid", false: docErr}[docErr == nil])
 			}
 		})
+	}
+}
+
+// TestOpenAPI_ParametersBounded: every parameter of the API that the server
+// reads as a number has the upper bound the server keeps, and every text
+// parameter says its form (a pattern, an enumeration or a format), so a
+// generated client or a property-based tester draws no value the server
+// refuses as malformed. The parameters listed are free text by design: the
+// server serves any value of them.
+func TestOpenAPI_ParametersBounded(t *testing.T) {
+	doc := mustSpec(t).doc
+	free := map[string]string{
+		"query q":           "a substring of names: any text",
+		"query customer_id": "any id: one no customer has lists nothing (200)",
+	}
+	for path, item := range doc.Paths.Map() {
+		if !strings.HasPrefix(path, "/v1/") {
+			continue // the web UI's pages and assets
+		}
+		for method, op := range item.Operations() {
+			for _, ref := range append(item.Parameters, op.Parameters...) {
+				p := ref.Value
+				s := p.Schema.Value
+				name := p.In + " " + p.Name
+				switch {
+				case s.Type.Is("integer"):
+					if s.Max == nil || s.Min == nil {
+						t.Errorf("%s %s: integer %s has no bounds", method, path, name)
+					} else if *s.Max > math.MaxInt32 && s.Format != "int64" {
+						t.Errorf("%s %s: integer %s goes to %.0f without format int64", method, path, name, *s.Max)
+					}
+				case s.Type.Is("string"):
+					if s.Pattern == "" && len(s.Enum) == 0 && s.Format == "" && free[name] == "" {
+						t.Errorf("%s %s: text %s has no pattern, enumeration or format", method, path, name)
+					}
+				}
+			}
+		}
 	}
 }
