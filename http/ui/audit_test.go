@@ -192,6 +192,12 @@ func TestBrowser_Auditor(t *testing.T) {
 		document.getElementById('audit-chain').textContent.includes(%s)`, js(de["audit.chain.intact"])))
 	ph.waitFor("im signierten Protokoll", checkState("audit-proof")+` === 'ok'`)
 	ph.visit("de", phone, "audit-offer", false, "#timeline li.event")
+	// The background processes are named in the page's language too.
+	for typ, want := range map[string]string{"offer.delivered": "System (Zustellung)", "licenses.granted": "System (Lizenzvergabe)"} {
+		if got := ph.text(fmt.Sprintf(`#timeline li[data-type=%q] .actor`, typ)); got != want {
+			t.Errorf("German actor of %s = %q, want %q", typ, got, want)
+		}
+	}
 
 	// Someone with access to the data directory changes the message.
 	st.tamper(t, offer)

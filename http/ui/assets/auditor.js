@@ -95,10 +95,13 @@ function offerEvent(type) {
 }
 
 // actorLabel names who acted: the token's name where it had one, with the
-// role; else the role and the token's id (or the system's process).
+// role; else the role and the token's id, or the system's process in the
+// page's language (a process the catalogue does not know yet by its id).
 function actorLabel(a) {
   const role = has(`role.${a.role}`) ? t(`role.${a.role}`) : a.role;
-  return a.name ? t('audit.actor.named', {name: a.name, role}) : t('audit.actor', {role, subject: a.subject});
+  if (a.name) return t('audit.actor.named', {name: a.name, role});
+  if (a.role === 'system' && has(`process.${a.subject}`)) return t('audit.actor.system', {role, process: t(`process.${a.subject}`)});
+  return t('audit.actor', {role, subject: a.subject});
 }
 
 // changes says what an event changed, from its data.
