@@ -223,6 +223,15 @@ func playStory(t *testing.T, dev device) {
 	r.waitFor("the add form is cleared after the add", fmt.Sprintf(`document.querySelector(%s).value === '' && document.querySelector(%s).disabled`,
 		js(tpl+" select.item-product"), js(tpl+" select.item-term")))
 
+	// Removing an item leaves focus on its successor, the next item's mode
+	// toggle, not on the page's body.
+	r.click("remove the first item", tpl+" tbody tr[data-item-id]:first-child button.link")
+	r.waitFor("one item left, focus on its mode toggle", fmt.Sprintf(`document.querySelectorAll(%s).length === 1 && document.activeElement === document.querySelector(%s)`,
+		js(tpl+" tbody tr[data-item-id]"), js(tpl+" tbody tr[data-item-id] button.mode")))
+	if got := r.text(tpl + " tbody"); !strings.Contains(got, "Arbeitsschutz kompakt") {
+		t.Errorf("the item left = %q, want the one added", got)
+	}
+
 	// The plus button at the top creates a template; the page confirms it
 	// and takes the person to it.
 	r.click("the plus button", "#template-plus")
@@ -230,6 +239,18 @@ func playStory(t *testing.T, dev device) {
 	r.click("create it", "#template-create")
 	r.waitFor("the page confirms it", `document.getElementById('template-created').textContent === 'Template Jahrespaket 2027 created.'`)
 	r.waitFor("focus is on the new template", `document.activeElement.tagName === 'H2' && document.activeElement.textContent === 'Jahrespaket 2027'`)
+
+	// Archiving it takes its card away: focus goes to the template that
+	// followed it, or to the plus button when it was the last.
+	created := eval[string](r, `document.activeElement.closest('section.template').dataset.templateId`)
+	successor := eval[string](r, `(() => {
+		const next = document.activeElement.closest('section.template').nextElementSibling;
+		return next ? 'section.template[data-template-id="' + next.dataset.templateId + '"] h2' : '#template-plus';
+	})()`)
+	eval[bool](r, `window.confirm = () => true; true`) // archiving asks first
+	r.click("archive the new template", fmt.Sprintf(`section.template[data-template-id=%s] button.link.danger`, js(created)))
+	r.waitFor("the template is gone, focus on its successor", fmt.Sprintf(`![...document.querySelectorAll('section.template h2')].some((h) => h.textContent === 'Jahrespaket 2027') &&
+		document.activeElement === document.querySelector(%s)`, js(successor)))
 
 	catalog(t, r, dev)
 
@@ -287,6 +308,9 @@ func rejectAndWithdraw(t *testing.T, r, c *tab, sd seed) {
 	eval[bool](r, `window.confirm = () => true; true`) // the withdraw button asks first
 	r.click("withdraw the third offer", fmt.Sprintf(`#offers tr[data-offer-id=%s] button.danger`, js(third)))
 	r.waitFor("the offer shows Withdrawn", rowStatus(third)+` === 'Withdrawn'`)
+	// The row's buttons are gone: focus is on what replaced them, the status.
+	r.waitFor("focus on the withdrawn offer's status", fmt.Sprintf(`document.activeElement === document.querySelector(%s)`,
+		js(`#offers tr[data-offer-id="`+third+`"] .status`)))
 	c.waitFor("the badge drops back to 0", badgesAre(0))
 	c.waitFor("the inbox lists all three, newest first",
 		`Array.from(document.querySelectorAll('#inbox button.entry .status'), (e) => e.textContent).join('|') === 'Withdrawn|Rejected|Accepted'`)

@@ -67,11 +67,18 @@ function templatesView() {
     // A card is kept while its template is unchanged: its closures own it
     // (and what is typed in its add form), so it is never redrawn in place.
     const cards = new Map([...list.children].map((c) => [c.dataset.key, c]));
-    list.replaceChildren(...(templates.length === 0 ? [h('p', {class: 'card muted'}, t('templates.none'))] : templates.map((tp) => {
+    const next = templates.length === 0 ? [h('p', {class: 'card muted'}, t('templates.none'))] : templates.map((tp) => {
       const have = cards.get(tp.id);
       if (have && have.dataset.version === String(tp.version)) return have;
       return templateCard(tp, products, view.refresh);
-    })));
+    });
+    // A kept card is moved only when it is out of place: moving a node
+    // takes the focus out of it.
+    const keep = new Set(next);
+    for (const c of [...list.children]) if (!keep.has(c)) c.remove();
+    next.forEach((c, i) => {
+      if (list.children[i] !== c) list.insertBefore(c, list.children[i] || null);
+    });
   };
   return view;
 }
@@ -125,10 +132,15 @@ function templateCard(first, products, reload) {
   const archive = h('button', {type: 'button', class: 'link danger', 'aria-label': t('template.archive.aria', {name: tpl.name}),
     onclick: (ev) => {
       if (!window.confirm(t('template.archive.confirm', {name: tpl.name}))) return;
+      // The card goes: focus goes to the template that followed it, or
+      // else to the plus button.
+      const after = card.nextElementSibling && card.nextElementSibling.dataset.templateId;
+      const successor = () => (after && document.querySelector(`section.template[data-template-id="${CSS.escape(after)}"] h2`))
+        || document.getElementById('template-plus');
       busy(ev.currentTarget, async () => {
         await api('DELETE', path(), {ifMatch: tpl.version});
         await reload();
-      });
+      }, successor);
     }}, t('template.archive'));
   card.append(
     h('div', {class: 'row spread'}, h('h2', {id: titleID, tabindex: -1}, tpl.name), archive),

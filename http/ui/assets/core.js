@@ -267,11 +267,15 @@ export async function guard(fn) {
 // disabled meanwhile (one click, one request) and says "Sending…" (data-busy,
 // shown by the stylesheet, so that a redraw during the request keeps the
 // label right). A success clears the alert an earlier failure left; a
-// failure shows its error. Focus stays on the button when it was there (a
-// disabled button loses it) and the button is still on the page.
-export async function busy(button, fn) {
+// failure shows its error. Focus stays where the person acted: on the button
+// when it is still on the page (a disabled button loses it), else on its
+// successor: what successor() names (such as the status that replaced a
+// row's buttons), or else the first control that followed the button before
+// the action and is still there (the next row's, after a row was removed).
+export async function busy(button, fn, successor) {
   if (button.disabled) return undefined;
   const focused = document.activeElement === button;
+  const after = focused ? followers(button) : [];
   button.disabled = true;
   button.dataset.busy = t('busy');
   button.setAttribute('aria-busy', 'true');
@@ -286,8 +290,26 @@ export async function busy(button, fn) {
     delete button.dataset.busy;
     button.removeAttribute('aria-busy');
     button.disabled = false;
-    if (focused && button.isConnected && (document.activeElement === document.body || document.activeElement === null)) button.focus();
+    if (focused && (document.activeElement === document.body || document.activeElement === null)) {
+      const next = shown(button) ? button : (successor && successor()) || after.find(shown);
+      if (next) next.focus();
+    }
   }
+}
+
+// TABBABLE selects what a person reaches with the Tab key.
+const TABBABLE = 'a[href], button, input, select, textarea, [tabindex]:not([tabindex="-1"])';
+
+// followers are the controls after el in the page, in order.
+function followers(el) {
+  const root = document.getElementById('main') || document.body;
+  return [...root.querySelectorAll(TABBABLE)]
+    .filter((x) => !el.contains(x) && (el.compareDocumentPosition(x) & Node.DOCUMENT_POSITION_FOLLOWING));
+}
+
+// shown reports whether el is on the page, visible and can take focus.
+function shown(el) {
+  return !!el && el.isConnected && !el.disabled && el.getClientRects().length > 0;
 }
 
 // bus carries the live updates to whoever shows something they change:

@@ -187,6 +187,9 @@ function offerList(customerID) {
   const row = (o) => {
     const who = o.customer_name || self.names.get(o.customer_id) || o.customer_id;
     const actions = h('td', {class: 'actions'});
+    // After withdraw or deliver again the row's buttons change: focus goes
+    // to the row's status, which says what happened.
+    const status = () => body.querySelector(`tr[data-key="${CSS.escape(o.id)}"] .status`);
     if (allows(o, 'withdraw')) {
       actions.append(h('button', {type: 'button', class: 'danger', 'aria-label': t('offers.withdraw.aria', {who}),
         onclick: (ev) => {
@@ -194,7 +197,7 @@ function offerList(customerID) {
           busy(ev.currentTarget, async () => {
             self.upsert(await api('POST', `/v1/offers/${encodeURIComponent(o.id)}/withdraw`, {ifMatch: o.version}));
             await self.refresh();
-          });
+          }, status);
         }}, t('offers.withdraw')));
     }
     if (allows(o, 'redeliver')) {
@@ -202,7 +205,7 @@ function offerList(customerID) {
         onclick: (ev) => busy(ev.currentTarget, async () => {
           self.upsert(await api('POST', `/v1/offers/${encodeURIComponent(o.id)}/redeliver`, {ifMatch: o.version}));
           await self.refresh();
-        })}, t('offers.redeliver')));
+        }, status)}, t('offers.redeliver')));
     }
     if (allows(o, 'revise') && self.onRevise) {
       actions.append(h('button', {type: 'button', class: 'revise', 'aria-label': t('offers.revise.aria', {who}),
@@ -213,7 +216,7 @@ function offerList(customerID) {
       customerID ? null : h('td', null, who),
       h('td', null, items),
       h('td', {class: 'message-cell'}, o.message || h('span', {class: 'muted'}, t('offers.nomessage'))),
-      h('td', null, statusBadge(o.status), o.delivery_error ? h('div', {class: 'muted small'}, o.delivery_error) : null,
+      h('td', null, Object.assign(statusBadge(o.status), {tabIndex: -1}), o.delivery_error ? h('div', {class: 'muted small'}, o.delivery_error) : null,
         o.rejection_reason ? h('div', {class: 'muted small'}, t('offers.reason', {reason: o.rejection_reason})) : null,
         o.supersedes ? h('div', {class: 'muted small supersedes'}, t('offers.supersedes')) : null),
       h('td', null, fmtTime(o.created_at),
