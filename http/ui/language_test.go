@@ -13,7 +13,7 @@ import (
 // TestBrowser_German plays the story in German, as a browser asking for
 // German gets it: the article's words on the buttons and statuses, numbers
 // and dates written the German way; then the switch to English, which is
-// remembered. Then every main page of both roles is visited in both
+// remembered. Then every main page of the three roles is visited in both
 // languages on a desktop and on a 390x844 phone, the auditor's too: no page
 // shows a message key and none scrolls sideways (see visit).
 func TestBrowser_German(t *testing.T) {
@@ -52,6 +52,9 @@ func germanStory(t *testing.T, browser context.Context, base string, sd seed, de
 	}
 	if got := r.text("#offer-send"); got != "Speichern und aktualisieren" {
 		t.Errorf("send button = %q", got)
+	}
+	if bg := eval[string](r, `getComputedStyle(document.getElementById('offer-send')).backgroundColor`); bg != "rgb(20, 108, 46)" {
+		t.Errorf("Speichern und aktualisieren is %s, want the green confirm button rgb(20, 108, 46)", bg)
 	}
 	r.waitFor("the form lists the template", `document.querySelectorAll('#offer-template option').length === 3`)
 	r.choose("#offer-customer", sd.CustomerID)
@@ -133,7 +136,7 @@ func germanDate(s string) bool {
 	return false
 }
 
-// tour signs both roles in, in lang on dev, and visits every main page.
+// tour signs the three roles in, in lang on dev, and visits every main page.
 func tour(t *testing.T, browser context.Context, base string, sd seed, lang string, dev device, msgs map[string]string) {
 	t.Helper()
 	r := openTabAs(t, browser, "reseller "+lang+" "+dev.name, lang, dev)
@@ -146,6 +149,11 @@ func tour(t *testing.T, browser context.Context, base string, sd seed, lang stri
 	r.visit(lang, dev, "instance", false, ".view.split #offers tr[data-offer-id]")
 	r.visit(lang, dev, "templates", true, "section.template button.mode")
 	r.visit(lang, dev, "products", true, "#products tr[data-product-id]")
+	r.visit(lang, dev, "campaigns", true, "#campaign-customers input[type=checkbox]")
+	r.click("open the dashboard", "#nav-dashboard")
+	r.waitFor("the dashboard's charts are drawn", `document.querySelectorAll('#dashboard-table tr[data-template-id]').length > 0 &&
+		[...document.querySelectorAll('.charts img')].every((img) => img.complete && img.naturalWidth > 0)`)
+	r.visit(lang, dev, "dashboard", false, "#dashboard-table tr[data-template-id]")
 
 	c := openTabAs(t, browser, "customer "+lang+" "+dev.name, lang, dev)
 	c.signIn(base, sd.CustomerToken, "#badge-admin")

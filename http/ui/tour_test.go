@@ -71,6 +71,18 @@ const keyShown = `(() => {
 	return '';
 })()`
 
+// junkShown is a JavaScript expression: the first text on the page where a
+// script wrote a missing value (null, undefined, NaN, Invalid Date) as
+// words, or "". (replaceChildren, unlike h, writes a null child as "null":
+// the customer's open offer read "nullnull" above its message.)
+const junkShown = `(() => {
+	const w = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+	for (let n = w.nextNode(); n; n = w.nextNode()) {
+		if (/\b(null|undefined|NaN|Invalid Date)\b/.test(n.data)) return n.data.trim();
+	}
+	return '';
+})()`
+
 // fitsWidth is a JavaScript predicate: the page does not scroll sideways.
 // Under mobile emulation Chrome zooms a too-wide page out, which would hide
 // the overflow; so innerWidth must still be the device's width too.
@@ -89,12 +101,33 @@ const tooWide = `(() => {
 	return 'scrollWidth ' + document.documentElement.scrollWidth + ', innerWidth ' + window.innerWidth + '; past the edge: ' + out.slice(0, 12).join(', ');
 })()`
 
+// pastCard is a JavaScript expression naming the first element that
+// reaches past the right edge of the card (the white box) holding it, or
+// "": a table too wide for its card shows outside it even where the page
+// itself still fits the window (the sent time kept on one line pushed the
+// instance page's offers 34 px past their card in a 1280 px window).
+const pastCard = `(() => {
+	for (const card of document.querySelectorAll('.card')) {
+		const edge = card.getBoundingClientRect().right + 0.5;
+		for (const el of card.querySelectorAll('*')) {
+			const r = el.getBoundingClientRect();
+			if (r.width > 0 && r.right > edge) {
+				return el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') + ' ends at ' + Math.round(r.right) + ', its card at ' + Math.round(edge);
+			}
+		}
+	}
+	return '';
+})()`
+
 // fits fails the test when the page (where) scrolls sideways in dev's
-// window.
+// window, or when something sticks out of its card.
 func (tb *tab) fits(dev device, where string) {
 	tb.t.Helper()
 	if !eval[bool](tb, fitsWidth(dev.width)) {
 		tb.t.Errorf("%s: %s scrolls sideways in a %d px window: %s", tb.name, where, dev.width, eval[string](tb, tooWide))
+	}
+	if got := eval[string](tb, pastCard); got != "" {
+		tb.t.Errorf("%s: %s: something sticks out of its card in a %d px window: %s", tb.name, where, dev.width, got)
 	}
 }
 
@@ -111,7 +144,15 @@ func (tb *tab) visit(lang string, dev device, page string, nav bool, ready strin
 	if k := eval[string](tb, keyShown); k != "" {
 		tb.t.Errorf("%s: %s page (%s) shows the message key %q", tb.name, page, lang, k)
 	}
+	if j := eval[string](tb, junkShown); j != "" {
+		tb.t.Errorf("%s: %s page (%s) shows a missing value as text: %q", tb.name, page, lang, j)
+	}
 	tb.fits(dev, page+" page ("+lang+")")
+	// The navigation is compact on a phone: two short lines (it took
+	// 150-225 px before, a quarter of the screen).
+	if h := eval[float64](tb, `(document.querySelector('.topbar') || {getBoundingClientRect: () => ({height: 0})}).getBoundingClientRect().height`); dev.mobile && h > 100 {
+		tb.t.Errorf("%s: the top bar of the %s page (%s) is %.0f px high on a phone, want at most 100", tb.name, page, lang, h)
+	}
 	dir := os.Getenv(ScreenshotsEnv)
 	if dir == "" {
 		return

@@ -112,7 +112,9 @@ function inboxView() {
     else decision.append(h('p', {id: 'offer-status', tabindex: -1}, t('status.prefix'), ' ', statusBadge(e.status),
       e.decided_at ? ` (${fmtTime(e.decided_at)})` : ''));
     const licenses = h('div', {id: 'offer-licenses'});
-    detail.replaceChildren(
+    // replaceChildren would write a null as the text "null": the notes
+    // that do not apply are left out first.
+    detail.replaceChildren(...[
       h('h2', {id: 'offer-title'}, t('detail.title', {reseller: e.reseller_name})),
       h('p', {class: 'muted'}, t('detail.received', {time: fmtTime(e.received_at)}), e.expires_at ? t('detail.expires', {time: fmtTime(e.expires_at)}) : ''),
       e.supersedes ? h('p', {id: 'offer-supersedes', class: 'info'}, t('detail.supersedes', {reseller: e.reseller_name})) : null,
@@ -122,7 +124,7 @@ function inboxView() {
       h('h3', null, t('detail.items')),
       itemsTable(e.items),
       decision,
-      licenses);
+      licenses].filter(Boolean));
     labelCells(detail);
     if (e.status === 'accepted') showLicenses(e.id, licenses);
   };
