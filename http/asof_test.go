@@ -2,6 +2,8 @@ package http_test
 
 import (
 	"net/url"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -183,4 +185,90 @@ func TestAsOf_BadValues(t *testing.T) {
 		}
 		sw.ResellerC.Must(t, 200, "GET", "/v1/offers?as_of=3", nil)
 	})
+}
+
+// TestAsOf_AfterErasure: the lists as of a position before an erasure,
+// read once before it (so that the node keeps that replay) and again after
+// it, show the erased customer's texts as null with "erased": true, and no
+// file of the server's holds them any more, the replays' scratch files
+// included.
+func TestAsOf_AfterErasure(t *testing.T) {
+	ts := MustOpenServer(t)
+	w := NewWorld(t, ts)
+	const msg = "Msg-Asof-Xyzzy-Erasable"
+	offer := w.ResellerC.SendOffer(t, w.Customer, w.Template, msg)
+	w.ResellerC.WaitStatus(t, offer, "waiting_for_confirmation")
+	ts.Settle(t)
+	before := asOf(strconv.FormatUint(ts.Head(t), 10))
+	secrets := []string{msg, "Customer One"}
+
+	read := func() map[string][]byte {
+		return map[string][]byte{
+			"offers":   w.ResellerC.Must(t, 200, "GET", "/v1/offers?"+before, nil).Body,
+			"inbox":    w.CustomerC.Must(t, 200, "GET", "/v1/inbox?"+before, nil).Body,
+			"customer": w.ResellerC.Must(t, 200, "GET", "/v1/customers/"+w.Customer+"?"+before, nil).Body,
+		}
+	}
+	for list, b := range read() {
+		if !strings.Contains(string(b), msg) {
+			t.Fatalf("%s as of %s before the erasure lacks the message: %s", list, before, b)
+		}
+	}
+	beforeTime := time.Now().UTC().Format(time.RFC3339Nano)
+	time.Sleep(20 * time.Millisecond) // the erasure's time is after beforeTime
+	pos := w.ResellerC.Must(t, 200, "POST", "/v1/customers/"+w.Customer+"/erase", nil).Position(t)
+	w.ResellerC.Must(t, 200, "GET", "/v1/customers/"+w.Customer+"?min_position="+strconv.FormatUint(pos, 10), nil)
+	// No file of the server's holds the texts, the replays' scratch files
+	// included: the one kept from before the erasure goes with the key,
+	// not at the next query.
+	scan := func() {
+		t.Helper()
+		dir := filepath.Join(ts.Dir, "asof")
+		entries, err := os.ReadDir(dir) // flat: one file per replay and its -wal, -shm
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range entries {
+			b, err := os.ReadFile(filepath.Join(dir, e.Name()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, sec := range secrets {
+				if strings.Contains(string(b), sec) {
+					t.Errorf("%s holds %q after the erasure", e.Name(), sec)
+				}
+			}
+		}
+	}
+	scan()
+
+	for list, b := range read() {
+		for _, sec := range secrets {
+			if strings.Contains(string(b), sec) {
+				t.Errorf("%s as of %s after the erasure shows %q: %s", list, before, sec, b)
+			}
+		}
+	}
+	c := w.ResellerC.Must(t, 200, "GET", "/v1/customers/"+w.Customer+"?"+before, nil).Map(t)
+	if c["name"] != nil || c["erased"] != true {
+		t.Errorf("customer as of %s after the erasure: %v", before, c)
+	}
+	for _, o := range c["offers"].([]any) {
+		if o := o.(map[string]any); o["message"] != nil || o["erased"] != true {
+			t.Errorf("customer's offer as of %s after the erasure: %v", before, o)
+		}
+	}
+	for _, it := range w.CustomerC.Must(t, 200, "GET", "/v1/inbox?"+before, nil).Map(t)["items"].([]any) {
+		if o := it.(map[string]any); o["message"] != nil || o["erased"] != true {
+			t.Errorf("inbox entry as of %s after the erasure: %v", before, o)
+		}
+	}
+	// The offer as it stood, too (folded from its stream, not replayed).
+	for _, q := range []string{asOf(beforeTime), "as_of_version=1"} {
+		o := w.ResellerC.Must(t, 200, "GET", "/v1/offers/"+offer+"?"+q, nil).Map(t)
+		if o["message"] != nil || o["erased"] != true {
+			t.Errorf("offer ?%s after the erasure: %v", q, o)
+		}
+	}
+	scan()
 }

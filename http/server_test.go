@@ -60,7 +60,9 @@ type TestServer struct {
 	// Sessions identifies tokens and starts and ends UI sessions, for the
 	// API and the UI alike.
 	Sessions *ofhttp.Sessions
-	spec     *spec
+	// Dir is the directory of the server's files.
+	Dir  string
+	spec *spec
 }
 
 // Options tune MustOpenServer.
@@ -189,8 +191,13 @@ func MustOpenServer(tb testing.TB, opts ...func(*Options)) *TestServer {
 	trees, err := treehead.New(ctx, treehead.Config{Store: raw, Key: treeKey, Witness: filepath.Join(dir, "merkle.witness"), Logger: logger}, nil)
 	must(err)
 	closers = append(closers, trees.Close)
-	past, err := projections.NewPast(store, filepath.Join(dir, "asof"), projections.PastConfig{MaxEvents: o.PastMaxEvents})
+	past, err := projections.NewPast(store, filepath.Join(dir, "asof"), projections.PastConfig{MaxEvents: o.PastMaxEvents, Generation: store.Keys().Generation})
 	must(err)
+	store.Keys().OnForget(func() {
+		if err := past.Expire(); err != nil {
+			tb.Errorf("expire past read models: %v", err)
+		}
+	})
 	closers = append(closers, past.Close)
 	cfg := ofhttp.Config{
 		Past:                  ofhttp.PastFrom[*projections.DB](past),
@@ -224,7 +231,7 @@ func MustOpenServer(tb testing.TB, opts ...func(*Options)) *TestServer {
 		defer scancel()
 		return srv.Shutdown(sctx)
 	})
-	return &TestServer{Server: srv, Store: raw, Sealed: store, Service: svc, Reads: reads, Metrics: metrics, Log: log, Idem: idem, Sessions: sessions, spec: mustSpec(tb)}
+	return &TestServer{Server: srv, Store: raw, Sealed: store, Service: svc, Reads: reads, Metrics: metrics, Log: log, Idem: idem, Sessions: sessions, Dir: dir, spec: mustSpec(tb)}
 }
 
 // testWriter sends log lines to the test log while the test runs.

@@ -28,6 +28,12 @@ type PastConfig struct {
 	// other lists of one audit) or at a later one, which continues from
 	// the closest kept below it (default 4).
 	Cache int
+	// Generation is the generation of the customers' keys the log's texts
+	// are opened with (seal.Keyring.Generation; nil: one that never
+	// changes). It moves on when a key is forgotten, at an erasure: a
+	// replay made under an older generation may hold the erased texts, so
+	// it is neither served nor continued from (see Past.Expire).
+	Generation func() uint64
 }
 
 func (c *PastConfig) setDefaults() {
@@ -37,7 +43,14 @@ func (c *PastConfig) setDefaults() {
 	if c.Cache <= 0 {
 		c.Cache = 4
 	}
+	if c.Generation == nil {
+		c.Generation = func() uint64 { return 0 }
+	}
 }
+
+// pastTries bounds how often At replays again because keys were forgotten
+// while it replayed (an erasure each time).
+const pastTries = 3
 
 // pastPage is how many events a replay reads and applies at a time.
 const pastPage = 1000
@@ -67,6 +80,7 @@ type Past struct {
 // the last of them releases it.
 type pastEntry struct {
 	position uint64
+	gen      uint64 // the keys' generation the replay opened texts under
 	db       *DB
 	refs     int
 	dropped  bool
@@ -101,22 +115,36 @@ func (p *Past) At(ctx context.Context, position uint64) (*DB, func(), error) {
 	}
 	p.build.Lock()
 	defer p.build.Unlock()
-	// Another request may have built it while this one waited.
-	if e := p.hold(position); e != nil {
+	for range pastTries {
+		// Another request may have built it while this one waited.
+		if e := p.hold(position); e != nil {
+			return e.db, p.releaser(e), nil
+		}
+		// Taken before anything is read: a key forgotten meanwhile makes
+		// this replay one that may hold an erased text.
+		gen := p.cfg.Generation()
+		db, err := p.base(ctx, position, gen)
+		if err != nil {
+			return nil, nil, err
+		}
+		if err := p.replay(ctx, db, position); err != nil {
+			return nil, nil, errors.Join(err, p.discard(db))
+		}
+		if p.cfg.Generation() != gen {
+			// Texts opened before the forgetting may be in it: replayed
+			// again from the start under the keys as they are now.
+			if err := p.discard(db); err != nil {
+				return nil, nil, fmt.Errorf("past read models: %w", err)
+			}
+			continue
+		}
+		e, err := p.keep(position, gen, db)
+		if err != nil {
+			return nil, nil, err
+		}
 		return e.db, p.releaser(e), nil
 	}
-	db, err := p.base(ctx, position)
-	if err != nil {
-		return nil, nil, err
-	}
-	if err := p.replay(ctx, db, position); err != nil {
-		return nil, nil, errors.Join(err, p.discard(db))
-	}
-	e, err := p.keep(position, db)
-	if err != nil {
-		return nil, nil, err
-	}
-	return e.db, p.releaser(e), nil
+	return nil, nil, fmt.Errorf("read models as of %d: customers' keys were forgotten (erasures) during each of %d replays", position, pastTries)
 }
 
 // PositionAt returns the position the log had reached at time t: that of
@@ -156,10 +184,14 @@ func (p *Past) tooCostly() error {
 }
 
 // hold returns the kept entry at position, counting the caller as its
-// reader, or nil.
+// reader, or nil. Entries made under an older generation of the keys are
+// dropped first.
 func (p *Past) hold(position uint64) *pastEntry {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	// Nothing reports the error to: the file is scratch, and the next
+	// Close or start removes the directory.
+	_ = p.expire()
 	for _, e := range p.entries {
 		if e.position == position {
 			e.refs++
@@ -171,13 +203,14 @@ func (p *Past) hold(position uint64) *pastEntry {
 }
 
 // base returns the database to replay up to position: the kept entry
-// closest below it that nobody reads (taken out of the cache, as it will
-// move on), or a new empty one.
-func (p *Past) base(ctx context.Context, position uint64) (*DB, error) {
+// closest below it that nobody reads and that was made under the keys'
+// generation gen (taken out of the cache, as it will move on), or a new
+// empty one.
+func (p *Past) base(ctx context.Context, position, gen uint64) (*DB, error) {
 	p.mu.Lock()
 	best := -1
 	for i, e := range p.entries {
-		if e.position < position && e.refs == 0 && (best < 0 || e.position > p.entries[best].position) {
+		if e.position < position && e.refs == 0 && e.gen == gen && (best < 0 || e.position > p.entries[best].position) {
 			best = i
 		}
 	}
@@ -236,13 +269,13 @@ func (p *Past) replay(ctx context.Context, db *DB, position uint64) error {
 // keep adds db, replayed up to position, to the cache, dropping the least
 // recently used entries beyond PastConfig.Cache, and returns its entry held
 // for the caller.
-func (p *Past) keep(position uint64, db *DB) (*pastEntry, error) {
+func (p *Past) keep(position, gen uint64, db *DB) (*pastEntry, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.closed {
 		return nil, errors.Join(errors.New("past read models: closed"), p.discard(db))
 	}
-	e := &pastEntry{position: position, db: db, refs: 1, used: time.Now()}
+	e := &pastEntry{position: position, gen: gen, db: db, refs: 1, used: time.Now()}
 	p.entries = append(p.entries, e)
 	var errs []error
 	for len(p.entries) > p.cfg.Cache {
@@ -287,6 +320,37 @@ func (p *Past) releaser(e *pastEntry) func() {
 			}
 		})
 	}
+}
+
+// Expire drops every kept read model made under an older generation of the
+// customers' keys (PastConfig.Generation), removing its files at once, or
+// once its last reader is done: after an erasure, the scratch files keep
+// none of the erased texts (see seal.Keyring.OnForget), where they would
+// otherwise stay until the next past query or Close.
+func (p *Past) Expire() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if err := p.expire(); err != nil {
+		return fmt.Errorf("past read models: %w", err)
+	}
+	return nil
+}
+
+// expire is Expire with p.mu held.
+func (p *Past) expire() error {
+	gen := p.cfg.Generation()
+	var errs []error
+	kept := p.entries[:0]
+	for _, e := range p.entries {
+		if e.gen == gen {
+			kept = append(kept, e)
+			continue
+		}
+		errs = append(errs, p.drop(e))
+	}
+	clear(p.entries[len(kept):])
+	p.entries = kept
+	return errors.Join(errs...)
 }
 
 // discard closes db and removes its files.

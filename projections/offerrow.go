@@ -121,6 +121,13 @@ func offerEvent(ctx context.Context, c *change, table string, id domain.OfferID,
 		before = cur.row
 	}
 	evolveOffer(&cur.row.view, e)
+	if c.env.Erased {
+		// Its texts were read as null: the customer's key is gone, though
+		// the read models may not reach its customer.erased (a replay as
+		// of an earlier position) or not yet (it follows the destruction).
+		// The offer shows erased, as customer.erased would leave it.
+		evolveOffer(&cur.row.view, &domain.CustomerErased{CustomerID: cur.row.view.CustomerID})
+	}
 	cur.row.version = c.env.Version
 	if creating {
 		cur.row.createdPos = c.env.Position

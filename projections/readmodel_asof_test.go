@@ -4,12 +4,14 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/offerflow/offerflow/domain"
+	"github.com/offerflow/offerflow/eventstore"
 	"github.com/offerflow/offerflow/projections"
 )
 
@@ -128,5 +130,103 @@ func TestPast_Bounds(t *testing.T) {
 	}
 	if _, err := os.Stat(dir); !os.IsNotExist(err) {
 		t.Fatalf("Close left %s: %v", dir, err)
+	}
+}
+
+// bumpingStore moves gen on at its first ReadAll: a key forgotten (an
+// erasure) while a replay reads the log.
+type bumpingStore struct {
+	eventstore.Store
+	gen   *atomic.Uint64
+	reads atomic.Int64
+}
+
+func (s *bumpingStore) ReadAll(ctx context.Context, after uint64, limit int) ([]eventstore.Event, error) {
+	if s.reads.Add(1) == 1 {
+		s.gen.Add(1)
+	}
+	return s.Store.ReadAll(ctx, after, limit)
+}
+
+// TestPast_KeysForgotten: a replay during which the keys' generation moves
+// on is made again, not kept; a kept replay of an older generation is
+// neither served nor continued from, and Expire removes its file at once,
+// or once its last reader releases it.
+func TestPast_KeysForgotten(t *testing.T) {
+	ctx := context.Background()
+	e := newRMEnv(t)
+	newRMWorkload(e, 5).Run(t, 200)
+	head := e.head(t)
+	var gen atomic.Uint64
+	store := &bumpingStore{Store: e.store, gen: &gen}
+	dir := filepath.Join(t.TempDir(), "asof")
+	p, err := projections.NewPast(store, dir, projections.PastConfig{Generation: gen.Load})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = p.Close() })
+	files := func() int {
+		t.Helper()
+		es, err := os.ReadDir(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, x := range es {
+			if filepath.Ext(x.Name()) == ".db" {
+				n++
+			}
+		}
+		return n
+	}
+	want := rmFingerprint(t, e.rebuilt(t, "rebuilt.db"))
+
+	// The first replay sees the generation move: it is made again.
+	if diff := cmp.Diff(want, pastFingerprint(t, p, head)); diff != "" {
+		t.Fatalf("as of the head after a replay made again (-rebuild +as of):\n%s", diff)
+	}
+	firstReads := store.reads.Load()
+	if n := files(); n != 1 {
+		t.Fatalf("%d scratch files after one replay made twice, want 1", n)
+	}
+	// Kept and served again while the generation stands.
+	pastFingerprint(t, p, head)
+	if store.reads.Load() != firstReads {
+		t.Fatalf("a kept replay was replayed again: %d reads, then %d", firstReads, store.reads.Load())
+	}
+
+	// An erasure: the kept replay goes at once, and the next query replays.
+	gen.Add(1)
+	if err := p.Expire(); err != nil {
+		t.Fatal(err)
+	}
+	if n := files(); n != 0 {
+		t.Fatalf("%d scratch files after Expire, want 0", n)
+	}
+	pastFingerprint(t, p, head/2)
+	if store.reads.Load() == firstReads {
+		t.Fatal("no replay after the generation moved")
+	}
+
+	// Held by a reader, a replay of an older generation goes at its
+	// release; a query meanwhile does not continue from it.
+	db, release, err := p.At(ctx, head/2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gen.Add(1)
+	if err := p.Expire(); err != nil {
+		t.Fatal(err)
+	}
+	if n := files(); n != 1 {
+		t.Fatalf("%d scratch files with one held, want 1", n)
+	}
+	if diff := cmp.Diff(want, pastFingerprint(t, p, head)); diff != "" {
+		t.Fatalf("as of the head beside a held replay of an older generation:\n%s", diff)
+	}
+	rmFingerprint(t, db)
+	release()
+	if n := files(); n != 1 {
+		t.Fatalf("%d scratch files after the release, want 1 (the replay to the head)", n)
 	}
 }

@@ -231,9 +231,18 @@ func (m *Main) Run(ctx context.Context) error {
 	if err := os.RemoveAll(c.path(asOfDir)); err != nil {
 		return fmt.Errorf("clear %s: %w", c.path(asOfDir), err)
 	}
-	if m.past, err = projections.NewPast(m.sealed, c.path(asOfDir), projections.PastConfig{MaxEvents: c.asOfMaxEvents}); err != nil {
+	keys := m.sealed.Keys()
+	if m.past, err = projections.NewPast(m.sealed, c.path(asOfDir), projections.PastConfig{MaxEvents: c.asOfMaxEvents, Generation: keys.Generation}); err != nil {
 		return err
 	}
+	// A replay kept for ?as_of= may hold texts an erasure just made
+	// unreadable: its scratch file goes at once, not at the next query.
+	past, plog := m.past, m.log.With("component", "asof")
+	keys.OnForget(func() {
+		if err := past.Expire(); err != nil {
+			plog.Error("remove past read models after an erasure", "err", err)
+		}
+	})
 	if m.procDB, err = process.OpenDB(c.path(processesFile)); err != nil {
 		return err
 	}

@@ -57,9 +57,10 @@ type Keyring struct {
 	recheck time.Duration
 	now     func() time.Time
 
-	mu    sync.Mutex
-	cache map[string]cachedKey
-	gen   uint64
+	mu       sync.Mutex
+	cache    map[string]cachedKey
+	gen      uint64
+	onForget []func()
 }
 
 // cachedKey is a key and when the store last returned it; a nil key is a
@@ -192,16 +193,36 @@ func (k *Keyring) Close() error { return k.store.Close() }
 // reads every customer.erased, and each new generation drops the tail.
 func (k *Keyring) forget(customer string) {
 	k.mu.Lock()
-	defer k.mu.Unlock()
 	if c, ok := k.cache[customer]; ok && c.key == nil {
+		k.mu.Unlock()
 		return
 	}
 	k.cache[customer] = cachedKey{}
 	k.gen++
+	fs := k.onForget
+	k.mu.Unlock()
+	// Outside the lock: a callback may read texts again, which asks for
+	// keys.
+	for _, f := range fs {
+		f()
+	}
 }
 
-// generation returns how many keys were forgotten so far.
-func (k *Keyring) generation() uint64 {
+// OnForget has f called after each key forgotten (a destruction here, or
+// one another node made that this node learned of), once the generation
+// has moved on: what keeps texts opened before, outside the log, drops
+// them then rather than at its next use (projections.Past's scratch read
+// models, which are files). f runs on the goroutine that forgot, which
+// may be reading the log: it must not wait for a read of the log.
+func (k *Keyring) OnForget(f func()) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.onForget = append(k.onForget, f)
+}
+
+// Generation returns how many keys were forgotten so far: texts opened
+// under an older generation may since have been erased.
+func (k *Keyring) Generation() uint64 {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	return k.gen

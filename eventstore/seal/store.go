@@ -98,7 +98,7 @@ func (s *Store) ReadAll(ctx context.Context, after uint64, limit int) ([]eventst
 	}
 	// The generation is taken before anything is opened: a key forgotten
 	// meanwhile makes what is opened here a run no later read is given.
-	gen := s.keys.generation()
+	gen := s.keys.Generation()
 	kept, old := s.tail.get(after, limit, gen)
 	if len(kept) == limit {
 		return kept, nil
@@ -109,7 +109,7 @@ func (s *Store) ReadAll(ctx context.Context, after uint64, limit int) ([]eventst
 		// others find its events kept when they get the lock.
 		s.fill.Lock()
 		defer s.fill.Unlock()
-		gen = s.keys.generation()
+		gen = s.keys.Generation()
 		if kept, _ = s.tail.get(after, limit, gen); len(kept) == limit {
 			return kept, nil
 		}
@@ -125,7 +125,7 @@ func (s *Store) ReadAll(ctx context.Context, after uint64, limit int) ([]eventst
 	if evs, err = s.openAll(ctx, evs); err != nil {
 		return nil, err
 	}
-	if s.keys.generation() != gen {
+	if s.keys.Generation() != gen {
 		// A key was forgotten while this page was opened: it holds the
 		// customer.erased of a key another node destroyed, and what was
 		// opened before that event, kept or just read, may show the
