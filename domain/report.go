@@ -51,7 +51,9 @@ type ReportGroup struct {
 	// Key is the template or customer id, or the month (YYYY-MM, UTC).
 	Key string
 	// Name is the template's or customer's name, or the month again.
-	Name   string
+	Name string
+	// Erased tells that the group's customer was erased: Name is gone.
+	Erased bool
 	Counts map[OfferStatus]int
 	// AcceptanceRate is accepted / (accepted + rejected); nil when none
 	// was decided.

@@ -65,7 +65,9 @@ func campaignSchemas() obj {
 		"OfferReport": object([]string{"from", "to", "items"}, obj{
 			"from": nullable(dateTime()), "to": nullable(dateTime()),
 			"items": arr(object([]string{"key", "name", "counts", "acceptance_rate", "median_hours_to_decision", "rejection_reasons"}, obj{
-				"key": str(), "name": str(), "counts": counts, "acceptance_rate": rate,
+				"key": str(), "name": nullable(obj{"type": "string", "description": "The template's or customer's name, or the month; null for an erased customer."}),
+				"erased": obj{"type": "boolean", "description": "Present (true) only for an erased customer's group: its name is gone."},
+				"counts": counts, "acceptance_rate": rate,
 				"median_hours_to_decision": nullable(obj{"type": "number", "minimum": 0}),
 				"rejection_reasons":        arr(object([]string{"reason", "count"}, obj{"reason": str(), "count": integer()})),
 			})),

@@ -15,8 +15,10 @@ import (
 
 // reportGroupJSON is one group of GET /v1/reports/offers.
 type reportGroupJSON struct {
-	Key                   string                     `json:"key"`
-	Name                  string                     `json:"name"`
+	Key string `json:"key"`
+	// Name is null, and Erased set, for an erased customer's group.
+	Name                  *string                    `json:"name"`
+	Erased                bool                       `json:"erased,omitempty"`
 	Counts                map[domain.OfferStatus]int `json:"counts"`
 	AcceptanceRate        *float64                   `json:"acceptance_rate"`
 	MedianHoursToDecision *float64                   `json:"median_hours_to_decision"`
@@ -29,7 +31,7 @@ type reasonCountJSON struct {
 }
 
 func reportGroupFrom(g domain.ReportGroup) reportGroupJSON {
-	j := reportGroupJSON{Key: g.Key, Name: g.Name, Counts: offerCounts(g.Counts), AcceptanceRate: g.AcceptanceRate,
+	j := reportGroupJSON{Key: g.Key, Name: erasable(g.Name, g.Erased), Erased: g.Erased, Counts: offerCounts(g.Counts), AcceptanceRate: g.AcceptanceRate,
 		MedianHoursToDecision: g.MedianHoursToDecision, RejectionReasons: make([]reasonCountJSON, len(g.RejectionReasons))}
 	for i, rc := range g.RejectionReasons {
 		j.RejectionReasons[i] = reasonCountJSON(rc)

@@ -2,6 +2,7 @@ package http_test
 
 import (
 	"math"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -147,4 +148,36 @@ func deref(p *float64) any {
 		return nil
 	}
 	return *p
+}
+
+// TestOfferReport_ErasedCustomer: grouped by customer, an erased customer's
+// group shows its name as null with "erased": true, as every reader shows
+// an erased customer; the counts stay.
+func TestOfferReport_ErasedCustomer(t *testing.T) {
+	ts := MustOpenServer(t)
+	w := NewWorld(t, ts)
+	pos := w.ResellerC.Must(t, 200, "POST", "/v1/customers/"+w.Customer+"/erase", nil).Position(t)
+	body := w.ResellerC.Must(t, 200, "GET", "/v1/reports/offers?group_by=customer&min_position="+strconv.FormatUint(pos, 10), nil)
+	if strings.Contains(string(body.Body), "Customer One") {
+		t.Fatalf("the report shows the erased customer's name: %s", body.Body)
+	}
+	seen := 0
+	for _, it := range body.Map(t)["items"].([]any) {
+		g := it.(map[string]any)
+		switch g["key"] {
+		case w.Customer:
+			seen++
+			if name, ok := g["name"]; !ok || name != nil || g["erased"] != true || g["counts"].(map[string]any)["waiting_for_confirmation"] != 1.0 {
+				t.Errorf("the erased customer's group: %v", g)
+			}
+		case w.SiblingCustomer:
+			seen++
+			if g["name"] != "Customer Two" || g["erased"] != nil {
+				t.Errorf("the sibling's group: %v", g)
+			}
+		}
+	}
+	if seen != 2 {
+		t.Fatalf("groups of the two customers: %d found in %s", seen, body.Body)
+	}
 }

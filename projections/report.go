@@ -240,14 +240,12 @@ func writeReport(ctx context.Context, tx *sql.Tx, id domain.OfferID, r *reportSt
 // decision and the rejection reasons, groups in order of their names
 // (months in time order).
 func (db *DB) OfferReport(ctx context.Context, f domain.ReportFilter) ([]domain.ReportGroup, error) {
-	var key, name, join string
+	key, name, erased, join := "r.template_id", "coalesce(t.name, '')", "0", "LEFT JOIN templates t ON t.id = r.template_id"
 	switch f.GroupBy {
 	case domain.GroupByCustomer:
-		key, name, join = "r.customer_id", "coalesce(c.name, '')", "LEFT JOIN customers c ON c.id = r.customer_id"
+		key, name, erased, join = "r.customer_id", "coalesce(c.name, '')", "coalesce(c.erased, 0)", "LEFT JOIN customers c ON c.id = r.customer_id"
 	case domain.GroupByMonth:
-		key, name = "r.created_month", "r.created_month"
-	default:
-		key, name, join = "r.template_id", "coalesce(t.name, '')", "LEFT JOIN templates t ON t.id = r.template_id"
+		key, name, join = "r.created_month", "r.created_month", ""
 	}
 	from, to := int64(minMillis), int64(maxMillis)
 	if !f.From.IsZero() {
@@ -270,16 +268,17 @@ func (db *DB) OfferReport(ctx context.Context, f domain.ReportFilter) ([]domain.
 	}
 	hours := map[string][]float64{}
 	err := db.snapshot(ctx, func(q querier) error {
-		if err := eachRow(ctx, q, `SELECT `+key+`, `+name+`, r.status, count(*)`+where+` GROUP BY 1, 2, 3`,
+		if err := eachRow(ctx, q, `SELECT `+key+`, `+name+`, `+erased+`, r.status, count(*)`+where+` GROUP BY 1, 2, 3, 4`,
 			[]any{f.Reseller, from, to}, func(scan func(...any) error) error {
 				var k, n string
+				var e bool
 				var st domain.OfferStatus
 				var c int
-				if err := scan(&k, &n, &st, &c); err != nil {
+				if err := scan(&k, &n, &e, &st, &c); err != nil {
 					return err
 				}
 				g := group(k)
-				g.Name = n
+				g.Name, g.Erased = n, e
 				g.Counts[st] += c
 				return nil
 			}); err != nil {
