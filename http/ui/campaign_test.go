@@ -110,6 +110,14 @@ func TestBrowser_CampaignAndDashboard(t *testing.T) {
 		}
 		tb.waitFor("four charts drawn", `[...document.querySelectorAll('.charts img')].length === 4 &&
 			[...document.querySelectorAll('.charts img')].every((i) => i.complete && i.naturalWidth > 0)`)
+		// Each chart says what it shows (the bars alone left "0.0 h" and
+		// "No data yet." unexplained).
+		msgs := readCatalog(t, c.lang)
+		for _, chart := range []string{"statuses", "acceptance", "decision", "reasons"} {
+			if got, want := tb.text("#chart-"+chart+"-title"), msgs["dashboard.chart."+chart]; got != want {
+				t.Errorf("%s: the %s chart's caption = %q, want %q", c.lang, chart, got, want)
+			}
+		}
 		// The images are the server's SVG; their texts carry the figures.
 		svg := func(chart string) string {
 			return eval[string](tb, fmt.Sprintf(`(() => { const x = new XMLHttpRequest();

@@ -102,12 +102,13 @@ const tooWide = `(() => {
 })()`
 
 // pastCard is a JavaScript expression naming the first element that
-// reaches past the right edge of the card (the white box) holding it, or
-// "": a table too wide for its card shows outside it even where the page
-// itself still fits the window (the sent time kept on one line pushed the
-// instance page's offers 34 px past their card in a 1280 px window).
+// reaches past the right edge of the card (the white box, or on a phone a
+// table row drawn as a box) holding it, or "": a table too wide for its
+// card shows outside it even where the page itself still fits the window
+// (the sent time kept on one line pushed the instance page's offers 34 px
+// past their card in a 1280 px window).
 const pastCard = `(() => {
-	for (const card of document.querySelectorAll('.card')) {
+	for (const card of document.querySelectorAll('.card, tbody tr')) {
 		const edge = card.getBoundingClientRect().right + 0.5;
 		for (const el of card.querySelectorAll('*')) {
 			const r = el.getBoundingClientRect();

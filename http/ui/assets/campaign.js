@@ -64,7 +64,7 @@ function campaignsView() {
       h('h2', {id: 'campaigns-title'}, t('campaigns.list')),
       h('table', {id: 'campaigns'},
         h('thead', null, h('tr', null, ['campaigns.col.created', 'campaigns.template', 'campaigns.col.offers', 'campaigns.col.counts']
-          .map((c) => h('th', {scope: 'col'}, t(c))))),
+          .map((c) => h('th', {scope: 'col', class: c === 'campaigns.col.offers' ? 'num' : null}, t(c))))),
         body)));
   let names = new Map();
   let filled = false;
@@ -72,8 +72,10 @@ function campaignsView() {
     if (!filled) {
       const [templates, customers] = await Promise.all([listAll('/v1/templates'), listAll('/v1/customers')]);
       names = new Map(templates.map((tp) => [tp.id, tp.name]));
-      patch(templateSel, h('option', {value: ''}, '—'), templates.filter((tp) => tp.items.length > 0).map((tp) => h('option', {value: tp.id}, tp.name)));
-      patch(picks, customers.map((c) => h('label', {class: 'pick', dataset: {key: c.id}},
+      patch(templateSel, h('option', {value: ''}, t('offers.choose.template')),
+        templates.filter((tp) => tp.items.length > 0).map((tp) => h('option', {value: tp.id}, tp.name)));
+      // An erased customer has no name and can receive no offers (422).
+      patch(picks, customers.filter((c) => !c.erased).map((c) => h('label', {class: 'pick', dataset: {key: c.id}},
         h('input', {type: 'checkbox', name: 'customer', value: c.id, 'data-customer-id': c.id}), ` ${c.name}`)));
       filled = true;
       count();
@@ -107,13 +109,15 @@ function dashboardView() {
       h('h2', {id: 'dashboard-figures'}, t('dashboard.figures')),
       h('table', {id: 'dashboard-table'},
         h('thead', null, h('tr', null, ['dashboard.col.template', 'dashboard.col.offers', 'dashboard.col.rate', 'dashboard.col.median']
-          .map((c) => h('th', {scope: 'col'}, t(c))))),
+          .map((c) => h('th', {scope: 'col', class: c === 'dashboard.col.template' ? null : 'num'}, t(c))))),
         body)));
   view.refresh = async () => {
     const report = await api('GET', '/v1/reports/offers?group_by=template');
     // A new query string makes the browser fetch the images again.
     const v = Date.now();
+    // Each chart says what it shows above it (the bars alone did not).
     patch(charts, CHARTS.map((c) => h('figure', {class: 'chart', dataset: {key: c}},
+      h('figcaption', {id: `chart-${c}-title`}, t(`dashboard.chart.${c}`)),
       h('img', {src: `/v1/reports/offers/charts/${c}?lang=${lang}&v=${v}`, alt: t(`dashboard.chart.${c}`), id: `chart-${c}`, width: 360}))));
     patch(body, report.items.length === 0 ? h('tr', null, h('td', {colspan: 4, class: 'muted'}, t('dashboard.none')))
       : report.items.map((g) => h('tr', {dataset: {key: g.key, templateId: g.key}},

@@ -299,7 +299,8 @@ function customersView() {
     h('section', {class: 'card', 'aria-labelledby': 'customers-title'},
       h('h2', {id: 'customers-title'}, t('customers.title')),
       h('table', {id: 'customers'},
-        h('thead', null, h('tr', null, ['col.name', 'col.reference', 'col.offers', 'col.total'].map((c) => h('th', {scope: 'col'}, t(c))))),
+        h('thead', null, h('tr', null, ['col.name', 'col.reference', 'col.offers', 'col.total']
+          .map((c) => h('th', {scope: 'col', class: c === 'col.total' ? 'num' : null}, t(c))))),
         body)),
     form);
   view.refresh = async () => {
