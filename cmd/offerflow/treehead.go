@@ -119,6 +119,13 @@ func verifyTree(ctx context.Context, sf storeFlags, store eventstore.Store, head
 			return err
 		}
 	}
+	// The witness is read before the log: it records only events already
+	// in the log, so the log read after it holds every one of them unless
+	// some were removed, even while serve appends to both.
+	witness, err := merkle.ReadWitness(sf.path(witnessFile))
+	if err != nil {
+		return err
+	}
 	var problems []error
 	var l *merkle.Log
 	l = merkle.NewLog(store, true, func(ev eventstore.Event, leaf merkle.Leaf) error {
@@ -147,19 +154,30 @@ func verifyTree(ctx context.Context, sf storeFlags, store eventstore.Store, head
 	if len(problems) > 0 {
 		recorded = fmt.Errorf("the log no longer extends tree heads it records: %w", errors.Join(problems...))
 	}
+	checker, err := treehead.NewChecker(l, witness)
+	if err != nil {
+		return err
+	}
+	// The node's witness is checked too: without a head kept outside, it
+	// is what tells that the log lost its last events, which no recorded
+	// head may cover yet.
+	witnessErr := checker.CheckWitness()
+	if witnessErr != nil {
+		witnessErr = fmt.Errorf("%s: %w", sf.path(witnessFile), witnessErr)
+	}
 	if headsFile == "" {
-		if recorded == nil {
-			fmt.Fprintf(e.stdout, "merkle tree ok: %d leaves, every recorded tree head extended\n", size)
+		if recorded == nil && witnessErr == nil {
+			fmt.Fprintf(e.stdout, "merkle tree ok: %d leaves, every recorded tree head extended, and the %d leaves of this node's witness\n", size, len(witness))
 		}
-		return recorded
+		return errors.Join(witnessErr, recorded)
 	}
 	// The auditor's heads are checked whatever the recorded ones say: they
 	// are the evidence, and they name the first bad position.
-	return errors.Join(checkHeads(sf, l, heads, headsFile, e), recorded)
+	return errors.Join(checkHeads(sf, checker, heads, headsFile, e), witnessErr, recorded)
 }
 
 // checkHeads checks heads (read from file) against the synced tree l.
-func checkHeads(sf storeFlags, l *merkle.Log, heads []domain.TreeHead, file string, e env) error {
+func checkHeads(sf storeFlags, checker *treehead.Checker, heads []domain.TreeHead, file string, e env) error {
 	key, err := treehead.LoadKey(sf.path(treeKeyFile))
 	if err != nil && !errors.Is(err, treehead.ErrNoKey) {
 		return err
@@ -174,19 +192,11 @@ func checkHeads(sf storeFlags, l *merkle.Log, heads []domain.TreeHead, file stri
 		default:
 			fmt.Fprintf(e.stderr, "offerflow verify: %s head %d is signed by key %s, not this node's: its signature is not checked\n", file, i+1, h.KeyID)
 		}
-		if treehead.Extends(l.Tree(), h) == nil {
+		if checker.Extends(h) == nil {
 			good = append(good, h.Size)
 		}
 	}
 	slices.Sort(good)
-	witness, err := merkle.ReadWitness(sf.path(witnessFile))
-	if err != nil {
-		return err
-	}
-	checker, err := treehead.NewChecker(l, witness)
-	if err != nil {
-		return err
-	}
 	var first *treehead.BadPositionError
 	bad := 0
 	for i, h := range heads {

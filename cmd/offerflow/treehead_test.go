@@ -350,3 +350,55 @@ func TestServe_TreeHeads(t *testing.T) {
 		t.Fatalf("after tampering, the metric reads %q", m)
 	}
 }
+
+// TestVerify_WitnessCatchesRemovedTail: the log loses its last event after
+// the node last saw it, with no head covering it (the one-event stream of a
+// token, in the issue): plain `verify`, without a head file, fails naming
+// its position, before and after a rebuild, since this node's witness saw
+// it; `head` warns; the untouched log passes.
+func TestVerify_WitnessCatchesRemovedTail(t *testing.T) {
+	dir := t.TempDir()
+	mustBenchLog(t, dir, 40)
+	store, err := sqlite.Open(context.Background(), filepath.Join(dir, eventsFile), sqlite.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := store.Append(context.Background(), "token-tail", eventstore.NoStream, eventstore.NewEvent{ID: "tail", Type: "test.note", SchemaVersion: 1,
+		Data: json.RawMessage(`{"n":1}`), Metadata: eventstore.Metadata{OccurredAt: time.Now()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := store.Close(); err != nil {
+		t.Fatal(err)
+	}
+	last := res.Position
+	mustHead(t, dir) // the node sees the whole log, its last event included
+	out, stderr, code := runCLI("verify", "--data", dir)
+	if code != 0 || !strings.Contains(out, "leaves of this node's witness") {
+		t.Fatalf("verify of the untouched log: exit %d\n%s\n%s", code, out, stderr)
+	}
+
+	db, err := sql.Open("sqlite3", "file:"+filepath.Join(dir, eventsFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustExec(t, db, `DELETE FROM events WHERE position = ?`, last)
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	want := fmt.Sprintf("this node's witness of %d events: first bad position %d (leaf ", last, last)
+	for _, step := range []string{"removed", "rebuilt"} {
+		if step == "rebuilt" {
+			if _, stderr, code := runCLI("rebuild", "--data", dir); code != 0 {
+				t.Fatalf("rebuild: exit %d: %s", code, stderr)
+			}
+		}
+		out, stderr, code := runCLI("verify", "--data", dir)
+		if code == 0 || !strings.Contains(stderr, want) || !strings.Contains(stderr, "removed, with every later event the witness recorded") {
+			t.Fatalf("verify, tail %s: exit %d, want it to say %q\n%s\n%s", step, code, want, out, stderr)
+		}
+	}
+	if _, stderr, code := runCLI("head", "--data", dir); code != 0 || !strings.Contains(stderr, fmt.Sprintf("witness recorded %d", last)) {
+		t.Fatalf("head over the shortened log: exit %d, stderr %q", code, stderr)
+	}
+}

@@ -114,6 +114,10 @@ func (w *Witness) Observe(leaf Leaf) (*WitnessMismatch, error) {
 	}
 }
 
+// Len returns how many leaves the witness holds: those in the file when it
+// was opened, and those Observe recorded since.
+func (w *Witness) Len() uint64 { return w.n }
+
 // Flush makes the records written so far durable, so that a crash cannot
 // leave a hole that would later read as a mismatch.
 func (w *Witness) Flush() error {

@@ -40,9 +40,15 @@ type BadPositionError struct {
 	Exact    bool
 	Before   uint64
 	What     string
+	// Witness tells that Head is the tree of the node's witness, not a
+	// signed head.
+	Witness bool
 }
 
 func (e *BadPositionError) Error() string {
+	if e.Witness {
+		return fmt.Sprintf("the log does not extend this node's witness of %d events: first bad position %d (leaf %d): %s", e.Head.Size, e.Position, e.Leaf, e.What)
+	}
 	if e.Exact {
 		return fmt.Sprintf("head of size %d: first bad position %d (leaf %d): %s: %v", e.Head.Size, e.Position, e.Leaf, e.What, ErrNotExtended)
 	}
@@ -71,6 +77,39 @@ func NewChecker(l *merkle.Log, witness []merkle.WitnessLeaf) (*Checker, error) {
 		}
 	}
 	return c, nil
+}
+
+// Extends checks that the checker's log extends h.
+func (c *Checker) Extends(h domain.TreeHead) error { return Extends(c.log.Tree(), h) }
+
+// CheckWitness returns nil when the log holds every leaf of the witness,
+// unchanged and in order, and otherwise a *BadPositionError naming the
+// first leaf where they part: the witness reproduces its own tree, so the
+// position is exact. A log that lost its last events, which no recorded
+// head may cover yet, is shorter than the witness.
+func (c *Checker) CheckWitness() error {
+	n := c.wtree.Size()
+	if n == 0 {
+		return nil
+	}
+	root, err := c.wtree.Root(n)
+	if err != nil {
+		return err
+	}
+	h := domain.TreeHead{Size: n, RootHash: hex.EncodeToString(root)}
+	if Extends(c.log.Tree(), h) == nil {
+		return nil
+	}
+	size := c.log.Tree().Size()
+	err = c.exact(h, size)
+	var bp *BadPositionError
+	if errors.As(err, &bp) {
+		bp.Witness = true
+		if bp.Leaf >= size {
+			bp.What = fmt.Sprintf("removed, with every later event the witness recorded (the log ends after %d events)", size)
+		}
+	}
+	return err
 }
 
 // Check returns nil when the log extends h, and otherwise a

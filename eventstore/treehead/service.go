@@ -68,6 +68,9 @@ type Service struct {
 	// problems are the recorded heads the log no longer extends, and a
 	// witness mismatch.
 	problems []error
+	// short is set once the log was found to hold fewer events than the
+	// witness recorded (reported once).
+	short bool
 }
 
 // New computes the tree over cfg.Store's whole log (progress, when not nil,
@@ -154,6 +157,18 @@ func (s *Service) sync(ctx context.Context, progress func(uint64)) (uint64, erro
 	if s.witness != nil {
 		if ferr := s.witness.Flush(); ferr != nil {
 			s.dropWitness(ferr)
+		}
+	}
+	// The witness records only events this node (or another process on
+	// its data directory) read from the log, so a log that holds fewer
+	// lost its last ones: no leaf of it differs from the witness, yet the
+	// tail the witness saw is gone. The tree of a running node only grows,
+	// so this shows at the next start, or in `offerflow head`.
+	if err == nil && s.witness != nil && !s.short {
+		if n := s.witness.Len(); n > size {
+			s.short = true
+			s.problem(fmt.Errorf("the log holds %d events, this node's witness recorded %d: the events from leaf %d on were removed (the witness file is kept unchanged as evidence): %w",
+				size, n, size, ErrNotExtended))
 		}
 	}
 	return size, err

@@ -184,7 +184,12 @@ func TestService_Head(t *testing.T) {
 // behind its back: it reports that the log no longer extends the head it
 // recorded and no longer matches its witness, and leaves the witness as it
 // was.
-func TestService_FindsTampering(t *testing.T) {
+// seenThenTampered appends n events to stream "a" of a new log, has a
+// service with a witness see them and record a head, then runs the SQL
+// tamper on the log behind its back, and returns the log reopened, the key
+// and the witness's path.
+func seenThenTampered(t *testing.T, n int, tamper string) (*sqlite.Store, *treehead.Key, string) {
+	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "events.db")
@@ -197,7 +202,7 @@ func TestService_FindsTampering(t *testing.T) {
 		t.Fatal(err)
 	}
 	witness := filepath.Join(dir, "witness")
-	appendEvents(t, store, "a", 4)
+	appendEvents(t, store, "a", n)
 	svc, err := treehead.New(ctx, treehead.Config{Store: store, Key: key, Witness: witness}, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -208,27 +213,30 @@ func TestService_FindsTampering(t *testing.T) {
 	if err := errors.Join(svc.Close(), store.Close()); err != nil {
 		t.Fatal(err)
 	}
-	before, err := os.ReadFile(witness)
-	if err != nil || len(before) != 4*40 {
-		t.Fatalf("witness of %d bytes, want the 4 leaves seen before the head was recorded, 40 bytes each: %v", len(before), err)
-	}
-
 	db, err := sql.Open("sqlite3", "file:"+path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.Exec(`DELETE FROM events WHERE stream = 'a' AND version = 2`); err != nil {
+	if _, err := db.Exec(tamper); err != nil {
 		t.Fatal(err)
 	}
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
-
-	store, err = sqlite.Open(ctx, path, sqlite.Config{Synchronous: "NORMAL"})
-	if err != nil {
+	if store, err = sqlite.Open(ctx, path, sqlite.Config{Synchronous: "NORMAL"}); err != nil {
 		t.Fatal(err)
 	}
-	defer store.Close()
+	t.Cleanup(func() { _ = store.Close() })
+	return store, key, witness
+}
+
+func TestService_FindsTampering(t *testing.T) {
+	ctx := context.Background()
+	store, key, witness := seenThenTampered(t, 4, `DELETE FROM events WHERE stream = 'a' AND version = 2`)
+	before, err := os.ReadFile(witness)
+	if err != nil || len(before) != 4*40 {
+		t.Fatalf("witness of %d bytes, want the 4 leaves seen before the head was recorded, 40 bytes each: %v", len(before), err)
+	}
 	// More events than the witness holds: a witness that went on being
 	// written would grow.
 	appendEvents(t, store, "b", 3)
@@ -315,5 +323,28 @@ func TestNew_FailingLog(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("New hangs when the log cannot be read")
+	}
+}
+
+// TestService_FindsTruncation: a log that lost its last events, none of
+// which a recorded head covers, still differs from the witness: it is
+// shorter. The next start reports it once.
+func TestService_FindsTruncation(t *testing.T) {
+	ctx := context.Background()
+	// The head recorded is the log's last event: it goes too, with the
+	// two before it.
+	store, key, witness := seenThenTampered(t, 5, `DELETE FROM events WHERE stream <> 'a' OR version > 3`)
+	again, err := treehead.New(ctx, treehead.Config{Store: store, Key: key, Witness: witness}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer again.Close()
+	if _, err := again.Sign(ctx); err != nil {
+		t.Fatal(err)
+	}
+	problems := again.Problems()
+	if len(problems) != 1 || !errors.Is(problems[0], treehead.ErrNotExtended) ||
+		!strings.Contains(problems[0].Error(), "the log holds 3 events, this node's witness recorded 5") {
+		t.Fatalf("problems: %v", problems)
 	}
 }
