@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	"os"
@@ -245,8 +246,36 @@ func (f *storeFlags) openLog(ctx context.Context) (eventstore.Store, error) {
 		case !st.Mode().IsRegular():
 			return nil, fmt.Errorf("event log %s is not a file", p)
 		}
+		// Opening migrates: a file that is no SQLite database (emptied,
+		// say) would become an empty log that verifies.
+		if err := checkSQLiteFile(p); err != nil {
+			return nil, err
+		}
 	}
 	return f.openStore(ctx)
+}
+
+// sqliteMagic begins every SQLite database file.
+const sqliteMagic = "SQLite format 3\x00"
+
+// checkSQLiteFile fails unless the file at p begins as an SQLite database.
+func checkSQLiteFile(p string) error {
+	file, err := os.Open(p)
+	if err != nil {
+		return fmt.Errorf("event log %s: %w", p, err)
+	}
+	defer file.Close()
+	head := make([]byte, len(sqliteMagic))
+	n, err := io.ReadFull(file, head)
+	switch {
+	case n == 0 && (err == io.EOF || err == nil):
+		return fmt.Errorf("no event log in %s: it is empty (0 bytes); nothing was changed", p)
+	case errors.Is(err, io.ErrUnexpectedEOF) || (err == nil && string(head) != sqliteMagic):
+		return fmt.Errorf("no event log in %s: it is not an SQLite database; nothing was changed", p)
+	case err != nil:
+		return fmt.Errorf("event log %s: %w", p, err)
+	}
+	return nil
 }
 
 func (f *storeFlags) path(name string) string { return filepath.Join(f.data, name) }

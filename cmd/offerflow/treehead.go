@@ -167,7 +167,11 @@ func verifyTree(ctx context.Context, sf storeFlags, store eventstore.Store, head
 	}
 	if headsFile == "" {
 		if recorded == nil && witnessErr == nil {
-			fmt.Fprintf(e.stdout, "merkle tree ok: %d leaves, every recorded tree head extended, and the %d leaves of this node's witness\n", size, len(witness))
+			seen := ""
+			if len(witness) > 0 {
+				seen = fmt.Sprintf(", and the %d leaves of this node's witness", len(witness))
+			}
+			fmt.Fprintf(e.stdout, "merkle tree ok: %d leaves, every recorded tree head extended%s\n", size, seen)
 		}
 		return errors.Join(witnessErr, recorded)
 	}

@@ -219,29 +219,45 @@ func TestVerifyHead_Tamper(t *testing.T) {
 }
 
 // TestNoLog runs every command that reads an existing log on a directory
-// that holds none: each fails saying so, and nothing is created.
+// that holds none (missing, empty, or with an events.db that is empty or no
+// SQLite database): each fails saying so, and nothing is created or
+// changed.
 func TestNoLog(t *testing.T) {
 	for _, args := range [][]string{
 		{"verify"}, {"verify", "--head", "heads"}, {"history", "some-offer"}, {"export"}, {"rebuild"}, {"head"},
 	} {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {
-			for _, dir := range []string{filepath.Join(t.TempDir(), "missing"), t.TempDir()} {
+			for _, log := range []*string{nil, ptr(""), ptr("not a database, just text")} {
+				dir := filepath.Join(t.TempDir(), "missing")
+				if log != nil {
+					dir = t.TempDir()
+					if err := os.WriteFile(filepath.Join(dir, eventsFile), []byte(*log), 0o600); err != nil {
+						t.Fatal(err)
+					}
+				}
 				cmd := append([]string{args[0], "--data", dir}, args[1:]...)
 				_, stderr, code := runCLI(cmd...)
 				if code == 0 || !strings.Contains(stderr, "no event log in "+dir) {
 					t.Fatalf("%v: exit %d: %s", cmd, code, stderr)
 				}
 				entries, err := os.ReadDir(dir)
-				if err == nil && len(entries) > 0 {
-					t.Fatalf("%v created %v", cmd, entries)
-				}
 				if err != nil && !os.IsNotExist(err) {
 					t.Fatal(err)
+				}
+				if log == nil && len(entries) > 0 || log != nil && len(entries) != 1 {
+					t.Fatalf("%v created %v", cmd, entries)
+				}
+				if log != nil {
+					if b, err := os.ReadFile(filepath.Join(dir, eventsFile)); err != nil || string(b) != *log {
+						t.Fatalf("%v changed %s to %q (%v)", cmd, eventsFile, b, err)
+					}
 				}
 			}
 		})
 	}
 }
+
+func ptr[T any](v T) *T { return &v }
 
 // TestKeyAndHead checks that `key` prints the public key that verifies the
 // heads `head` prints, and that the key file is private.
