@@ -13,7 +13,7 @@ func campaignOperations() []op {
 				"nothing: an empty or too long list, or a customer id that is unknown, another reseller's or repeated, is 422 naming it, and " +
 				"nothing is written. 202: the campaign is recorded (campaign.started, listing the offer ids); the campaign process creates " +
 				"and dispatches the offers in the background under those ids (GET the campaign for their counts).",
-			body: ref("CreateCampaignRequest"), bodyRequired: true, idempotent: true, command: true, ok: 202, okSchema: ref("Campaign"),
+			body: ref("CreateCampaignRequest"), bodyRequired: true, idempotent: true, newStream: true, command: true, ok: 202, okSchema: ref("Campaign"),
 			errors: []int{400, 401, 403, 413, 422}},
 		{method: "GET", path: "/v1/campaigns", id: "listCampaigns", roles: "reseller",
 			summary: "The reseller's campaigns, newest first, each with its offers' counts by status (not the offers).",

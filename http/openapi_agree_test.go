@@ -120,6 +120,12 @@ func TestOpenAPI_AgreesWithServer(t *testing.T) {
 		{"Consistency", auditor, "GET", "/v1/audit/consistency?from=1&to=2", nil, nil, true},
 		{"ConsistencyToOverInt64", auditor, "GET", "/v1/audit/consistency?from=1&to=9223372036854775808", nil, nil, false},
 
+		// A create makes a new stream: If-Match names no version of it, and
+		// the server ignores it (createMeta), whatever it holds.
+		{"CreateWithAnyIfMatch", rc, "POST", "/v1/templates", map[string]any{"name": "K4"}, []string{"If-Match", "x"}, true},
+		{"OfferWithAnyIfMatch", rc, "POST", "/v1/customers/" + customer + "/offers", map[string]any{"template_id": template}, []string{"If-Match", "x"}, true},
+		{"CommandWithIfMatchNoVersion", cc, "PUT", "/v1/webhook", map[string]any{"url": "https://hooks.example.com/x"}, []string{"If-Match", "x"}, false},
+
 		{"IdempotencyKeyNotASCII", rc, "POST", "/v1/templates", map[string]any{"name": "K1"}, []string{"Idempotency-Key", "schlüssel"}, false},
 		{"IdempotencyKeyTooLong", rc, "POST", "/v1/templates", map[string]any{"name": "K2"}, []string{"Idempotency-Key", strings.Repeat("k", 256)}, false},
 		{"IdempotencyKey", rc, "POST", "/v1/templates", map[string]any{"name": "K3"}, []string{"Idempotency-Key", "order 42/7"}, true},

@@ -37,7 +37,7 @@ func operations() []op {
 		{method: "GET", path: "/v1/openapi.json", id: "openapi", summary: "This document.", ok: 200, okSchema: obj{"type": "object"}},
 
 		{method: "POST", path: "/v1/resellers", id: "createReseller", summary: "Register a reseller.", roles: "operator",
-			body: ref("CreateResellerRequest"), bodyRequired: true, idempotent: true, command: true, ok: 201, okSchema: ref("Reseller"), errors: append(bodyErrs, 409)},
+			body: ref("CreateResellerRequest"), bodyRequired: true, idempotent: true, newStream: true, command: true, ok: 201, okSchema: ref("Reseller"), errors: append(bodyErrs, 409)},
 		{method: "POST", path: "/v1/tokens", id: "createToken", summary: "Issue a token of one role for one tenant; it is shown once.", roles: "operator",
 			body: ref("CreateTokenRequest"), bodyRequired: true, idempotent: true, command: true, ok: 201, okSchema: ref("Token"), errors: append(bodyErrs, 409)},
 		{method: "POST", path: "/v1/tokens/revoke", id: "revokeToken", roles: "operator",
@@ -51,14 +51,14 @@ func operations() []op {
 			body: emptyBody(), command: true, unversioned: true, ok: 204, errors: []int{400, 401, 403, 409, 413}},
 
 		{method: "POST", path: "/v1/products", id: "createProduct", summary: "Add a product to the catalog. Its name must differ from the reseller's other products' (compared case-insensitively, spaces collapsed): a taken name is 422 on name, the detail naming it.", roles: "reseller",
-			body: ref("CreateProductRequest"), bodyRequired: true, idempotent: true, command: true, ok: 201, okSchema: ref("Product"), errors: append(bodyErrs, 409)},
+			body: ref("CreateProductRequest"), bodyRequired: true, idempotent: true, newStream: true, command: true, ok: 201, okSchema: ref("Product"), errors: append(bodyErrs, 409)},
 		{method: "GET", path: "/v1/products", id: "listProducts", summary: "List the catalog by name.", roles: "reseller",
 			params: listParams(queryParam("q", str(), "Case-insensitive substring of the name.")), ok: 200, okSchema: ref("ProductList"), errors: listErrs},
 		{method: "GET", path: "/v1/products/{id}", id: "getProduct", summary: "One product.", roles: "reseller",
 			params: queryParams(id), ok: 200, okSchema: ref("Product"), okETag: true, errors: pathQuery},
 
 		{method: "POST", path: "/v1/templates", id: "createTemplate", summary: "Create an empty offer template. Its name must differ from the reseller's other live templates' (compared case-insensitively, spaces collapsed; an archived template gives its name up): a taken name is 422 on name, the detail naming it.", roles: "reseller",
-			body: ref("CreateTemplateRequest"), bodyRequired: true, idempotent: true, command: true, ok: 201, okSchema: ref("Template"), errors: append(bodyErrs, 409)},
+			body: ref("CreateTemplateRequest"), bodyRequired: true, idempotent: true, newStream: true, command: true, ok: 201, okSchema: ref("Template"), errors: append(bodyErrs, 409)},
 		{method: "GET", path: "/v1/templates", id: "listTemplates", summary: "List templates by name.", roles: "reseller",
 			params: listParams(queryParam("include_archived", boolean(), "Include archived templates.")), ok: 200, okSchema: ref("TemplateList"), errors: listErrs},
 		{method: "GET", path: "/v1/templates/{id}", id: "getTemplate", summary: "One template, archived or not.", roles: "reseller",
@@ -73,7 +73,7 @@ func operations() []op {
 			params: []obj{id, itemID}, body: emptyBody(), command: true, ok: 200, okSchema: ref("Template"), errors: pathCmd},
 
 		{method: "POST", path: "/v1/customers", id: "createCustomer", summary: "Register a customer instance.", roles: "reseller",
-			body: ref("CreateCustomerRequest"), bodyRequired: true, idempotent: true, command: true, ok: 201, okSchema: ref("Customer"), errors: append(bodyErrs, 409)},
+			body: ref("CreateCustomerRequest"), bodyRequired: true, idempotent: true, newStream: true, command: true, ok: 201, okSchema: ref("Customer"), errors: append(bodyErrs, 409)},
 		{method: "GET", path: "/v1/customers", id: "listCustomers", summary: "List customers by name, with offer counts.", roles: "reseller",
 			params: listParams(), ok: 200, okSchema: ref("CustomerList"), errors: listErrs},
 		{method: "GET", path: "/v1/customers/{id}", id: "getCustomer", summary: "One customer with offer counts and its offers, newest first (limit and cursor page the offers).", roles: "reseller",
@@ -81,7 +81,7 @@ func operations() []op {
 		{method: "POST", path: "/v1/customers/{id}/erase", id: "eraseCustomer", summary: "Erase the customer's texts (name, external_ref, its offers' messages and rejection reasons): their key is destroyed, the events stay and still verify; they read as null with erased: true. Again: 200 with the first erased_at.", roles: "reseller (own customer), operator",
 			params: []obj{id}, body: emptyBody(), command: true, ok: 200, okSchema: ref("Erasure"), errors: pathCmd},
 		{method: "POST", path: "/v1/customers/{id}/offers", id: "createOffer", summary: "Send an offer built from a template (a snapshot of its items); delivered in the background.", roles: "reseller",
-			params: []obj{id}, body: ref("CreateOfferRequest"), bodyRequired: true, idempotent: true, command: true, ok: 202, okSchema: ref("Offer"), errors: append(pathCmd, 422)},
+			params: []obj{id}, body: ref("CreateOfferRequest"), bodyRequired: true, idempotent: true, newStream: true, command: true, ok: 202, okSchema: ref("Offer"), errors: append(pathCmd, 422)},
 
 		{method: "GET", path: "/v1/offers", id: "listOffers", summary: "List offers newest first.", roles: "reseller (own), auditor (own reseller or all)",
 			params: listParams(queryParam("customer_id", str(), "Only this customer's offers (another reseller's customer: empty list)."),
