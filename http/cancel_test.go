@@ -35,6 +35,9 @@ func TestClientClosed(t *testing.T) {
 	if n := testutil.ToFloat64(ts.Metrics.Requests.WithLabelValues("/v1/products", "500")); n != 0 {
 		t.Fatalf("%v requests counted as 500", n)
 	}
+	// observe counts the request before it writes its line: wait for the
+	// line too (read at once, it was missing in a loaded full run).
+	Eventually(t, 5*time.Second, "the request's log line", func() bool { return strings.Contains(logs.String(), `"status":499`) })
 	out := logs.String()
 	if strings.Contains(out, `"level":"ERROR"`) {
 		t.Fatalf("a client that gave up was logged as an error:\n%s", out)
