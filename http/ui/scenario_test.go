@@ -2,6 +2,7 @@ package ui_test
 
 import (
 	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -206,6 +207,16 @@ func playStory(t *testing.T, dev device) {
 	r.fits(dev, "templates")
 	r.do("reload the templates", chromedp.Navigate(base+"/app#templates"),
 		chromedp.WaitVisible(chromedp.CSS(tpl+` button.mode[data-mode="relative"]`)))
+
+	// An offer of the template now: before accepting, the customer reads
+	// that the relative license counts per learner (no end date to show).
+	relative := st.call(t, sd.ResellerToken, "POST", "/v1/customers/"+sd.CustomerID+"/offers",
+		map[string]string{"template_id": string(sd.Template)}, http.StatusAccepted)["id"].(string)
+	c.click("open Updates", "#nav-updates")
+	c.click("open the offer of a relative license", fmt.Sprintf(`#inbox button.entry[data-offer-id=%s]`, js(relative)))
+	c.waitFor("what accepting grants: per learner", `(document.getElementById('grant-preview') || {textContent: ''}).textContent
+		.includes('Datenschutz-Grundlagen: per learner, from their start')`)
+	c.fits(dev, "the offer of a relative license")
 
 	// An item added from the catalog, with a term of that product.
 	r.choose(tpl+" input.item-search", "arbeit")
