@@ -379,6 +379,10 @@ func (m *Main) Run(ctx context.Context) error {
 	if c.headInterval > 0 && !c.shared() {
 		m.bg = append(m.bg, m.background(runCtx, "tree heads", func(ctx context.Context) error { return m.trees.Run(ctx, c.headInterval) }))
 	}
+	// Every node keeps its witness up with the log (within a second of an
+	// append), not only at the heads it signs: a log that later loses its
+	// last events then differs from the witness.
+	m.bg = append(m.bg, m.background(runCtx, "tree witness", func(ctx context.Context) error { return m.trees.Follow(ctx, time.Second) }))
 	// The token cache: while it follows the log, token look-ups are served
 	// from memory, and dropped the moment any process revokes a token.
 	m.bg = append(m.bg, m.background(runCtx, "token cache", func(ctx context.Context) error {

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -394,14 +395,7 @@ func TestVerify_WitnessCatchesRemovedTail(t *testing.T) {
 		t.Fatalf("verify of the untouched log: exit %d\n%s\n%s", code, out, stderr)
 	}
 
-	db, err := sql.Open("sqlite3", "file:"+filepath.Join(dir, eventsFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	mustExec(t, db, `DELETE FROM events WHERE position = ?`, last)
-	if err := db.Close(); err != nil {
-		t.Fatal(err)
-	}
+	deleteEvent(t, dir, last)
 	want := fmt.Sprintf("this node's witness of %d events: first bad position %d (leaf ", last, last)
 	for _, step := range []string{"removed", "rebuilt"} {
 		if step == "rebuilt" {
@@ -416,5 +410,47 @@ func TestVerify_WitnessCatchesRemovedTail(t *testing.T) {
 	}
 	if _, stderr, code := runCLI("head", "--data", dir); code != 0 || !strings.Contains(stderr, fmt.Sprintf("witness recorded %d", last)) {
 		t.Fatalf("head over the shortened log: exit %d, stderr %q", code, stderr)
+	}
+}
+
+// TestServe_WitnessFollowsTheLog: serve, asked for no head and signing none
+// (--head-interval 0), still witnesses what is appended within moments, so
+// that the last event removed after it stopped fails verify.
+func TestServe_WitnessFollowsTheLog(t *testing.T) {
+	dir := t.TempDir()
+	const opToken = "ofr_witness-test-operator-token-0123456789abcdef"
+	s := MustServe(t, dir, "--operator-token", opToken, "--head-interval", "0")
+	op := apiClient{t, s.url, opToken}
+	_, pos := op.must(201, "POST", "/v1/resellers", map[string]string{"name": "Zeuge"})
+	last, err := strconv.ParseUint(pos, 10, 64)
+	if err != nil {
+		t.Fatalf("X-Log-Position %q: %v", pos, err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if st, err := os.Stat(filepath.Join(dir, witnessFile)); err == nil && uint64(st.Size()) >= last*40 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the witness does not reach position %d within 10 s", last)
+		}
+	}
+	s.stop(t)
+	deleteEvent(t, dir, last)
+	if _, stderr, code := runCLI("verify", "--data", dir); code == 0 || !strings.Contains(stderr, fmt.Sprintf("first bad position %d (leaf ", last)) {
+		t.Fatalf("verify after the last event was removed: exit %d\n%s", code, stderr)
+	}
+}
+
+// deleteEvent deletes the event at position from dir's events.db behind
+// offerflow's back.
+func deleteEvent(t *testing.T, dir string, position uint64) {
+	t.Helper()
+	db, err := sql.Open("sqlite3", "file:"+filepath.Join(dir, eventsFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustExec(t, db, `DELETE FROM events WHERE position = ?`, position)
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -58,6 +58,8 @@ type Service struct {
 	// by onEvent under it.
 	mu     sync.Mutex
 	closed bool
+	// done is closed by Close, which ends Follow.
+	done chan struct{}
 	// last is the newest head this key signed that the log records.
 	last *domain.TreeHead
 	// covered is the size of the tree up to and including the newest event
@@ -86,7 +88,7 @@ func New(ctx context.Context, cfg Config, progress func(leaves uint64)) (*Servic
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Service{cfg: cfg}
+	s := &Service{cfg: cfg, done: make(chan struct{})}
 	if cfg.Witness != "" {
 		w, err := merkle.OpenWitness(cfg.Witness)
 		if err != nil {
@@ -277,6 +279,47 @@ func (s *Service) Run(ctx context.Context, interval time.Duration) error {
 	}
 }
 
+// Follow keeps the tree, and with it the witness, up with the log until
+// ctx ends: it syncs once the log holds events the tree lacks, at most once
+// every pause, so that the witness records each event within about pause
+// of its append rather than at the next head. A log that later loses its
+// last events then still differs from the witness (verify, the next
+// start). It returns ctx's error, or nil once the service is closed.
+func (s *Service) Follow(ctx context.Context, pause time.Duration) error {
+	// Close ends it too, also while it waits for the log.
+	fctx, stop := context.WithCancel(ctx)
+	defer stop()
+	go func() {
+		select {
+		case <-s.done:
+			stop()
+		case <-fctx.Done():
+		}
+	}()
+	for {
+		size, err := s.synced(fctx)
+		if err != nil && fctx.Err() == nil && !errors.Is(err, errClosed) {
+			s.cfg.Logger.Error("follow the log into the tree", "err", err)
+		}
+		if err == nil {
+			var last uint64
+			if size > 0 {
+				last, _ = s.log.Position(size - 1)
+			}
+			err = s.cfg.Store.Wait(fctx, last)
+		}
+		if errors.Is(err, errClosed) {
+			return nil
+		}
+		select {
+		case <-fctx.Done():
+			// ctx's end, or Close.
+			return ctx.Err()
+		case <-time.After(pause):
+		}
+	}
+}
+
 // Consistency returns the consistency proof between the trees of sizes
 // from and to, 1 <= from <= to <= the log's size; other sizes are invalid.
 func (s *Service) Consistency(ctx context.Context, from, to uint64) ([]string, error) {
@@ -356,6 +399,7 @@ func (s *Service) Close() error {
 		return nil
 	}
 	s.closed = true
+	close(s.done)
 	if s.witness != nil {
 		return s.witness.Close()
 	}

@@ -269,16 +269,7 @@ func TestService_FindsTampering(t *testing.T) {
 func TestService_CloseWhileSigning(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	store := mustStore(t)
-	dir := t.TempDir()
-	key, err := treehead.LoadOrCreateKey(filepath.Join(dir, "key"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc, err := treehead.New(ctx, treehead.Config{Store: store, Key: key, Witness: filepath.Join(dir, "witness")}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	store, svc, _ := newWitnessed(ctx, t)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -347,4 +338,65 @@ func TestService_FindsTruncation(t *testing.T) {
 		!strings.Contains(problems[0].Error(), "the log holds 3 events, this node's witness recorded 5") {
 		t.Fatalf("problems: %v", problems)
 	}
+}
+
+// TestService_Follow: while the service follows the log, the witness
+// records events as they are appended, without a head being asked for; it
+// stops with its context, and once the service is closed.
+func TestService_Follow(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	store, svc, witness := newWitnessed(ctx, t)
+	done := make(chan error, 1)
+	go func() { done <- svc.Follow(ctx, time.Millisecond) }()
+	for round := 1; round <= 3; round++ {
+		appendEvents(t, store, fmt.Sprintf("s%d", round), 2)
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+			st, err := os.Stat(witness)
+			if err == nil && st.Size() == int64(round*2*40) {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("round %d: the witness holds %v bytes (%v), want %d", round, st.Size(), err, round*2*40)
+			}
+		}
+	}
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("Follow ended with %v, want context.Canceled", err)
+	}
+	// Closed while following: Follow ends instead of failing for ever.
+	ctx2, cancel2 := context.WithCancel(context.Background())
+	defer cancel2()
+	go func() { done <- svc.Follow(ctx2, time.Millisecond) }()
+	appendEvents(t, store, "late", 1)
+	if err := svc.Close(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Follow after Close: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Follow goes on after Close")
+	}
+}
+
+// newWitnessed returns a new log and a service over it with a key and a
+// witness file of its own, and the witness's path.
+func newWitnessed(ctx context.Context, t *testing.T) (eventstore.Store, *treehead.Service, string) {
+	t.Helper()
+	store := mustStore(t)
+	dir := t.TempDir()
+	key, err := treehead.LoadOrCreateKey(filepath.Join(dir, "key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	witness := filepath.Join(dir, "witness")
+	svc, err := treehead.New(ctx, treehead.Config{Store: store, Key: key, Witness: witness}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return store, svc, witness
 }
