@@ -14,6 +14,7 @@ import (
 	"time"
 
 	_ "github.com/mattn/go-sqlite3" // the processes' database
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/offerflow/offerflow/command"
 	"github.com/offerflow/offerflow/domain"
@@ -26,6 +27,7 @@ import (
 	"github.com/offerflow/offerflow/idempotency"
 	"github.com/offerflow/offerflow/projections"
 	"github.com/offerflow/offerflow/projections/process"
+	"github.com/offerflow/offerflow/sqlitefile"
 )
 
 const processesFile = "processes.db"
@@ -247,6 +249,13 @@ func (m *Main) Run(ctx context.Context) error {
 		return err
 	}
 	metrics := ohttp.NewMetrics(nil)
+	// SQLite's page caches are allocated in C, where neither the Go
+	// runtime's metrics nor --memory-limit see them; the resident size
+	// does.
+	metrics.Registry().MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "offerflow_sqlite_memory_bytes",
+		Help: "Memory SQLite holds in this process (page caches, statements, schemas), outside the Go heap and its memory limit.",
+	}, func() float64 { return float64(sqlitefile.MemoryUsed()) }))
 	if m.trees, err = m.openTreeHeads(ctx, metrics.TamperProblems.Inc); err != nil {
 		return err
 	}
@@ -373,6 +382,7 @@ func (m *Main) Run(ctx context.Context) error {
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancel()
 	m.bg = append(m.bg, m.background(runCtx, "projections", m.proj.Run))
+	go trimMalloc(runCtx, mallocTrimInterval)
 	// On a shared log the periodic tree head is background work like the
 	// process managers: signed and recorded by the lease holder only, so
 	// that nodes do not race each other into the treeheads stream.
