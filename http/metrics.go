@@ -48,8 +48,12 @@ type Metrics struct {
 	// "token", "address", "auth_failures" or "streams"; and connections
 	// closed over the per-address cap ("connections").
 	RateLimited *prometheus.CounterVec
+	// CommandsShed counts commands refused 503 because
+	// Config.MaxCommandsInFlight were in progress.
+	CommandsShed prometheus.Counter
 
 	mu         sync.Mutex
+	inFlight   func() int64
 	head       func(context.Context) (uint64, error)
 	projectors func(context.Context) map[string]uint64
 	parked     func(context.Context) (int, error)
@@ -109,10 +113,26 @@ func NewMetrics(reg *prometheus.Registry) *Metrics {
 			Name: "offerflow_rate_limited_total",
 			Help: "Requests refused 429 by limit (token, address, auth_failures, streams), and connections closed over the per-address cap (connections).",
 		}, []string{"limit"}),
+		CommandsShed: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "offerflow_commands_shed_total",
+			Help: "Commands refused 503 unavailable, writing nothing, because the server had its bound of commands in progress (serve --max-commands-in-flight).",
+		}),
 	}
+	inFlight := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "offerflow_commands_in_flight",
+		Help: "Commands in progress on this server (counted only while serve --max-commands-in-flight bounds them).",
+	}, func() float64 {
+		m.mu.Lock()
+		f := m.inFlight
+		m.mu.Unlock()
+		if f == nil {
+			return 0
+		}
+		return float64(f())
+	})
 	reg.MustRegister(m.CommandDuration, m.Requests, m.AppendConflicts, m.DeliveryAttempts, m.DeliveryFailures,
-		m.Deliveries, m.Expired, m.Poisoned, m.TamperProblems, m.StreamConnections, m.RateLimited, positionCollector{m},
-		parkedCollector{m})
+		m.Deliveries, m.Expired, m.Poisoned, m.TamperProblems, m.StreamConnections, m.RateLimited, m.CommandsShed,
+		inFlight, positionCollector{m}, parkedCollector{m})
 	return m
 }
 
@@ -216,6 +236,13 @@ func (c positionCollector) Collect(ch chan<- prometheus.Metric) {
 		}
 		ch <- prometheus.MustNewConstMetric(projectorLagDesc, prometheus.GaugeValue, lag, name)
 	}
+}
+
+// setCommandsInFlight sets where offerflow_commands_in_flight is read.
+func (m *Metrics) setCommandsInFlight(f func() int64) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.inFlight = f
 }
 
 // SetParkedSource sets where offerflow_parked_events is read at scrape

@@ -177,6 +177,10 @@ func (o op) build() obj {
 	if o.command {
 		// Idempotency-Key: idempotency_key_reused and idempotency_in_progress.
 		responses["409"], responses["422"] = problemResponse(409), problemResponse(422)
+		// Any command may be shed (Config.MaxCommandsInFlight).
+		shed := problemResponse(503)
+		shed["description"] = "unavailable: the server has its bound of commands in progress (serve --max-commands-in-flight); nothing was written, send the command again (see Retry-After, in seconds)"
+		responses["503"] = shed
 	}
 	for st, r := range o.more {
 		responses[st] = r

@@ -153,7 +153,7 @@ func (s *Server) routes() http.Handler {
 					if body == nil {
 						body = struct{}{}
 					}
-					h = s.timeCommand(rt.command, s.idempotent(body)(h))
+					h = s.timeCommand(rt.command, s.shed(s.idempotent(body)(h)))
 				}
 				h = declarePath(rt)(h)
 				h = s.allow(rt.roles...)(h)

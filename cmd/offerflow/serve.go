@@ -89,6 +89,7 @@ type serveConfig struct {
 	bodyTimeout     time.Duration
 	limits          ohttp.Limits
 	limitsOn        bool
+	maxCommands     int
 	processes       bool
 	secureCookie    bool
 	pprofAddr       string
@@ -129,6 +130,7 @@ func (m *Main) ParseFlags(args []string) error {
 	fs.IntVar(&c.limits.StreamsPerToken, "streams-per-token", d.StreamsPerToken, "open /v1/stream connections one token may hold (0: no limit)")
 	fs.IntVar(&c.limits.ConnectionsPerAddress, "connections-per-address", d.ConnectionsPerAddress, "open connections one client address may hold; one more is closed at once (0: no limit)")
 	fs.BoolVar(&c.limitsOn, "limits", true, "apply the five limits above; --limits=false switches them all off (benchmarks)")
+	fs.IntVar(&c.maxCommands, "max-commands-in-flight", ohttp.DefaultMaxCommandsInFlight, "commands in progress at once; one more is answered 503 unavailable with Retry-After and writes nothing, instead of waiting behind a backlog that holds memory (queries are never refused; 0: no bound; --limits=false leaves it on)")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 30*time.Second, "how long a shutdown waits for requests in flight")
 	fs.DurationVar(&c.sessionIdle, "session-idle", ohttp.DefaultSessionIdle, "how long a web UI session lasts unused (each use slides it)")
 	fs.Uint64Var(&c.asOfMaxEvents, "as-of-max-events", 250_000, "events one ?as_of= query may replay (or scan, for a time) before it is refused 422; bounds the time one such query takes")
@@ -170,6 +172,9 @@ func (m *Main) ParseFlags(args []string) error {
 	}
 	if !c.limitsOn {
 		c.limits = ohttp.Limits{}
+	}
+	if c.maxCommands < 0 {
+		return usageError{"--max-commands-in-flight must not be negative"}
 	}
 	if c.bodyTimeout <= 0 {
 		return usageError{"--body-timeout must be positive"}
@@ -375,6 +380,7 @@ func (m *Main) Run(ctx context.Context) error {
 		Logger:                m.log.With("component", "http"),
 		BodyTimeout:           c.bodyTimeout,
 		Limits:                c.limits,
+		MaxCommandsInFlight:   c.maxCommands,
 	}); err != nil {
 		return err
 	}
