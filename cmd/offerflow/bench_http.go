@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"net"
 	"net/http"
 	"path/filepath"
 	"regexp"
@@ -90,8 +91,18 @@ func sendOffers(srv *benchServer, t benchTenant, rate int, d time.Duration, conn
 	// front of the service would pool them, so an overloaded server is not
 	// also handed thousands of connections (whose buffers were most of its
 	// memory). A request waiting for a connection counts that wait.
-	atk := vegeta.NewAttacker(vegeta.Timeout(30*time.Second), vegeta.KeepAlive(true),
-		vegeta.Connections(conns), vegeta.MaxConnections(conns))
+	//
+	// The transport is the step's own and its connections are closed when
+	// the step ends: each step's attacker used to leave its 256 kept-alive
+	// connections open at the server (until the server's 2 min idle
+	// timeout), so later steps ran beside hundreds of idle connections of
+	// the steps before (513 during the 3,500/s step of one run), each with
+	// its goroutine and buffers in the server's memory, which one pool in
+	// front of the service would not have left.
+	tr := &http.Transport{Proxy: nil, DialContext: (&net.Dialer{KeepAlive: 30 * time.Second}).DialContext}
+	defer tr.CloseIdleConnections()
+	atk := vegeta.NewAttacker(vegeta.Client(&http.Client{Transport: tr}), vegeta.Timeout(30*time.Second),
+		vegeta.KeepAlive(true), vegeta.Connections(conns), vegeta.MaxConnections(conns))
 	res := loadResult{rate: rate, errors: map[string]int{}}
 	var first, last time.Time
 	res.win = startWindow(srv.pid, srv.syncCounter())
