@@ -15,7 +15,14 @@ import (
 // with 51-69 MB live. A soft limit makes the collector run sooner as the heap
 // nears it; it never fails an allocation (the heap may exceed it when that
 // much is live), so it trades CPU for RSS only under pressure.
-const defaultMemoryLimit = 128 << 20
+//
+// 96 MiB: at the peak of `bench --parts http` the server holds 40-50 MB
+// live and 10-12 MB of goroutine stacks, and with 128 MiB its Go memory
+// stayed near the limit (116-124 MB), which with SQLite's C memory (about
+// 20 MB) and the mapped binary (22 MB) put its RSS at 155-166 MB. 96 MiB
+// keeps the whole under 150 MB and still leaves the collector room above
+// what is live.
+const defaultMemoryLimit = 96 << 20
 
 // byteSize is a flag holding a number of bytes, written as a whole number
 // with an optional unit: B, KiB, MiB, GiB (powers of 1024) or KB, MB, GB

@@ -28,7 +28,7 @@ func TestServe_MemoryLimitFlag(t *testing.T) {
 		want       int64
 		usage      bool
 	}{
-		{"Default", "", nil, 128 << 20, false},
+		{"Default", "", nil, 96 << 20, false},
 		{"MiB", "", []string{"--memory-limit", "256MiB"}, 256 << 20, false},
 		{"GiB", "", []string{"--memory-limit=1GiB"}, 1 << 30, false},
 		{"DecimalMB", "", []string{"--memory-limit", "300MB"}, 300e6, false},
@@ -38,7 +38,7 @@ func TestServe_MemoryLimitFlag(t *testing.T) {
 		{"NoNumber", "", []string{"--memory-limit", "lots"}, 0, true},
 		{"Fraction", "", []string{"--memory-limit", "1.5GiB"}, 0, true},
 		{"Overflow", "", []string{"--memory-limit", "9000000000TiB"}, 0, true},
-		{"EnvRules", "200MiB", nil, 128 << 20, false},
+		{"EnvRules", "200MiB", nil, 96 << 20, false},
 		{"EnvAndFlag", "200MiB", []string{"--memory-limit", "64MiB"}, 0, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

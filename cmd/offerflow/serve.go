@@ -136,7 +136,7 @@ func (m *Main) ParseFlags(args []string) error {
 	fs.Uint64Var(&c.asOfMaxEvents, "as-of-max-events", 250_000, "events one ?as_of= query may replay (or scan, for a time) before it is refused 422; bounds the time one such query takes")
 	fs.DurationVar(&c.headInterval, "head-interval", 5*time.Minute, "how often to sign and record a tree head while the log grows (0: only on demand, at GET /v1/audit/head)")
 	c.memoryLimit = defaultMemoryLimit
-	fs.Var(&c.memoryLimit, "memory-limit", "soft limit of the Go heap and runtime (128MiB by default; sizes like 256MiB, 1GiB, or bytes; 0: none): the garbage collector runs harder near it, trading CPU for RSS when the server falls behind; ignored while GOMEMLIMIT is set")
+	fs.Var(&c.memoryLimit, "memory-limit", "soft limit of the Go heap and runtime (96MiB by default; sizes like 256MiB, 1GiB, or bytes; 0: none): the garbage collector runs harder near it, trading CPU for RSS when the server falls behind; ignored while GOMEMLIMIT is set")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
