@@ -45,6 +45,23 @@ func sealedLog(t *testing.T) (*seal.Store, *seal.Keys) {
 // TestStreamCache_ErasedTextsNotKept: once a customer is erased, the
 // command cache holds none of its texts, whether the handler next loads the
 // customer (it then reads the stream again, opened as erased) or only the
+// customerNamed registers a reseller and its customer named name through
+// svc, and returns the operator who can erase it and the customer.
+func customerNamed(ctx context.Context, t *testing.T, svc *Service, name string) (Meta, *domain.Customer) {
+	t.Helper()
+	op := Meta{Actor: domain.Actor{Role: domain.RoleOperator, Subject: "op"}}
+	r, _, err := svc.RegisterReseller(ctx, op, "R")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rm := Meta{Actor: domain.Actor{Role: domain.RoleReseller, Tenant: string(r.ID()), Subject: "t"}}
+	c, _, err := svc.RegisterCustomer(ctx, rm, name, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return op, c
+}
+
 // log's follower reads the erasure (it drops the entry).
 func TestStreamCache_ErasedTextsNotKept(t *testing.T) {
 	ctx := context.Background()
@@ -57,17 +74,8 @@ func TestStreamCache_ErasedTextsNotKept(t *testing.T) {
 	go func() { defer close(done); _ = followed.FollowTokens(fctx, 10*time.Millisecond) }()
 	t.Cleanup(func() { cancel(); <-done })
 
-	op := Meta{Actor: domain.Actor{Role: domain.RoleOperator, Subject: "op"}}
-	r, _, err := svc.RegisterReseller(ctx, op, "R")
-	if err != nil {
-		t.Fatal(err)
-	}
-	rm := Meta{Actor: domain.Actor{Role: domain.RoleReseller, Tenant: string(r.ID()), Subject: "t"}}
 	const secret = "Alice Plaintext"
-	c, _, err := svc.RegisterCustomer(ctx, rm, secret, "")
-	if err != nil {
-		t.Fatal(err)
-	}
+	op, c := customerNamed(ctx, t, svc, secret)
 	stream := domain.CustomerStream(c.ID())
 	for _, s := range []*Service{svc, followed} {
 		if _, _, err := s.Customer(ctx, c.ID()); err != nil {
@@ -119,17 +127,8 @@ func TestStreamCache_ErasedWhileNotFollowed(t *testing.T) {
 	svc := NewService(NewHandler(sealed, Config{})).WithKeys(keys)
 	other := NewService(NewHandler(sealed, Config{}))
 
-	op := Meta{Actor: domain.Actor{Role: domain.RoleOperator, Subject: "op"}}
-	r, _, err := svc.RegisterReseller(ctx, op, "R")
-	if err != nil {
-		t.Fatal(err)
-	}
-	rm := Meta{Actor: domain.Actor{Role: domain.RoleReseller, Tenant: string(r.ID()), Subject: "t"}}
 	const secret = "Bob Plaintext"
-	c, _, err := svc.RegisterCustomer(ctx, rm, secret, "")
-	if err != nil {
-		t.Fatal(err)
-	}
+	op, c := customerNamed(ctx, t, svc, secret)
 	stream := domain.CustomerStream(c.ID())
 	if _, _, err := other.Customer(ctx, c.ID()); err != nil {
 		t.Fatal(err)
