@@ -202,12 +202,18 @@ func TestCampaign_Revise(t *testing.T) {
 		t.Fatalf("the successor's offer.created: %+v, want campaign_id %s and supersedes %s", hist.Items, c.ID, old)
 	}
 
-	// counts waits until the campaign shows want and returns it.
+	// counts waits until the campaign shows want, with the successor in
+	// the old offer's place, and returns it. The counts alone do not say
+	// the revision was projected: before it, the old offer and its sibling
+	// already count two waiting and none superseded.
 	counts := func(want map[string]float64) map[string]any {
 		t.Helper()
 		var got map[string]any
-		Eventually(t, 10*time.Second, fmt.Sprintf("the campaign's counts %v", want), func() bool {
+		Eventually(t, 10*time.Second, fmt.Sprintf("the campaign's counts %v with %s first", want, next), func() bool {
 			got = r.Must(t, 200, "GET", "/v1/campaigns/"+c.ID, nil).Map(t)
+			if o, _ := got["offers"].([]any); len(o) == 0 || o[0].(map[string]any)["offer_id"] != next {
+				return false
+			}
 			n, _ := got["counts"].(map[string]any)
 			for st, v := range want {
 				if n[st] != v {
