@@ -174,8 +174,9 @@ func runHTTPBench(ctx context.Context, c *benchConfig, r *benchReport, disk floa
 		cpu0 := cpuClock(srv.pid)
 		res := sendOffers(srv, tenant, rate, c.rateTime, c.connections)
 		accepted += len(res.accepted)
-		// The step's deliveries belong to it, and must not load the next.
-		drain, err := api.waitDelivered(ctx, accepted, 2*time.Minute)
+		// The step's deliveries and read-model updates belong to it, and
+		// must not load the next.
+		drain, err := api.waitSettled(ctx, accepted, 2*time.Minute)
 		if err != nil {
 			return fmt.Errorf("after %d offers/s: %w", rate, err)
 		}
@@ -197,7 +198,7 @@ func runHTTPBench(ctx context.Context, c *benchConfig, r *benchReport, disk floa
 			target = "≥ 5,000/s, p99 < 50ms"
 		}
 		r.add("2 HTTP", fmt.Sprintf("POST offers at %s/s for %s", fmtRate(float64(rate)), c.rateTime),
-			fmt.Sprintf("%s offers/s, %s, %s; deliveries done %s after; server CPU %s ms per offer%s", fmtRate(res.achieved()), res.lat.p50p99(), res.errorSummary(), fmtDur(drain), perOffer, res.shortfall(c.rateTime)),
+			fmt.Sprintf("%s offers/s, %s, %s; deliveries and read models done %s after; server CPU %s ms per offer%s", fmtRate(res.achieved()), res.lat.p50p99(), res.errorSummary(), fmtDur(drain), perOffer, res.shortfall(c.rateTime)),
 			target, res.win.bound(-1, disk))
 		if res.sustained() && (best < 0 || res.achieved() > float64(best)) {
 			best = int(res.achieved())

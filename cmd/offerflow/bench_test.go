@@ -39,7 +39,7 @@ func TestBench(t *testing.T) {
 		`\| 0 disk \| durable one-row .* \| [\d,]+ transactions/s \|`,
 		`\| 1 append \| 1 concurrent writers, one transaction per append \| [\d,]+ events/s, p50 \S+, p99 \S+ \|`,
 		`\| 1 append \| 4 concurrent writers, group commit \| [\d,]+ events/s = [\d.]+x, p50 \S+, p99 \S+; [\d.]+ appends per commit \|`,
-		`\| 2 HTTP \| POST offers at 20/s for 3s \| [\d,]+ offers/s, p50 \S+, p99 \S+, 0 errors`,
+		`\| 2 HTTP \| POST offers at 20/s for 3s \| [\d,]+ offers/s, p50 \S+, p99 \S+, 0 errors; deliveries and read models done \S+ after`,
 		`\| 2 inbox \| 202 → in the inbox .* \| p50 \S+, p99 \S+; 0 not seen`,
 		`\| 5 memory \| server peak RSS .* \| \d+ MB \|`,
 		`\| 3 rebuild \| raw SELECT of the whole log, \d+ events \| [\d,]+ rows/s`,
