@@ -53,10 +53,7 @@ func (s *Store) ReadAll(ctx context.Context, after uint64, limit int) ([]eventst
 	if after >= math.MaxInt64 {
 		return nil, nil
 	}
-	// A page of the log is read to its limit unless it reaches the head:
-	// its slice is made that large at once instead of doubled a dozen
-	// times (a third of the bytes reading allocated).
-	evs, err := s.query(ctx, min(limit, maxPageHint), selectEvents+"WHERE position > ? ORDER BY position LIMIT ?", int64(after), limit)
+	evs, err := s.query(ctx, pageSize(after, limit, s.head.Load()), selectEvents+"WHERE position > ? ORDER BY position LIMIT ?", int64(after), limit)
 	if err != nil {
 		return nil, fmt.Errorf("read log after position %d: %w", after, err)
 	}
@@ -64,6 +61,24 @@ func (s *Store) ReadAll(ctx context.Context, after uint64, limit int) ([]eventst
 		s.observe(evs[n-1].Position)
 	}
 	return evs, nil
+}
+
+// pageSize is how many events a ReadAll after position after makes room
+// for at once, head being the highest position the Store knows of. A page
+// is read to its limit unless it reaches the head, so its slice is made
+// that large at once instead of doubled a dozen times (a third of the bytes
+// a rebuild allocated). A follower at the tail reads the two or three
+// events of the last commit, or none, and the head says so: making room
+// for a whole page there was a large allocation, cleared, for every
+// subscriber at every wake-up (issue 7: 0.37 s of the 1.11 s the
+// followers spent reading at 1,000 offers/s). Positions are contiguous,
+// so head-after is the count unless another process appended since the
+// head was last raised; then the slice grows as it did without a hint.
+func pageSize(after uint64, limit int, head uint64) int {
+	if head <= after {
+		return 0
+	}
+	return int(min(head-after, uint64(min(limit, maxPageHint))))
 }
 
 // query runs a selectEvents query on the read pool and decodes its rows.

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -323,4 +324,61 @@ func TestStore_Lease(t *testing.T) {
 	a := MustOpen(t, path, sqlite.Config{PollInterval: time.Hour})
 	b := MustOpen(t, path, sqlite.Config{PollInterval: time.Hour})
 	leasetest.Run(t, a, b, "processes")
+}
+
+// TestStore_ReadAllTailPage reads the tail of the log, as every live
+// follower does after each commit: the page is made as large as what the
+// Store knows lies after the position (not a whole page of limit), and
+// events another handle appended beyond what this one knows are still read
+// in full.
+func TestStore_ReadAllTailPage(t *testing.T) {
+	ctx := t.Context()
+	path := tempPath(t)
+	a := MustOpen(t, path, sqlite.Config{PollInterval: time.Hour})
+	b := MustOpen(t, path, sqlite.Config{PollInterval: time.Hour})
+	for i := range 10 {
+		mustAppend(t, a, fmt.Sprintf("s-%d", i), eventstore.NoStream, event(fmt.Sprintf("e%d", i), i))
+	}
+	tests := []struct {
+		name        string
+		store       *sqlite.Store
+		after       uint64
+		limit       int
+		wantFirst   uint64
+		wantN       int
+		wantMaxRoom int
+	}{
+		{"the last two events", a, 8, 1000, 9, 2, 2},
+		{"nothing after the head", a, 10, 1000, 0, 0, 0},
+		{"limit below what follows", a, 2, 3, 3, 3, 3},
+		{"a handle that knows less than the file holds", b, 0, 1000, 1, 10, 1000},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			evs, err := tt.store.ReadAll(ctx, tt.after, tt.limit)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(evs) != tt.wantN || (tt.wantN > 0 && evs[0].Position != tt.wantFirst) {
+				t.Fatalf("ReadAll(%d, %d) = %d events from %v, want %d from %d", tt.after, tt.limit, len(evs), evs, tt.wantN, tt.wantFirst)
+			}
+			if cap(evs) > tt.wantMaxRoom {
+				t.Errorf("ReadAll(%d, %d) made room for %d events, want at most %d", tt.after, tt.limit, cap(evs), tt.wantMaxRoom)
+			}
+		})
+	}
+	// Appends through the other handle are beyond what a knows: they are
+	// read all the same.
+	mustAppend(t, b, "s-b", eventstore.NoStream, event("b1", 1), event("b2", 2), event("b3", 3))
+	evs, err := a.ReadAll(ctx, 10, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range evs {
+		got = append(got, e.ID)
+	}
+	if !slices.Equal(got, []string{"b1", "b2", "b3"}) {
+		t.Errorf("ReadAll after another handle's append = %v, want b1 b2 b3", got)
+	}
 }
