@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -352,6 +353,97 @@ func TestStore_ReadAllConcurrently(t *testing.T) {
 			t.Errorf("follower %d (-log +followed):\n%s", f, diff)
 		}
 	}
+}
+
+// TestStore_ReadAllAtTheHead: the followers woken by an append read it
+// from the log once between them; the others find it kept, and since it
+// reaches the head the log knows, they do not ask the log for the rest of
+// their page. An append through another handle of the file (another
+// process), which this one does not know of yet, is missed by none of
+// them: Wait looks at the file, and the next read goes to it.
+func TestStore_ReadAllAtTheHead(t *testing.T) {
+	ctx := t.Context()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "events.db")
+	raw, err := sqlite.Open(ctx, path, sqlite.Config{Synchronous: "NORMAL", PollInterval: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := seal.OpenKeys(ctx, filepath.Join(dir, "keys.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := &countingLog{Store: raw}
+	s := seal.New(log, keys)
+	t.Cleanup(func() { _ = s.Close() })
+
+	offer := func(store eventstore.Store, id string) uint64 {
+		t.Helper()
+		res, err := store.Append(ctx, "offer-"+id, eventstore.NoStream,
+			newEvent("c-"+id, domain.TypeOfferCreated, domain.OfferCreated{OfferID: domain.OfferID(id), ResellerID: "r1",
+				CustomerID: "c1", TemplateID: "t1", Message: "message " + id}),
+			newEvent("d-"+id, domain.TypeOfferDispatched, domain.OfferDispatched{OfferID: domain.OfferID(id), Dispatch: 1}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res.Position
+	}
+	const followers = 5
+	after := make([]uint64, followers)
+	read := func(f int) []eventstore.Event {
+		t.Helper()
+		page, err := s.ReadAll(ctx, after[f], 256)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page) > 0 {
+			after[f] = page[len(page)-1].Position
+		}
+		return page
+	}
+	for i := range 3 {
+		head := offer(s, fmt.Sprintf("o%d", i))
+		before := log.reads.Load()
+		for f := range followers {
+			if page := read(f); len(page) == 0 || page[len(page)-1].Position != head {
+				t.Fatalf("append %d: follower %d read %d events up to %v, want up to %d", i, f, len(page), page, head)
+			}
+		}
+		if n := log.reads.Load() - before; n != 1 {
+			t.Errorf("append %d: %d followers read the log %d times, want once", i, followers, n)
+		}
+	}
+
+	// Another process appends: a follower waiting at the head is woken
+	// by its look at the file, and reads the event from the log.
+	other, err := sqlite.Open(ctx, path, sqlite.Config{Synchronous: "NORMAL", PollInterval: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	head, err := other.Append(ctx, "template-t2", eventstore.NoStream, newEvent("t2", "template.created", map[string]string{"name": "t2"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for f := range followers {
+		if err := s.Wait(ctx, after[f]); err != nil {
+			t.Fatalf("follower %d: Wait after %d: %v", f, after[f], err)
+		}
+		if page := read(f); len(page) != 1 || page[0].Position != head.Position {
+			t.Fatalf("follower %d read %v after another process's append, want the event at %d", f, page, head.Position)
+		}
+	}
+}
+
+// countingLog counts the reads of the log under a seal.Store.
+type countingLog struct {
+	*sqlite.Store
+	reads atomic.Int64
+}
+
+func (l *countingLog) ReadAll(ctx context.Context, after uint64, limit int) ([]eventstore.Event, error) {
+	l.reads.Add(1)
+	return l.Store.ReadAll(ctx, after, limit)
 }
 
 // openedLog is s's log read and opened in one go, bypassing the tail.

@@ -263,6 +263,13 @@ func (s *Store) Head(ctx context.Context) (uint64, error) {
 	return head, nil
 }
 
+// KnownHead returns the highest position this Store has committed or read,
+// without reading the file: a lower bound of its head, exact unless another
+// process has appended since. A reader of the newest events (seal's tail)
+// that holds every event up to it need not ask the file for more; Wait
+// still does, so a follower that waits when it has them misses nothing.
+func (s *Store) KnownHead() uint64 { return s.head.Load() }
+
 // readHead reads the position of the last event in the file.
 func (s *Store) readHead(ctx context.Context) (uint64, error) {
 	var head int64
