@@ -300,6 +300,16 @@ func (sub *subscription) fetch(ctx context.Context, after uint64, pages chan<- [
 		case <-ctx.Done():
 			return
 		}
+		// A page short of PageSize reached the head as the store knew
+		// it: the next read would find nothing but what was appended
+		// since, which Wait tells without reading the log (it returns
+		// at once when the log holds more, and looks at the file when
+		// it knows of nothing more). Reading first cost every
+		// subscription an empty read of the log after every commit
+		// (issue 7).
+		if len(events) < sub.s.cfg.PageSize {
+			sub.wait(ctx, after)
+		}
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -14,6 +15,7 @@ import (
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/offerflow/offerflow/eventstore"
 	"github.com/offerflow/offerflow/eventstore/pubsub"
 	"github.com/offerflow/offerflow/eventstore/sqlite"
 )
@@ -235,6 +237,44 @@ func TestSubscriber_WokenOnAppend(t *testing.T) {
 		}
 		msg.Ack()
 	}
+}
+
+// TestSubscriber_ReadsOncePerAppend checks that a caught-up subscription
+// reads the log once for each append it is woken by: after a page that
+// reached the head it waits for the next append rather than reading an
+// empty page first, which every follower did after every commit.
+func TestSubscriber_ReadsOncePerAppend(t *testing.T) {
+	ctx := context.Background()
+	store := &countingStore{Store: mustStore(t, sqlite.Config{PollInterval: time.Hour})}
+	sub := mustSubscriber(t, store, nil, pubsub.SubscriberConfig{PollInterval: time.Hour})
+	msgs, err := sub.Subscribe(ctx, "offer")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const appends = 5
+	for i := range appends {
+		pos := mustAppend(t, store, fmt.Sprintf("offer-%d", i), "offer.created")
+		msg := receive(t, msgs)
+		if got := mustPosition(t, msg); got != pos {
+			t.Fatalf("got position %d, want %d", got, pos)
+		}
+		msg.Ack()
+	}
+	// The first read found the log empty; each append was read once.
+	if got := store.reads.Load(); got > appends+1 {
+		t.Errorf("the subscription read the log %d times for %d appends, want at most %d", got, appends, appends+1)
+	}
+}
+
+// countingStore counts the reads of the log.
+type countingStore struct {
+	*sqlite.Store
+	reads atomic.Int64
+}
+
+func (s *countingStore) ReadAll(ctx context.Context, after uint64, limit int) ([]eventstore.Event, error) {
+	s.reads.Add(1)
+	return s.Store.ReadAll(ctx, after, limit)
 }
 
 // TestSubscriber_CheckpointPassesOverOtherTopics checks that a whole page of
