@@ -71,7 +71,35 @@ type DeliveryManager struct {
 	// before the try), and starting one from them would make its try
 	// again at once, a duplicate webhook call counted as the same try.
 	ended map[string]struct{}
+	// sched is what the scheduler knows of the queue between its reads.
+	sched deliverySched
 	wg    sync.WaitGroup
+}
+
+// deliverySched is what the scheduler knows of the queue between its
+// reads, so that a pass reads it only when a job may have become startable
+// since the last read: reading it on every wake-up (each job enqueued and
+// each one finished), with the next retry's time, was the largest fixed
+// cost per offer of a lightly loaded server (issue 7).
+type deliverySched struct {
+	// stale: something may be due that no read has seen: a job enqueued,
+	// a try ended back in the queue, a customer found without a webhook
+	// (its jobs start beyond the share), a retry's or a hold's time come.
+	stale bool
+	// backlog: the last read left due jobs unstarted for lack of room or
+	// shares, or was cut at its limit; freed: a job ended since that read.
+	// Both together mean a freed slot may have a job to take.
+	backlog, freed bool
+	// next is the earliest time a pending job not yet due at the last look
+	// becomes due (zero: none): from the table, and from finish for the
+	// retries and holds it schedules since.
+	next time.Time
+	// lastRead and lastNext are when the queue and the next retry were
+	// last read: neither goes unread for longer than deliveryRescan.
+	lastRead, lastNext time.Time
+	// passes and reads count the scheduler's passes and the reads of the
+	// queue among them, for the tests.
+	passes, reads int
 }
 
 // DeliveryWorkerName is the handler name under which a delivery job that
@@ -123,6 +151,7 @@ func NewDeliveryManager(ctx context.Context, svc *command.Service, db *sql.DB, c
 		busy:   map[string]int{},
 		held:   map[string]time.Time{},
 		ended:  map[string]struct{}{},
+		sched:  deliverySched{stale: true},
 
 		hookless:     map[string]bool{},
 		calls:        map[string]int{},
@@ -240,6 +269,12 @@ func (m *DeliveryManager) Handle(ctx context.Context, e eventstore.Event) error 
 		e.ID, string(ev.OfferID), string(customer), string(reseller), ev.Dispatch, int64(pos), corr, at.UTC().Format(time.RFC3339Nano), now, now, now); err != nil {
 		return fmt.Errorf("enqueue delivery of offer %s: %w", ev.OfferID, err)
 	}
+	// Marked before the row commits, if ctx carries a transaction: the
+	// pass this wakes then waits for the database's one connection, which
+	// the transaction holds, and reads the row once committed.
+	m.mu.Lock()
+	m.sched.stale = true
+	m.mu.Unlock()
 	m.Wake()
 	return nil
 }

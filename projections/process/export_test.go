@@ -103,3 +103,11 @@ func (m *ReminderManager) Notices(ctx context.Context) (map[string]int, error) {
 	}
 	return out, nil
 }
+
+// QueueReads returns how many passes the delivery scheduler made, and in
+// how many of them it read the queue.
+func (m *DeliveryManager) QueueReads() (passes, reads int) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.sched.passes, m.sched.reads
+}
