@@ -287,6 +287,7 @@ type deliveryJob struct {
 	attempts                                                     int
 	lastError                                                    string
 	nextAt                                                       int64 // unix milliseconds
+	createdAt                                                    int64 // unix milliseconds: breaks ties of nextAt
 }
 
 // deliveryBody builds the notification of an offer.

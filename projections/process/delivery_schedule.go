@@ -1,11 +1,14 @@
 package process
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/offerflow/offerflow/domain"
@@ -143,9 +146,17 @@ func (sc *deliverySched) soon(t time.Time) {
 
 // due reads up to limit pending jobs due at now, at most turns per
 // customer, in turns across resellers and, within each, across customers.
-// It visits each customer with pending jobs once through the index (a
-// skip-scan written out as a recursive query) and reads only the first turns of each, so a scan costs
-// as much for a customer with ten thousand due jobs as for one with one.
+//
+// When few jobs are due (at most deliveryDueFew, which a count through the
+// index tells), it reads them all and orders them here (deliveryTurns):
+// the skip-scan below, a recursive query with a sorted subquery per
+// customer and two window functions, cost about half a millisecond for two
+// due jobs, each of its temporary b-trees a page cache of its own, and it
+// ran for every job enqueued (issue 7). With more due it visits each
+// customer with pending jobs once through the index (a skip-scan written
+// out as a recursive query) and reads only the first turns of each, so a
+// read costs as much for a customer with ten thousand due jobs as for one
+// with one. Both give the same jobs in the same order.
 //
 // A job under way is still pending and due in the table, and may end its
 // try between this read and start: start skips the jobs that ended since
@@ -154,6 +165,41 @@ func (m *DeliveryManager) due(ctx context.Context, now int64, turns, limit int) 
 	m.mu.Lock()
 	clear(m.ended)
 	m.mu.Unlock()
+	var n int
+	if err := m.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM delivery_jobs WHERE state = 'pending' AND next_at <= ? LIMIT ?)`,
+		now, deliveryDueFew+1).Scan(&n); err != nil {
+		return nil, fmt.Errorf("count due deliveries: %w", err)
+	}
+	if n <= deliveryDueFew {
+		jobs, err := m.dueAll(ctx, now)
+		if err != nil {
+			return nil, err
+		}
+		return deliveryTurns(jobs, turns, limit), nil
+	}
+	return m.dueSkipScan(ctx, now, turns, limit)
+}
+
+// deliveryDueFew is the most due jobs that due reads whole and orders
+// itself; beyond, the skip-scan reads only the first turns of each customer.
+const deliveryDueFew = 256
+
+// deliveryJobColumns are the columns scanDeliveryJobs reads, in its order.
+const deliveryJobColumns = `event_id, offer_id, customer_id, reseller_id, dispatch, position, correlation_id, dispatched_at,
+	attempts, last_error, next_at, created_at`
+
+// dueAll reads every pending job due at now, in no particular order.
+func (m *DeliveryManager) dueAll(ctx context.Context, now int64) ([]deliveryJob, error) {
+	rows, err := m.db.QueryContext(ctx, `SELECT `+deliveryJobColumns+` FROM delivery_jobs
+	WHERE state = 'pending' AND next_at <= ?`, now)
+	if err != nil {
+		return nil, fmt.Errorf("read delivery queue: %w", err)
+	}
+	return scanDeliveryJobs(rows)
+}
+
+// dueSkipScan is due's read of many due jobs, ordered by the query.
+func (m *DeliveryManager) dueSkipScan(ctx context.Context, now int64, turns, limit int) ([]deliveryJob, error) {
 	rows, err := m.db.QueryContext(ctx, `WITH RECURSIVE customers(id) AS (
 		SELECT MIN(customer_id) FROM delivery_jobs WHERE state = 'pending'
 		UNION ALL
@@ -166,18 +212,23 @@ func (m *DeliveryManager) due(ctx context.Context, now int64, turns, limit int) 
 	), customer_turns AS (
 		SELECT *, ROW_NUMBER() OVER (PARTITION BY customer_id ORDER BY next_at, created_at, event_id) AS cturn FROM firsts
 	)
-	SELECT event_id, offer_id, customer_id, reseller_id, dispatch, position, correlation_id, dispatched_at, attempts, last_error, next_at
+	SELECT `+deliveryJobColumns+`
 	FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY reseller_id ORDER BY cturn, next_at, created_at, event_id) AS turn FROM customer_turns)
 	ORDER BY turn, next_at, created_at, event_id LIMIT ?`, now, turns, limit)
 	if err != nil {
 		return nil, fmt.Errorf("read delivery queue: %w", err)
 	}
+	return scanDeliveryJobs(rows)
+}
+
+// scanDeliveryJobs reads rows of deliveryJobColumns and closes them.
+func scanDeliveryJobs(rows *sql.Rows) ([]deliveryJob, error) {
 	defer rows.Close()
 	var jobs []deliveryJob
 	for rows.Next() {
 		var j deliveryJob
 		if err := rows.Scan(&j.eventID, &j.offerID, &j.customerID, &j.resellerID, &j.dispatch, &j.position, &j.corr,
-			&j.dispatchedAt, &j.attempts, &j.lastError, &j.nextAt); err != nil {
+			&j.dispatchedAt, &j.attempts, &j.lastError, &j.nextAt, &j.createdAt); err != nil {
 			return nil, fmt.Errorf("read delivery queue: %w", err)
 		}
 		jobs = append(jobs, j)
@@ -186,6 +237,51 @@ func (m *DeliveryManager) due(ctx context.Context, now int64, turns, limit int) 
 		return nil, fmt.Errorf("read delivery queue: %w", err)
 	}
 	return jobs, nil
+}
+
+// deliveryTurns orders every due job as dueSkipScan's query does, and
+// returns the first limit: each customer's first turns jobs by due time
+// (then creation, then id) numbered within the customer, then numbered
+// within their reseller by that number and due time, then taken by that
+// number and due time. jobs is reordered.
+func deliveryTurns(jobs []deliveryJob, turns, limit int) []deliveryJob {
+	byDue := func(a, b deliveryJob) int {
+		return cmp.Or(cmp.Compare(a.nextAt, b.nextAt), cmp.Compare(a.createdAt, b.createdAt), strings.Compare(a.eventID, b.eventID))
+	}
+	slices.SortFunc(jobs, func(a, b deliveryJob) int {
+		return cmp.Or(strings.Compare(a.customerID, b.customerID), byDue(a, b))
+	})
+	type turned struct {
+		deliveryJob
+		cturn, turn int
+	}
+	firsts := make([]turned, 0, len(jobs))
+	for i, j := range jobs {
+		if i == 0 || j.customerID != jobs[i-1].customerID {
+			firsts = append(firsts, turned{deliveryJob: j, cturn: 1})
+			continue
+		}
+		if prev := firsts[len(firsts)-1]; prev.cturn < turns {
+			firsts = append(firsts, turned{deliveryJob: j, cturn: prev.cturn + 1})
+		}
+	}
+	slices.SortFunc(firsts, func(a, b turned) int {
+		return cmp.Or(strings.Compare(a.resellerID, b.resellerID), cmp.Compare(a.cturn, b.cturn), byDue(a.deliveryJob, b.deliveryJob))
+	})
+	for i := range firsts {
+		firsts[i].turn = 1
+		if i > 0 && firsts[i].resellerID == firsts[i-1].resellerID {
+			firsts[i].turn = firsts[i-1].turn + 1
+		}
+	}
+	slices.SortFunc(firsts, func(a, b turned) int {
+		return cmp.Or(cmp.Compare(a.turn, b.turn), byDue(a.deliveryJob, b.deliveryJob))
+	})
+	out := make([]deliveryJob, 0, min(limit, len(firsts)))
+	for _, f := range firsts[:min(limit, len(firsts))] {
+		out = append(out, f.deliveryJob)
+	}
+	return out
 }
 
 // start starts the jobs that have room, in their order.

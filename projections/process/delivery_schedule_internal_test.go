@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"math/rand/v2"
 	"path/filepath"
 	"testing"
 
@@ -86,6 +87,56 @@ func TestDeliveryDue_ResellerTurns(t *testing.T) {
 	want := []string{"campaign-0000", "small-1", "campaign-0001", "small-2", "campaign-0002"}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("due jobs (-want +got):\n%s", diff)
+	}
+}
+
+// TestDeliveryTurns_AsTheSkipScan checks that due's two reads agree: the
+// order deliveryTurns gives every due job is the skip-scan query's, the
+// same jobs in the same order, over queues with ties in due and creation
+// times, jobs queued without their customer or reseller, jobs done or not
+// yet due, and turns and limits below and above what is queued.
+func TestDeliveryTurns_AsTheSkipScan(t *testing.T) {
+	ctx := context.Background()
+	m, db := newQueueOnly(t)
+	rnd := rand.New(rand.NewPCG(7, 11))
+	customers := []string{"", "c1", "c2", "c3", "c4", "c5"}
+	resellers := []string{"", "r1", "r2"}
+	for i := range 300 {
+		state := "pending"
+		if rnd.IntN(5) == 0 {
+			state = "done"
+		}
+		if _, err := db.Exec(`INSERT INTO delivery_jobs (event_id, offer_id, customer_id, reseller_id, dispatch, position,
+		correlation_id, dispatched_at, state, attempts, last_error, outcome, created_at, updated_at, next_at)
+		VALUES (?, ?, ?, ?, 1, 1, '', '', ?, 0, '', '', ?, 0, ?)`, fmt.Sprintf("e%03d", rnd.IntN(1000)*1000+i), "o",
+			customers[rnd.IntN(len(customers))], resellers[rnd.IntN(len(resellers))], state,
+			rnd.Int64N(20), rnd.Int64N(40)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ids := func(jobs []deliveryJob) []string {
+		out := []string{}
+		for _, j := range jobs {
+			out = append(out, j.eventID)
+		}
+		return out
+	}
+	for _, now := range []int64{-1, 0, 10, 39} {
+		for _, turns := range []int{1, 2, 3, 300} {
+			for _, limit := range []int{1, 3, 10, 500} {
+				all, err := m.dueAll(ctx, now)
+				if err != nil {
+					t.Fatal(err)
+				}
+				want, err := m.dueSkipScan(ctx, now, turns, limit)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if diff := cmp.Diff(ids(want), ids(deliveryTurns(all, turns, limit))); diff != "" {
+					t.Errorf("now %d, turns %d, limit %d: deliveryTurns (-skip-scan +deliveryTurns):\n%s", now, turns, limit, diff)
+				}
+			}
+		}
 	}
 }
 
