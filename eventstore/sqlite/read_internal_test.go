@@ -77,3 +77,46 @@ func processCPU() time.Duration {
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
+
+// BenchmarkFollowerReads is what a follower of the log costs at every
+// commit it is woken by: reading the head from the file (Wait's first
+// look when it knows of nothing newer) and reading the last commit's two
+// events. The figures are the process's CPU time per read, with a context
+// that can be cancelled, as every follower's is.
+//
+//	go test -run '^$' -bench BenchmarkFollowerReads -benchtime 20000x ./eventstore/sqlite/
+func BenchmarkFollowerReads(b *testing.B) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	s, err := Open(ctx, filepath.Join(b.TempDir(), "events.db"), Config{Synchronous: "NORMAL"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	for i := range 100 {
+		evs := []eventstore.NewEvent{
+			{ID: fmt.Sprintf("c%d", i), Type: "offer.created", Data: json.RawMessage(`{"message":"an offer of the benchmark"}`), Metadata: eventstore.Metadata{OccurredAt: time.Now()}},
+			{ID: fmt.Sprintf("d%d", i), Type: "offer.dispatched", Data: json.RawMessage(`{"dispatch":1}`), Metadata: eventstore.Metadata{OccurredAt: time.Now()}},
+		}
+		if _, err := s.Append(ctx, fmt.Sprintf("offer-%d", i), eventstore.NoStream, evs...); err != nil {
+			b.Fatal(err)
+		}
+	}
+	head := s.KnownHead()
+	var spent [2]time.Duration
+	for b.Loop() {
+		start := processCPU()
+		if h, err := s.readHead(ctx); err != nil || h != head {
+			b.Fatalf("head %d, %v; want %d", h, err, head)
+		}
+		mid := processCPU()
+		if evs, err := s.ReadAll(ctx, head-2, 256); err != nil || len(evs) != 2 {
+			b.Fatalf("read %d events: %v", len(evs), err)
+		}
+		spent[0] += mid - start
+		spent[1] += processCPU() - mid
+	}
+	b.ReportMetric(float64(spent[0].Nanoseconds())/1e3/float64(b.N), "head-cpu-µs/read")
+	b.ReportMetric(float64(spent[1].Nanoseconds())/1e3/float64(b.N), "tail-cpu-µs/read")
+	b.ReportMetric(0, "ns/op")
+}

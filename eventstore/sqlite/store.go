@@ -8,6 +8,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"strings"
@@ -270,11 +271,24 @@ func (s *Store) Head(ctx context.Context) (uint64, error) {
 // still does, so a follower that waits when it has them misses nothing.
 func (s *Store) KnownHead() uint64 { return s.head.Load() }
 
-// readHead reads the position of the last event in the file.
+// readHead reads the position of the last event in the file: MAX over the
+// integer primary key is a single b-tree lookup. Every follower waiting at
+// the head reads it once per commit (Wait's first look): through
+// database/sql it cost 10.6 µs of CPU, from the driver directly 6.1
+// (BenchmarkFollowerReads).
 func (s *Store) readHead(ctx context.Context) (uint64, error) {
 	var head int64
-	// MAX over the integer primary key is a single b-tree lookup.
-	err := s.reader.QueryRowContext(ctx, "SELECT COALESCE(MAX(position), 0) FROM events").Scan(&head)
+	err := s.onReader(ctx, "SELECT COALESCE(MAX(position), 0) FROM events", nil, func(rows driver.Rows) error {
+		row := make([]driver.Value, 1)
+		if err := rows.Next(row); err != nil {
+			return err
+		}
+		var ok bool
+		if head, ok = row[0].(int64); !ok {
+			return fmt.Errorf("head is %T, want an integer", row[0])
+		}
+		return nil
+	})
 	return uint64(head), err
 }
 
