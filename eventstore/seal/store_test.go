@@ -365,7 +365,7 @@ func TestStore_ReadAllAtTheHead(t *testing.T) {
 	ctx := t.Context()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "events.db")
-	raw, err := sqlite.Open(ctx, path, sqlite.Config{Synchronous: "NORMAL", PollInterval: time.Hour})
+	raw, err := sqlite.Open(ctx, path, sqlite.Config{Synchronous: "NORMAL", PollInterval: 20 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -415,7 +415,8 @@ func TestStore_ReadAllAtTheHead(t *testing.T) {
 	}
 
 	// Another process appends: a follower waiting at the head is woken
-	// by its look at the file, and reads the event from the log.
+	// by a look at the file (its own, or the poller's when the head was
+	// committed a moment ago), and reads the event from the log.
 	other, err := sqlite.Open(ctx, path, sqlite.Config{Synchronous: "NORMAL", PollInterval: time.Hour})
 	if err != nil {
 		t.Fatal(err)

@@ -40,6 +40,9 @@ type counters struct {
 	// taken counts requests the writer has taken from the queue; tests use
 	// it to know when an append is past the point of withdrawal.
 	taken atomic.Uint64
+	// headReads counts reads of the head from the file; tests use it to
+	// see which Waits read it.
+	headReads atomic.Uint64
 }
 
 // Stats returns what the writer has committed since Open. Appends divided by

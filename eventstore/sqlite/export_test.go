@@ -1,6 +1,9 @@
 package sqlite
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // Pragma reads a pragma on a connection of the writer (writer true) or the
 // read pool, so tests can see what is in force on the connections the store
@@ -35,3 +38,10 @@ func (s *Store) WriterStopped() bool {
 		return false
 	}
 }
+
+// HeadReads returns how many times the head was read from the file.
+func (s *Store) HeadReads() uint64 { return s.stats.headReads.Load() }
+
+// SetHeadTrust sets how long after the head was last the file's head Wait
+// trusts it without reading the file.
+func (s *Store) SetHeadTrust(d time.Duration) { s.headTrust = d }

@@ -382,3 +382,62 @@ func TestStore_ReadAllTailPage(t *testing.T) {
 		t.Errorf("ReadAll after another handle's append = %v, want b1 b2 b3", got)
 	}
 }
+
+// TestStore_WaitTrustsAFreshHead: the followers woken by a commit that
+// come back to wait at the head right after it do not each read the head
+// from the file; a Wait that comes later does. An append by another
+// process in between is seen all the same, by the poller.
+func TestStore_WaitTrustsAFreshHead(t *testing.T) {
+	ctx := t.Context()
+	path := tempPath(t)
+	a := MustOpen(t, path, sqlite.Config{PollInterval: 50 * time.Millisecond})
+	b := MustOpen(t, path, sqlite.Config{PollInterval: time.Hour})
+	// waitAtHead waits at a's head as a follower does, until a
+	// millisecond has passed, and returns how many times it read the
+	// file's head.
+	waitAtHead := func() uint64 {
+		t.Helper()
+		before := a.HeadReads()
+		wctx, cancel := context.WithTimeout(ctx, time.Millisecond)
+		defer cancel()
+		if err := a.Wait(wctx, a.KnownHead()); !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("Wait at the head: %v, want the deadline", err)
+		}
+		return a.HeadReads() - before
+	}
+	tests := []struct {
+		name  string
+		trust time.Duration
+		want  uint64 // head reads of 20 Waits
+	}{
+		{"the head just committed is trusted", time.Hour, 0},
+		{"a head older than the trust is read again", 0, 20},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a.SetHeadTrust(tt.trust)
+			mustAppend(t, a, fmt.Sprintf("s-%d", i), eventstore.NoStream, event(fmt.Sprintf("e%d", i), i))
+			var reads uint64
+			for range 20 {
+				reads += waitAtHead()
+			}
+			if reads != tt.want {
+				t.Errorf("20 Waits at the head read it from the file %d times, want %d", reads, tt.want)
+			}
+		})
+	}
+
+	// Trusted for an hour, a's head misses another process's append only
+	// until the poller's next look.
+	a.SetHeadTrust(time.Hour)
+	head := mustAppend(t, a, "s-a", eventstore.NoStream, event("a", 1)).Position
+	other := mustAppend(t, b, "s-b", eventstore.NoStream, event("b", 2)).Position
+	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := a.Wait(wctx, head); err != nil {
+		t.Fatalf("Wait after another process's append: %v", err)
+	}
+	if got := a.KnownHead(); got != other {
+		t.Errorf("head after the poller's look: %d, want %d", got, other)
+	}
+}
