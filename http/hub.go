@@ -266,6 +266,14 @@ func (h *hub) foldStream(stream string, evs []domain.Envelope, upTo uint64) *off
 	return info
 }
 
+// reached reports whether the hub has read the log up to pos, so that
+// lookup of an event at pos returns without waiting.
+func (h *hub) reached(pos uint64) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.pos >= pos
+}
+
 // lookup returns what the hub knows of the offer whose stream is stream,
 // and the status its event at position pos left it in ("" when that event
 // changed no status), once the hub has read the log up to pos. An offer the
