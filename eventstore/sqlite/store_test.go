@@ -390,7 +390,9 @@ func TestStore_ReadAllTailPage(t *testing.T) {
 func TestStore_WaitTrustsAFreshHead(t *testing.T) {
 	ctx := t.Context()
 	path := tempPath(t)
-	a := MustOpen(t, path, sqlite.Config{PollInterval: 50 * time.Millisecond})
+	// a's poller never looks (an hour): every read of the head counted
+	// is a Wait's.
+	a := MustOpen(t, path, sqlite.Config{PollInterval: time.Hour})
 	b := MustOpen(t, path, sqlite.Config{PollInterval: time.Hour})
 	// waitAtHead waits at a's head as a follower does, until a
 	// millisecond has passed, and returns how many times it read the
@@ -427,17 +429,18 @@ func TestStore_WaitTrustsAFreshHead(t *testing.T) {
 		})
 	}
 
-	// Trusted for an hour, a's head misses another process's append only
+	// Trusted for an hour, a head misses another process's append only
 	// until the poller's next look.
-	a.SetHeadTrust(time.Hour)
-	head := mustAppend(t, a, "s-a", eventstore.NoStream, event("a", 1)).Position
+	p := MustOpen(t, path, sqlite.Config{PollInterval: 50 * time.Millisecond})
+	p.SetHeadTrust(time.Hour)
+	head := mustAppend(t, p, "s-p", eventstore.NoStream, event("p", 1)).Position
 	other := mustAppend(t, b, "s-b", eventstore.NoStream, event("b", 2)).Position
 	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	if err := a.Wait(wctx, head); err != nil {
+	if err := p.Wait(wctx, head); err != nil {
 		t.Fatalf("Wait after another process's append: %v", err)
 	}
-	if got := a.KnownHead(); got != other {
+	if got := p.KnownHead(); got != other {
 		t.Errorf("head after the poller's look: %d, want %d", got, other)
 	}
 }
