@@ -80,7 +80,7 @@ func openDB(ctx context.Context, path string, scratch bool) (*DB, error) {
 // open opens db's connection pools on db.path, migrates and loads the
 // checkpoints.
 func (db *DB) open(ctx context.Context) error {
-	write, err := sql.Open(sqlitefile.Driver, dsn(db.path, false, db.scratch))
+	write, err := sqlitefile.Open(db.path, settings(false, db.scratch))
 	if err != nil {
 		return fmt.Errorf("open read models %s: %w", db.path, err)
 	}
@@ -94,7 +94,7 @@ func (db *DB) open(ctx context.Context) error {
 	}
 	// The read pool opens after the writer has created the file and switched
 	// it to WAL, which read-only connections cannot do themselves.
-	db.read = sql.OpenDB(mmapConnector{dsn: dsn(db.path, true, db.scratch)})
+	db.read = sql.OpenDB(mmapConnector{dsn: sqlitefile.DSN(db.path, settings(true, db.scratch))})
 	db.read.SetMaxOpenConns(8)
 	if err := db.loadMarks(ctx); err != nil {
 		_ = db.Close()
@@ -103,7 +103,7 @@ func (db *DB) open(ctx context.Context) error {
 	return nil
 }
 
-func dsn(p string, readOnly, scratch bool) string {
+func settings(readOnly, scratch bool) sqlitefile.Settings {
 	// Projector statements run thousands of times; preparing each once per
 	// connection instead of per call more than doubles a rebuild's speed.
 	s := sqlitefile.Settings{StmtCache: 64}
@@ -113,7 +113,10 @@ func dsn(p string, readOnly, scratch bool) string {
 	case scratch:
 		s.JournalMode, s.Synchronous, s.CacheKiB = "OFF", "OFF", 64<<10
 	default:
-		s.JournalMode, s.Synchronous = "WAL", "NORMAL"
+		// The writer's commits are not held up by checkpoints of the
+		// write-ahead log: the stream's badges and min_position wait
+		// for them (issue 7).
+		s.JournalMode, s.Synchronous, s.CheckpointApart = "WAL", "NORMAL", true
 	}
 	if !readOnly {
 		// Erasure overwrites texts in place; secure_delete makes SQLite
@@ -123,7 +126,7 @@ func dsn(p string, readOnly, scratch bool) string {
 		// up front instead of failing to upgrade a read lock half-way.
 		s.SecureDelete, s.ImmediateTx = true, true
 	}
-	return sqlitefile.DSN(p, s)
+	return s
 }
 
 // readMmapSize is how much of the file a read connection maps into memory

@@ -23,10 +23,14 @@ func TestOpen(t *testing.T) {
 		settings sqlitefile.Settings
 		pragmas  map[string]string
 	}{
-		{"defaults", sqlitefile.Settings{}, map[string]string{"busy_timeout": "5000", "secure_delete": "0", "foreign_keys": "0", "query_only": "0"}},
+		{"defaults", sqlitefile.Settings{}, map[string]string{"busy_timeout": "5000", "secure_delete": "0", "foreign_keys": "0", "query_only": "0", "wal_autocheckpoint": "1000"}},
 		{"everything", sqlitefile.Settings{JournalMode: "WAL", Synchronous: "NORMAL", SecureDelete: true, ForeignKeys: true, BusyTimeout: 10e9, CacheKiB: 1024},
 			map[string]string{"journal_mode": "wal", "synchronous": "1", "secure_delete": "1", "foreign_keys": "1", "busy_timeout": "10000", "cache_size": "-1024"}},
 		{"read only", sqlitefile.Settings{ReadOnly: true}, map[string]string{"query_only": "1"}},
+		// The other settings reach a connection whose log is checkpointed
+		// apart as well.
+		{"checkpoint apart", sqlitefile.Settings{JournalMode: "WAL", Synchronous: "NORMAL", ImmediateTx: true, CheckpointApart: true},
+			map[string]string{"journal_mode": "wal", "synchronous": "1", "wal_autocheckpoint": "0"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -78,5 +82,35 @@ func TestOpen_Memory(t *testing.T) {
 	}
 	if _, err := sqlitefile.Open("", sqlitefile.Settings{}); err == nil {
 		t.Fatal("an empty path was accepted")
+	}
+}
+
+// TestCheckpointApart_CloseRemovesTheLog: closing a pool whose log is
+// checkpointed apart stops each connection's checkpointer before the
+// connection, so that the last one to close checkpoints the log and
+// removes it, as SQLite does without.
+func TestCheckpointApart_CloseRemovesTheLog(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "x.db")
+	db, err := sqlitefile.Open(path, sqlitefile.Settings{JournalMode: "WAL", Synchronous: "NORMAL", CheckpointApart: true, MaxOpenConns: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ExecContext(ctx, `CREATE TABLE t (b BLOB)`); err != nil {
+		t.Fatal(err)
+	}
+	for range 50 {
+		if _, err := db.ExecContext(ctx, `INSERT INTO t (b) VALUES (zeroblob(4096))`); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := os.Stat(path + "-wal"); err != nil {
+		t.Fatalf("no write-ahead log while open: %v", err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(path + "-wal"); !os.IsNotExist(err) {
+		t.Fatalf("the write-ahead log is left after the close: %v", err)
 	}
 }
