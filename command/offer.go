@@ -114,14 +114,10 @@ func (s *Service) Offer(ctx context.Context, actor domain.Actor, id domain.Offer
 	return o, v, nil
 }
 
-// updateOffer runs decide on an offer the actor may see.
+// updateOffer runs decide on an offer the actor may see, and returns the
+// offer with its customer's erasure folded in.
 func (s *Service) updateOffer(ctx context.Context, m Meta, id domain.OfferID, decide func(*domain.Offer, time.Time) ([]domain.Event, error)) (*domain.Offer, Result, error) {
-	o, res, err := Execute(ctx, s.h, domain.OfferStream(id), newOffer, m, func(o *domain.Offer, now time.Time) ([]domain.Event, error) {
-		if !o.VisibleTo(m.Actor) {
-			return nil, domain.ErrOfferNotFound
-		}
-		return decide(o, now)
-	})
+	o, res, err := decideOffer(ctx, s.h, m, id, decide)
 	if err != nil {
 		return nil, Result{}, err
 	}
@@ -156,6 +152,25 @@ func (s *Service) RejectOffer(ctx context.Context, m Meta, id domain.OfferID, re
 	return s.updateOffer(ctx, m, id, func(o *domain.Offer, now time.Time) ([]domain.Event, error) {
 		return o.Reject(reason, now, m.Actor.Name)
 	})
+}
+
+// decideOffer runs decide on an offer the actor may see.
+func decideOffer(ctx context.Context, h *Handler, m Meta, id domain.OfferID, decide func(*domain.Offer, time.Time) ([]domain.Event, error)) (*domain.Offer, Result, error) {
+	return Execute(ctx, h, domain.OfferStream(id), newOffer, m, func(o *domain.Offer, now time.Time) ([]domain.Event, error) {
+		if !o.VisibleTo(m.Actor) {
+			return nil, domain.ErrOfferNotFound
+		}
+		return decide(o, now)
+	})
+}
+
+// RecordDelivery records round dispatch of an offer's delivery as done, as
+// DeliverOffer does, and returns only the result: the delivery process has
+// no use for the offer, and folding its customer's erasure into it read the
+// customer's stream once more for every offer delivered (issue 7).
+func (s *Service) RecordDelivery(ctx context.Context, m Meta, id domain.OfferID, dispatch int) (Result, error) {
+	_, res, err := decideOffer(ctx, s.h, m, id, func(o *domain.Offer, now time.Time) ([]domain.Event, error) { return o.Deliver(dispatch, now) })
+	return res, err
 }
 
 // DeliverOffer records round dispatch of an offer's delivery as done.

@@ -69,7 +69,7 @@ func seedDemoHistory(ctx context.Context, svc *command.Service, reseller string,
 			return fmt.Errorf("offer %d: %w", n, err)
 		}
 		clock.Set(sent.Add(time.Minute))
-		if _, _, err := past.DeliverOffer(ctx, system, o.ID(), 1); err != nil {
+		if _, err := past.RecordDelivery(ctx, system, o.ID(), 1); err != nil {
 			return fmt.Errorf("deliver offer %d: %w", n, err)
 		}
 		// Later months decide more often, and template 1 sells better.

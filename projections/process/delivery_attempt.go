@@ -193,7 +193,7 @@ func (m *DeliveryManager) meta(st *deliveryRun, suffix string) command.Meta {
 
 func (m *DeliveryManager) recordDelivered(ctx context.Context, st *deliveryRun) error {
 	id := domain.OfferID(st.job.offerID)
-	_, res, err := m.svc.DeliverOffer(ctx, m.meta(st, ""), id, st.job.dispatch)
+	res, err := m.svc.RecordDelivery(ctx, m.meta(st, ""), id, st.job.dispatch)
 	switch {
 	case err == nil:
 		st.outcome = "delivered"
