@@ -127,11 +127,23 @@ func (h *hub) start(ctx context.Context) {
 
 func (h *hub) run(ctx context.Context) {
 	const batch = 500
+	// A batch short of batch reached the head as it was: the next turn
+	// waits first (Wait returns at once when the log holds more) instead of
+	// reading an empty batch, a read per commit.
+	short := false
 	for ctx.Err() == nil {
 		h.mu.Lock()
 		after := h.pos
 		h.mu.Unlock()
-		evs, err := h.log.ReadAll(ctx, after, batch)
+		var evs []domain.Envelope
+		var err error
+		if short {
+			err = h.log.Wait(ctx, after)
+		}
+		if err == nil {
+			evs, err = h.log.ReadAll(ctx, after, batch)
+		}
+		short = false
 		if err == nil && len(evs) == 0 {
 			err = h.log.Wait(ctx, after)
 			if err == nil {
@@ -155,6 +167,7 @@ func (h *hub) run(ctx context.Context) {
 			continue
 		}
 		h.apply(evs, dropped)
+		short = len(evs) < batch
 	}
 }
 

@@ -122,14 +122,22 @@ func (s *Server) recheckCredential(ctx context.Context, r *http.Request, end con
 // followLog sends the events id may see after position after until ctx ends
 // or the client goes away.
 func (s *Server) followLog(ctx context.Context, sw *sseWriter, id Identity, after uint64) {
+	// A batch short of streamBatch reached the head as it was: the next
+	// turn waits (Wait returns at once when the log holds more) instead of
+	// reading an empty batch first, a read per commit per connection.
+	short := false
 	for ctx.Err() == nil {
-		evs, err := s.cfg.Log.ReadAll(ctx, after, streamBatch)
-		if err != nil {
-			if ctx.Err() == nil {
-				s.logger.ErrorContext(ctx, "stream: reading the log", "err", err, "after", after)
+		var evs []domain.Envelope
+		if !short {
+			var err error
+			if evs, err = s.cfg.Log.ReadAll(ctx, after, streamBatch); err != nil {
+				if ctx.Err() == nil {
+					s.logger.ErrorContext(ctx, "stream: reading the log", "err", err, "after", after)
+				}
+				return
 			}
-			return
 		}
+		short = false
 		if len(evs) == 0 {
 			wctx, cancel := context.WithTimeout(ctx, s.cfg.Heartbeat)
 			err := s.cfg.Log.Wait(wctx, after)
@@ -157,6 +165,7 @@ func (s *Server) followLog(ctx context.Context, sw *sseWriter, id Identity, afte
 		if sw.flushPending() != nil {
 			return
 		}
+		short = len(evs) < streamBatch
 	}
 }
 

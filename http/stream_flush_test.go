@@ -106,3 +106,42 @@ func TestStream_EventNotHeldBehindALaterWait(t *testing.T) {
 		t.Fatalf("the second badge has id %d, want %d", got, p2)
 	}
 }
+
+// emptyReads is the server's real log, counting the reads of it that
+// found nothing.
+type emptyReads struct {
+	ofhttp.Log
+	n atomic.Int64
+}
+
+func (l *emptyReads) ReadAll(ctx context.Context, after uint64, limit int) ([]domain.Envelope, error) {
+	evs, err := l.Log.ReadAll(ctx, after, limit)
+	if err == nil && len(evs) == 0 {
+		l.n.Add(1)
+	}
+	return evs, err
+}
+
+// TestStream_WaitsAfterAShortBatch: a stream connection and the hub that
+// reached the head wait for the log before they read it again, instead of
+// reading an empty batch after each commit: five offers, each delivered to
+// an open stream before the next is sent, take no empty read but the first
+// of each follower.
+func TestStream_WaitsAfterAShortBatch(t *testing.T) {
+	reads := &emptyReads{}
+	ts := MustOpenServer(t, func(o *Options) {
+		o.Configure = func(c *ofhttp.Config) { reads.Log = c.Log; c.Log = reads }
+	})
+	w := NewWorld(t, ts)
+	s := openStream(t, w.CustomerC, "", false)
+	s.next(t, "the initial badge", func(ev sseEvent, _ map[string]any) bool { return ev.Event == "badge" })
+	for i := range 5 {
+		offer := w.ResellerC.SendOffer(t, w.Customer, w.Template, "n"+strconv.Itoa(i))
+		s.next(t, "the offer in the inbox", offerEvent(offer, "waiting_for_confirmation"))
+		s.next(t, "its badge", func(ev sseEvent, _ map[string]any) bool { return ev.Event == "badge" })
+	}
+	// The stream's first read at the head and the hub's first at its own.
+	if n := reads.n.Load(); n > 2 {
+		t.Errorf("%d reads of the log found nothing, want at most 2", n)
+	}
+}
