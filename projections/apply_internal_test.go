@@ -166,7 +166,7 @@ func TestApply_ParksFailingEvent(t *testing.T) {
 // applyTestLog writes a reseller with a catalog and one customer, and n
 // offers (every other one accepted, so that licenses are granted), and
 // returns the store and its whole log.
-func applyTestLog(t *testing.T, path string, n int) (*sqlite.Store, []eventstore.Event) {
+func applyTestLog(t testing.TB, path string, n int) (*sqlite.Store, []eventstore.Event) {
 	t.Helper()
 	ctx := context.Background()
 	store, err := sqlite.Open(ctx, path, sqlite.Config{Synchronous: "NORMAL"})
@@ -213,7 +213,7 @@ func applyTestLog(t *testing.T, path string, n int) (*sqlite.Store, []eventstore
 
 // applyTestDB opens a read-model database at path, closed when the test
 // ends, and returns it with every projector.
-func applyTestDB(t *testing.T, path string) (*DB, []*projector) {
+func applyTestDB(t testing.TB, path string) (*DB, []*projector) {
 	t.Helper()
 	db, err := OpenDB(context.Background(), path)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 
 	"github.com/offerflow/offerflow/eventstore/pubsub"
 )
@@ -70,17 +71,11 @@ func (s checkpointStore) Load(ctx context.Context, group, topic string) (uint64,
 		return 0, fmt.Errorf("load checkpoints: %w", err)
 	}
 	defer func() { _ = tx.Rollback() }()
-	var low uint64
-	for i, name := range ProjectorNames() {
-		cp, err := readCheckpoint(ctx, tx, name)
-		if err != nil {
-			return 0, err
-		}
-		if i == 0 || cp < low {
-			low = cp
-		}
+	cps, err := readCheckpoints(ctx, tx, ProjectorNames())
+	if err != nil {
+		return 0, err
 	}
-	return low, nil
+	return slices.Min(cps), nil
 }
 
 // Save is called after each Ack. The batch's transaction already moved
@@ -96,18 +91,18 @@ func (s checkpointStore) Save(ctx context.Context, group, topic string, position
 		return nil
 	}
 	err := s.db.inTx(ctx, func(tx *sql.Tx) error {
-		for _, name := range names {
-			cp, err := readCheckpoint(ctx, tx, name)
-			if err != nil {
-				return err
-			}
-			if cp < position {
-				if err := writeCheckpoint(ctx, tx, name, position); err != nil {
-					return err
-				}
+		cps, err := readCheckpoints(ctx, tx, names)
+		if err != nil {
+			return err
+		}
+		var trail []string
+		var to []uint64
+		for i, name := range names {
+			if cps[i] < position {
+				trail, to = append(trail, name), append(to, position)
 			}
 		}
-		return nil
+		return writeCheckpoints(ctx, tx, trail, to)
 	})
 	if err != nil {
 		return err
