@@ -4,8 +4,10 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -115,7 +117,17 @@ func (w *inboxWatch) times(sent []acceptedOffer, until time.Time) (toLog, toInbo
 // to customers whose streams the bench follows.
 func runInboxBench(ctx context.Context, c *benchConfig, r *benchReport, srv *benchServer, t benchTenant, disk float64) error {
 	k := min(c.followed, len(t.customers))
+	var prof chan error
+	if c.profile != "" && c.inboxTime > 2*time.Second {
+		prof = make(chan error, 1)
+		go func() {
+			prof <- srv.profile(ctx, c.inboxTime-time.Second, filepath.Join(c.profile, "server-cpu-inbox.pprof"))
+		}()
+	}
 	res, w, err := watchInbox(ctx, srv, t, k, c.inboxRate, c.inboxTime, c.connections)
+	if prof != nil {
+		err = errors.Join(err, <-prof)
+	}
 	if err != nil {
 		return err
 	}
