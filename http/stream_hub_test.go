@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"path/filepath"
 	"runtime"
+	"sync"
 	"testing"
 	"time"
 
@@ -226,5 +227,90 @@ func BenchmarkHub_Apply(b *testing.B) {
 			b.ReportMetric(float64(held)/offers, "heap-B/offer")
 			b.ReportMetric(0, "ns/op")
 		})
+	}
+}
+
+// countingLog is a Log that counts the events its ReadAll returned.
+type countingLog struct {
+	Log
+	mu   sync.Mutex
+	read int
+}
+
+func (c *countingLog) ReadAll(ctx context.Context, after uint64, limit int) ([]domain.Envelope, error) {
+	evs, err := c.Log.ReadAll(ctx, after, limit)
+	c.mu.Lock()
+	c.read += len(evs)
+	c.mu.Unlock()
+	return evs, err
+}
+
+func (c *countingLog) events() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.read
+}
+
+// TestHub_StartsAtTheHead: a hub started on a log that already holds
+// offers reads none of their events, and still tells the status and the
+// delivery of each of them, older and newer, as the domain does.
+func TestHub_StartsAtTheHead(t *testing.T) {
+	at := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
+	exp := at.Add(72 * time.Hour)
+	l := newHubLog(t)
+	created := func(id domain.OfferID) domain.Event {
+		return &domain.OfferCreated{OfferID: id, ResellerID: "r1", CustomerID: "c1", TemplateID: "t1", ExpiresAt: &exp, At: at}
+	}
+	for _, id := range []domain.OfferID{"o1", "o2", "o3"} {
+		l.append(id, created(id))
+		l.append(id, &domain.OfferDispatched{OfferID: id, Dispatch: 1, At: at})
+	}
+	l.append("o1", &domain.OfferDelivered{OfferID: "o1", Dispatch: 1, At: at})
+	head, err := l.store.Head(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	counted := &countingLog{Log: l.log}
+	h := newHub(counted, slog.New(slog.DiscardHandler))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	t.Cleanup(func() { cancel(); <-done })
+	h.once.Do(func() {
+		go func() {
+			defer close(done)
+			h.run(ctx)
+		}()
+	})
+	// The offers' older events are known once the hub has begun, read from
+	// their streams.
+	wctx, wcancel := context.WithTimeout(ctx, 10*time.Second)
+	defer wcancel()
+	if _, _, ok, err := h.lookup(wctx, domain.OfferStream("o1"), head); err != nil || !ok {
+		t.Fatalf("lookup at the head: ok %v, %v", ok, err)
+	}
+	l.check(h)
+	if n := counted.events(); n != 0 {
+		t.Errorf("the hub read %d events of the log that were there before it started, want none", n)
+	}
+
+	// What comes after: an older offer's next events, and a new offer.
+	l.append("o2", &domain.OfferDelivered{OfferID: "o2", Dispatch: 1, At: at})
+	l.append("o1", &domain.OfferRead{OfferID: "o1", At: at})
+	l.append("o1", &domain.OfferAccepted{OfferID: "o1", At: at})
+	l.append("o4", created("o4"))
+	last, err := l.store.Head(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, _, err := h.lookup(wctx, domain.OfferStream("o4"), last); err != nil {
+		t.Fatal(err)
+	}
+	l.check(h)
+	if s, ok := h.holds("o1"); !ok || s != domain.StatusAccepted {
+		t.Errorf("after o1's acceptance the hub holds o1: %v, status %q; want accepted", ok, s)
+	}
+	if n := counted.events(); n != 4 {
+		t.Errorf("the hub read %d events of the log, want the 4 appended after it started", n)
 	}
 }
