@@ -66,6 +66,7 @@ type Past struct {
 	store eventstore.Store
 	dir   string
 	cfg   PastConfig
+	lock  *scratchLock // on dir, released by Close
 
 	build sync.Mutex // held by the one replay in progress
 
@@ -88,13 +89,24 @@ type pastEntry struct {
 }
 
 // NewPast returns a Past that replays store into scratch files in dir,
-// which it creates; dir should be private to it (Close removes it).
+// which it creates; dir should be private to it (Close removes it). A dir
+// a killed process left is removed first; one another live Past holds is
+// an error (ErrScratchInUse). dir stays locked until Close, so that the
+// other processes' RemoveScratch leave it alone while it exists and remove
+// it once this process is gone, however it ends.
 func NewPast(store eventstore.Store, dir string, cfg PastConfig) (*Past, error) {
 	cfg.setDefaults()
+	if _, err := RemoveScratch(dir); err != nil {
+		return nil, fmt.Errorf("past read models: %w", err)
+	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("past read models: %w", err)
 	}
-	return &Past{store: store, dir: dir, cfg: cfg}, nil
+	lock, err := lockScratchDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("past read models: %w", err)
+	}
+	return &Past{store: store, dir: dir, cfg: cfg, lock: lock}, nil
 }
 
 // At returns the read models as they stood once the log held every event up
@@ -228,6 +240,11 @@ func (p *Past) base(ctx context.Context, position, gen uint64) (*DB, error) {
 	path := filepath.Join(p.dir, "asof-"+strconv.Itoa(p.seq)+".db")
 	p.mu.Unlock()
 	if err := removeDBFiles(path); err != nil {
+		return nil, fmt.Errorf("past read models: %w", err)
+	}
+	// Made 0600 here, not by SQLite with the umask: it holds the texts
+	// opened. The directory's lock (NewPast) covers it.
+	if err := createEmptyPrivate(path); err != nil {
 		return nil, fmt.Errorf("past read models: %w", err)
 	}
 	return openDB(ctx, path, true)
@@ -373,10 +390,11 @@ func (p *Past) Close() error {
 	p.entries = nil
 	if err := os.Remove(p.dir); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		// A directory still holding files in use is left to the next start
-		// (cmd clears it); anything else is reported.
+		// (RemoveScratch, once the lock is released below); anything else
+		// is reported.
 		if left, _ := os.ReadDir(p.dir); len(left) == 0 {
 			errs = append(errs, err)
 		}
 	}
-	return errors.Join(errs...)
+	return errors.Join(append(errs, p.lock.Close())...)
 }

@@ -61,14 +61,17 @@ func OpenDB(ctx context.Context, path string) (*DB, error) {
 
 // openDB opens the database at path; scratch opens a file that a rebuild
 // fills before it is swapped in: no journal and no fsync (a crash only
-// loses the scratch file, which the next rebuild starts afresh), and a
-// larger page cache for the big tables written in one go.
+// loses the scratch file, which the next rebuild starts afresh and
+// RemoveScratch removes: see scratch.go), and a larger page cache for the
+// big tables written in one go.
 func openDB(ctx context.Context, path string, scratch bool) (*DB, error) {
 	if path == "" {
 		return nil, errors.New("open read models: empty path")
 	}
 	db := &DB{path: path, marks: newMarks(), scratch: scratch}
-	if _, err := os.Stat(path); scratch && errors.Is(err, fs.ErrNotExist) {
+	// A scratch file is made empty (0600) before SQLite opens it: empty
+	// is as new as missing.
+	if fi, err := os.Stat(path); scratch && (errors.Is(err, fs.ErrNotExist) || err == nil && fi.Size() == 0) {
 		db.written = newWrittenOffers()
 	}
 	if err := db.open(ctx); err != nil {

@@ -41,7 +41,7 @@ func (r RebuildResult) Rate() float64 {
 // without fsync; the scratch file is synced once, then renamed over db's
 // file. Until that rename db's read models are untouched, so a crash or a
 // cancelled rebuild leaves them as they were (a leftover scratch file is
-// removed by the next rebuild). Events appended meanwhile are left to the
+// removed by the next rebuild, and by RemoveScratch). Events appended meanwhile are left to the
 // live projection, which resumes after the rebuilt checkpoints.
 //
 // Nothing else may use db's file meanwhile: run it with the server stopped.
@@ -59,16 +59,27 @@ func rebuild(ctx context.Context, store eventstore.Store, db *DB, batch int, pro
 	if err != nil {
 		return RebuildResult{}, fmt.Errorf("rebuild: %w", err)
 	}
-	scratchPath := db.path + ".rebuild"
-	if err := removeDBFiles(scratchPath); err != nil {
+	// The scratch file holds the customers' texts opened: it is made 0600
+	// and locked for as long as it exists, so that a leftover of a rebuild
+	// that was killed is told from one in progress and removed (here, or
+	// by the next serve, verify or erasure: see scratch.go). A rebuild in
+	// progress on the same file is an error, not a file to remove.
+	scratchPath := db.path + ScratchSuffix
+	lock, err := createScratchFile(scratchPath)
+	if err != nil {
 		return RebuildResult{}, fmt.Errorf("rebuild: %w", err)
 	}
 	n, err := rebuildInto(ctx, store, scratchPath, head, batch, progress)
 	if err == nil {
-		err = db.replace(ctx, scratchPath)
+		// Released just before the rename, which needs no lock: after it
+		// the scratch name is gone. Held until the rename, the lock's
+		// descriptor would be closed after SQLite reopened the renamed
+		// file, releasing SQLite's own POSIX locks on it (they belong to
+		// the process and go with any descriptor of the file closed).
+		err = db.replace(ctx, scratchPath, lock.Close)
 	}
 	if err != nil {
-		return RebuildResult{}, errors.Join(fmt.Errorf("rebuild: %w", err), removeDBFiles(scratchPath))
+		return RebuildResult{}, errors.Join(fmt.Errorf("rebuild: %w", err), removeDBFiles(scratchPath), lock.Close())
 	}
 	return RebuildResult{Events: n, Head: head, Duration: time.Since(start)}, nil
 }

@@ -10,14 +10,15 @@ import (
 )
 
 // replace makes the database file at scratch db's file, atomically, and
-// reopens db on it. scratch must be closed.
+// reopens db on it. scratch must be closed. unlock, called just before the
+// rename, releases the scratch file's lock (see rebuild).
 //
 // The order matters for a crash at any step: until the rename, db's file
 // is whole and the scratch file is merely left over; after it, the new file
 // is whole, because it was synced before. The current file's WAL is
 // checkpointed into it and must be gone before the rename, or SQLite would
 // apply the old WAL to the new file.
-func (db *DB) replace(ctx context.Context, scratch string) error {
+func (db *DB) replace(ctx context.Context, scratch string, unlock func() error) error {
 	if err := syncFile(scratch); err != nil {
 		return err
 	}
@@ -36,6 +37,9 @@ func (db *DB) replace(ctx context.Context, scratch string) error {
 		if err := os.Remove(db.path + suffix); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return errors.Join(fmt.Errorf("swap in %s: %w", scratch, err), db.open(ctx))
 		}
+	}
+	if err := unlock(); err != nil {
+		return errors.Join(fmt.Errorf("swap in %s: %w", scratch, err), db.open(ctx))
 	}
 	if err := os.Rename(scratch, db.path); err != nil {
 		return errors.Join(fmt.Errorf("swap in %s: %w", scratch, err), db.open(ctx))

@@ -31,7 +31,8 @@ const (
 	// (see eventstore/merkle.Witness).
 	witnessFile = "merkle.witness"
 	// asOfDir holds the scratch read models that serve replays for ?as_of=
-	// queries; serve empties it at start and removes it at stop.
+	// queries; serve removes it at stop, and serve, rebuild and verify
+	// remove one a killed serve left (removeLeftovers).
 	asOfDir = "asof"
 	// keysFile holds the keys that seal customers' texts in the log
 	// (eventstore/seal.Keys); destroying one erases a customer.

@@ -22,6 +22,16 @@ type server struct {
 	stdout string
 	cancel context.CancelFunc
 	done   chan error
+
+	logMu sync.Mutex
+	log   strings.Builder // serve's standard error: its log lines
+}
+
+// logged returns what serve has logged so far.
+func (s *server) logged() string {
+	s.logMu.Lock()
+	defer s.logMu.Unlock()
+	return s.log.String()
 }
 
 // MustServe runs `offerflow serve` with args on 127.0.0.1:0 and a data
@@ -42,16 +52,19 @@ func MustServe(tb testing.TB, dir string, args ...string) *server {
 		}
 	}()
 	addr := make(chan string, 1)
+	s := &server{cancel: cancel, done: make(chan error, 1)}
 	go func() {
 		sc := bufio.NewScanner(errR)
 		re := regexp.MustCompile(`msg=listening addr=(\S+)`)
 		for sc.Scan() {
+			s.logMu.Lock()
+			s.log.WriteString(sc.Text() + "\n")
+			s.logMu.Unlock()
 			if m := re.FindStringSubmatch(sc.Text()); m != nil {
 				addr <- m[1]
 			}
 		}
 	}()
-	s := &server{cancel: cancel, done: make(chan error, 1)}
 	go func() {
 		code := run(ctx, append([]string{"serve", "--addr", "127.0.0.1:0", "--data", dir, "--allow-insecure-webhooks"}, args...),
 			env{stdin: strings.NewReader(""), stdout: outW, stderr: errW, getenv: func(string) string { return "" }})

@@ -23,6 +23,10 @@ func runRebuild(ctx context.Context, args []string, e env) error {
 		return err
 	}
 	defer store.Close()
+	// Before the rebuild makes its own: what killed commands left.
+	if err := removeLeftovers(sf, commandLogger(e)); err != nil {
+		return err
+	}
 	db, err := projections.OpenDB(ctx, sf.path(readModelsFile))
 	if err != nil {
 		return fmt.Errorf("open read models: %w", err)

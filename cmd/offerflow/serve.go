@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
-	"os"
 	"slices"
 	"strings"
 	"time"
@@ -234,9 +233,13 @@ func (m *Main) Run(ctx context.Context) error {
 	if m.rm, err = projections.OpenDB(ctx, c.path(readModelsFile)); err != nil {
 		return fmt.Errorf("open read models: %w", err)
 	}
-	// Scratch read models a previous run left (a crash skips Close).
-	if err := os.RemoveAll(c.path(asOfDir)); err != nil {
-		return fmt.Errorf("clear %s: %w", c.path(asOfDir), err)
+	// Scratch read models a killed run of any command left (a crash skips
+	// their removal): ?as_of= replays, a rebuild's scratch file, verify's
+	// copies. They hold customers' texts opened, perhaps of customers
+	// erased since.
+	scratchLog := m.log.With("component", "scratch")
+	if err := removeLeftovers(c.storeFlags, scratchLog); err != nil {
+		return err
 	}
 	keys := m.sealed.Keys()
 	if m.past, err = projections.NewPast(m.sealed, c.path(asOfDir), projections.PastConfig{MaxEvents: c.asOfMaxEvents, Generation: keys.Generation}); err != nil {
@@ -244,10 +247,16 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	// A replay kept for ?as_of= may hold texts an erasure just made
 	// unreadable: its scratch file goes at once, not at the next query.
-	past, plog := m.past, m.log.With("component", "asof")
+	// So does what another command killed meanwhile left (a verify run
+	// beside this server), which nothing else would remove before the
+	// next start; this server's own replays are Expire's.
+	past, plog, sf := m.past, m.log.With("component", "asof"), c.storeFlags
 	keys.OnForget(func() {
 		if err := past.Expire(); err != nil {
 			plog.Error("remove past read models after an erasure", "err", err)
+		}
+		if err := removeLeftovers(sf, scratchLog, sf.path(asOfDir)); err != nil {
+			scratchLog.Error("remove scratch read models after an erasure", "err", err)
 		}
 	})
 	if m.procDB, err = process.OpenDB(c.path(processesFile)); err != nil {

@@ -25,6 +25,10 @@ func runVerify(ctx context.Context, args []string, e env) error {
 		return err
 	}
 	defer store.Close()
+	// Before the comparison makes its own: what killed commands left.
+	if err := removeLeftovers(sf, commandLogger(e)); err != nil {
+		return err
+	}
 	head, err := store.Head(ctx)
 	if err != nil {
 		return err

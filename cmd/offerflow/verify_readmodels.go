@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -16,7 +15,7 @@ import (
 // live read models up to the log's head, rebuilds a fresh copy from the log
 // beside them, and compares the two table by table. Run it while no commands
 // arrive, or an append between the two may show as a difference.
-func verifyReadModels(ctx context.Context, sf storeFlags, store eventstore.Store, e env) error {
+func verifyReadModels(ctx context.Context, sf storeFlags, store eventstore.Store, e env) (err error) {
 	live, err := projections.OpenDB(ctx, sf.path(readModelsFile))
 	if err != nil {
 		return fmt.Errorf("open read models: %w", err)
@@ -32,12 +31,20 @@ func verifyReadModels(ctx context.Context, sf storeFlags, store eventstore.Store
 		return err
 	}
 
-	tmp, err := os.MkdirTemp(sf.data, "verify-")
+	// The copy holds the customers' texts opened: in the data directory,
+	// not os.TempDir (see projections.RemoveScratch), and locked while
+	// this runs, so that the next serve, rebuild or verify, or an erasure
+	// in a running serve, removes it if this process is killed.
+	tmp, err := projections.MakeScratchDir(sf.data, verifyDirPrefix)
 	if err != nil {
 		return fmt.Errorf("verify read models: %w", err)
 	}
-	defer os.RemoveAll(tmp)
-	fresh, err := projections.OpenDB(ctx, filepath.Join(tmp, readModelsFile))
+	defer func() {
+		if rerr := tmp.Remove(); err == nil {
+			err = rerr
+		}
+	}()
+	fresh, err := projections.OpenDB(ctx, filepath.Join(tmp.Path(), readModelsFile))
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,74 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/offerflow/offerflow/projections"
+)
+
+// verifyDirPrefix begins the name of the directory in the data directory
+// where verify rebuilds its comparison copy of the read models.
+const verifyDirPrefix = "verify-"
+
+// scratchPaths returns every place in the data directory where a command
+// keeps scratch read models, which hold the customers' texts opened: a
+// rebuild's scratch file, serve's ?as_of= replays, verify's comparison
+// copies. Only directories are taken for verify's, so that a file of the
+// operator's named verify-something is never removed.
+func scratchPaths(sf storeFlags) ([]string, error) {
+	paths := []string{sf.path(readModelsFile) + projections.ScratchSuffix, sf.path(asOfDir)}
+	entries, err := os.ReadDir(sf.data)
+	if err != nil {
+		return nil, fmt.Errorf("data directory %s: %w", sf.data, err)
+	}
+	for _, e := range entries {
+		if e.IsDir() && strings.HasPrefix(e.Name(), verifyDirPrefix) {
+			paths = append(paths, filepath.Join(sf.data, e.Name()))
+		}
+	}
+	return paths, nil
+}
+
+// removeLeftovers removes the scratch read models a killed process left in
+// the data directory (a crash, the OOM killer, a power loss: it had no
+// chance to), logging each. Their owner locks them while it runs, so one
+// in use by a live process (verify beside serve) is left to it. serve,
+// rebuild and verify run it at start, and serve again after each erasure:
+// such a leftover may hold the texts of a customer erased since, which
+// nothing else would ever remove. A leftover that cannot be removed is an
+// error: the command must not go on as if the texts were gone. The paths
+// in skip (the caller's own scratch) are left alone.
+func removeLeftovers(sf storeFlags, log *slog.Logger, skip ...string) error {
+	paths, err := scratchPaths(sf)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, p := range paths {
+		if slices.Contains(skip, p) {
+			continue
+		}
+		removed, err := projections.RemoveScratch(p)
+		switch {
+		case errors.Is(err, projections.ErrScratchInUse):
+			log.Info("scratch read models in use by another running offerflow: left to it", "path", p)
+		case err != nil:
+			errs = append(errs, err)
+		case removed:
+			log.Warn("removed scratch read models a killed offerflow left (they may hold customers' texts)", "path", p)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// commandLogger is the logger of a maintenance command: text lines on its
+// standard error, as serve's by default.
+func commandLogger(e env) *slog.Logger {
+	return slog.New(slog.NewTextHandler(e.stderr, nil))
+}
