@@ -205,6 +205,9 @@ func (f *storeFlags) openStore(ctx context.Context) (eventstore.Store, error) {
 	if err := secureDataDir(f.data); err != nil {
 		return nil, err
 	}
+	if err := sqliteTempInDataDir(f.data); err != nil {
+		return nil, err
+	}
 	if p, ok := f.sharedSQLite(); ok {
 		if p == "" {
 			return nil, errors.New("--eventstore sqlite://PATH: the path is missing")

@@ -72,3 +72,33 @@ func removeLeftovers(sf storeFlags, log *slog.Logger, skip ...string) error {
 func commandLogger(e env) *slog.Logger {
 	return slog.New(slog.NewTextHandler(e.stderr, nil))
 }
+
+// sqliteTempEnv names the directory SQLite makes its temporary files in,
+// before TMPDIR, /var/tmp and /tmp; it reads it at each one it makes.
+const sqliteTempEnv = "SQLITE_TMPDIR"
+
+// sqliteTempInDataDir has SQLite make its temporary files in the data
+// directory. What does not fit a connection's caches goes to them: the
+// sorts of a rebuild's index builds (customers_by_name sorts the names),
+// the statement journal of an update of many rows (an erasure's, with the
+// texts it nulls), large sorts of a query. SQLite unlinks each the moment
+// it opens it, so a crash leaves no name to remove, but the bytes are
+// written: in /var/tmp or /tmp they would be on a file system outside what
+// the operator encrypts and backs up for the data directory. It is set
+// for the whole process, every SQLite file of it included, and overrides
+// an SQLITE_TMPDIR given from outside (the data directory is where
+// offerflow's data belongs); it is set only when it changes, as C code
+// may read the environment meanwhile.
+func sqliteTempInDataDir(data string) error {
+	dir, err := filepath.Abs(data)
+	if err != nil {
+		return fmt.Errorf("data directory %s: %w", data, err)
+	}
+	if os.Getenv(sqliteTempEnv) == dir {
+		return nil
+	}
+	if err := os.Setenv(sqliteTempEnv, dir); err != nil {
+		return fmt.Errorf("set %s: %w", sqliteTempEnv, err)
+	}
+	return nil
+}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"io/fs"
 	"os"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/offerflow/offerflow/projections"
+	"github.com/offerflow/offerflow/sqlitefile"
 )
 
 // leftoverText stands for a customer's text in a killed command's scratch
@@ -177,4 +179,82 @@ func TestLeftovers_RemovedOnErasure(t *testing.T) {
 	if _, err := os.Stat(held); err != nil {
 		t.Errorf("the erasure removed the copy of a verify still running: %v", err)
 	}
+}
+
+// TestSQLiteTempFiles_InDataDir: once a command has opened its data
+// directory, a temporary file SQLite makes (here for a temporary table
+// larger than its cache, as for a sort or a statement journal) is in the
+// data directory, not in /var/tmp or /tmp. SQLite unlinks it the moment it
+// opens it, so it is found among the process's open files, deleted.
+func TestSQLiteTempFiles_InDataDir(t *testing.T) {
+	if _, err := os.Stat("/proc/self/fd"); err != nil {
+		t.Skip("no /proc/self/fd to find SQLite's unlinked temporary files in")
+	}
+	ctx := context.Background()
+	t.Setenv(sqliteTempEnv, "") // and back afterwards: the command sets it for the process
+	sf := storeFlags{data: t.TempDir()}
+	store, err := sf.openStore(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+
+	db, err := sqlitefile.Open(filepath.Join(t.TempDir(), "other.db"), sqlitefile.Settings{MaxOpenConns: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	before := deletedOpenFiles(t)
+	for _, q := range []string{
+		`PRAGMA temp_store = FILE`,
+		`CREATE TEMP TABLE spill (b BLOB)`,
+		`PRAGMA temp.cache_size = 2`,
+		`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2000)
+		 INSERT INTO temp.spill SELECT randomblob(1000) FROM n`,
+	} {
+		if _, err := conn.ExecContext(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	data, err := filepath.Abs(sf.data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var temps []string
+	for fd, target := range deletedOpenFiles(t) {
+		if before[fd] != target {
+			temps = append(temps, target)
+		}
+	}
+	if len(temps) == 0 {
+		t.Fatal("SQLite made no temporary file: the test shows nothing")
+	}
+	for _, p := range temps {
+		if !strings.HasPrefix(p, data+string(filepath.Separator)) {
+			t.Errorf("SQLite's temporary file %s is outside the data directory %s", p, data)
+		}
+	}
+}
+
+// deletedOpenFiles returns the files this process has open that were
+// unlinked, by descriptor.
+func deletedOpenFiles(t *testing.T) map[string]string {
+	t.Helper()
+	fds, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	deleted := make(map[string]string)
+	for _, fd := range fds {
+		target, err := os.Readlink(filepath.Join("/proc/self/fd", fd.Name()))
+		if err == nil && strings.HasSuffix(target, " (deleted)") {
+			deleted[fd.Name()] = target
+		}
+	}
+	return deleted
 }
