@@ -73,7 +73,10 @@ type DeliveryManager struct {
 	ended map[string]struct{}
 	// sched is what the scheduler knows of the queue between its reads.
 	sched deliverySched
-	wg    sync.WaitGroup
+	// ends records the jobs' ends, those that come together in one
+	// transaction.
+	ends *jobEnds
+	wg   sync.WaitGroup
 }
 
 // deliverySched is what the scheduler knows of the queue between its
@@ -152,6 +155,7 @@ func NewDeliveryManager(ctx context.Context, svc *command.Service, db *sql.DB, c
 		held:   map[string]time.Time{},
 		ended:  map[string]struct{}{},
 		sched:  deliverySched{stale: true},
+		ends:   &jobEnds{db: db},
 
 		hookless:     map[string]bool{},
 		calls:        map[string]int{},

@@ -421,9 +421,9 @@ func (m *DeliveryManager) finish(ctx context.Context, j deliveryJob, state strin
 	if customer == "" {
 		customer = st.customer
 	}
-	if _, err := m.db.ExecContext(wctx, `UPDATE delivery_jobs SET state = ?, outcome = ?, attempts = ?,
-	last_error = ?, next_at = ?, customer_id = ?, updated_at = ? WHERE event_id = ?`,
-		state, st.outcome, st.attempts, lastErr, nextAt, customer, m.cfg.Now().UnixMilli(), j.eventID); err != nil {
+	end := &jobEnd{state: state, outcome: st.outcome, attempts: st.attempts, lastErr: lastErr, nextAt: nextAt,
+		customer: customer, updatedAt: m.cfg.Now().UnixMilli(), eventID: j.eventID}
+	if err := m.ends.record(wctx, end); err != nil {
 		m.log.ErrorContext(ctx, "cannot record the end of a delivery job", "event_id", j.eventID, "err", err)
 		hold = true
 	}
