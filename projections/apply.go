@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	"github.com/ThreeDotsLabs/watermill/message"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/offerflow/offerflow/domain"
 	"github.com/offerflow/offerflow/eventstore"
@@ -211,17 +212,38 @@ func (p *projector) dispatchGuarded(ctx context.Context, typ string, e domain.Ev
 	return p.dispatch(ctx, typ, e)
 }
 
-// drain follows the log through a subscription of sub until the read
-// models of db reach head, applying every batch as the live handler does;
-// progress, when not nil, is called after each batch with the position
-// reached. It is catch-up and rebuild. It returns the number of events
-// delivered.
-func (db *DB) drain(ctx context.Context, sub *pubsub.Subscriber, prs []*projector, head uint64, progress func(applied, total uint64)) (uint64, error) {
-	names := make([]string, len(prs))
-	for i, p := range prs {
+// lane is a group of projectors and the read-model file they apply to.
+// Catch-up runs one; a rebuild runs two side by side (see rebuildLanes).
+type lane struct {
+	db  *DB
+	prs []*projector
+}
+
+// reached returns the position every projector of l has applied.
+func (l lane) reached() uint64 {
+	names := make([]string, len(l.prs))
+	for i, p := range l.prs {
 		names[i] = p.name
 	}
-	if low, _ := db.marks.min(names); low >= head {
+	low, _ := l.db.marks.min(names)
+	return low
+}
+
+// drain follows the log through a subscription of sub until every lane's
+// read models reach head, applying every batch as the live handler does,
+// to all lanes at once, each in its own transaction; a batch is acked
+// once every lane committed it. progress, when not nil, is called after
+// each batch with the position all lanes reached. It is catch-up and
+// rebuild. It returns the number of events delivered.
+func drain(ctx context.Context, sub *pubsub.Subscriber, lanes []lane, head uint64, progress func(applied, total uint64)) (uint64, error) {
+	low := func() uint64 {
+		out := head
+		for _, l := range lanes {
+			out = min(out, l.reached())
+		}
+		return out
+	}
+	if low() >= head {
 		return 0, nil
 	}
 	ctx, cancel := context.WithCancel(ctx)
@@ -235,7 +257,7 @@ func (db *DB) drain(ctx context.Context, sub *pubsub.Subscriber, prs []*projecto
 		events, err := pubsub.Events(msg)
 		if err == nil {
 			prep, _ := pubsub.Prepared(msg).(*prepared)
-			err = db.applyPrepared(msg.Context(), prs, events, prep)
+			err = applyLanes(msg.Context(), lanes, events, prep)
 		}
 		if err != nil {
 			msg.Nack()
@@ -243,16 +265,30 @@ func (db *DB) drain(ctx context.Context, sub *pubsub.Subscriber, prs []*projecto
 		}
 		msg.Ack()
 		n += uint64(len(events))
-		low, _ := db.marks.min(names)
+		reached := low()
 		if progress != nil {
-			progress(min(low, head), head)
+			progress(reached, head)
 		}
-		if low >= head {
+		if reached >= head {
 			return n, nil
 		}
 	}
 	if err := ctx.Err(); err != nil {
 		return n, err
 	}
-	return n, fmt.Errorf("log subscription ended at position %d of %d", db.marks.get(names[0]), head)
+	return n, fmt.Errorf("log subscription ended at position %d of %d", low(), head)
+}
+
+// applyLanes applies events to every lane, the lanes side by side, each
+// in its own transaction (see apply). prep is shared: applying only reads
+// it.
+func applyLanes(ctx context.Context, lanes []lane, events []eventstore.Event, prep *prepared) error {
+	if len(lanes) == 1 {
+		return lanes[0].db.applyPrepared(ctx, lanes[0].prs, events, prep)
+	}
+	var g errgroup.Group
+	for _, l := range lanes {
+		g.Go(func() error { return l.db.applyPrepared(ctx, l.prs, events, prep) })
+	}
+	return g.Wait()
 }

@@ -298,9 +298,12 @@ func TestRebuild_CrashLeavesOldReadModels(t *testing.T) {
 		}
 	}
 
-	// What a kill leaves: a scratch file with some batches in it.
-	if err := os.WriteFile(path+".rebuild", []byte("half a rebuild"), 0o644); err != nil {
-		t.Fatal(err)
+	// What a kill leaves: scratch files, one per lane, with some batches
+	// in them.
+	for i := range maxLanes {
+		if err := os.WriteFile(lanePath(path+".rebuild", i), []byte("half a rebuild"), 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 	res, err := rebuild(ctx, store, db, 8, nil)
 	if err != nil {
@@ -312,7 +315,9 @@ func TestRebuild_CrashLeavesOldReadModels(t *testing.T) {
 	if diff := cmp.Diff(want, applyTestFingerprint(t, db)); diff != "" {
 		t.Errorf("read models differ from a fresh rebuild (-fresh +rebuilt):\n%s", diff)
 	}
-	if _, err := os.Stat(path + ".rebuild"); !errors.Is(err, os.ErrNotExist) {
-		t.Errorf("scratch file still there after the swap: %v", err)
+	for i := range maxLanes {
+		if _, err := os.Stat(lanePath(path+".rebuild", i)); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("scratch file of lane %d still there after the swap: %v", i, err)
+		}
 	}
 }

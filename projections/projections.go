@@ -149,7 +149,7 @@ func (p *Projections) CatchUp(ctx context.Context) (uint64, error) {
 		return 0, fmt.Errorf("catch up: %w", err)
 	}
 	defer sub.Close()
-	if _, err := p.db.drain(ctx, sub, p.projectors, head, nil); err != nil {
+	if _, err := drain(ctx, sub, []lane{{db: p.db, prs: p.projectors}}, head, nil); err != nil {
 		return 0, fmt.Errorf("catch up: %w", err)
 	}
 	return head, nil

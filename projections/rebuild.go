@@ -4,7 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"slices"
+	"strings"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/offerflow/offerflow/eventstore"
 	"github.com/offerflow/offerflow/eventstore/pubsub"
@@ -69,7 +74,11 @@ func rebuild(ctx context.Context, store eventstore.Store, db *DB, batch int, pro
 	if err != nil {
 		return RebuildResult{}, fmt.Errorf("rebuild: %w", err)
 	}
-	n, err := rebuildInto(ctx, store, scratchPath, head, batch, progress)
+	prs, err := projectors()
+	if err != nil {
+		return RebuildResult{}, fmt.Errorf("rebuild: %w", err)
+	}
+	n, err := rebuildInto(ctx, store, scratchPath, head, batch, rebuildLanes(prs), progress)
 	if err == nil {
 		// Released just before the rename, which needs no lock: after it
 		// the scratch name is gone. Held until the rename, the lock's
@@ -84,36 +93,262 @@ func rebuild(ctx context.Context, store eventstore.Store, db *DB, batch int, pro
 	return RebuildResult{Events: n, Head: head, Duration: time.Since(start)}, nil
 }
 
+// A rebuild applies the log in two lanes side by side, each a group of
+// projectors with its own scratch file, connection and goroutine: the audit
+// index, which writes more than half of a rebuild's bytes (every event's
+// envelope, and three indexes over them), and the other projectors. One
+// lane on one connection kept SQLite's work on one core while the other
+// mostly waited (issue 7). The lanes share one subscription, each
+// event is read and decoded once for both, and a batch is applied to both
+// at once (the slower lane, the one without the audit index, sets the
+// pace). At the end the second file's
+// tables are copied into the first, which is then swapped in: into an
+// empty table of the same schema SQLite copies whole b-trees, indexes
+// included, without decoding the rows again. The projectors of one lane
+// read and write only their own tables, so a lane sees in its file all it
+// would in one shared file.
+
+// rebuildLanes are the lanes a rebuild applies prs in; the first lane's
+// file is the one swapped in, so it is the lane that writes the most.
+func rebuildLanes(prs []*projector) [][]*projector {
+	var audit, rest []*projector
+	for _, p := range prs {
+		if p.name == ProjectorAuditIndex {
+			audit = append(audit, p)
+		} else {
+			rest = append(rest, p)
+		}
+	}
+	if len(audit) == 0 || len(rest) == 0 {
+		return [][]*projector{prs}
+	}
+	return [][]*projector{audit, rest}
+}
+
+// maxLanes is the most lanes rebuildLanes returns.
+const maxLanes = 2
+
+// lanePath is the scratch file of lane i of a rebuild into path. The
+// caller makes and locks the first; fill makes, locks and removes the
+// others (see scratch.go for why they are locked).
+func lanePath(path string, i int) string {
+	if i == 0 {
+		return path
+	}
+	return fmt.Sprintf("%s.lane%d", path, i)
+}
+
 // rebuildInto replays the log up to head into a new scratch database at
-// path, and closes it. It returns the number of events read.
-func rebuildInto(ctx context.Context, store eventstore.Store, path string, head uint64, batch int, progress func(applied, total uint64)) (uint64, error) {
-	scratch, err := openDB(ctx, path, true)
-	if err != nil {
+// path, the projectors in lanes, and closes it. It returns the number of
+// events read.
+func rebuildInto(ctx context.Context, store eventstore.Store, path string, head uint64, batch int, lanes [][]*projector, progress func(applied, total uint64)) (uint64, error) {
+	prs := slices.Concat(lanes...)
+	n, parked, err := fill(ctx, store, path, head, batch, prs, lanes, progress)
+	if err != nil || !parked || len(lanes) == 1 {
+		return n, err
+	}
+	// An event that a projector keeps failing on is parked, and every
+	// projector skips it (see park). The lanes park on their own, so the
+	// other lane applied what this one skipped: the log is replayed again
+	// in one lane, as the live read models apply it. Only a log with a
+	// broken event pays for this. The file is emptied, not removed: it
+	// keeps its mode and the rebuild's lock (see rebuild).
+	if err := emptyDBFile(path); err != nil {
 		return 0, err
 	}
-	prs, err := projectors()
-	if err != nil {
-		return 0, errors.Join(err, scratch.Close())
+	n, _, err = fill(ctx, store, path, head, batch, prs, [][]*projector{prs}, progress)
+	return n, err
+}
+
+// fill replays the log up to head into new scratch files, one per lane,
+// then copies the tables of the others into the first lane's file at path
+// and removes them. It stops before the copy if a lane parked an event.
+func fill(ctx context.Context, store eventstore.Store, path string, head uint64, batch int, prs []*projector, lanes [][]*projector, progress func(applied, total uint64)) (n uint64, parked bool, err error) {
+	dbs := make([]*DB, len(lanes))
+	locks := make([]*scratchLock, len(lanes))
+	stopSync := func() {}
+	defer func() {
+		for _, d := range dbs {
+			if d != nil {
+				err = errors.Join(err, d.Close())
+			}
+		}
+		// Closed after SQLite closed the file: closing another
+		// descriptor of it while SQLite has it open would drop SQLite's
+		// POSIX locks on it.
+		stopSync()
+		for i, l := range locks {
+			if l != nil {
+				err = errors.Join(err, removeDBFiles(lanePath(path, i)), l.Close())
+			}
+		}
+	}()
+	indexes := make([][]string, len(lanes))
+	for i := range lanes {
+		if i > 0 {
+			if locks[i], err = createScratchFile(lanePath(path, i)); err != nil {
+				return 0, false, err
+			}
+		}
+		if dbs[i], err = openDB(ctx, lanePath(path, i), true); err != nil {
+			return 0, false, err
+		}
+		if i == 0 {
+			stopSync = syncBehind(path)
+		}
+		if indexes[i], err = dbs[i].dropIndexes(ctx); err != nil {
+			return 0, false, err
+		}
 	}
-	indexes, err := scratch.dropIndexes(ctx)
-	if err != nil {
-		return 0, errors.Join(err, scratch.Close())
-	}
-	sub, err := pubsub.NewSubscriber(store, checkpointStore{db: scratch}, pubsub.SubscriberConfig{
+	sub, err := pubsub.NewSubscriber(store, rebuildCheckpoints{}, pubsub.SubscriberConfig{
 		ConsumerGroup: ReadModelsConsumerGroup, MaxBatch: batch, PageSize: batch, Prepare: preparer(prs),
 	}, nil)
 	if err != nil {
-		return 0, errors.Join(err, scratch.Close())
+		return 0, false, err
 	}
+	defer func() { err = errors.Join(err, sub.Close()) }()
 	if progress != nil {
 		progress(0, head)
 	}
-	n, err := scratch.drain(ctx, sub, prs, head, progress)
-	if err == nil {
-		err = scratch.createIndexes(ctx, indexes)
+	ls := make([]lane, len(lanes))
+	for i := range lanes {
+		ls[i] = lane{db: dbs[i], prs: lanes[i]}
 	}
-	return n, errors.Join(err, sub.Close(), scratch.Close())
+	if n, err = drain(ctx, sub, ls, head, progress); err != nil {
+		return n, false, err
+	}
+	// Each lane builds its indexes on its own connection, the two side
+	// by side.
+	var g errgroup.Group
+	for i, d := range dbs {
+		g.Go(func() error { return d.createIndexes(ctx, indexes[i]) })
+	}
+	if err := g.Wait(); err != nil {
+		return n, false, err
+	}
+	for _, d := range dbs {
+		var any bool
+		if err := d.write.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM parked_events)`).Scan(&any); err != nil {
+			return n, false, fmt.Errorf("count parked events: %w", err)
+		}
+		parked = parked || any
+	}
+	if parked {
+		return n, true, nil
+	}
+	for i := 1; i < len(dbs); i++ {
+		d := dbs[i]
+		dbs[i] = nil
+		if err := d.Close(); err != nil {
+			return n, false, err
+		}
+		if err := dbs[0].absorb(ctx, lanePath(path, i), lanes[i]); err != nil {
+			return n, false, err
+		}
+	}
+	return n, false, nil
 }
+
+// absorb copies the tables of the read-model file at part, which lane's
+// projectors filled, into db's, whose copies of them are empty, with the
+// lane's checkpoints.
+func (db *DB) absorb(ctx context.Context, part string, lane []*projector) error {
+	tables, err := migratedTables(ctx)
+	if err != nil {
+		return err
+	}
+	// ATTACH holds for one connection: the statements run on this one.
+	conn, err := db.write.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("copy %s: %w", part, err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, `ATTACH DATABASE ? AS lane`, part); err != nil {
+		return fmt.Errorf("copy %s: %w", part, err)
+	}
+	err = func() error {
+		tx, err := conn.BeginTx(ctx, nil)
+		if err != nil {
+			return err
+		}
+		defer func() { _ = tx.Rollback() }()
+		for _, t := range tables {
+			if t == "checkpoints" || t == "parked_events" {
+				continue // checked empty, or merged below
+			}
+			// Exactly this shape, into an empty table with the same
+			// indexes, is SQLite's transfer of whole b-trees.
+			if _, err := tx.ExecContext(ctx, `INSERT INTO main.`+quoteIdent(t)+` SELECT * FROM lane.`+quoteIdent(t)); err != nil {
+				return fmt.Errorf("table %s: %w", t, err)
+			}
+		}
+		names := make([]any, len(lane))
+		marks := make([]string, len(lane))
+		for i, p := range lane {
+			names[i], marks[i] = p.name, "?"
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO main.checkpoints SELECT * FROM lane.checkpoints
+			WHERE projector IN (`+strings.Join(marks, ", ")+`)`, names...); err != nil {
+			return fmt.Errorf("checkpoints: %w", err)
+		}
+		return tx.Commit()
+	}()
+	if _, derr := conn.ExecContext(context.WithoutCancel(ctx), `DETACH DATABASE lane`); derr != nil && err == nil {
+		err = derr
+	}
+	if err != nil {
+		return fmt.Errorf("copy %s: %w", part, err)
+	}
+	return nil
+}
+
+// syncBehindEvery is how often syncBehind flushes the file.
+const syncBehindEvery = 500 * time.Millisecond
+
+// syncBehind flushes the file at path to disk every syncBehindEvery until
+// the function it returns is called. The swap syncs the scratch file
+// before it renames it, and a rebuild writes it without syncing: about
+// 1.4 GB per million events, which the disk, idle until then, took 1.5 to
+// 3 seconds to write at the end. Flushed as it is written, the file is
+// mostly on disk by then. A failure is left to the swap's own sync, which
+// reports it.
+func syncBehind(path string) (stop func()) {
+	f, err := os.Open(path)
+	if err != nil {
+		return func() {}
+	}
+	done, stopped := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(stopped)
+		t := time.NewTicker(syncBehindEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-t.C:
+				_ = f.Sync()
+			case <-done:
+				return
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		<-stopped
+		_ = f.Close()
+	}
+}
+
+// rebuildCheckpoints is the checkpoint store of a rebuild's subscription:
+// it starts at the log's beginning, since the scratch files start empty,
+// and saves nothing, since each lane's batches move their projectors'
+// checkpoints in their own transactions (the read models' checkpointStore
+// would write every projector's checkpoint into the file of the lane that
+// does not run it).
+type rebuildCheckpoints struct{}
+
+func (rebuildCheckpoints) Load(context.Context, string, string) (uint64, error) { return 0, nil }
+
+func (rebuildCheckpoints) Save(context.Context, string, string, uint64) error { return nil }
 
 // dropIndexes drops the secondary indexes of a scratch file and returns
 // the statements that create them again. A rebuild fills the tables

@@ -28,6 +28,17 @@ import (
 // it appended.
 const ScratchSuffix = ".rebuild"
 
+// RebuildScratchFiles returns the scratch files a rebuild of the read
+// models at path makes, one per lane (see rebuildLanes): the first is
+// swapped in, the others are copied into it and removed.
+func RebuildScratchFiles(path string) []string {
+	out := make([]string, maxLanes)
+	for i := range out {
+		out[i] = lanePath(path+ScratchSuffix, i)
+	}
+	return out
+}
+
 // scratchLock is the lock on a scratch file or directory; Close releases it.
 type scratchLock struct{ f *os.File }
 

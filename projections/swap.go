@@ -51,6 +51,19 @@ func (db *DB) replace(ctx context.Context, scratch string, unlock func() error) 
 	return db.open(ctx)
 }
 
+// emptyDBFile empties the SQLite database at path, which no connection
+// has open, and removes its side files, keeping the file itself (its mode,
+// a lock on it).
+func emptyDBFile(path string) error {
+	if err := os.Truncate(path, 0); err != nil {
+		return fmt.Errorf("empty %s: %w", path, err)
+	}
+	if err := removeFiles(path, "-wal", "-shm", "-journal"); err != nil {
+		return fmt.Errorf("empty %s: %w", path, err)
+	}
+	return nil
+}
+
 // syncFile flushes the file or directory at path to disk.
 func syncFile(path string) error {
 	f, err := os.Open(path)
@@ -70,8 +83,14 @@ func syncFile(path string) error {
 // removeDBFiles removes the SQLite database at path and its side files, if
 // any.
 func removeDBFiles(path string) error {
+	return removeFiles(path, "", "-wal", "-shm", "-journal")
+}
+
+// removeFiles removes path with each of suffixes appended, those that
+// exist.
+func removeFiles(path string, suffixes ...string) error {
 	var errs []error
-	for _, suffix := range []string{"", "-wal", "-shm", "-journal"} {
+	for _, suffix := range suffixes {
 		if err := os.Remove(path + suffix); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			errs = append(errs, err)
 		}

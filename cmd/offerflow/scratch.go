@@ -18,11 +18,11 @@ const verifyDirPrefix = "verify-"
 
 // scratchPaths returns every place in the data directory where a command
 // keeps scratch read models, which hold the customers' texts opened: a
-// rebuild's scratch file, serve's ?as_of= replays, verify's comparison
+// rebuild's scratch files, serve's ?as_of= replays, verify's comparison
 // copies. Only directories are taken for verify's, so that a file of the
 // operator's named verify-something is never removed.
 func scratchPaths(sf storeFlags) ([]string, error) {
-	paths := []string{sf.path(readModelsFile) + projections.ScratchSuffix, sf.path(asOfDir)}
+	paths := append(projections.RebuildScratchFiles(sf.path(readModelsFile)), sf.path(asOfDir))
 	entries, err := os.ReadDir(sf.data)
 	if err != nil {
 		return nil, fmt.Errorf("data directory %s: %w", sf.data, err)

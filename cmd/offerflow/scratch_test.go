@@ -27,8 +27,9 @@ func plantLeftovers(t *testing.T, dir string, skip ...string) map[string][]strin
 	t.Helper()
 	half := []byte("SQLite format 3\x00 half written, with " + leftoverText)
 	kinds := map[string][]string{
-		// rebuild: its scratch file beside the read models (no journal).
-		"rebuild": {filepath.Join(dir, readModelsFile+projections.ScratchSuffix)},
+		// rebuild: its scratch files beside the read models, one per
+		// lane (no journal).
+		"rebuild": projections.RebuildScratchFiles(filepath.Join(dir, readModelsFile)),
 		// serve: a replay for ?as_of= (no journal).
 		"as_of": {filepath.Join(dir, asOfDir, "asof-3.db")},
 		// verify: its copy, in WAL mode, and the copy's rebuild scratch file.

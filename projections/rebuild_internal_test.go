@@ -1,0 +1,121 @@
+package projections
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/ThreeDotsLabs/watermill/components/cqrs"
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/offerflow/offerflow/domain"
+)
+
+// TestRebuild_LaneThatParksFallsBack: an event that one lane's projector
+// keeps failing on is parked, and every projector skips a parked event.
+// The lanes of a rebuild park on their own, so the other lane would keep
+// what the event did; the rebuild must notice and replay the log in one
+// lane, to the read models a one-lane rebuild makes.
+func TestRebuild_LaneThatParksFallsBack(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	store, _ := applyTestLog(t, filepath.Join(dir, "events.db"), 6)
+	head, err := store.Head(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	prs, err := projectors()
+	if err != nil {
+		t.Fatal(err)
+	}
+	failing, err := newProjector("test.refuses_acceptances", cqrs.NewGroupEventHandler(func(context.Context, *domain.OfferAccepted) error {
+		return errors.New("refused")
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	type result struct {
+		Tables map[string]string
+		Parked []int64
+	}
+	build := func(name string, lanes [][]*projector) result {
+		t.Helper()
+		path := filepath.Join(dir, name)
+		if _, err := rebuildInto(ctx, store, path, head, 8, lanes, nil); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := os.Stat(lanePath(path, 1)); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("lane file of %s left behind: %v", name, err)
+		}
+		db, err := OpenDB(ctx, path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		r := result{Tables: applyTestFingerprint(t, db)}
+		rows, err := db.read.QueryContext(ctx, `SELECT position FROM parked_events ORDER BY position`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var p int64
+			if err := rows.Scan(&p); err != nil {
+				t.Fatal(err)
+			}
+			r.Parked = append(r.Parked, p)
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	want := build("one-lane.db", [][]*projector{append([]*projector{failing}, prs...)})
+	if len(want.Parked) != 3 {
+		t.Fatalf("one lane parked %v, want the 3 acceptances", want.Parked)
+	}
+	got := build("two-lanes.db", [][]*projector{{failing}, prs})
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("two lanes, one parking, differ from one lane (-one +two):\n%s", diff)
+	}
+}
+
+// TestRebuild_Lanes: the lanes a rebuild uses put the audit index, whose
+// file is swapped in, apart from the other projectors, and every projector
+// runs in exactly one lane.
+func TestRebuild_Lanes(t *testing.T) {
+	prs, err := projectors()
+	if err != nil {
+		t.Fatal(err)
+	}
+	lanes := rebuildLanes(prs)
+	if len(lanes) != 2 || len(lanes[0]) != 1 || lanes[0][0].name != ProjectorAuditIndex {
+		t.Fatalf("lanes %v, want the audit index alone first", laneNames(lanes))
+	}
+	seen := map[string]int{}
+	for _, l := range lanes {
+		for _, p := range l {
+			seen[p.name]++
+		}
+	}
+	for _, name := range ProjectorNames() {
+		if seen[name] != 1 {
+			t.Errorf("%s in %d lanes, want 1", name, seen[name])
+		}
+	}
+	if len(seen) != len(ProjectorNames()) {
+		t.Errorf("lanes hold %v, want %v", seen, ProjectorNames())
+	}
+}
+
+func laneNames(lanes [][]*projector) [][]string {
+	out := make([][]string, len(lanes))
+	for i, l := range lanes {
+		for _, p := range l {
+			out[i] = append(out[i], p.name)
+		}
+	}
+	return out
+}
