@@ -46,8 +46,9 @@ func (r RebuildResult) Rate() float64 {
 // without fsync; the scratch file is synced once, then renamed over db's
 // file. Until that rename db's read models are untouched, so a crash or a
 // cancelled rebuild leaves them as they were (a leftover scratch file is
-// removed by the next rebuild, and by RemoveScratch). Events appended meanwhile are left to the
-// live projection, which resumes after the rebuilt checkpoints.
+// removed by the next rebuild, and by RemoveScratch). Events appended
+// meanwhile are left to the live projection, which resumes after the
+// rebuilt checkpoints.
 //
 // Nothing else may use db's file meanwhile: run it with the server stopped.
 // db stays open and usable, on the new file. progress, when not nil, is

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"runtime/debug"
 
 	"github.com/offerflow/offerflow/projections"
@@ -24,7 +25,7 @@ func runRebuild(ctx context.Context, args []string, e env) error {
 	}
 	defer store.Close()
 	// Before the rebuild makes its own: what killed commands left.
-	if err := removeLeftovers(sf, commandLogger(e)); err != nil {
+	if err := removeLeftovers(sf, commandLogger(e), slog.LevelInfo); err != nil {
 		return err
 	}
 	db, err := projections.OpenDB(ctx, sf.path(readModelsFile))

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -42,9 +43,10 @@ func scratchPaths(sf storeFlags) ([]string, error) {
 // rebuild and verify run it at start, and serve again after each erasure:
 // such a leftover may hold the texts of a customer erased since, which
 // nothing else would ever remove. A leftover that cannot be removed is an
-// error: the command must not go on as if the texts were gone. The paths
-// in skip (the caller's own scratch) are left alone.
-func removeLeftovers(sf storeFlags, log *slog.Logger, skip ...string) error {
+// error: the command must not go on as if the texts were gone. A copy in
+// use is logged at inUse; the paths in skip (the caller's own scratch) are
+// left alone.
+func removeLeftovers(sf storeFlags, log *slog.Logger, inUse slog.Level, skip ...string) error {
 	paths, err := scratchPaths(sf)
 	if err != nil {
 		return err
@@ -57,7 +59,7 @@ func removeLeftovers(sf storeFlags, log *slog.Logger, skip ...string) error {
 		removed, err := projections.RemoveScratch(p)
 		switch {
 		case errors.Is(err, projections.ErrScratchInUse):
-			log.Info("scratch read models in use by another running offerflow: left to it", "path", p)
+			log.Log(context.Background(), inUse, "scratch read models in use by another running offerflow: left to it", "path", p)
 		case err != nil:
 			errs = append(errs, err)
 		case removed:
@@ -80,8 +82,8 @@ const sqliteTempEnv = "SQLITE_TMPDIR"
 // sqliteTempInDataDir has SQLite make its temporary files in the data
 // directory. What does not fit a connection's caches goes to them: the
 // sorts of a rebuild's index builds (customers_by_name sorts the names),
-// the statement journal of an update of many rows (an erasure's, with the
-// texts it nulls), large sorts of a query. SQLite unlinks each the moment
+// the statement journal of an update of many rows (an erasure's may hold
+// the texts it nulls), large sorts of a query. SQLite unlinks each the moment
 // it opens it, so a crash leaves no name to remove, but the bytes are
 // written: in /var/tmp or /tmp they would be on a file system outside what
 // the operator encrypts and backs up for the data directory. It is set

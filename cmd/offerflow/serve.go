@@ -238,7 +238,7 @@ func (m *Main) Run(ctx context.Context) error {
 	// copies. They hold customers' texts opened, perhaps of customers
 	// erased since.
 	scratchLog := m.log.With("component", "scratch")
-	if err := removeLeftovers(c.storeFlags, scratchLog); err != nil {
+	if err := removeLeftovers(c.storeFlags, scratchLog, slog.LevelInfo); err != nil {
 		return err
 	}
 	keys := m.sealed.Keys()
@@ -249,13 +249,16 @@ func (m *Main) Run(ctx context.Context) error {
 	// unreadable: its scratch file goes at once, not at the next query.
 	// So does what another command killed meanwhile left (a verify run
 	// beside this server), which nothing else would remove before the
-	// next start; this server's own replays are Expire's.
+	// next start; this server's own replays are Expire's. A copy in use
+	// is logged at debug only: this runs for each customer.erased the
+	// process reads first (a catch-up or an ?as_of= replay reads old
+	// ones), not for new erasures alone.
 	past, plog, sf := m.past, m.log.With("component", "asof"), c.storeFlags
 	keys.OnForget(func() {
 		if err := past.Expire(); err != nil {
 			plog.Error("remove past read models after an erasure", "err", err)
 		}
-		if err := removeLeftovers(sf, scratchLog, sf.path(asOfDir)); err != nil {
+		if err := removeLeftovers(sf, scratchLog, slog.LevelDebug, sf.path(asOfDir)); err != nil {
 			scratchLog.Error("remove scratch read models after an erasure", "err", err)
 		}
 	})

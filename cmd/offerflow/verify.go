@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 
 	"github.com/offerflow/offerflow/eventstore"
 )
@@ -26,7 +27,7 @@ func runVerify(ctx context.Context, args []string, e env) error {
 	}
 	defer store.Close()
 	// Before the comparison makes its own: what killed commands left.
-	if err := removeLeftovers(sf, commandLogger(e)); err != nil {
+	if err := removeLeftovers(sf, commandLogger(e), slog.LevelInfo); err != nil {
 		return err
 	}
 	head, err := store.Head(ctx)
