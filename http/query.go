@@ -45,7 +45,8 @@ type Queries interface {
 	ResellerName(ctx context.Context, id domain.ResellerID) (string, error)
 	CampaignQueries
 	// WaitFor blocks until every read model has applied the log up to
-	// position, or ctx is done (returning ctx's error).
+	// position, or ctx is done (returning ctx's error). With a ctx already
+	// done it tells at once whether they have (nil) or not.
 	WaitFor(ctx context.Context, position uint64) error
 }
 

@@ -162,6 +162,7 @@ func (s *Server) followLog(ctx context.Context, sw *sseWriter, id Identity, afte
 			}
 			after = e.Position
 		}
+		s.sendBadges(ctx, sw, id, true)
 		if sw.flushPending() != nil {
 			return
 		}
@@ -179,6 +180,7 @@ func (s *Server) sendEvent(ctx context.Context, sw *sseWriter, id Identity, e do
 	// models, the p99 of send-to-inbox at 1,000 offers/s (issue 7). The hub
 	// is most often there already, and then no flush is needed.
 	if !s.hub.reached(e.Position) {
+		s.sendBadges(ctx, sw, id, false)
 		if err := sw.flushPending(); err != nil {
 			return err
 		}
@@ -211,14 +213,67 @@ func (s *Server) sendEvent(ctx context.Context, sw *sseWriter, id Identity, e do
 	case domain.RoleCustomer:
 		// The offer event carries no id: the badge that follows does, so a
 		// client cut off between the two resumes before the offer event and
-		// misses neither.
+		// misses neither. The badge comes once the read models hold the
+		// event (sendBadges).
 		if err := sw.event(0, "offer", data); err != nil {
 			return err
 		}
-		s.sendBadge(ctx, sw, id, e.Position)
-		return sw.err
+		sw.badges = append(sw.badges, e.Position)
+		return nil
 	}
 	return nil
+}
+
+// sendBadges writes one badge for the offer events written since the last
+// badge that the read models hold (the latest of them: the badge's id
+// covers the events before it), and with wait, waits for the read models to
+// hold the rest and writes their badge too. A customer's offer events read
+// in one batch each waited for the read models and a badge query before
+// the next one was written: after a commit of the read models that held
+// twenty of them, the last one's badge came after twenty queries, a 22 ms
+// p99 at 1,000 offers/s (issue 7). When the read models cannot be had in
+// time, the badges are left out: the next change sends one again.
+func (s *Server) sendBadges(ctx context.Context, sw *sseWriter, id Identity, wait bool) {
+	for len(sw.badges) > 0 && sw.err == nil {
+		i := len(sw.badges) - 1
+		for i >= 0 && !s.applied(ctx, sw.badges[i]) {
+			i--
+		}
+		if i < 0 {
+			if !wait {
+				return
+			}
+			// The offer events go out while the read models catch up.
+			if sw.flushPending() != nil {
+				return
+			}
+			wctx, cancel := context.WithTimeout(ctx, s.cfg.WaitTimeout)
+			err := s.cfg.Queries.WaitFor(wctx, sw.badges[0])
+			cancel()
+			if err != nil {
+				sw.badges = sw.badges[:0]
+				return
+			}
+			continue
+		}
+		pos := sw.badges[i]
+		sw.badges = sw.badges[:copy(sw.badges, sw.badges[i+1:])]
+		b, err := s.cfg.Queries.Badge(ctx, domain.CustomerID(id.Tenant))
+		if err != nil {
+			s.logger.ErrorContext(ctx, "stream: badge", "err", err)
+			sw.badges = sw.badges[:0]
+			return
+		}
+		_ = sw.event(pos, "badge", b)
+	}
+}
+
+// applied reports, without waiting, whether the read models hold the log
+// up to pos: WaitFor with a context already done answers at once.
+func (s *Server) applied(ctx context.Context, pos uint64) bool {
+	done, cancel := context.WithCancel(ctx)
+	cancel()
+	return s.cfg.Queries.WaitFor(done, pos) == nil
 }
 
 // sendBadge writes the customer's unread counts once the read models have
@@ -251,6 +306,9 @@ type sseWriter struct {
 	err error
 	// pending tells that something was written since the last flush.
 	pending bool
+	// badges are the positions of a customer's offer events written
+	// since its last badge, in log order.
+	badges []uint64
 }
 
 func (sw *sseWriter) printf(format string, args ...any) {

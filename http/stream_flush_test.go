@@ -13,18 +13,33 @@ import (
 
 // heldQueries are the server's real Queries, except that WaitFor of one
 // position blocks until the test lets it go: read models held back at that
-// position.
+// position. A WaitFor whose context is already done is told they do not
+// hold it yet.
 type heldQueries struct {
 	ofhttp.Queries
 	pos      atomic.Uint64
 	entered  chan struct{} // closed when a WaitFor of pos begins
 	release  chan struct{}
 	returned atomic.Bool // a held WaitFor returned
+	badges   atomic.Int32
+}
+
+func (q *heldQueries) Badge(ctx context.Context, customer domain.CustomerID) (domain.Badge, error) {
+	q.badges.Add(1)
+	return q.Queries.Badge(ctx, customer)
 }
 
 func (q *heldQueries) WaitFor(ctx context.Context, pos uint64) error {
 	if p := q.pos.Load(); p == 0 || pos != p {
 		return q.Queries.WaitFor(ctx, pos)
+	}
+	select {
+	case <-q.release:
+		return q.Queries.WaitFor(ctx, pos)
+	default:
+	}
+	if err := ctx.Err(); err != nil {
+		return err
 	}
 	select {
 	case <-q.entered:
@@ -57,9 +72,9 @@ func deliveredAt(tb testing.TB, ts *TestServer, offer string) uint64 {
 }
 
 // TestStream_EventNotHeldBehindALaterWait: a stream that reads two
-// deliveries in one batch sends the first one's offer event and badge, and
-// the second one's offer event, while the read models are held back before
-// the second: nothing written waits for a later event's badge.
+// deliveries in one batch sends both offer events and the first one's
+// badge while the read models are held back before the second: nothing
+// written waits for a later event's badge.
 func TestStream_EventNotHeldBehindALaterWait(t *testing.T) {
 	q := &heldQueries{entered: make(chan struct{}), release: make(chan struct{})}
 	ts := MustOpenServer(t, func(o *Options) {
@@ -87,11 +102,11 @@ func TestStream_EventNotHeldBehindALaterWait(t *testing.T) {
 	// read of the log.
 	s := openStream(t, w.CustomerC, strconv.FormatUint(p1-1, 10), false)
 	s.next(t, "the first offer", offerEvent(first, "waiting_for_confirmation"))
+	s.next(t, "the second offer", offerEvent(second, "waiting_for_confirmation"))
 	badge, _ := s.next(t, "the first badge", func(ev sseEvent, _ map[string]any) bool { return ev.Event == "badge" })
 	if got := mustEventID(t, badge); got != p1 {
 		t.Fatalf("the first badge has id %d, want %d", got, p1)
 	}
-	s.next(t, "the second offer", offerEvent(second, "waiting_for_confirmation"))
 	select {
 	case <-q.entered:
 	case <-time.After(10 * time.Second):
@@ -104,6 +119,50 @@ func TestStream_EventNotHeldBehindALaterWait(t *testing.T) {
 	badge, _ = s.next(t, "the second badge", func(ev sseEvent, _ map[string]any) bool { return ev.Event == "badge" })
 	if got := mustEventID(t, badge); got != p2 {
 		t.Fatalf("the second badge has id %d, want %d", got, p2)
+	}
+}
+
+// TestStream_OneBadgeForWhatTheReadModelsHold: a customer's offer events
+// read in one batch, all of them held by the read models already, are
+// followed by one badge whose id is the last one's, not a badge each: each
+// badge waited for the read models and a query before the next offer
+// event went out, and the last one of twenty came twenty queries after the
+// read models held it (issue 7).
+func TestStream_OneBadgeForWhatTheReadModelsHold(t *testing.T) {
+	q := &heldQueries{entered: make(chan struct{}), release: make(chan struct{})}
+	ts := MustOpenServer(t, func(o *Options) {
+		o.Configure = func(c *ofhttp.Config) { q.Queries = c.Queries; c.Queries = q }
+	})
+	w := NewWorld(t, ts)
+	const offers = 4
+	var ids []string
+	for i := range offers {
+		id := w.ResellerC.SendOffer(t, w.Customer, w.Template, strconv.Itoa(i))
+		w.ResellerC.WaitStatus(t, id, "waiting_for_confirmation")
+		ids = append(ids, id)
+	}
+	first, last := deliveredAt(t, ts, ids[0]), deliveredAt(t, ts, ids[offers-1])
+	if err := q.WaitFor(context.Background(), last); err != nil {
+		t.Fatal(err)
+	}
+	before := q.badges.Load()
+	// Resumed before the first delivery: all of them are in the stream's
+	// first read of the log, and the read models hold them.
+	s := openStream(t, w.CustomerC, strconv.FormatUint(first-1, 10), false)
+	for i, id := range ids {
+		s.next(t, "offer "+strconv.Itoa(i), func(ev sseEvent, d map[string]any) bool {
+			if ev.Event == "badge" {
+				t.Fatalf("a badge (id %s) before offer %d of %d", ev.ID, i, offers)
+			}
+			return ev.Event == "offer" && d["offer_id"] == id
+		})
+	}
+	badge, _ := s.next(t, "the badge", func(ev sseEvent, _ map[string]any) bool { return ev.Event == "badge" })
+	if got := mustEventID(t, badge); got != last {
+		t.Errorf("the badge has id %d, want the last delivery's %d", got, last)
+	}
+	if n := q.badges.Load() - before; n != 1 {
+		t.Errorf("%d badge queries for %d offer events the read models held, want 1", n, offers)
 	}
 }
 
