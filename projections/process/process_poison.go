@@ -24,7 +24,14 @@ type PoisonedMessage struct {
 	Stream    string
 	Position  uint64
 	// Reason is the last error.
-	Reason   string
+	Reason string
+	// Payload is the event's data as the log stores it: a customer's
+	// texts (domain.PersonalTexts) are sealed under its key, as in the
+	// log, and open only through the sealing store (eventstore/seal
+	// Store.Open), so never once the customer is erased. A text the log
+	// holds in clear (stored before texts were sealed) is null here, and
+	// so is the whole payload of an event with texts that does not decode
+	// (empty): the event itself stays in the log at Position.
 	Payload  []byte
 	Metadata map[string]string
 	// Count is how often the message was poisoned (again after restarts).
@@ -38,6 +45,21 @@ type PoisonedMessage struct {
 // through Processes.Poisoned, the error log and the OnPoisoned hook. It is
 // deliberately not the event log: a poison record is an operational fact,
 // not a business one, and it still carries the original event type.
+//
+// It never holds a customer's text in clear (docs/security.md, "The
+// process managers' poison queue"). The managers read the log through the
+// sealing store, which hands them the texts opened; a record keeps the
+// event's data as the log stores it instead (eventstore.Stored), texts
+// sealed under the customer's key, so that an erasure, which destroys the
+// key, leaves them unreadable here as in the log, with nothing to find and
+// overwrite in this file, on this node or any other, nor in a backup of it
+// taken before the erasure. Keeping only the event's identity and reading
+// it again from the log would do as well, but nothing reads the records
+// back but an operator (sqlite3, a test), for whom the payload as stored
+// shows at once what the event was; nulling the texts on customer.erased
+// would keep them in clear until then, in this file and in its backups,
+// and miss a customer.erased this node never reads (its groups follow the
+// offers' streams, not the customers').
 type processPoisonQueue struct {
 	db  *sql.DB
 	cfg ProcessConfig
@@ -62,7 +84,11 @@ func newProcessPoisonQueue(ctx context.Context, db *sql.DB, cfg ProcessConfig, l
 	if _, err := db.ExecContext(ctx, ddl); err != nil {
 		return nil, fmt.Errorf("create process_poison: %w", err)
 	}
-	return &processPoisonQueue{db: db, cfg: cfg, log: log}, nil
+	q := &processPoisonQueue{db: db, cfg: cfg, log: log}
+	if err := q.scrub(ctx); err != nil {
+		return nil, err
+	}
+	return q, nil
 }
 
 // poisonRecord is what is kept of a message set aside.
@@ -78,7 +104,7 @@ type poisonRecord struct {
 // under Watermill's keys, as a message published again with them would.
 func poisonRecordOf(handler string, ev eventstore.Event) poisonRecord {
 	return poisonRecord{handler: handler, eventID: ev.ID, eventType: ev.Type, stream: ev.Stream, position: ev.Position,
-		payload: ev.Data, metadata: map[string]string{
+		payload: poisonPayload(ev), metadata: map[string]string{
 			pubsub.MetaCorrelationID: ev.Metadata.CorrelationID, pubsub.MetaCausationID: ev.Metadata.CausationID}}
 }
 
