@@ -76,7 +76,10 @@ type DeliveryManager struct {
 	// ends records the jobs' ends, those that come together in one
 	// transaction.
 	ends *jobEnds
-	wg   sync.WaitGroup
+	// runCtx is run's context while it runs (nil before and after): the
+	// jobs startFresh starts run in it.
+	runCtx context.Context
+	wg     sync.WaitGroup
 }
 
 // deliverySched is what the scheduler knows of the queue between its
@@ -266,12 +269,25 @@ func (m *DeliveryManager) Handle(ctx context.Context, e eventstore.Event) error 
 		}
 	}
 	now := m.cfg.Now().UnixMilli()
-	if _, err := processExec(ctx, m.db).ExecContext(ctx, `INSERT INTO delivery_jobs
+	job := deliveryJob{eventID: e.ID, offerID: string(ev.OfferID), customerID: string(customer), resellerID: string(reseller),
+		corr: corr, dispatchedAt: at.UTC().Format(time.RFC3339Nano), dispatch: ev.Dispatch, position: int64(pos),
+		nextAt: now, createdAt: now}
+	res, err := processExec(ctx, m.db).ExecContext(ctx, `INSERT INTO delivery_jobs
 	(event_id, offer_id, customer_id, reseller_id, dispatch, position, correlation_id, dispatched_at, state, attempts, last_error, outcome,
 	 created_at, updated_at, next_at)
 	VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, '', '', ?, ?, ?) ON CONFLICT (event_id) DO NOTHING`,
-		e.ID, string(ev.OfferID), string(customer), string(reseller), ev.Dispatch, int64(pos), corr, at.UTC().Format(time.RFC3339Nano), now, now, now); err != nil {
+		job.eventID, job.offerID, job.customerID, job.resellerID, job.dispatch, job.position, job.corr, job.dispatchedAt, now, now, now)
+	if err != nil {
 		return fmt.Errorf("enqueue delivery of offer %s: %w", ev.OfferID, err)
+	}
+	// A new job enqueued by the managers' handler starts once its batch
+	// commits (startFresh), without waiting for the scheduler to read it
+	// back from the queue.
+	if fresh, ok := ctx.Value(freshJobsKey{}).(*freshJobs); ok {
+		if n, err := res.RowsAffected(); err == nil && n == 1 {
+			fresh.jobs = append(fresh.jobs, job)
+			return nil
+		}
 	}
 	// Marked before the row commits, if ctx carries a transaction: the
 	// pass this wakes then waits for the database's one connection, which

@@ -21,6 +21,16 @@ import (
 // deliveryRescan passed.
 func (m *DeliveryManager) run(ctx context.Context) {
 	defer m.wg.Wait()
+	m.mu.Lock()
+	m.runCtx = ctx
+	m.mu.Unlock()
+	defer func() {
+		// No job starts after this (startFresh): the wait above sees
+		// every one started.
+		m.mu.Lock()
+		m.runCtx = nil
+		m.mu.Unlock()
+	}()
 	// A job poisoned by a failure of the stores gets one more round after a
 	// restart: whatever failed may have recovered.
 	if _, err := m.db.ExecContext(ctx, `UPDATE delivery_jobs SET state = 'pending' WHERE state = 'poisoned'`); err != nil {
@@ -311,8 +321,7 @@ func (m *DeliveryManager) take(jobs []deliveryJob) []deliveryJob {
 		if _, ok := m.ended[j.eventID]; ok {
 			continue
 		}
-		if !m.hookless[j.customerID] && (m.busy[j.customerID] >= m.cfg.MaxActivePerCustomer ||
-			m.busyReseller[j.resellerID] >= m.cfg.MaxActivePerReseller) {
+		if !m.withinShares(j) {
 			m.sched.backlog = true // waits for its customer's or reseller's job to end
 			continue
 		}
@@ -323,12 +332,90 @@ func (m *DeliveryManager) take(jobs []deliveryJob) []deliveryJob {
 			}
 			delete(m.held, j.eventID)
 		}
-		m.active[j.eventID] = j.customerID
-		m.busy[j.customerID]++
-		m.busyReseller[j.resellerID]++
+		m.markActive(j)
 		taken = append(taken, j)
 	}
 	return taken
+}
+
+// withinShares reports whether j may start as far as its customer's and
+// reseller's shares go (a customer without a webhook is held to neither).
+// m.mu is held.
+func (m *DeliveryManager) withinShares(j deliveryJob) bool {
+	return m.hookless[j.customerID] || (m.busy[j.customerID] < m.cfg.MaxActivePerCustomer &&
+		m.busyReseller[j.resellerID] < m.cfg.MaxActivePerReseller)
+}
+
+// markActive counts j as under way. m.mu is held.
+func (m *DeliveryManager) markActive(j deliveryJob) {
+	m.active[j.eventID] = j.customerID
+	m.busy[j.customerID]++
+	m.busyReseller[j.resellerID]++
+}
+
+// freshJobsKey carries, in the delivery handler's context, the jobs its
+// batch enqueues (Handle), for startFresh once the batch commits.
+type freshJobsKey struct{}
+
+type freshJobs struct{ jobs []deliveryJob }
+
+// startFresh starts jobs that Handle has just enqueued, in a batch that has
+// committed, when they may start at once: nothing else waits in the queue
+// (no backlog, nothing unread), there is room, and the shares allow. The
+// scheduler would start them all on its next pass anyway, in whatever
+// order; reading them back from the queue first cost each offer a wake-up
+// of the scheduler and a read on the managers' one connection, which at
+// 1,000 offers/s was the largest stage of the slowest deliveries (from the
+// enqueue's commit to the job's start 18.6 ms on average in the slowest
+// 1 %, issue 7). A job that may not start at once is left to the
+// scheduler, as before.
+func (m *DeliveryManager) startFresh(jobs []deliveryJob) {
+	if len(jobs) == 0 {
+		return
+	}
+	m.mu.Lock()
+	ctx := m.runCtx
+	var taken []deliveryJob
+	rest := ctx == nil || m.sched.backlog || m.sched.stale || len(m.held) > 0
+	for _, j := range jobs {
+		if rest || len(m.active) >= m.cfg.MaxActiveDeliveries || !m.withinShares(j) {
+			// This one and those after it are the scheduler's, in its
+			// turns.
+			rest = true
+			break
+		}
+		if _, ok := m.active[j.eventID]; ok {
+			continue
+		}
+		m.markActive(j)
+		taken = append(taken, j)
+	}
+	if rest {
+		m.sched.stale = true
+	}
+	for _, j := range taken {
+		m.wg.Add(1) // under m.mu: run's wait cannot have begun (runCtx is set)
+		go func() {
+			defer m.wg.Done()
+			m.work(ctx, j)
+		}()
+	}
+	m.mu.Unlock()
+	if rest {
+		m.Wake()
+	}
+}
+
+// requeue hands jobs that Handle enqueued in a batch that did not commit
+// to the scheduler, which reads the queue for them.
+func (m *DeliveryManager) requeue(jobs []deliveryJob) {
+	if len(jobs) == 0 {
+		return
+	}
+	m.mu.Lock()
+	m.sched.stale = true
+	m.mu.Unlock()
+	m.Wake()
 }
 
 // learnWebhook records whether customer had a webhook at its latest try,

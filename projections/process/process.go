@@ -341,19 +341,39 @@ func (p *Processes) handler(name, group string, handle func(context.Context, eve
 		if err != nil {
 			return err
 		}
+		ctx := msg.Context()
+		committed := false
+		if group == DeliveryConsumerGroup {
+			// The jobs the batch enqueues start once it commits; those
+			// of a batch that did not (an error, a panic) are left to
+			// the scheduler.
+			fresh := &freshJobs{}
+			ctx = context.WithValue(ctx, freshJobsKey{}, fresh)
+			defer func() {
+				if committed {
+					p.delivery.startFresh(fresh.jobs)
+				} else {
+					p.delivery.requeue(fresh.jobs)
+				}
+			}()
+		}
 		if !inTx || p.checkpoints == nil {
-			return each(msg.Context(), events)
+			err = each(ctx, events)
+			committed = err == nil
+			return err
 		}
 		last, err := pubsub.Position(msg)
 		if err != nil {
 			return err
 		}
-		return p.inTx(msg.Context(), func(ctx context.Context, tx *sql.Tx) error {
+		err = p.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 			if err := each(ctx, events); err != nil {
 				return err
 			}
 			return p.checkpoints.SaveTx(ctx, tx, group, processTopic, last)
 		})
+		committed = err == nil
+		return err
 	}
 }
 
