@@ -91,7 +91,12 @@ func runPoisonRetry(ctx context.Context, args []string, e env) error {
 	if err != nil {
 		return err
 	}
-	store, err := sf.openLog(ctx)
+	// The projectors apply events as serve hands them over: through the
+	// sealing store, a customer's texts opened, or null with the event
+	// marked erased once its key is destroyed. Read from the log as
+	// stored, a text is its sealed form, which no projector decodes: every
+	// parked event with a text failed again.
+	store, err := sf.openSealed(ctx, true)
 	if err != nil {
 		return err
 	}
