@@ -219,8 +219,7 @@ func (s *Store) Wipe(ctx context.Context) error {
 	if _, err := s.db.ExecContext(ctx, `DELETE FROM idempotency_keys WHERE done = 1`); err != nil {
 		return fmt.Errorf("idempotency wipe: %w", err)
 	}
-	var busy, frames, done int
-	if err := s.db.QueryRowContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`).Scan(&busy, &frames, &done); err != nil {
+	if _, err := sqlitefile.TruncateWAL(ctx, s.db, 1, 0); err != nil {
 		return fmt.Errorf("idempotency wipe: %w", err)
 	}
 	return nil

@@ -388,15 +388,5 @@ func (db *DB) loadMarks(ctx context.Context) error {
 // finishing; it is tried a few times, then left to the next erasure and
 // to Close, where SQLite checkpoints and removes the log.
 func (db *DB) wipeWAL(ctx context.Context) {
-	for try := 0; try < 20; try++ {
-		var busy, frames, done int
-		if err := db.write.QueryRowContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`).Scan(&busy, &frames, &done); err != nil || busy == 0 {
-			return
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
+	_, _ = sqlitefile.TruncateWAL(ctx, db.write, 20, 50*time.Millisecond)
 }

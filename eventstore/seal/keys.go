@@ -154,23 +154,14 @@ func (k *Keys) Destroy(ctx context.Context, customer string, at time.Time) (time
 // reader in another process (a second node, a command-line tool) can keep
 // it from completing; it is tried again for a while.
 func (k *Keys) checkpoint(ctx context.Context) error {
-	for try := 0; ; try++ {
-		var busy, logFrames, done int
-		if err := k.db.QueryRowContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`).Scan(&busy, &logFrames, &done); err != nil {
-			return fmt.Errorf("checkpoint key store: %w", err)
-		}
-		if busy == 0 {
-			return nil
-		}
-		if try == 50 {
-			return errors.New("checkpoint key store: the write-ahead log stays in use by another process")
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(100 * time.Millisecond):
-		}
+	done, err := sqlitefile.TruncateWAL(ctx, k.db, 51, 100*time.Millisecond)
+	if err != nil {
+		return fmt.Errorf("checkpoint key store: %w", err)
 	}
+	if !done {
+		return errors.New("checkpoint key store: the write-ahead log stays in use by another process")
+	}
+	return nil
 }
 
 // Unrecorded lists the destroyed keys not yet marked Recorded (see

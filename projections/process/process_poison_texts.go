@@ -10,6 +10,7 @@ import (
 
 	"github.com/offerflow/offerflow/domain"
 	"github.com/offerflow/offerflow/eventstore"
+	"github.com/offerflow/offerflow/sqlitefile"
 )
 
 // poisonPayload is what the poison queue keeps of ev's data: the data as
@@ -180,22 +181,12 @@ func (q *processPoisonQueue) writeFixes(ctx context.Context, fixes []poisonFix, 
 // tried a few times, then left to SQLite, which checkpoints and removes
 // the log when the last connection closes.
 func (q *processPoisonQueue) truncateWAL(ctx context.Context) error {
-	for try := 0; ; try++ {
-		var busy, frames, done int
-		if err := q.db.QueryRowContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`).Scan(&busy, &frames, &done); err != nil {
-			return fmt.Errorf("scrub poison queue: checkpoint: %w", err)
-		}
-		if busy == 0 {
-			return nil
-		}
-		if try == 20 {
-			q.log.WarnContext(ctx, "the process database's write-ahead log may keep texts the poison queue held until it is checkpointed: another connection reads it")
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(50 * time.Millisecond):
-		}
+	done, err := sqlitefile.TruncateWAL(ctx, q.db, 21, 50*time.Millisecond)
+	if err != nil {
+		return fmt.Errorf("scrub poison queue: %w", err)
 	}
+	if !done {
+		q.log.WarnContext(ctx, "the process database's write-ahead log may keep texts the poison queue held until it is checkpointed: another connection reads it")
+	}
+	return nil
 }
