@@ -65,6 +65,12 @@ func rebuild(ctx context.Context, store eventstore.Store, db *DB, batch int, pro
 	if err != nil {
 		return RebuildResult{}, fmt.Errorf("rebuild: %w", err)
 	}
+	// Made before the scratch file: every failure after that must remove
+	// the file and release its lock (below), and this return would not.
+	prs, err := projectors()
+	if err != nil {
+		return RebuildResult{}, fmt.Errorf("rebuild: %w", err)
+	}
 	// The scratch file holds the customers' texts opened: it is made 0600
 	// and locked for as long as it exists, so that a leftover of a rebuild
 	// that was killed is told from one in progress and removed (here, or
@@ -72,10 +78,6 @@ func rebuild(ctx context.Context, store eventstore.Store, db *DB, batch int, pro
 	// progress on the same file is an error, not a file to remove.
 	scratchPath := db.path + ScratchSuffix
 	lock, err := createScratchFile(scratchPath)
-	if err != nil {
-		return RebuildResult{}, fmt.Errorf("rebuild: %w", err)
-	}
-	prs, err := projectors()
 	if err != nil {
 		return RebuildResult{}, fmt.Errorf("rebuild: %w", err)
 	}
