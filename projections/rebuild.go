@@ -83,11 +83,15 @@ func rebuild(ctx context.Context, store eventstore.Store, db *DB, batch int, pro
 	}
 	n, err := rebuildInto(ctx, store, scratchPath, head, batch, rebuildLanes(prs), progress)
 	if err == nil {
-		// Released just before the rename, which needs no lock: after it
-		// the scratch name is gone. Held until the rename, the lock's
-		// descriptor would be closed after SQLite reopened the renamed
-		// file, releasing SQLite's own POSIX locks on it (they belong to
-		// the process and go with any descriptor of the file closed).
+		// Released just after the rename, before SQLite reopens the
+		// file under its new name. Released before the rename, another
+		// process's RemoveScratch could take the unlocked scratch file
+		// for a leftover and remove it, failing the rename
+		// (TestRebuild_ScratchLockedUntilRenamed); after it the scratch
+		// name is gone. Held until SQLite reopened the file, the lock's
+		// descriptor would be closed after that, releasing SQLite's own
+		// POSIX locks on it (they belong to the process and go with any
+		// descriptor of the file closed).
 		err = db.replace(ctx, scratchPath, lock.Close)
 	}
 	if err != nil {

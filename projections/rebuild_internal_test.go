@@ -11,6 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/offerflow/offerflow/domain"
+	"github.com/offerflow/offerflow/eventstore/sqlite"
 )
 
 // TestRebuild_LaneThatParksFallsBack: an event that one lane's projector
@@ -21,15 +22,7 @@ import (
 func TestRebuild_LaneThatParksFallsBack(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	store, _ := applyTestLog(t, filepath.Join(dir, "events.db"), 6)
-	head, err := store.Head(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	prs, err := projectors()
-	if err != nil {
-		t.Fatal(err)
-	}
+	store, head, prs := rebuildTestLog(t, dir, 6)
 	failing, err := newProjector("test.refuses_acceptances", cqrs.NewGroupEventHandler(func(context.Context, *domain.OfferAccepted) error {
 		return errors.New("refused")
 	}))
@@ -118,4 +111,56 @@ func laneNames(lanes [][]*projector) [][]string {
 		}
 	}
 	return out
+}
+
+// TestRebuild_ScratchLockedUntilRenamed: another process's RemoveScratch
+// (serve's or verify's start, serve after an erasure) removes a scratch
+// file it finds unlocked. The swap's scratch file must stay locked until
+// the rename has taken its name away, or a removal in between makes the
+// rename fail and the whole rebuild with it.
+func TestRebuild_ScratchLockedUntilRenamed(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	store, head, prs := rebuildTestLog(t, dir, 3)
+	path := filepath.Join(dir, "read.db")
+	db, _ := applyTestDB(t, path)
+	scratch := path + ScratchSuffix
+	lock, err := createScratchFile(scratch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lock.Close()
+	if _, err := rebuildInto(ctx, store, scratch, head, 8, rebuildLanes(prs), nil); err != nil {
+		t.Fatal(err)
+	}
+	// The other process looks the moment the lock is released (a second
+	// open file description in this process gets no flock either).
+	var removed bool
+	err = db.replace(ctx, scratch, func() error {
+		err := lock.Close()
+		removed, _ = RemoveScratch(scratch)
+		return err
+	})
+	if err != nil || removed {
+		t.Fatalf("swap: %v; scratch file removed while unlocked: %v", err, removed)
+	}
+	if !db.CaughtUp(ctx, head) {
+		t.Errorf("positions %v after the swap, want %d", db.Positions(ctx), head)
+	}
+}
+
+// rebuildTestLog writes applyTestLog's log of n offers in dir and returns
+// it with its head and every projector.
+func rebuildTestLog(t *testing.T, dir string, n int) (*sqlite.Store, uint64, []*projector) {
+	t.Helper()
+	store, _ := applyTestLog(t, filepath.Join(dir, "events.db"), n)
+	head, err := store.Head(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	prs, err := projectors()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return store, head, prs
 }

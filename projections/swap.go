@@ -10,7 +10,7 @@ import (
 )
 
 // replace makes the database file at scratch db's file, atomically, and
-// reopens db on it. scratch must be closed. unlock, called just before the
+// reopens db on it. scratch must be closed. unlock, called just after the
 // rename, releases the scratch file's lock (see rebuild).
 //
 // The order matters for a crash at any step: until the rename, db's file
@@ -38,10 +38,10 @@ func (db *DB) replace(ctx context.Context, scratch string, unlock func() error) 
 			return errors.Join(fmt.Errorf("swap in %s: %w", scratch, err), db.open(ctx))
 		}
 	}
-	if err := unlock(); err != nil {
+	if err := os.Rename(scratch, db.path); err != nil {
 		return errors.Join(fmt.Errorf("swap in %s: %w", scratch, err), db.open(ctx))
 	}
-	if err := os.Rename(scratch, db.path); err != nil {
+	if err := unlock(); err != nil {
 		return errors.Join(fmt.Errorf("swap in %s: %w", scratch, err), db.open(ctx))
 	}
 	if err := syncFile(filepath.Dir(db.path)); err != nil {
