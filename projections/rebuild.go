@@ -173,7 +173,7 @@ func rebuildInto(ctx context.Context, store eventstore.Store, path string, head 
 func fill(ctx context.Context, store eventstore.Store, path string, head uint64, batch int, prs []*projector, lanes [][]*projector, progress func(applied, total uint64)) (n uint64, parked bool, err error) {
 	dbs := make([]*DB, len(lanes))
 	locks := make([]*scratchLock, len(lanes))
-	stopSync := func() {}
+	stopSync := func() error { return nil }
 	defer func() {
 		for _, d := range dbs {
 			if d != nil {
@@ -183,7 +183,7 @@ func fill(ctx context.Context, store eventstore.Store, path string, head uint64,
 		// Closed after SQLite closed the file: closing another
 		// descriptor of it while SQLite has it open would drop SQLite's
 		// POSIX locks on it.
-		stopSync()
+		err = errors.Join(err, stopSync())
 		for i, l := range locks {
 			if l != nil {
 				err = errors.Join(err, removeDBFiles(lanePath(path, i)), l.Close())
@@ -313,17 +313,26 @@ func (db *DB) absorb(ctx context.Context, part string, lane []*projector) error 
 const syncBehindEvery = 500 * time.Millisecond
 
 // syncBehind flushes the file at path to disk every syncBehindEvery until
-// the function it returns is called. The swap syncs the scratch file
-// before it renames it, and a rebuild writes it without syncing: about
-// 1.4 GB per million events, which the disk, idle until then, took 1.5 to
-// 3 seconds to write at the end. Flushed as it is written, the file is
-// mostly on disk by then. A failure is left to the swap's own sync, which
-// reports it.
-func syncBehind(path string) (stop func()) {
+// the function it returns is called, which returns the first failure to
+// flush it. The swap syncs the scratch file before it renames it, and a
+// rebuild writes it without syncing: about 1.4 GB per million events,
+// which the disk, idle until then, took 1.5 to 3 seconds to write at the
+// end. Flushed as it is written, the file is mostly on disk by then.
+//
+// A failure must be returned, not left to the swap's sync: Linux reports
+// a failed write-back once, to the descriptors open when it failed, and
+// to one opened later only if no descriptor has reported it yet. Once
+// this one has, the swap's sync, on a descriptor it opens afterwards,
+// succeeds, and the file is swapped in with pages the disk never took
+// (the kernel marked them clean all the same).
+func syncBehind(path string) (stop func() error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return func() {}
+		// Nothing flushed, nothing reported: the swap's sync opens the
+		// file and reports what it finds.
+		return func() error { return nil }
 	}
+	var failed error
 	done, stopped := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(stopped)
@@ -332,16 +341,19 @@ func syncBehind(path string) (stop func()) {
 		for {
 			select {
 			case <-t.C:
-				_ = f.Sync()
+				if err := f.Sync(); err != nil {
+					failed = fmt.Errorf("sync %s: %w", path, err)
+					return
+				}
 			case <-done:
 				return
 			}
 		}
 	}()
-	return func() {
+	return func() error {
 		close(done)
-		<-stopped
-		_ = f.Close()
+		<-stopped // failed is the goroutine's until it stopped
+		return errors.Join(failed, f.Close())
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/ThreeDotsLabs/watermill/components/cqrs"
 	"github.com/google/go-cmp/cmp"
@@ -163,4 +164,26 @@ func rebuildTestLog(t *testing.T, dir string, n int) (*sqlite.Store, uint64, []*
 		t.Fatal(err)
 	}
 	return store, head, prs
+}
+
+// TestSyncBehind_ReportsFailure: a flush of the scratch file that fails
+// while it is written must fail the rebuild. Linux reports a failed
+// write-back to one descriptor; once syncBehind's has reported it, the
+// swap's own sync, on a descriptor it opens later, succeeds. A character
+// device stands for the failing disk: fsync on it fails (EINVAL).
+func TestSyncBehind_ReportsFailure(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "scratch")
+	if err := os.Symlink(os.DevNull, path); err != nil {
+		t.Fatal(err)
+	}
+	if f, err := os.Open(path); err != nil {
+		t.Skip(err)
+	} else if err := errors.Join(f.Sync(), f.Close()); err == nil {
+		t.Skipf("fsync of %s does not fail here", os.DevNull)
+	}
+	stop := syncBehind(path)
+	time.Sleep(3 * syncBehindEvery)
+	if err := stop(); err == nil {
+		t.Error("syncBehind's flushes failed and stop reported nothing")
+	}
 }
