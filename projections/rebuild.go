@@ -101,35 +101,39 @@ func rebuild(ctx context.Context, store eventstore.Store, db *DB, batch int, pro
 }
 
 // A rebuild applies the log in two lanes side by side, each a group of
-// projectors with its own scratch file, connection and goroutine: the audit
-// index, which writes more than half of a rebuild's bytes (every event's
-// envelope, and three indexes over them), and the other projectors. One
-// lane on one connection kept SQLite's work on one core while the other
-// mostly waited (issue 7). The lanes share one subscription, each
-// event is read and decoded once for both, and a batch is applied to both
-// at once (the slower lane, the one without the audit index, sets the
-// pace). At the end the second file's
-// tables are copied into the first, which is then swapped in: into an
-// empty table of the same schema SQLite copies whole b-trees, indexes
-// included, without decoding the rows again. The projectors of one lane
-// read and write only their own tables, so a lane sees in its file all it
-// would in one shared file.
+// projectors with its own scratch file, connection and goroutine (see
+// rebuildLanes for which). One lane on one connection kept SQLite's work
+// on one core while the other mostly waited (issue 7). The lanes share one
+// subscription, each event is read and decoded once for both, and a batch
+// is applied to both at once, the slower lane setting the pace. At the end
+// the second file's tables are copied into the first, which is then
+// swapped in: into an empty table of the same schema with the same indexes
+// SQLite copies each row's record and index entries without decoding
+// them. The projectors of one lane read and write only their lane's
+// tables, so a lane sees in its file all it would in one shared file.
 
-// rebuildLanes are the lanes a rebuild applies prs in; the first lane's
-// file is the one swapped in, so it is the lane that writes the most.
+// rebuildLanes are the lanes a rebuild applies prs in. The first lane's
+// file is the one swapped in, and the second's tables are copied into it:
+// the audit index (more than half of the bytes) and the customers' inbox
+// go first, which leaves the lanes about as much work each and the least
+// to copy. A projector must share a lane with every projector whose tables
+// it reads or writes (the reports read the templates and customers of the
+// reseller view); TestRebuild_LanesKeepToTheirTables checks the writes,
+// TestRebuild_MatchesLive the result.
 func rebuildLanes(prs []*projector) [][]*projector {
-	var audit, rest []*projector
+	var first, second []*projector
 	for _, p := range prs {
-		if p.name == ProjectorAuditIndex {
-			audit = append(audit, p)
-		} else {
-			rest = append(rest, p)
+		switch p.name {
+		case ProjectorAuditIndex, ProjectorCustomerInbox:
+			first = append(first, p)
+		default:
+			second = append(second, p)
 		}
 	}
-	if len(audit) == 0 || len(rest) == 0 {
+	if len(first) == 0 || len(second) == 0 {
 		return [][]*projector{prs}
 	}
-	return [][]*projector{audit, rest}
+	return [][]*projector{first, second}
 }
 
 // maxLanes is the most lanes rebuildLanes returns.
